@@ -1,0 +1,60 @@
+// netlab echo-server: TCP and unix-socket echo server.
+#include <CLI/CLI.hpp>
+
+#include "cmd/common.hpp"
+#include "cmd/registry.hpp"
+#include "core/echo/echo_service.hpp"
+#include "core/net/server.hpp"
+#include "core/util/error.hpp"
+
+namespace netlab::cmd {
+namespace {
+
+struct Options {
+  std::string address = "127.0.0.1:8080";
+  bool upper = false;
+  std::size_t max_conns = 10000;
+  double idle_timeout = 300;
+  std::string port_file;
+  int workers = 1;
+};
+
+int run_echo_server(const Options& options) {
+  net::ServerConfig config;
+  config.address = parse_address_arg(options.address);
+  config.workers = options.workers;
+  config.port_file = options.port_file;
+  config.limits.max_conns = options.max_conns;
+  config.limits.idle_timeout = options.idle_timeout;
+  echo::EchoOptions echo_options;
+  echo_options.upper = options.upper;
+  auto served = net::run_server(config, [echo_options](loop::Loop&) { return echo::make_echo_service(echo_options); });
+  if (!served) {
+    throw Error(served.error());
+  }
+  return k_exit_ok;
+}
+
+} // namespace
+
+Runner setup_echo_server(CLI::App& app) {
+  auto options = std::make_shared<Options>();
+  app.add_option("ADDR", options->address, "address to listen on: HOST:PORT, [IPv6]:PORT, PORT or unix:/path")
+      ->capture_default_str();
+  app.add_flag("--upper", options->upper, "upper-case ASCII letters in the echo");
+  app.add_option("--max-conns", options->max_conns, "refuse connections beyond N open at once")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--idle-timeout", options->idle_timeout, "close connections idle for SECONDS (0: never)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  add_port_file(app, options->port_file);
+  app.add_option("--workers", options->workers, "N event loops on N threads sharing the port (SO_REUSEPORT)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  set_example(app, "  netlab echo-server 0 --port-file /tmp/port &\n"
+                   "  netlab echo-client $(cat /tmp/port) --message hello");
+  return [options] { return run_echo_server(*options); };
+}
+
+} // namespace netlab::cmd

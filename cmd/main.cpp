@@ -1,0 +1,156 @@
+// netlab's entry point: busybox dispatch, the CLI tree from the registry, and the one place
+// where errors become exit codes.
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cmd/registry.hpp"
+#include "core/util/error.hpp"
+#include "core/util/log.hpp"
+
+namespace {
+
+using netlab::cmd::commands;
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    row[j] = j;
+  }
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string suggestion_for(std::string_view name) {
+  std::string_view best;
+  std::size_t best_distance = 3; // further than this is a different word, not a typo
+  for (const auto& command : commands()) {
+    auto distance = edit_distance(name, command.name);
+    if (distance < best_distance || (command.name.starts_with(name) && name.size() >= 3)) {
+      best_distance = std::min(distance, best_distance);
+      best = command.name;
+    }
+  }
+  return best.empty() ? std::string() : fmt::format(" (did you mean '{}'?)", best);
+}
+
+int install_links(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  auto self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) {
+    throw netlab::Error(fmt::format("install-links: cannot find own path: {}", ec.message()));
+  }
+  if (!fs::is_directory(dir, ec)) {
+    throw netlab::UsageError(fmt::format("install-links: '{}' is not a directory", dir));
+  }
+  for (const auto& command : commands()) {
+    fs::path link = fs::path(dir) / std::string(command.name);
+    if (fs::is_symlink(link, ec)) {
+      fs::remove(link, ec);
+    } else if (fs::exists(link, ec)) {
+      throw netlab::Error(fmt::format("install-links: {} exists and is not a link; not replacing it", link.string()));
+    }
+    fs::create_symlink(self, link, ec);
+    if (ec) {
+      throw netlab::Error(fmt::format("install-links: {}: {}", link.string(), ec.message()));
+    }
+  }
+  fmt::print("linked {} commands in {}\n", commands().size(), dir);
+  return 0;
+}
+
+int run(int argc, char** argv) {
+  // A peer closing early must cost an EPIPE on that write, never the whole process.
+  ::signal(SIGPIPE, SIG_IGN);
+
+  std::vector<std::string> args(argv, argv + argc);
+  // Busybox style: started as `echo-server`, behave as `netlab echo-server`.
+  auto invoked = std::filesystem::path(args[0]).filename().string();
+  if (netlab::cmd::find_command(invoked) != nullptr) {
+    args.insert(args.begin() + 1, invoked);
+  }
+  if (args.size() > 1 && !args[1].empty() && args[1][0] != '-' && netlab::cmd::find_command(args[1]) == nullptr) {
+    throw netlab::UsageError(fmt::format("unknown command '{}'{}; run 'netlab --help' for the list", args[1],
+                                         suggestion_for(args[1])));
+  }
+
+  CLI::App app{"netlab: network and concurrency programming from the terminal"};
+  app.name("netlab");
+  app.set_version_flag("--version", std::string("netlab ") + NETLAB_VERSION);
+  std::string links_dir;
+  app.add_option("--install-links", links_dir, "create a symlink per subcommand in DIR (busybox style)")
+      ->type_name("DIR");
+  app.require_subcommand(0, 1);
+  app.footer("Run 'netlab COMMAND --help' for a command's options and an example.\n"
+             "Exit codes: 0 ok, 1 failure, 2 usage, 124 timeout, 130 interrupted, 255 connect/auth.");
+
+  std::map<std::string, netlab::cmd::Runner, std::less<>> runners;
+  for (const auto& command : commands()) {
+    auto* sub = app.add_subcommand(std::string(command.name), std::string(command.summary));
+    runners.emplace(command.name, command.setup(*sub));
+  }
+
+  std::vector<const char*> cargv;
+  for (const auto& arg : args) {
+    cargv.push_back(arg.c_str());
+  }
+  std::string active = "";
+  try {
+    app.parse(static_cast<int>(cargv.size()), cargv.data());
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    for (const auto* sub : app.get_subcommands()) {
+      active = sub->get_name();
+    }
+    if (active.empty() && args.size() > 1 && netlab::cmd::find_command(args[1]) != nullptr) {
+      active = args[1];
+    }
+    netlab::log::set_command(active);
+    std::string message = e.what();
+    std::replace(message.begin(), message.end(), '\n', ' ');
+    netlab::log::line(fmt::format("{}; run 'netlab {}--help'", message, active.empty() ? "" : active + " "));
+    return netlab::k_exit_usage;
+  }
+
+  if (!links_dir.empty()) {
+    return install_links(links_dir);
+  }
+  for (auto* sub : app.get_subcommands()) {
+    netlab::log::set_command(sub->get_name());
+    return runners.at(sub->get_name())();
+  }
+  fmt::print(stderr, "{}", app.help());
+  return netlab::k_exit_usage;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const netlab::Error& e) {
+    netlab::log::line(e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    netlab::log::line(e.what());
+    return netlab::k_exit_failure;
+  }
+}

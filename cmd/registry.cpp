@@ -1,0 +1,33 @@
+// Adding a subcommand: one file cmd/NAME.cpp defining setup_NAME, and one row here.
+#include "cmd/registry.hpp"
+
+#include <array>
+
+namespace netlab::cmd {
+
+#define NETLAB_COMMANDS(X)                                                                         \
+  X("echo-server", echo_server, "TCP and unix-socket echo server on a libuv loop")                 \
+  X("echo-client", echo_client, "line client for any stream server, or netcat-style raw copy")
+
+#define NETLAB_DECLARE(name, id, summary) Runner setup_##id(CLI::App& app);
+NETLAB_COMMANDS(NETLAB_DECLARE)
+#undef NETLAB_DECLARE
+
+namespace {
+#define NETLAB_ROW(name, id, summary) Command{name, summary, &setup_##id},
+const std::array k_commands = {NETLAB_COMMANDS(NETLAB_ROW)};
+#undef NETLAB_ROW
+} // namespace
+
+std::span<const Command> commands() { return k_commands; }
+
+const Command* find_command(std::string_view name) {
+  for (const auto& command : k_commands) {
+    if (command.name == name) {
+      return &command;
+    }
+  }
+  return nullptr;
+}
+
+} // namespace netlab::cmd

@@ -1,0 +1,226 @@
+// Echo client. Line mode sends a line and prints the reply line; raw mode is a bidirectional
+// copy that half-closes at end of input and keeps printing until the server closes, so no
+// reply is ever cut off.
+#include "core/echo/echo_client.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "core/net/socket.hpp"
+#include "core/util/error.hpp"
+
+namespace netlab::echo {
+namespace {
+
+constexpr std::size_t k_chunk = 64 * 1024;
+
+void write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      if (errno == EPIPE) {
+        throw Error("write output: broken pipe");
+      }
+      throw Error(fmt::format("write output: {}", std::strerror(errno)));
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+[[noreturn]] void raise_io(const Failure& failure, const std::string& what) {
+  if (failure.code == ETIMEDOUT) {
+    throw TimeoutError(fmt::format("{}: {}", what, failure.message));
+  }
+  throw Error(fmt::format("{}: {}", what, failure.message));
+}
+
+net::Fd connect(const ClientOptions& options) {
+  auto fd = net::connect_stream(options.address, net::deadline_after(options.timeout));
+  if (!fd) {
+    if (fd.code() == ETIMEDOUT) {
+      throw TimeoutError(fd.error());
+    }
+    throw ConnectError(fd.error());
+  }
+  return net::Fd(*fd);
+}
+
+// Reads stdin a line at a time without stdio, so nothing is buffered past what was used.
+class LineReader {
+public:
+  explicit LineReader(int fd) : m_fd(fd) {}
+
+  bool next(std::string& line) {
+    while (true) {
+      auto newline = m_buffer.find('\n');
+      if (newline != std::string::npos) {
+        line.assign(m_buffer, 0, newline);
+        m_buffer.erase(0, newline + 1);
+        return true;
+      }
+      if (m_eof) {
+        if (m_buffer.empty()) {
+          return false;
+        }
+        line = std::move(m_buffer);
+        m_buffer.clear();
+        return true;
+      }
+      char chunk[4096];
+      ssize_t n = ::read(m_fd, chunk, sizeof(chunk));
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n <= 0) {
+        m_eof = true;
+        continue;
+      }
+      m_buffer.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+
+private:
+  int m_fd;
+  std::string m_buffer;
+  bool m_eof = false;
+};
+
+// Sends one line and returns the reply up to and including its newline.
+std::string exchange(int fd, const std::string& line, std::string& pending, double timeout) {
+  auto deadline = net::deadline_after(timeout);
+  auto sent = net::send_all(fd, line + "\n", deadline);
+  if (!sent) {
+    raise_io(sent.failure(), "send");
+  }
+  while (true) {
+    auto newline = pending.find('\n');
+    if (newline != std::string::npos) {
+      auto reply = pending.substr(0, newline + 1);
+      pending.erase(0, newline + 1);
+      return reply;
+    }
+    if (!net::wait_for(fd, POLLIN, deadline)) {
+      throw TimeoutError(fmt::format("no reply within {}s", timeout));
+    }
+    char chunk[k_chunk];
+    ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+      continue;
+    }
+    if (n < 0) {
+      throw Error(fmt::format("receive: {}", std::strerror(errno)));
+    }
+    if (n == 0) {
+      // The server closed: whatever arrived is its last word.
+      auto reply = std::move(pending);
+      pending.clear();
+      if (reply.empty()) {
+        throw Error("server closed the connection");
+      }
+      return reply;
+    }
+    pending.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+void run_lines(const ClientOptions& options, int fd) {
+  std::string pending;
+  if (!options.messages.empty()) {
+    for (const auto& message : options.messages) {
+      write_all(options.out_fd, exchange(fd, message, pending, options.timeout));
+    }
+    return;
+  }
+  LineReader reader(options.in_fd);
+  std::string line;
+  while (true) {
+    if (options.interactive) {
+      write_all(options.out_fd, ">>: ");
+    }
+    if (!reader.next(line)) {
+      if (options.interactive) {
+        write_all(options.out_fd, "\n");
+      }
+      return;
+    }
+    if (options.interactive && line.empty()) {
+      continue;
+    }
+    write_all(options.out_fd, exchange(fd, line, pending, options.timeout));
+  }
+}
+
+void run_raw(const ClientOptions& options, int fd) {
+  bool input_open = true;
+  std::string to_socket;
+  char chunk[k_chunk];
+  while (true) {
+    pollfd fds[2] = {{fd, static_cast<short>(POLLIN | (to_socket.empty() ? 0 : POLLOUT)), 0},
+                     {options.in_fd, static_cast<short>(input_open && to_socket.empty() ? POLLIN : 0), 0}};
+    int rc = ::poll(fds, input_open && to_socket.empty() ? 2 : 1,
+                    options.timeout > 0 ? static_cast<int>(options.timeout * 1000) : -1);
+    if (rc < 0 && errno == EINTR) {
+      continue;
+    }
+    if (rc == 0) {
+      throw TimeoutError(fmt::format("no data either way for {}s", options.timeout));
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
+      if (n == 0) {
+        return; // the server closed: everything it sent has been printed
+      }
+      if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        throw Error(fmt::format("receive: {}", std::strerror(errno)));
+      }
+      if (n > 0) {
+        write_all(options.out_fd, std::string_view(chunk, static_cast<std::size_t>(n)));
+      }
+    }
+    if (!to_socket.empty() && (fds[0].revents & POLLOUT)) {
+      ssize_t n = ::send(fd, to_socket.data(), to_socket.size(), MSG_NOSIGNAL);
+      if (n > 0) {
+        to_socket.erase(0, static_cast<std::size_t>(n));
+      } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        throw Error(fmt::format("send: {}", std::strerror(errno)));
+      }
+      if (to_socket.empty() && !input_open) {
+        ::shutdown(fd, SHUT_WR);
+      }
+    }
+    if (input_open && to_socket.empty() && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t n = ::read(options.in_fd, chunk, sizeof(chunk));
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+        continue;
+      }
+      if (n <= 0) {
+        input_open = false;
+        ::shutdown(fd, SHUT_WR);
+      } else {
+        to_socket.assign(chunk, static_cast<std::size_t>(n));
+      }
+    }
+  }
+}
+
+} // namespace
+
+void run_echo_client(const ClientOptions& options) {
+  auto fd = connect(options);
+  if (options.raw) {
+    run_raw(options, fd.get());
+  } else {
+    run_lines(options, fd.get());
+  }
+}
+
+} // namespace netlab::echo

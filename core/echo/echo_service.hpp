@@ -1,0 +1,23 @@
+// The echo service (protocol.md §5): bytes in, the same bytes out, optionally upper-cased.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include "core/net/server.hpp"
+
+namespace netlab::echo {
+
+struct EchoOptions {
+  bool upper = false;
+  // Echoed bytes the peer has not read yet, per connection, before we stop reading from it.
+  std::size_t max_buffered = 256 * 1024;
+};
+
+// ASCII upper-casing in place, as the classic teaching server's `data.upper()` does for ASCII.
+void upper_ascii(char* data, std::size_t size);
+
+// A Service for net::run_server.
+std::unique_ptr<net::Service> make_echo_service(const EchoOptions& options);
+
+} // namespace netlab::echo

@@ -1,0 +1,170 @@
+// Listening sockets.
+#include "core/net/listener.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace netlab::net {
+namespace {
+
+std::string uv_message(const char* action, const std::string& what, int rc) {
+  return fmt::format("{} {}: {}", action, what, uv_strerror(rc));
+}
+
+// Binds a TCP socket by hand so SO_REUSEPORT can be set before bind (libuv 1.44 has no flag).
+Result<int> reuseport_socket(const Endpoint& endpoint, const std::string& text) {
+  int fd = ::socket(endpoint.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return fail(fmt::format("socket {}: {}", text, std::strerror(errno)));
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  if (::bind(fd, endpoint.sa(), endpoint.length) != 0) {
+    int saved = errno;
+    ::close(fd);
+    return fail(fmt::format("bind {}: {}", text, std::strerror(saved)));
+  }
+  return fd;
+}
+
+// True if something accepts connections on the unix socket at `path`.
+bool unix_socket_alive(const Endpoint& endpoint) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return false;
+  }
+  bool alive = ::connect(fd, endpoint.sa(), endpoint.length) == 0 || errno == EAGAIN;
+  ::close(fd);
+  return alive;
+}
+
+} // namespace
+
+Listener::~Listener() { close(); }
+
+Result<std::unique_ptr<Listener>> Listener::open(loop::Loop& loop, const Address& address, ListenOptions options) {
+  std::unique_ptr<Listener> self(new Listener(loop, address));
+  NETLAB_TRY(auto endpoints, resolve(address, SOCK_STREAM));
+  const auto& endpoint = endpoints.front();
+  const auto text = address.to_string();
+  int rc = 0;
+  if (address.is_unix()) {
+    self->m_pipe = loop::Pipe::create(loop);
+    if (options.shared_fd >= 0) {
+      int fd = ::fcntl(options.shared_fd, F_DUPFD_CLOEXEC, 0);
+      rc = fd < 0 ? uv_translate_sys_error(errno) : self->m_pipe->open(fd);
+      if (rc != 0) {
+        return fail(uv_message("listen", text, rc));
+      }
+    } else {
+      struct stat st{};
+      if (::lstat(address.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && !unix_socket_alive(endpoint)) {
+        ::unlink(address.path.c_str());
+      }
+      rc = self->m_pipe->bind(address.path);
+      if (rc != 0) {
+        return fail(uv_message("bind", text, rc));
+      }
+      self->m_owns_socket_file = true;
+    }
+    self->m_bound = text;
+    self->m_backlog = options.backlog;
+    return self;
+  }
+  self->m_tcp = loop::Tcp::create(loop);
+  if (options.reuse_port) {
+    NETLAB_TRY(int fd, reuseport_socket(endpoint, text));
+    rc = self->m_tcp->open(fd);
+    if (rc != 0) {
+      ::close(fd);
+      return fail(uv_message("listen", text, rc));
+    }
+  } else {
+    rc = self->m_tcp->bind(endpoint);
+    if (rc != 0) {
+      return fail(uv_message("bind", text, rc));
+    }
+  }
+  auto local = self->m_tcp->local_endpoint();
+  self->m_bound = local.to_string();
+  self->m_port = local.port();
+  self->m_backlog = options.backlog;
+  return self;
+}
+
+Result<void> Listener::start(std::function<void()> on_pending) {
+  loop::Stream* stream = m_tcp ? static_cast<loop::Stream*>(m_tcp.get()) : m_pipe.get();
+  // libuv reports bind errors such as EADDRINUSE only at listen time.
+  int rc = stream->listen(m_backlog, [this, on_pending = std::move(on_pending)](int status) {
+    if (status != 0) {
+      if (m_accept_errors_logged++ < 3) {
+        fmt::print(stderr, "netlab: accept on {}: {}\n", m_bound, uv_strerror(status));
+      }
+      return;
+    }
+    on_pending();
+  });
+  if (rc != 0) {
+    return fail(uv_message(m_tcp ? "bind" : "listen", m_bound, rc));
+  }
+  if (m_pipe && m_owns_socket_file) {
+    // Other local users may connect, as with a TCP port on loopback.
+    ::chmod(m_address.path.c_str(), 0666);
+  }
+  return {};
+}
+
+std::shared_ptr<loop::Stream> Listener::accept() {
+  std::shared_ptr<loop::Stream> client;
+  if (m_tcp) {
+    client = loop::Tcp::create(m_loop);
+    if (m_tcp->accept(*client) != 0) {
+      client->close();
+      return nullptr;
+    }
+    static_cast<loop::Tcp*>(client.get())->nodelay(true);
+  } else {
+    client = loop::Pipe::create(m_loop);
+    if (m_pipe->accept(*client) != 0) {
+      client->close();
+      return nullptr;
+    }
+  }
+  return client;
+}
+
+int Listener::fd() const {
+  uv_os_fd_t fd = -1;
+  if (m_tcp) {
+    uv_fileno(m_tcp->uv_handle(), &fd);
+  } else if (m_pipe) {
+    uv_fileno(m_pipe->uv_handle(), &fd);
+  }
+  return fd;
+}
+
+void Listener::close(bool remove_socket_file) {
+  if (m_tcp) {
+    m_tcp->close();
+    m_tcp.reset();
+  }
+  if (m_pipe) {
+    m_pipe->close();
+    m_pipe.reset();
+    if (remove_socket_file && m_owns_socket_file) {
+      ::unlink(m_address.path.c_str());
+      m_owns_socket_file = false;
+    }
+  }
+}
+
+} // namespace netlab::net

@@ -1,0 +1,57 @@
+// Blocking-style client sockets with deadlines, for the simple clients (echo-client, probe).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/net/address.hpp"
+#include "core/util/result.hpp"
+
+namespace netlab::net {
+
+using Clock = std::chrono::steady_clock;
+
+// No deadline when empty.
+using Deadline = std::optional<Clock::time_point>;
+
+Deadline deadline_after(double seconds);
+
+// Milliseconds left until `deadline` for poll(2): -1 when there is none, 0 when it has passed.
+int poll_timeout(const Deadline& deadline);
+
+// Connects to the first endpoint of `address` that accepts. The descriptor is non-blocking.
+// Failures carry ETIMEDOUT when the deadline passed, else the last connect error.
+Result<int> connect_stream(const Address& address, const Deadline& deadline);
+
+// Sends all of `data` before the deadline (ETIMEDOUT) or fails with the socket's error.
+Result<void> send_all(int fd, std::string_view data, const Deadline& deadline);
+
+// Waits until `fd` has any of `events` (POLLIN/POLLOUT); false on timeout.
+bool wait_for(int fd, short events, const Deadline& deadline);
+
+// RAII for a plain descriptor.
+class Fd {
+public:
+  Fd() = default;
+  explicit Fd(int fd) : m_fd(fd) {}
+  ~Fd();
+  Fd(Fd&& other) noexcept : m_fd(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+
+  int get() const { return m_fd; }
+  int release() {
+    int fd = m_fd;
+    m_fd = -1;
+    return fd;
+  }
+  explicit operator bool() const { return m_fd >= 0; }
+
+private:
+  int m_fd = -1;
+};
+
+} // namespace netlab::net
