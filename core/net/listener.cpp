@@ -94,9 +94,8 @@ Result<std::unique_ptr<Listener>> Listener::open(loop::Loop& loop, const Address
       return fail(uv_message("bind", text, rc));
     }
   }
-  auto local = self->m_tcp->local_endpoint();
-  self->m_bound = local.to_string();
-  self->m_port = local.port();
+  // libuv defers some bind errors (EADDRINUSE) to listen(); the bound address is known after it.
+  self->m_bound = text;
   self->m_backlog = options.backlog;
   return self;
 }
@@ -115,6 +114,11 @@ Result<void> Listener::start(std::function<void()> on_pending) {
   });
   if (rc != 0) {
     return fail(uv_message(m_tcp ? "bind" : "listen", m_bound, rc));
+  }
+  if (m_tcp) {
+    auto local = m_tcp->local_endpoint();
+    m_bound = local.to_string();
+    m_port = local.port();
   }
   if (m_pipe && m_owns_socket_file) {
     // Other local users may connect, as with a TCP port on loopback.

@@ -31,10 +31,21 @@ def require(*programs):
         sys.exit(SKIP)
 
 
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def check_sanitizers(stderr_text, what):
+    """Fails the test if a sanitizer reported anything (the sanitizer build runs these suites too)."""
+    for marker in SANITIZER_MARKERS:
+        if marker in stderr_text:
+            raise AssertionError(f"{what}: sanitizer report:\n{stderr_text[-4000:]}")
+
+
 def run(*args, input=None, timeout=60, env=None, check=False):
     """Runs netlab with args; returns CompletedProcess with bytes stdout/stderr."""
     proc = subprocess.run([NETLAB, *map(str, args)], input=input, capture_output=True,
                           timeout=timeout, env=env)
+    check_sanitizers(proc.stderr.decode(errors="replace"), f"netlab {' '.join(map(str, args))}")
     if check and proc.returncode != 0:
         raise AssertionError(f"netlab {args} exited {proc.returncode}: {proc.stderr.decode(errors='replace')}")
     return proc
@@ -84,15 +95,26 @@ class Server:
             self.proc.wait()
             raise AssertionError(f"server did not stop within {timeout}s after {sig}")
         self._stderr.close()
+        self.proc.stdout.close()
+        check_sanitizers(self.stderr(), "server")
         return rc
 
     def close(self):
+        # A graceful stop lets the sanitizer build report leaks; a server that ignores it is killed.
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        report = self.stderr() if os.path.exists(self.stderr_path) else ""
         if not self._stderr.closed:
             self._stderr.close()
+        if self.proc.stdout and not self.proc.stdout.closed:
+            self.proc.stdout.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        check_sanitizers(report, "server")
 
     def __enter__(self):
         return self

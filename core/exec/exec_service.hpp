@@ -1,0 +1,41 @@
+// exec-server's per-loop services: the framed protocol (protocol.md §3) and the seed-compatible
+// legacy one (§4). Both run each command as an exec::Job.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/exec/request.hpp"
+#include "core/frame/frame.hpp"
+#include "core/net/server.hpp"
+
+namespace netlab::exec {
+
+struct ServiceOptions {
+  // Empty: no authentication (`"auth":"none"`).
+  std::string token;
+  Policy policy;
+  std::uint64_t max_output = 1ull << 30;
+  // Commands running at once on this server; more get `busy`.
+  std::size_t max_running = 64;
+  frame::Limits limits;
+  double kill_grace = 2.0;
+  // Seconds a connection may sit without a running command (and before authenticating).
+  double idle_timeout = 300;
+  // Bytes queued to a client that is not reading before we stop reading the command's output.
+  std::size_t max_buffered = 1 << 20;
+  // Exec requests a client may pipeline before we stop reading its socket.
+  std::size_t max_queued = 16;
+  // Legacy mode answers with the whole output at once, so it must hold it: at most this much.
+  std::uint64_t legacy_max_output = 64ull << 20;
+};
+
+std::unique_ptr<net::Service> make_exec_service(const ServiceOptions& options);
+std::unique_ptr<net::Service> make_legacy_service(const ServiceOptions& options);
+
+// The struct.pack('i', n) little-endian signed length the classic client unpacks.
+std::string legacy_length_prefix(std::uint32_t length);
+
+} // namespace netlab::exec

@@ -1,0 +1,91 @@
+// One running command for the exec services: spawned in its own process group, output streamed
+// as it comes, bounded by a timeout and an output cap, and always reaped.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/exec/request.hpp"
+#include "core/loop/loop.hpp"
+#include "core/loop/process.hpp"
+#include "core/loop/tcp.hpp"
+#include "core/loop/timer.hpp"
+#include "core/util/result.hpp"
+
+namespace netlab::exec {
+
+struct JobSpec {
+  std::vector<std::string> argv;
+  // Merged over the server's own environment.
+  std::vector<std::string> env;
+  std::optional<std::string> cwd;
+  std::string stdin_data;
+  // Seconds; 0 for none. On expiry the group gets SIGTERM, then SIGKILL after `kill_grace`.
+  double timeout = 0;
+  double kill_grace = 2.0;
+  // Bytes of stdout + stderr passed on; the command is killed once it writes more.
+  std::uint64_t max_output = UINT64_MAX;
+  // After the command exits, how long a process that escaped its group may keep the output
+  // pipes open before we stop waiting for them.
+  double drain_after_exit = 2.0;
+};
+
+struct JobEvents {
+  // `fd` is 1 or 2; the view is valid only during the call.
+  std::function<void(int fd, std::string_view data)> on_output;
+  // Runs once, after the command exited and its output pipes are drained.
+  std::function<void(const ExitInfo& info)> on_done;
+};
+
+class Job : public std::enable_shared_from_this<Job> {
+public:
+  // Spawns the command. `running` counts live jobs; it drops when the child has been reaped.
+  static Result<std::shared_ptr<Job>> start(loop::Loop& loop, JobSpec spec, JobEvents events,
+                                            std::shared_ptr<std::size_t> running);
+  ~Job();
+
+  // Stop and resume reading the command's output (back-pressure from a slow client); the
+  // command blocks on a full pipe meanwhile.
+  void pause_output();
+  void resume_output();
+  // Signals the command's process group.
+  void signal(int signum);
+  // The client is gone: kill the group, drop the events; the child is still reaped.
+  void abort();
+  int pid() const { return m_process ? m_process->pid() : 0; }
+
+  Job(loop::Loop& loop, JobSpec spec, JobEvents events, std::shared_ptr<std::size_t> running);
+
+private:
+  Result<void> spawn();
+  void on_output(int fd, std::string_view data);
+  void on_exit(loop::ExitStatus status);
+  void close_output(int fd);
+  void maybe_finish();
+  void on_timer();
+
+  loop::Loop& m_loop;
+  JobSpec m_spec;
+  JobEvents m_events;
+  std::shared_ptr<std::size_t> m_running;
+  std::shared_ptr<loop::Process> m_process;
+  std::shared_ptr<loop::Pipe> m_stdin;
+  std::shared_ptr<loop::Pipe> m_stdout;
+  std::shared_ptr<loop::Pipe> m_stderr;
+  std::shared_ptr<loop::Timer> m_timer;
+  std::shared_ptr<loop::Timer> m_drain;
+  ExitInfo m_info;
+  std::uint64_t m_started_ns = 0;
+  bool m_exited = false;
+  bool m_reaped = false;
+  bool m_finished = false;
+  bool m_paused = false;
+  bool m_term_sent = false;
+};
+
+} // namespace netlab::exec

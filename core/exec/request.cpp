@@ -1,0 +1,268 @@
+// Exec protocol messages. Validation errors name the key and say what was expected, because the
+// client on the other side may be a hand-written script whose author reads them.
+#include "core/exec/request.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "core/crypto/digest.hpp"
+#include "core/loop/process.hpp"
+#include "core/util/fs.hpp"
+
+namespace netlab::exec {
+namespace {
+
+using nlohmann::json;
+
+bool has_nul(std::string_view text) { return text.find('\0') != std::string_view::npos; }
+
+RequestError bad(std::string message) { return RequestError{"bad-request", std::move(message)}; }
+
+} // namespace
+
+json frame_id(const json& header) {
+  auto id = header.find("id");
+  if (id != header.end() && id->is_number_integer()) {
+    return *id;
+  }
+  return nullptr;
+}
+
+std::variant<Request, RequestError> parse_exec(frame::Frame&& frame, const Policy& policy) {
+  const auto& header = frame.header;
+  Request request;
+  auto id = header.find("id");
+  if (id == header.end() || !id->is_number_integer() ||
+      (id->is_number_unsigned() && id->get<std::uint64_t>() > INT64_MAX)) {
+    return bad("\"id\" must be an integer");
+  }
+  request.id = id->get<std::int64_t>();
+
+  auto argv = header.find("argv");
+  auto shell = header.find("shell");
+  if ((argv == header.end()) == (shell == header.end())) {
+    return bad("give exactly one of \"argv\" (array of strings) and \"shell\" (string)");
+  }
+  if (argv != header.end()) {
+    if (!argv->is_array() || argv->empty()) {
+      return bad("\"argv\" must be a non-empty array of strings");
+    }
+    for (const auto& word : *argv) {
+      if (!word.is_string() || has_nul(word.get_ref<const std::string&>())) {
+        return bad("\"argv\" must hold strings without NUL bytes");
+      }
+      request.argv.push_back(word.get<std::string>());
+    }
+    if (request.argv[0].empty()) {
+      return bad("\"argv\"[0] is empty");
+    }
+    if (!policy.allow.empty() &&
+        std::find(policy.allow.begin(), policy.allow.end(), request.argv[0]) == policy.allow.end()) {
+      return RequestError{"not-allowed", fmt::format("'{}' is not on the server's --allow list", request.argv[0])};
+    }
+  } else {
+    if (!shell->is_string() || shell->get_ref<const std::string&>().empty() ||
+        has_nul(shell->get_ref<const std::string&>())) {
+      return bad("\"shell\" must be a non-empty string without NUL bytes");
+    }
+    if (!policy.allow_shell) {
+      return RequestError{"not-allowed", "shell commands are disabled on this server (it was not started with --shell)"};
+    }
+    request.shell = true;
+    request.argv = {"/bin/sh", "-c", shell->get<std::string>()};
+  }
+
+  request.timeout = policy.max_timeout;
+  if (auto timeout = header.find("timeout"); timeout != header.end() && !timeout->is_null()) {
+    if (!timeout->is_number() || !std::isfinite(timeout->get<double>()) || timeout->get<double>() <= 0) {
+      return bad("\"timeout\" must be a positive number of seconds");
+    }
+    double asked = timeout->get<double>();
+    request.timeout = policy.max_timeout > 0 ? std::min(asked, policy.max_timeout) : asked;
+  }
+
+  if (auto env = header.find("env"); env != header.end() && !env->is_null()) {
+    if (!env->is_object()) {
+      return bad("\"env\" must be an object of strings");
+    }
+    for (const auto& [key, value] : env->items()) {
+      if (key.empty() || key.find('=') != std::string::npos || has_nul(key)) {
+        return bad(fmt::format("\"env\" key '{}' is not a variable name", key));
+      }
+      if (!value.is_string() || has_nul(value.get_ref<const std::string&>())) {
+        return bad(fmt::format("\"env\".{} must be a string without NUL bytes", key));
+      }
+      request.env.push_back(key + "=" + value.get<std::string>());
+    }
+  }
+
+  if (auto cwd = header.find("cwd"); cwd != header.end() && !cwd->is_null()) {
+    if (!cwd->is_string() || cwd->get_ref<const std::string&>().empty() ||
+        has_nul(cwd->get_ref<const std::string&>())) {
+      return bad("\"cwd\" must be a non-empty string");
+    }
+    request.cwd = cwd->get<std::string>();
+  }
+  request.stdin_data = std::move(frame.body);
+  return request;
+}
+
+std::variant<SignalRequest, RequestError> parse_signal(const frame::Frame& frame) {
+  const auto& header = frame.header;
+  auto id = header.find("id");
+  if (id == header.end() || !id->is_number_integer()) {
+    return bad("\"id\" must be an integer");
+  }
+  auto name = header.find("signal");
+  if (name == header.end() || !name->is_string()) {
+    return bad("\"signal\" must be one of INT, TERM, KILL");
+  }
+  const auto& text = name->get_ref<const std::string&>();
+  if (text != "INT" && text != "TERM" && text != "KILL") {
+    return bad(fmt::format("signal '{}' cannot be forwarded (INT, TERM or KILL)", text));
+  }
+  return SignalRequest{id->get<std::int64_t>(), loop::signal_number(text)};
+}
+
+std::string auth_mac(std::string_view token, std::string_view nonce_hex) {
+  return crypto::hmac_sha256_hex(token, nonce_hex);
+}
+
+bool check_auth(const frame::Frame& frame, std::string_view token, std::string_view nonce_hex) {
+  auto mac = frame.header.find("mac");
+  if (mac == frame.header.end() || !mac->is_string()) {
+    return false;
+  }
+  return crypto::constant_time_equal(mac->get_ref<const std::string&>(), auth_mac(token, nonce_hex));
+}
+
+json hello_header(bool requires_auth, const std::string& nonce_hex) {
+  return json{{"type", "hello"},
+              {"version", k_protocol_version},
+              {"server", std::string("netlab/") + NETLAB_VERSION},
+              {"auth", requires_auth ? "hmac-sha256" : "none"},
+              {"nonce", nonce_hex}};
+}
+
+json error_header(const json& id, std::string_view code, std::string_view message) {
+  return json{{"type", "error"}, {"id", id}, {"code", code}, {"message", message}};
+}
+
+json exit_header(std::int64_t id, const ExitInfo& info) {
+  json header{{"type", "exit"},
+              {"id", id},
+              {"exit_code", nullptr},
+              {"signal", nullptr},
+              {"timed_out", info.timed_out},
+              {"truncated", info.truncated},
+              {"stdout_size", info.stdout_size},
+              {"stderr_size", info.stderr_size},
+              {"duration_ms", std::round(info.duration_ms * 1000) / 1000}};
+  if (info.term_signal != 0) {
+    header["signal"] = loop::signal_name(info.term_signal);
+  } else {
+    header["exit_code"] = info.exit_code;
+  }
+  return header;
+}
+
+int exit_status_for(const json& header) {
+  if (header.value("timed_out", false)) {
+    return 124;
+  }
+  auto signal = header.find("signal");
+  if (signal != header.end() && signal->is_string()) {
+    int number = loop::signal_number(signal->get<std::string>());
+    return number > 0 ? 128 + number : 255;
+  }
+  auto code = header.find("exit_code");
+  if (code != header.end() && code->is_number_integer()) {
+    return static_cast<int>(code->get<std::int64_t>() & 0xff);
+  }
+  return 255;
+}
+
+Result<std::vector<std::string>> split_words(std::string_view line) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) {
+        words.push_back(std::move(word));
+        word.clear();
+        in_word = false;
+      }
+      continue;
+    }
+    in_word = true;
+    if (c == '\\') {
+      if (i + 1 == line.size()) {
+        return fail("line ends with a lone backslash");
+      }
+      if (line[++i] != '\n') {
+        word.push_back(line[i]);
+      }
+    } else if (c == '\'') {
+      auto end = line.find('\'', i + 1);
+      if (end == std::string_view::npos) {
+        return fail("unterminated single quote");
+      }
+      word.append(line.substr(i + 1, end - i - 1));
+      i = end;
+    } else if (c == '"') {
+      bool closed = false;
+      for (++i; i < line.size(); ++i) {
+        char q = line[i];
+        if (q == '"') {
+          closed = true;
+          break;
+        }
+        if (q == '\\' && i + 1 < line.size() &&
+            (line[i + 1] == '\\' || line[i + 1] == '"' || line[i + 1] == '$' || line[i + 1] == '`' ||
+             line[i + 1] == '\n')) {
+          if (line[++i] != '\n') {
+            word.push_back(line[i]);
+          }
+          continue;
+        }
+        word.push_back(q);
+      }
+      if (!closed) {
+        return fail("unterminated double quote");
+      }
+    } else {
+      word.push_back(c);
+    }
+  }
+  if (in_word) {
+    words.push_back(std::move(word));
+  }
+  return words;
+}
+
+Result<std::string> load_token(const std::string& file, const char* env_value) {
+  std::string token;
+  std::string source;
+  if (!file.empty()) {
+    NETLAB_TRY(token, fs::read_file(file));
+    source = "token file " + file;
+  } else if (env_value != nullptr) {
+    token = env_value;
+    source = "NETLAB_TOKEN";
+  } else {
+    return std::string();
+  }
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' || token.back() == '\t')) {
+    token.pop_back();
+  }
+  if (token.empty()) {
+    return fail(fmt::format("{} is empty", source));
+  }
+  return token;
+}
+
+} // namespace netlab::exec

@@ -1,0 +1,139 @@
+// The local executor (child processes) and the dry-run executor.
+#include "core/pool/executor.hpp"
+
+#include <fmt/format.h>
+
+#include "core/loop/process.hpp"
+#include "core/loop/tcp.hpp"
+#include "core/pool/template.hpp"
+#include "core/util/log.hpp"
+
+namespace netlab::pool {
+namespace {
+
+// One running child. It is kept alive by its handles' callbacks, which libuv drops when each
+// handle closes, so it lives exactly until the last of exit, stdout EOF and stderr EOF.
+class LocalJob : public JobControl, public std::enable_shared_from_this<LocalJob> {
+public:
+  explicit LocalJob(JobObserver& observer) : m_observer(&observer) {}
+
+  void signal(int signum) override {
+    if (m_process) {
+      m_process->kill_group(signum);
+    }
+  }
+
+  void watch(loop::Pipe& pipe, bool is_stdout) {
+    auto self = shared_from_this();
+    if (is_stdout) {
+      pipe.on_data([self](std::string_view data) { self->m_observer->on_stdout(data); });
+    } else {
+      pipe.on_data([self](std::string_view data) { self->m_observer->on_stderr(data); });
+    }
+    // A grandchild may keep the pipe open after the child exits; the job ends at EOF, as in GNU
+    // parallel, and --timeout's group kill reaches the grandchild too.
+    auto* raw = &pipe;
+    pipe.on_end([self, raw] {
+      raw->close();
+      self->part_done();
+    });
+    pipe.on_error([self, raw](int) {
+      raw->close();
+      self->part_done();
+    });
+    if (pipe.read_start() != 0) {
+      raw->close();
+      part_done();
+    }
+  }
+
+  void exited(loop::ExitStatus status) {
+    m_outcome.exit_code = status.exit_code;
+    m_outcome.term_signal = status.term_signal;
+    m_process->close();
+    part_done();
+  }
+
+  std::shared_ptr<loop::Process> m_process;
+
+private:
+  void part_done() {
+    if (--m_pending == 0) {
+      m_observer->on_done(m_outcome);
+    }
+  }
+
+  JobObserver* m_observer;
+  JobOutcome m_outcome;
+  int m_pending = 3; // exit, stdout EOF, stderr EOF
+};
+
+class LocalExecutor : public Executor {
+public:
+  explicit LocalExecutor(loop::Loop& loop) : m_loop(loop) {}
+
+  std::shared_ptr<JobControl> start(JobSpec&& spec, JobObserver& observer) override {
+    auto job = std::make_shared<LocalJob>(observer);
+    auto out = loop::Pipe::create(m_loop);
+    auto err = loop::Pipe::create(m_loop);
+    m_options.argv = std::move(spec.argv);
+    m_options.stdin_ = loop::Stdio::ignore();
+    m_options.stdout_ = loop::Stdio::piped(out);
+    m_options.stderr_ = loop::Stdio::piped(err);
+    m_options.own_group = true;
+    auto process = loop::Process::spawn(m_loop, m_options, [job](loop::ExitStatus status) { job->exited(status); });
+    // The pipes are ours again once spawn returns; drop the references the options hold.
+    m_options.stdout_ = {};
+    m_options.stderr_ = {};
+    if (!process) {
+      out->close();
+      err->close();
+      observer.on_stderr(start_error_line(process.error()));
+      JobOutcome outcome;
+      outcome.exit_code = process.error().ends_with(uv_strerror(UV_ENOENT)) ? 127 : 126;
+      outcome.start_error = process.error();
+      observer.on_done(outcome);
+      return nullptr;
+    }
+    job->m_process = std::move(*process);
+    job->watch(*out, true);
+    job->watch(*err, false);
+    return job;
+  }
+
+private:
+  std::string start_error_line(const std::string& error) {
+    // "spawn nosuch: no such file or directory" reads better as a shell would put it.
+    std::string text = error;
+    if (text.starts_with("spawn ") && text.ends_with(uv_strerror(UV_ENOENT))) {
+      text = fmt::format("{}: command not found", m_options.argv.empty() ? "" : m_options.argv[0]);
+    }
+    return fmt::format("netlab: {}: {}\n", log::command().empty() ? "pool" : log::command(), text);
+  }
+
+  loop::Loop& m_loop;
+  // Reused across jobs so each spawn does not rebuild it.
+  loop::SpawnOptions m_options;
+};
+
+class DryRunExecutor : public Executor {
+public:
+  explicit DryRunExecutor(bool shell) : m_shell(shell) {}
+
+  std::shared_ptr<JobControl> start(JobSpec&& spec, JobObserver& observer) override {
+    observer.on_stdout(display_command(spec.argv, m_shell) + "\n");
+    observer.on_done(JobOutcome{});
+    return nullptr;
+  }
+
+private:
+  bool m_shell;
+};
+
+} // namespace
+
+std::unique_ptr<Executor> make_local_executor(loop::Loop& loop) { return std::make_unique<LocalExecutor>(loop); }
+
+std::unique_ptr<Executor> make_dry_run_executor(bool shell) { return std::make_unique<DryRunExecutor>(shell); }
+
+} // namespace netlab::pool

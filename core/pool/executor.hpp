@@ -1,0 +1,68 @@
+// The seam between the scheduler and whatever runs a job: a local child process today, an SSH
+// channel (issue 7) later. The scheduler only starts jobs, hears their output and end, and
+// signals them; it never sees a pid or a pipe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/loop/loop.hpp"
+
+namespace netlab::pool {
+
+struct JobSpec {
+  std::uint64_t seq = 0;
+  unsigned slot = 0;
+  std::vector<std::string> argv;
+};
+
+struct JobOutcome {
+  std::int64_t exit_code = 0;
+  int term_signal = 0;
+  // Why the job could not start ("nosuch: command not found"); exit_code is then 126 or 127,
+  // as a shell would report.
+  std::string start_error;
+};
+
+// Receives one job's events on the loop thread. Output arrives in order per stream; done()
+// comes last, exactly once, possibly from inside Executor::start.
+class JobObserver {
+public:
+  virtual void on_stdout(std::string_view data) = 0;
+  virtual void on_stderr(std::string_view data) = 0;
+  virtual void on_done(const JobOutcome& outcome) = 0;
+
+protected:
+  ~JobObserver() = default;
+};
+
+// A started job, for signalling. Dropping it does not stop the job.
+class JobControl {
+public:
+  virtual ~JobControl() = default;
+  // Signals the whole job (the process group of a local job).
+  virtual void signal(int signum) = 0;
+};
+
+class Executor {
+public:
+  virtual ~Executor() = default;
+  // Starts a job. `observer` must outlive the job (until on_done). Returns nullptr when the job
+  // finished already (could not start, or ran synchronously).
+  virtual std::shared_ptr<JobControl> start(JobSpec&& spec, JobObserver& observer) = 0;
+  // Name for the joblog's Host column.
+  virtual std::string host() const { return ":"; }
+};
+
+// Runs each job as a child process in its own process group, stdin from /dev/null, stdout and
+// stderr on pipes read by the loop.
+std::unique_ptr<Executor> make_local_executor(loop::Loop& loop);
+
+// Runs nothing: each job "prints" its command line (--dry-run), through the same grouping,
+// ordering and tagging as real output.
+std::unique_ptr<Executor> make_dry_run_executor(bool shell);
+
+} // namespace netlab::pool

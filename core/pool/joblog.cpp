@@ -1,0 +1,45 @@
+// Joblog and JSON formatting.
+#include "core/pool/joblog.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace netlab::pool {
+
+std::string joblog_header() { return "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n"; }
+
+std::string joblog_line(const JobRecord& record) {
+  // Tabs and newlines in a command would break the TSV; GNU parallel has the same limitation
+  // but we keep the row parseable.
+  std::string command = record.command;
+  for (char& c : command) {
+    if (c == '\t' || c == '\n') {
+      c = ' ';
+    }
+  }
+  return fmt::format("{}\t{}\t{:.3f}\t{:10.3f}\t{}\t{}\t{}\t{}\t{}\n", record.seq, record.host, record.start_time,
+                     record.runtime, record.sent, record.received, record.exit_code, record.signal, command);
+}
+
+std::string json_line(const JobRecord& record, const std::string& out, const std::string& err) {
+  nlohmann::ordered_json object;
+  object["seq"] = record.seq;
+  std::string joined;
+  if (record.inputs != nullptr) {
+    for (const auto& input : *record.inputs) {
+      joined.append(joined.empty() ? "" : " ").append(input);
+    }
+    object["input"] = joined;
+    object["inputs"] = *record.inputs;
+  }
+  object["command"] = record.command;
+  object["exit"] = record.exit_code;
+  object["signal"] = record.signal;
+  object["timeout"] = record.timed_out;
+  object["duration"] = record.runtime;
+  object["stdout"] = out;
+  object["stderr"] = err;
+  return object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+} // namespace netlab::pool

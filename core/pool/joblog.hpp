@@ -1,0 +1,33 @@
+// Per-job reports: GNU parallel's joblog line and the --json object.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace netlab::pool {
+
+// What is known about a job once it finished for good.
+struct JobRecord {
+  std::uint64_t seq = 0;
+  std::string host = ":"; // GNU parallel's name for the local machine
+  double start_time = 0;  // seconds since the epoch
+  double runtime = 0;     // seconds
+  std::uint64_t sent = 0;
+  std::uint64_t received = 0;
+  std::int64_t exit_code = 0;
+  int signal = 0;
+  bool timed_out = false;
+  std::string command;
+  const std::vector<std::string>* inputs = nullptr;
+};
+
+// The same header and columns as `parallel --joblog`, so tools written for it read ours.
+std::string joblog_header();
+std::string joblog_line(const JobRecord& record);
+
+// One line of JSON: seq, input, inputs, command, exit, signal, timeout, duration, stdout, stderr.
+// Bytes that are not UTF-8 are replaced rather than making the line invalid.
+std::string json_line(const JobRecord& record, const std::string& out, const std::string& err);
+
+} // namespace netlab::pool

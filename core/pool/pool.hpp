@@ -1,0 +1,63 @@
+// The scheduler: runs jobs from an input source through an executor with at most N at once,
+// groups each job's output, orders it, logs it, and applies --timeout, --retries and --halt.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/loop/loop.hpp"
+#include "core/pool/capture.hpp"
+#include "core/pool/executor.hpp"
+#include "core/pool/halt.hpp"
+#include "core/util/result.hpp"
+
+namespace netlab::pool {
+
+struct PoolConfig {
+  std::vector<std::string> command;
+  bool shell = false;
+  // Inputs: the ::: / :::: groups, or records from `input_fd` when there are none.
+  std::vector<std::vector<std::string>> groups;
+  int input_fd = 0;
+  char separator = '\n';
+
+  unsigned jobs = 1;
+  bool keep_order = false;
+  bool tag = false;
+  bool json = false;
+  bool progress = false;
+  double timeout = 0;             // seconds; 0: none
+  std::uint64_t kill_grace_ms = 1000; // TERM, then KILL this much later
+  unsigned retries = 0;
+  HaltPolicy halt;
+  std::string joblog;
+  MemoryBudget memory;
+  int stdout_fd = 1;
+  int stderr_fd = 2;
+
+  // Makes the executor; the local one unless set (--dry-run, and SSH later).
+  std::function<std::unique_ptr<Executor>(loop::Loop&)> executor;
+};
+
+struct PoolResult {
+  std::uint64_t started = 0;   // jobs (not attempts) started
+  std::uint64_t succeeded = 0;
+  std::uint64_t failed = 0;    // failed for good, after retries; killed by the pool not counted
+  std::uint64_t killed = 0;    // stopped by --halt now or an interrupt
+  bool halted = false;
+  bool interrupted = false;
+  bool output_closed = false;  // stdout's reader went away (EPIPE)
+
+  // GNU parallel's convention: 0, else the number of failed jobs, capped at 101.
+  int exit_code() const;
+};
+
+// Runs the pool on a loop of its own until every job is done. SIGINT and SIGTERM stop it: the
+// running jobs' process groups get TERM, then KILL, and the result says interrupted.
+Result<PoolResult> run_pool(const PoolConfig& config);
+
+} // namespace netlab::pool

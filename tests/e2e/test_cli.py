@@ -1,0 +1,96 @@
+"""The binary as a whole: help for every registered command, version, usage errors, busybox dispatch."""
+import os
+import re
+import subprocess
+import tempfile
+import unittest
+
+from netlab_test import NETLAB, Server, main, run
+
+
+def listed_commands():
+    out = run("--help", check=True).stdout.decode()
+    section = out.split("Subcommands:", 1)[1]
+    return re.findall(r"^  (\S+)\s+\S", section, re.M)
+
+
+class CliTest(unittest.TestCase):
+    def test_every_command_has_help_with_example(self):
+        commands = listed_commands()
+        self.assertIn("echo-server", commands)
+        self.assertIn("echo-client", commands)
+        for command in commands:
+            out = run(command, "--help")
+            self.assertEqual(out.returncode, 0, command)
+            text = out.stdout.decode()
+            self.assertIn(f"netlab {command}", text)
+            self.assertIn("Example:", text, command)
+
+    def test_every_command_has_an_e2e_suite(self):
+        suites = os.listdir(os.path.dirname(os.path.abspath(__file__)))
+        for command in listed_commands():
+            if command == "completions":
+                continue
+            prefix = "test_" + command.replace("-", "_")
+            self.assertTrue(any(s.startswith(prefix) for s in suites), f"no e2e suite for {command}")
+
+    def test_version(self):
+        out = run("--version")
+        self.assertEqual(out.returncode, 0)
+        self.assertRegex(out.stdout.decode(), r"^netlab \d+\.\d+\.\d+\n$")
+
+    def test_no_command_is_a_usage_error(self):
+        out = run()
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("Subcommands:", out.stderr.decode())
+
+    def test_unknown_command_suggests(self):
+        out = run("echo-sever")
+        self.assertEqual(out.returncode, 2)
+        self.assertEqual(out.stderr.decode(),
+                         "netlab: unknown command 'echo-sever' (did you mean 'echo-server'?); "
+                         "run 'netlab --help' for the list\n")
+        out = run("frobnicate")
+        self.assertEqual(out.returncode, 2)
+        self.assertNotIn("did you mean", out.stderr.decode())
+
+    def test_bad_option_is_one_line_exit_2(self):
+        for args in (["echo-server", "--bogus"], ["echo-server", "--max-conns", "zero"],
+                     ["echo-server", "--workers", "0"], ["echo-server", "999999"], ["--nope"]):
+            out = run(*args)
+            self.assertEqual(out.returncode, 2, args)
+            lines = out.stderr.decode().strip().splitlines()
+            self.assertEqual(len(lines), 1, out.stderr)
+            self.assertTrue(lines[0].startswith("netlab: "), lines[0])
+
+    def test_bind_in_use_is_exit_1(self):
+        with Server("echo-server", "0") as server:
+            out = run("echo-server", server.port)
+            self.assertEqual(out.returncode, 1)
+            self.assertRegex(out.stderr.decode(),
+                             r"^netlab: echo-server: bind 127\.0\.0\.1:\d+: address already in use\n$")
+
+    def test_busybox_dispatch_and_install_links(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = run("--install-links", tmp)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            for command in listed_commands():
+                link = os.path.join(tmp, command)
+                self.assertTrue(os.path.islink(link), command)
+            # Running it again replaces the links instead of failing.
+            self.assertEqual(run("--install-links", tmp).returncode, 0)
+            link = os.path.join(tmp, "echo-client")
+            out = subprocess.run([link, "--help"], capture_output=True)
+            self.assertEqual(out.returncode, 0)
+            self.assertIn(b"netlab echo-client", out.stdout)
+            with Server("echo-server", "0") as server:
+                out = subprocess.run([link, str(server.port), "-m", "via link"], capture_output=True, timeout=30)
+                self.assertEqual(out.stdout, b"via link\n")
+
+    def test_install_links_into_missing_dir(self):
+        out = run("--install-links", "/nonexistent/dir")
+        self.assertEqual(out.returncode, 2)
+
+
+if __name__ == "__main__":
+    main()

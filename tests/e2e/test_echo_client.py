@@ -1,0 +1,158 @@
+"""echo-client end to end: line mode, --message, --raw, prompt on a terminal, errors and exit codes."""
+import os
+import pty
+import select
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from netlab_test import NETLAB, Server, free_port, main, run
+
+
+class OneShotServer:
+    """A Python peer that runs `handler(conn)` for one connection on a thread."""
+
+    def __init__(self, handler):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, args=(handler,), daemon=True)
+        self.thread.start()
+
+    def _serve(self, handler):
+        conn, _ = self.sock.accept()
+        with conn:
+            handler(conn)
+
+    def close(self):
+        self.thread.join(timeout=10)
+        self.sock.close()
+
+
+class EchoClientTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server("echo-server", "0")
+        cls.upper = Server("echo-server", "0", "--upper")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+        cls.upper.close()
+
+    def test_lines_from_stdin(self):
+        out = run("echo-client", self.server.port, input=b"one\ntwo\n\nthree")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        # Not a terminal: empty lines are sent too, and a last line without newline still counts.
+        self.assertEqual(out.stdout, b"one\ntwo\n\nthree\n")
+
+    def test_messages(self):
+        out = run("echo-client", f"127.0.0.1:{self.upper.port}", "--message", "hello", "-m", "world")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, b"HELLO\nWORLD\n")
+
+    def test_raw_binary_round_trip(self):
+        data = os.urandom(3 << 20)
+        out = run("echo-client", self.server.port, "--raw", input=data)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, data)
+
+    def test_raw_keeps_reading_after_half_close(self):
+        # The reply comes only after our end of input and a pause: it must not be cut off.
+        def handler(conn):
+            received = b""
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+            time.sleep(0.5)
+            conn.sendall(b"got %d bytes\n" % len(received) + b"z" * 200000)
+
+        peer = OneShotServer(handler)
+        try:
+            out = run("echo-client", peer.port, "--raw", input=b"x" * 12345)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertTrue(out.stdout.startswith(b"got 12345 bytes\n"))
+            self.assertEqual(len(out.stdout), len(b"got 12345 bytes\n") + 200000)
+        finally:
+            peer.close()
+
+    def test_unix_socket(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "s")
+            with Server("echo-server", f"unix:{path}") as server:
+                out = run("echo-client", f"unix:{path}", "-m", "via unix")
+                self.assertEqual(out.stdout, b"via unix\n")
+
+    def test_prompt_on_a_terminal(self):
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(NETLAB, [NETLAB, "echo-client", str(self.upper.port)])
+        output = b""
+
+        def read_until(marker, timeout=10):
+            nonlocal output
+            deadline = time.monotonic() + timeout
+            while marker not in output and time.monotonic() < deadline:
+                ready, _, _ = select.select([fd], [], [], 0.2)
+                if ready:
+                    try:
+                        output += os.read(fd, 4096)
+                    except OSError:
+                        break
+            return marker in output
+
+        try:
+            self.assertTrue(read_until(b">>: "), output)
+            os.write(fd, b"\n")  # empty lines are skipped: straight to the next prompt
+            os.write(fd, b"shout\n")
+            self.assertTrue(read_until(b"SHOUT"), output)
+            os.write(fd, b"\x04")  # end of input
+            _, status = os.waitpid(pid, 0)
+            self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+            self.assertEqual(output.count(b">>: "), 3)
+        finally:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def test_connection_refused_exits_255(self):
+        out = run("echo-client", free_port(), "-m", "x")
+        self.assertEqual(out.returncode, 255)
+        lines = out.stderr.decode().strip().splitlines()
+        self.assertEqual(len(lines), 1)
+        self.assertIn("netlab: echo-client: connect 127.0.0.1:", lines[0])
+        self.assertIn("refused", lines[0])
+
+    def test_no_reply_times_out_with_124(self):
+        def handler(conn):
+            conn.recv(100)
+            time.sleep(2)
+
+        peer = OneShotServer(handler)
+        try:
+            start = time.monotonic()
+            out = run("echo-client", peer.port, "--timeout", "0.3", "-m", "anyone?")
+            self.assertEqual(out.returncode, 124, out.stderr)
+            self.assertIn("no reply within 0.3s", out.stderr.decode())
+            self.assertLess(time.monotonic() - start, 1.9)
+        finally:
+            peer.close()
+
+    def test_bad_arguments_exit_2(self):
+        for args in (["echo-client"], ["echo-client", "nohostport"], ["echo-client", "1:2:3"],
+                     ["echo-client", "127.0.0.1:0", "-m", "x"], ["echo-client", "80", "--timeout", "-1"],
+                     ["echo-client", "80", "--raw", "-m", "x"]):
+            out = run(*args)
+            self.assertEqual(out.returncode, 2, (args, out.stderr))
+            self.assertEqual(len(out.stderr.decode().strip().splitlines()), 1, out.stderr)
+
+
+if __name__ == "__main__":
+    main()
