@@ -7,7 +7,10 @@ namespace netlab::cmd {
 
 #define NETLAB_COMMANDS(X)                                                                         \
   X("echo-server", echo_server, "TCP and unix-socket echo server on a libuv loop")                 \
-  X("echo-client", echo_client, "line client for any stream server, or netcat-style raw copy")
+  X("echo-client", echo_client, "line client for any stream server, or netcat-style raw copy")     \
+  X("pack", pack, "pack values into bytes like Python struct.pack; write frame files")             \
+  X("unpack", unpack, "unpack bytes into values like Python struct.unpack; read frame files")      \
+  X("pool-run", pool_run, "run many commands with a bounded process pool, like xargs -P or GNU parallel")
 
 #define NETLAB_DECLARE(name, id, summary) Runner setup_##id(CLI::App& app);
 NETLAB_COMMANDS(NETLAB_DECLARE)

@@ -32,8 +32,8 @@ struct ServiceOptions {
   std::uint64_t legacy_max_output = 64ull << 20;
 };
 
-std::unique_ptr<net::Service> make_exec_service(const ServiceOptions& options);
-std::unique_ptr<net::Service> make_legacy_service(const ServiceOptions& options);
+std::unique_ptr<net::Service> make_exec_service(loop::Loop& loop, const ServiceOptions& options);
+std::unique_ptr<net::Service> make_legacy_service(loop::Loop& loop, const ServiceOptions& options);
 
 // The struct.pack('i', n) little-endian signed length the classic client unpacks.
 std::string legacy_length_prefix(std::uint32_t length);

@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "core/loop/timer.hpp"
+
 namespace netlab::net {
 
 std::shared_ptr<FramedStream> FramedStream::create(std::shared_ptr<loop::Stream> stream, frame::Limits limits,
@@ -160,7 +162,7 @@ std::size_t FramedStream::write_queue_size() const {
   return m_stream->is_closing() ? 0 : m_stream->write_queue_size();
 }
 
-void FramedStream::close_after_flush() {
+void FramedStream::close_after_flush(std::uint64_t limit_ms) {
   if (m_closed) {
     return;
   }
@@ -170,7 +172,16 @@ void FramedStream::close_after_flush() {
   auto stream = m_stream;
   if (stream->shutdown([stream](int) { stream->close(); }) != 0) {
     stream->close();
+    return;
   }
+  // Owned by its own callback, so it outlives us; unreferenced, so a stopping server does not
+  // wait for it.
+  auto guard = loop::Timer::create(loop::Loop::from(stream->uv_loop()));
+  guard->start(limit_ms, 0, [stream, guard] {
+    stream->close();
+    guard->close();
+  });
+  guard->unref();
 }
 
 void FramedStream::close() {

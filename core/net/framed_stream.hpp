@@ -53,8 +53,9 @@ public:
   int send_raw(std::string&& bytes);
   std::size_t write_queue_size() const;
 
-  // Stops reading, lets queued frames reach the peer, then closes.
-  void close_after_flush();
+  // Stops reading, lets queued frames reach the peer, then closes; a peer that does not read
+  // them within `limit_ms` is cut off.
+  void close_after_flush(std::uint64_t limit_ms = 5000);
   void close();
   bool closed() const { return m_closed; }
 

@@ -1,0 +1,35 @@
+// netlab NAME: one line saying what the command is for. (Template: copy, rename, fill in.)
+#include <CLI/CLI.hpp>
+
+#include "cmd/common.hpp"
+#include "cmd/registry.hpp"
+#include "core/util/error.hpp"
+
+namespace netlab::cmd {
+namespace {
+
+struct Options {
+  std::string address = "127.0.0.1:8080";
+  double timeout = 10;
+};
+
+int run_name(const Options& options) {
+  auto address = parse_address_arg(options.address);
+  (void)address; // build the core config from the options and call core here
+  return k_exit_ok;
+}
+
+} // namespace
+
+Runner setup_name(CLI::App& app) {
+  auto options = std::make_shared<Options>();
+  app.add_option("ADDR", options->address, "address: HOST:PORT, [IPv6]:PORT, PORT or unix:/path")
+      ->capture_default_str();
+  app.add_option("--timeout", options->timeout, "seconds before giving up")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  set_example(app, "  netlab name 127.0.0.1:8080 --timeout 5");
+  return [options] { return run_name(*options); };
+}
+
+} // namespace netlab::cmd

@@ -1,0 +1,174 @@
+// netlab pool-run: run many commands with a bounded pool, like xargs -P or GNU parallel.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cmd/common.hpp"
+#include "cmd/registry.hpp"
+#include "core/pool/input.hpp"
+#include "core/pool/pool.hpp"
+#include "core/util/error.hpp"
+#include "core/util/fs.hpp"
+#include "core/util/log.hpp"
+
+namespace netlab::cmd {
+namespace {
+
+struct Options {
+  int jobs = -1;
+  bool keep_order = false;
+  bool tag = false;
+  double timeout = 0;
+  unsigned retries = 0;
+  std::string halt = "never";
+  std::string joblog;
+  bool json = false;
+  int progress = 0; // >0 --progress, <0 --no-progress, 0 only on a terminal
+  bool shell = false;
+  bool dry_run = false;
+  bool null = false;
+  CLI::App* app = nullptr;
+};
+
+// Most children the pool runs at once: each costs two pipes and a process, and past a few
+// hundred the machine, not the pool, is the limit.
+constexpr unsigned k_max_jobs = 1024;
+
+unsigned job_cap() {
+  fs::raise_fd_limit();
+  rlimit limit{};
+  unsigned cap = k_max_jobs;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    // Two pipe ends per job stay open while it runs, plus two briefly during spawn.
+    auto by_fds = static_cast<unsigned>(std::max<rlim_t>(limit.rlim_cur, 64) - 32) / 4;
+    cap = std::min(cap, std::max(1U, by_fds));
+  }
+  return cap;
+}
+
+int run_pool_run(const Options& options) {
+  pool::PoolConfig config;
+  // Everything after the options: COMMAND [ARGS...] then ::: and :::: groups.
+  std::vector<std::string> words = options.app->remaining();
+  if (!words.empty() && words.front() == "--") {
+    words.erase(words.begin());
+  }
+  char separator = options.null ? '\0' : '\n';
+  std::vector<std::string>* group = nullptr;
+  bool from_file = false;
+  for (auto& word : words) {
+    if (word == ":::" || word == "::::") {
+      config.groups.emplace_back();
+      group = &config.groups.back();
+      from_file = word == "::::";
+      continue;
+    }
+    if (group == nullptr) {
+      config.command.push_back(std::move(word));
+    } else if (from_file) {
+      auto records = pool::read_records_file(word, separator);
+      if (!records) {
+        throw Error(records.error());
+      }
+      group->insert(group->end(), records->begin(), records->end());
+    } else {
+      group->push_back(std::move(word));
+    }
+  }
+  if (config.command.empty()) {
+    throw UsageError("no command given; usage: netlab pool-run [OPTIONS] -- COMMAND [ARGS...] [::: INPUT...]");
+  }
+  if (config.command.front().starts_with("-") && (words.empty() || options.app->remaining().front() != "--")) {
+    throw UsageError(fmt::format("unknown option '{}'; put the command after '--'", config.command.front()));
+  }
+  auto halt = pool::HaltPolicy::parse(options.halt);
+  if (!halt) {
+    throw UsageError(halt.error());
+  }
+
+  unsigned cap = job_cap();
+  if (options.jobs == 0) {
+    config.jobs = cap;
+  } else if (options.jobs < 0) {
+    config.jobs = std::max(1U, uv_available_parallelism());
+  } else {
+    config.jobs = static_cast<unsigned>(options.jobs);
+    if (config.jobs > cap) {
+      log::info("-j {}: only {} jobs fit in the open-file limit; running {} at once", config.jobs, cap, cap);
+      config.jobs = cap;
+    }
+  }
+  config.shell = options.shell;
+  config.separator = separator;
+  config.keep_order = options.keep_order;
+  config.tag = options.tag;
+  config.json = options.json;
+  config.timeout = options.timeout;
+  config.retries = options.retries;
+  config.halt = *halt;
+  config.joblog = options.joblog;
+  config.progress = options.progress > 0 || (options.progress == 0 && is_tty(STDERR_FILENO) && !options.dry_run);
+  if (options.dry_run) {
+    bool shell = options.shell;
+    config.executor = [shell](loop::Loop&) { return pool::make_dry_run_executor(shell); };
+  }
+
+  auto result = pool::run_pool(config);
+  if (!result) {
+    throw Error(result.error());
+  }
+  if (result->interrupted) {
+    throw InterruptedError();
+  }
+  if (result->output_closed) {
+    throw Error("write stdout: broken pipe");
+  }
+  return result->exit_code();
+}
+
+} // namespace
+
+Runner setup_pool_run(CLI::App& app) {
+  auto options = std::make_shared<Options>();
+  options->app = &app;
+  // Everything from the first word that is not an option on is the command and its inputs, so
+  // `pool-run grep -n x ::: a b` needs no '--'.
+  app.prefix_command();
+  app.positionals_at_end(false);
+  app.add_option("-j,--jobs", options->jobs, "run N jobs at once (default: number of CPUs; 0: one per input, capped)")
+      ->type_name("N")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("-k,--keep-order", options->keep_order, "write output in input order (default: as jobs finish)");
+  app.add_flag("--tag", options->tag, "prefix each output line with the job's input and a tab");
+  app.add_option("--timeout", options->timeout, "kill a job's process group (TERM, then KILL) after SECONDS; it fails")
+      ->type_name("SECONDS")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--retries", options->retries, "run a failed job up to N more times")->type_name("N");
+  app.add_option("--halt", options->halt,
+                 "stop after failures or successes: never, soon|now[,fail=N|,success=N] (soon: start no more; "
+                 "now: also kill running jobs)")
+      ->type_name("WHEN")
+      ->capture_default_str();
+  app.add_option("--joblog", options->joblog, "write a line per job to FILE, in GNU parallel's joblog format")
+      ->type_name("FILE");
+  app.add_flag("--json", options->json,
+               "print one JSON object per job (seq, input, exit, signal, duration, stdout, stderr) instead of its output");
+  app.add_flag("--progress,!--no-progress", options->progress,
+               "show done/running/failed counts and an ETA on stderr (default: when stderr is a terminal)");
+  app.add_flag("--shell", options->shell, "run the command with /bin/sh -c, inputs shell-quoted (default: no shell)");
+  app.add_flag("--dry-run", options->dry_run, "print each command instead of running it");
+  app.add_flag("-0,--null", options->null, "inputs on stdin (and :::: files) are separated by NUL, not newline");
+  set_example(app, "  find . -name '*.log' | netlab pool-run -j 4 -- gzip -9 {}\n"
+                   "  netlab pool-run --keep-order --tag -- ping -c1 {} ::: host1 host2 host3\n"
+                   "  netlab pool-run --joblog jobs.tsv --shell -- 'convert {} {.}.png' ::: *.jpg\n"
+                   "Placeholders: {} input, {.} without extension, {/} basename, {//} dirname, {/.}, {#} job\n"
+                   "number, {%} slot, {N} the Nth ::: group. Without any, the input is appended.\n"
+                   "Exit status: 0 if every job succeeded, else the number failed (101: more than 100).");
+  return [options] { return run_pool_run(*options); };
+}
+
+} // namespace netlab::cmd

@@ -1,0 +1,359 @@
+// netlab unpack: bytes to values by a Python struct format (one record, a stream, or batch cases); frame files.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cmd/common.hpp"
+#include "cmd/registry.hpp"
+#include "core/framefile/io.hpp"
+#include "core/framefile/reader.hpp"
+#include "core/pack/codec.hpp"
+#include "core/pack/encoding.hpp"
+#include "core/pack/format.hpp"
+#include "core/util/error.hpp"
+#include "core/util/log.hpp"
+
+namespace netlab::cmd {
+namespace {
+
+struct Options {
+  std::string format;
+  std::string input;
+  bool hex = false;
+  bool base64 = false;
+  bool iter = false;
+  bool json = false;
+  bool batch = false;
+  bool frame = false;
+  std::string dir = ".";
+  bool list = false;
+  bool force = false;
+};
+
+constexpr std::size_t k_read_size = 1 << 20;
+constexpr std::size_t k_flush_at = 1 << 16;
+
+// The input descriptor: FILE, or stdin for none or "-".
+class Input {
+public:
+  explicit Input(const std::string& path) {
+    if (path.empty() || path == "-") {
+      return;
+    }
+    m_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (m_fd < 0) {
+      throw Error(fmt::format("{}: {}", path, std::strerror(errno)));
+    }
+    m_name = path;
+  }
+  ~Input() {
+    if (m_fd != STDIN_FILENO) {
+      ::close(m_fd);
+    }
+  }
+  Input(const Input&) = delete;
+  Input& operator=(const Input&) = delete;
+
+  int fd() const { return m_fd; }
+  const std::string& name() const { return m_name; }
+
+private:
+  int m_fd = STDIN_FILENO;
+  std::string m_name = "stdin";
+};
+
+// Reads the input and yields its bytes, decoding hex or base64 text on the way.
+class ByteSource {
+public:
+  ByteSource(const Input& input, pack::Encoding encoding)
+      : m_input(input), m_encoding(encoding), m_decoder(encoding), m_buffer(k_read_size, '\0') {}
+
+  // Appends the next piece to `out`; returns false at end of input.
+  bool next(std::string& out) {
+    auto got = framefile::read_full(m_input.fd(), m_buffer.data(), m_buffer.size(), m_input.name());
+    if (!got) {
+      throw Error(got.error());
+    }
+    std::string_view piece(m_buffer.data(), *got);
+    if (m_encoding == pack::Encoding::raw) {
+      out.append(piece);
+    } else {
+      auto decoded = m_decoder.feed(piece, out);
+      if (!decoded) {
+        throw Error(fmt::format("{}: {}", m_input.name(), decoded.error()));
+      }
+      if (*got < m_buffer.size()) {
+        auto finished = m_decoder.finish();
+        if (!finished) {
+          throw Error(fmt::format("{}: {}", m_input.name(), finished.error()));
+        }
+      }
+    }
+    return *got == m_buffer.size();
+  }
+
+private:
+  const Input& m_input;
+  pack::Encoding m_encoding;
+  pack::TextDecoder m_decoder;
+  std::string m_buffer;
+};
+
+pack::Format parse_format_or_throw(const std::string& text) {
+  auto format = pack::parse_format(text);
+  if (!format) {
+    throw Error(fmt::format("{}: '{}'", format.error(), text));
+  }
+  auto unpackable = pack::check_unpackable(*format);
+  if (!unpackable) {
+    throw Error(unpackable.error());
+  }
+  return std::move(format).value();
+}
+
+void append_json_value(std::string& out, const pack::Value& value) {
+  if (const auto* real = std::get_if<double>(&value); real && !std::isfinite(*real)) {
+    // JSON has no inf or nan; strings in pack's notation keep the value and stay valid JSON.
+    out.push_back('"');
+    pack::append_float(out, *real);
+    out.push_back('"');
+    return;
+  }
+  if (const auto* bytes = std::get_if<pack::Bytes>(&value)) {
+    std::string text;
+    pack::append_escaped(text, bytes->data);
+    out += nlohmann::json(text).dump();
+    return;
+  }
+  pack::append_value(out, value);
+}
+
+// One record as text: values on lines of their own, tab-separated on one line, or a JSON array.
+void append_record(std::string& out, const std::vector<pack::Value>& values, bool json, char separator) {
+  if (json) {
+    out.push_back('[');
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (i > 0) {
+        out.push_back(',');
+      }
+      append_json_value(out, values[i]);
+    }
+    out += "]\n";
+    return;
+  }
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) {
+      out.push_back(separator);
+    }
+    pack::append_value(out, values[i]);
+  }
+  if (separator == '\t' || !values.empty()) {
+    out.push_back('\n');
+  }
+}
+
+void flush(std::string& out) {
+  auto written = framefile::write_all(STDOUT_FILENO, out, "stdout");
+  if (!written) {
+    throw Error(written.error());
+  }
+  out.clear();
+}
+
+pack::Encoding encoding_of(const Options& options) {
+  return options.hex ? pack::Encoding::hex : options.base64 ? pack::Encoding::base64 : pack::Encoding::raw;
+}
+
+int run_single(const Options& options) {
+  auto format = parse_format_or_throw(options.format);
+  Input input(options.input);
+  ByteSource source(input, encoding_of(options));
+  std::string bytes;
+  // Stop reading once the input is known to be too long: a huge file for a small format
+  // costs one read, not its size in memory.
+  while (source.next(bytes) && bytes.size() <= format.size) {
+  }
+  if (bytes.size() != format.size) {
+    throw Error(fmt::format("unpack requires a buffer of {} bytes (got {})", format.size,
+                            bytes.size() > format.size ? "more" : std::to_string(bytes.size())));
+  }
+  std::vector<pack::Value> values;
+  pack::unpack_record(format, bytes, values);
+  std::string out;
+  append_record(out, values, options.json, '\n');
+  flush(out);
+  return k_exit_ok;
+}
+
+int run_iter(const Options& options) {
+  auto format = parse_format_or_throw(options.format);
+  if (format.size == 0) {
+    throw Error("cannot iteratively unpack with a struct of length 0");
+  }
+  Input input(options.input);
+  ByteSource source(input, encoding_of(options));
+  std::string pending;
+  std::string out;
+  std::vector<pack::Value> values;
+  std::uint64_t consumed = 0;
+  bool more = true;
+  while (more) {
+    more = source.next(pending);
+    std::size_t at = 0;
+    for (; at + format.size <= pending.size(); at += format.size) {
+      pack::unpack_record(format, std::string_view(pending).substr(at, format.size), values);
+      append_record(out, values, options.json, '\t');
+      if (out.size() >= k_flush_at) {
+        flush(out);
+      }
+    }
+    consumed += at;
+    pending.erase(0, at);
+  }
+  flush(out);
+  if (!pending.empty()) {
+    throw Error(fmt::format("iterative unpacking requires a buffer of a multiple of {} bytes: "
+                            "{} bytes left over at offset {}",
+                            format.size, pending.size(), consumed));
+  }
+  return k_exit_ok;
+}
+
+// One independent case per line: "FORMAT<TAB>HEX" in, tab-separated values (or a JSON array
+// with --json) or "error: MESSAGE" out.
+int run_batch(const Options& options) {
+  Input input(options.input);
+  ByteSource source(input, pack::Encoding::raw);
+  std::string text;
+  while (source.next(text)) {
+  }
+  std::string out;
+  std::vector<pack::Value> values;
+  bool failed = false;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    auto newline = rest.find('\n');
+    auto line = rest.substr(0, newline);
+    rest = newline == std::string_view::npos ? std::string_view() : rest.substr(newline + 1);
+    auto tab = line.find('\t');
+    auto format = pack::parse_format(line.substr(0, tab));
+    std::string bytes;
+    Result<void> done = format ? pack::check_unpackable(*format) : Result<void>(format.failure());
+    if (done) {
+      pack::TextDecoder decoder(pack::Encoding::hex);
+      done = decoder.feed(tab == std::string_view::npos ? std::string_view() : line.substr(tab + 1), bytes);
+      if (done) {
+        done = decoder.finish();
+      }
+    }
+    if (done && bytes.size() != format->size) {
+      done = fail(fmt::format("unpack requires a buffer of {} bytes", format->size));
+    }
+    if (done) {
+      pack::unpack_record(*format, bytes, values);
+      append_record(out, values, options.json, '\t');
+    } else {
+      failed = true;
+      out += fmt::format("error: {}\n", done.error());
+    }
+    if (out.size() >= k_flush_at) {
+      flush(out);
+    }
+  }
+  flush(out);
+  return failed ? k_exit_failure : k_exit_ok;
+}
+
+int run_frame(const Options& options) {
+  // With --frame the first positional is the input file, not a format.
+  Input input(options.format);
+  framefile::ReaderOptions reader_options;
+  reader_options.dir = options.dir;
+  reader_options.list = options.list;
+  reader_options.force = options.force;
+  framefile::ReaderEvents events;
+  std::string out;
+  events.listed = [&out](const std::string& name, std::uint64_t size) {
+    if (name.empty()) {
+      out += fmt::format("(data)\t{}\n", size);
+    } else {
+      pack::append_escaped(out, name);
+      out += fmt::format("\t{}\n", size);
+    }
+    if (out.size() >= k_flush_at) {
+      flush(out);
+    }
+  };
+  events.warn = [](const std::string& message) { log::line(message); };
+  auto result = framefile::read_frames(input.fd(), input.name(), reader_options, events);
+  flush(out);
+  if (!result) {
+    throw Error(fmt::format("{}: {}", input.name(), result.error()));
+  }
+  return k_exit_ok;
+}
+
+int run_unpack(const Options& options) {
+  if (options.frame) {
+    if (!options.input.empty()) {
+      throw UsageError("--frame takes at most one input FILE");
+    }
+    return run_frame(options);
+  }
+  if (options.batch) {
+    if (!options.format.empty()) {
+      // The batch input file, if any, lands in the FORMAT slot.
+      Options shifted = options;
+      shifted.input = options.format;
+      return run_batch(shifted);
+    }
+    return run_batch(options);
+  }
+  if (options.format.empty()) {
+    throw UsageError("missing FORMAT");
+  }
+  return options.iter ? run_iter(options) : run_single(options);
+}
+
+} // namespace
+
+Runner setup_unpack(CLI::App& app) {
+  auto options = std::make_shared<Options>();
+  app.description("Unpack bytes into values exactly as Python's struct.unpack(FORMAT, BYTES) does.\n"
+                  "Prints one value per line in pack's notation (bytes with C escapes), so the output\n"
+                  "packs back to the same bytes; --iter prints one record per line, tab-separated.");
+  app.add_option("FORMAT", options->format, "struct format, e.g. '<IH8s' (with --frame: the input FILE)");
+  app.add_option("FILE", options->input, "input file (default: stdin)");
+  auto* hex = app.add_flag("--hex", options->hex, "input is hex text (whitespace ignored)");
+  auto* base64 = app.add_flag("--base64", options->base64, "input is base64 text (whitespace ignored)");
+  hex->excludes(base64);
+  auto* iter = app.add_flag("--iter", options->iter, "unpack a stream of records, like struct.iter_unpack");
+  auto* json = app.add_flag("--json", options->json, "print each record as a JSON array");
+  auto* batch = app.add_flag("--batch", options->batch,
+                             "one case per input line: FORMAT<TAB>HEX; prints values or 'error: MESSAGE'");
+  auto* frame = app.add_flag("--frame", options->frame, "read netlab frames, verify them and write the files");
+  auto* dir = app.add_option("-C,--directory", options->dir, "with --frame: write files under DIR")
+                  ->type_name("DIR")
+                  ->capture_default_str();
+  auto* list = app.add_flag("--list", options->list, "with --frame: verify and print names and sizes only");
+  auto* force = app.add_flag("--force", options->force, "with --frame: replace existing files");
+  for (auto* frame_only : {dir, list, force}) {
+    frame_only->needs(frame);
+  }
+  frame->excludes(hex)->excludes(base64)->excludes(iter)->excludes(json)->excludes(batch);
+  batch->excludes(iter)->excludes(hex)->excludes(base64);
+  set_example(app, "  netlab pack '<IH8s' 1 2 hi | netlab unpack '<IH8s'          # 1, 2, hi\\x00\\x00...\n"
+                   "  netlab unpack --iter '!IHq8s' records.bin | head\n"
+                   "  netlab unpack --frame dir.frames -C out/");
+  return [options] { return run_unpack(*options); };
+}
+
+} // namespace netlab::cmd

@@ -1,0 +1,503 @@
+// The exec services. A session owns at most one running Job; everything it holds is bounded:
+// pipelined requests (max_queued), unread output (max_buffered, then the job is paused), output
+// in all (max_output), time without a command (idle_timeout).
+#include "core/exec/exec_service.hpp"
+
+#include <deque>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "core/crypto/digest.hpp"
+#include "core/exec/job.hpp"
+#include "core/loop/tcp.hpp"
+#include "core/loop/timer.hpp"
+#include "core/net/framed_stream.hpp"
+#include "core/util/log.hpp"
+
+namespace netlab::exec {
+namespace {
+
+using nlohmann::json;
+
+std::uint64_t to_ms(double seconds) { return static_cast<std::uint64_t>(seconds * 1000); }
+
+class Session {
+public:
+  virtual ~Session() = default;
+  virtual void start() = 0;
+  virtual void close() = 0;
+};
+
+// What all sessions of one loop share. Sessions live in `sessions` until they close, so they
+// never outlive it.
+struct Shared {
+  Shared(loop::Loop& l, ServiceOptions o) : loop(l), options(std::move(o)) {}
+  loop::Loop& loop;
+  ServiceOptions options;
+  std::shared_ptr<std::size_t> running = std::make_shared<std::size_t>(0);
+  std::unordered_map<Session*, std::shared_ptr<Session>> sessions;
+};
+
+void enable_keepalive(loop::Stream& stream) {
+  // A client that vanished without a FIN is noticed even while its command is silent.
+  if (auto* tcp = dynamic_cast<loop::Tcp*>(&stream)) {
+    uv_tcp_keepalive(tcp->raw(), 1, 60);
+  }
+}
+
+class FramedSession : public Session, public std::enable_shared_from_this<FramedSession> {
+public:
+  FramedSession(Shared& shared, std::shared_ptr<net::Connection> connection)
+      : m_shared(shared), m_connection(std::move(connection)) {}
+
+  void start() override {
+    enable_keepalive(m_connection->stream());
+    std::weak_ptr<FramedSession> weak = weak_from_this();
+    net::FramedStream::Callbacks callbacks;
+    callbacks.on_frame = [weak](frame::Frame&& frame) {
+      if (auto self = weak.lock()) {
+        self->on_frame(std::move(frame));
+      }
+    };
+    callbacks.on_protocol_error = [weak](const std::string& message) {
+      if (auto self = weak.lock()) {
+        self->fail(nullptr, "protocol", message);
+      }
+    };
+    // EOF means the client left (a client half-closing while it waits is indistinguishable
+    // from one that is gone): whatever it started is killed.
+    callbacks.on_end = [weak] {
+      if (auto self = weak.lock()) {
+        self->close();
+      }
+    };
+    callbacks.on_error = [weak](int) {
+      if (auto self = weak.lock()) {
+        self->close();
+      }
+    };
+    callbacks.on_drain = [weak] {
+      if (auto self = weak.lock()) {
+        if (self->m_job) {
+          self->m_job->resume_output();
+        }
+        self->update_reading();
+      }
+    };
+    m_framed = net::FramedStream::create(m_connection->stream_ptr(), m_shared.options.limits, std::move(callbacks));
+    m_idle = loop::Timer::create(m_shared.loop);
+    m_authed = m_shared.options.token.empty();
+    try {
+      m_nonce = crypto::to_hex(crypto::random_bytes(32));
+    } catch (const std::exception& e) {
+      log::info("{}: {}", m_connection->peer(), e.what());
+      close();
+      return;
+    }
+    m_framed->send(hello_header(!m_authed, m_nonce));
+    arm_idle();
+    update_reading();
+  }
+
+  void close() override { close_session(false); }
+
+private:
+  void close_session(bool flush) {
+    if (m_closed) {
+      return;
+    }
+    m_closed = true;
+    auto keep = shared_from_this();
+    if (m_job) {
+      m_job->abort();
+      m_job.reset();
+    }
+    if (m_idle) {
+      m_idle->close();
+    }
+    if (m_framed) {
+      if (flush) {
+        m_framed->close_after_flush();
+      } else {
+        m_framed->close();
+      }
+    }
+    m_queue.clear();
+    m_shared.sessions.erase(this);
+  }
+
+  // An error that ends the conversation: say why, then close once the peer has it.
+  void fail(const json& id, std::string_view code, const std::string& message) {
+    m_framed->send(error_header(id, code, message));
+    close_session(true);
+  }
+
+  void send_error(const json& id, std::string_view code, const std::string& message) {
+    if (m_framed->send(error_header(id, code, message)) != 0) {
+      close();
+    }
+  }
+
+  void on_frame(frame::Frame&& frame) {
+    auto type = frame.type();
+    if (!m_authed) {
+      if (type != "auth") {
+        fail(nullptr, "auth-required", fmt::format("'{}' before authenticating; send an auth frame first", type));
+      } else if (!check_auth(frame, m_shared.options.token, m_nonce)) {
+        log::info("{}: authentication failed", m_connection->peer());
+        fail(nullptr, "auth-failed", "the MAC does not match this connection's nonce and the server's token");
+      } else {
+        m_authed = true;
+        m_framed->send(json{{"type", "auth-ok"}});
+      }
+      return;
+    }
+    if (type == "exec") {
+      m_queue.push_back(std::move(frame));
+      start_next();
+      update_reading();
+    } else if (type == "signal") {
+      auto parsed = parse_signal(frame);
+      if (auto* error = std::get_if<RequestError>(&parsed)) {
+        send_error(frame_id(frame.header), error->code, error->message);
+      } else if (auto& request = std::get<SignalRequest>(parsed); m_job && request.id == m_job_id) {
+        m_job->signal(request.signum);
+      }
+      // A signal for a command that has already finished (or not started) is a harmless race.
+    } else if (type == "auth") {
+      send_error(frame_id(frame.header), "bad-request",
+                 m_shared.options.token.empty() ? "this server requires no authentication" : "already authenticated");
+    } else {
+      send_error(frame_id(frame.header), "bad-request", fmt::format("unknown frame type '{}'", type));
+    }
+    update_reading();
+  }
+
+  void start_next() {
+    while (!m_job && !m_queue.empty() && !m_closed) {
+      auto frame = std::move(m_queue.front());
+      m_queue.pop_front();
+      auto id = frame_id(frame.header);
+      auto parsed = parse_exec(std::move(frame), m_shared.options.policy);
+      if (auto* error = std::get_if<RequestError>(&parsed)) {
+        send_error(id, error->code, error->message);
+        continue;
+      }
+      auto& request = std::get<Request>(parsed);
+      if (*m_shared.running >= m_shared.options.max_running) {
+        send_error(id, "busy", fmt::format("{} commands running, the server's --max-running", *m_shared.running));
+        continue;
+      }
+      JobSpec spec;
+      spec.argv = std::move(request.argv);
+      spec.env = std::move(request.env);
+      spec.cwd = std::move(request.cwd);
+      spec.stdin_data = std::move(request.stdin_data);
+      spec.timeout = request.timeout;
+      spec.kill_grace = m_shared.options.kill_grace;
+      spec.max_output = m_shared.options.max_output;
+      std::weak_ptr<FramedSession> weak = weak_from_this();
+      JobEvents events;
+      events.on_output = [weak](int fd, std::string_view data) {
+        if (auto self = weak.lock()) {
+          self->on_output(fd, data);
+        }
+      };
+      events.on_done = [weak](const ExitInfo& info) {
+        if (auto self = weak.lock()) {
+          self->on_done(info);
+        }
+      };
+      auto job = Job::start(m_shared.loop, std::move(spec), std::move(events), m_shared.running);
+      if (!job) {
+        send_error(id, "spawn-failed", job.error());
+        continue;
+      }
+      m_job = std::move(*job);
+      m_job_id = request.id;
+      m_idle->stop();
+    }
+    if (!m_job && m_queue.empty() && !m_closed) {
+      arm_idle();
+    }
+  }
+
+  void on_output(int fd, std::string_view data) {
+    auto bytes = frame::encode_head(json{{"type", fd == 1 ? "stdout" : "stderr"}, {"id", m_job_id}}, data.size());
+    bytes.append(data);
+    if (m_framed->send_raw(std::move(bytes)) != 0) {
+      close();
+      return;
+    }
+    if (m_framed->write_queue_size() > m_shared.options.max_buffered) {
+      m_job->pause_output();
+    }
+  }
+
+  void on_done(const ExitInfo& info) {
+    m_framed->send(exit_header(m_job_id, info));
+    m_job.reset();
+    start_next();
+    update_reading();
+  }
+
+  // Reads only while the client is keeping up and has not queued too much: beyond that, TCP
+  // flow control holds it off instead of our memory.
+  void update_reading() {
+    if (m_closed) {
+      return;
+    }
+    bool want = m_framed->write_queue_size() <= m_shared.options.max_buffered &&
+                m_queue.size() < m_shared.options.max_queued;
+    if (want && m_framed->paused()) {
+      m_framed->resume();
+    } else if (!want && !m_framed->paused()) {
+      m_framed->pause();
+    }
+  }
+
+  void arm_idle() {
+    if (m_shared.options.idle_timeout <= 0 || m_closed) {
+      return;
+    }
+    std::weak_ptr<FramedSession> weak = weak_from_this();
+    m_idle->start(to_ms(m_shared.options.idle_timeout), 0, [weak] {
+      if (auto self = weak.lock()) {
+        self->close();
+      }
+    });
+  }
+
+  Shared& m_shared;
+  std::shared_ptr<net::Connection> m_connection;
+  std::shared_ptr<net::FramedStream> m_framed;
+  std::shared_ptr<loop::Timer> m_idle;
+  std::string m_nonce;
+  std::deque<frame::Frame> m_queue;
+  std::shared_ptr<Job> m_job;
+  std::int64_t m_job_id = 0;
+  bool m_authed = false;
+  bool m_closed = false;
+};
+
+// protocol.md §4: raw command bytes in; length, JSON header and stdout+stderr out.
+class LegacySession : public Session, public std::enable_shared_from_this<LegacySession> {
+public:
+  LegacySession(Shared& shared, std::shared_ptr<net::Connection> connection)
+      : m_shared(shared), m_connection(std::move(connection)) {}
+
+  void start() override {
+    auto& stream = m_connection->stream();
+    enable_keepalive(stream);
+    std::weak_ptr<LegacySession> weak = weak_from_this();
+    stream.on_data([weak](std::string_view data) {
+      if (auto self = weak.lock()) {
+        self->on_data(data);
+      }
+    });
+    // As in the classic server, an empty read means the client left.
+    stream.on_end([weak] {
+      if (auto self = weak.lock()) {
+        self->close();
+      }
+    });
+    stream.on_error([weak](int) {
+      if (auto self = weak.lock()) {
+        self->close();
+      }
+    });
+    stream.on_drain([weak] {
+      if (auto self = weak.lock()) {
+        self->run_pending();
+      }
+    });
+    m_idle = loop::Timer::create(m_shared.loop);
+    arm_idle();
+    if (stream.read_start() != 0) {
+      close();
+    }
+  }
+
+  void close() override {
+    if (m_closed) {
+      return;
+    }
+    m_closed = true;
+    auto keep = shared_from_this();
+    if (m_job) {
+      m_job->abort();
+      m_job.reset();
+    }
+    if (m_idle) {
+      m_idle->close();
+    }
+    m_connection->stream().close();
+    m_shared.sessions.erase(this);
+  }
+
+private:
+  void on_data(std::string_view data) {
+    // Commands are read whole while another runs, so a disconnect is noticed at once; what is
+    // held meanwhile is bounded by the classic client's own limit.
+    if (m_pending.size() + data.size() > k_legacy_max_command) {
+      log::info("{}: legacy command longer than {} bytes; closing", m_connection->peer(), k_legacy_max_command);
+      close();
+      return;
+    }
+    m_pending.append(data);
+    run_pending();
+  }
+
+  void run_pending() {
+    if (m_closed || m_job || m_pending.empty() ||
+        m_connection->stream().write_queue_size() > m_shared.options.max_buffered) {
+      return;
+    }
+    std::string command = std::move(m_pending);
+    m_pending.clear();
+    m_out.clear();
+    m_err.clear();
+    if (*m_shared.running >= m_shared.options.max_running) {
+      ExitInfo info;
+      info.exit_code = 1;
+      m_err = fmt::format("netlab exec-server: busy: {} commands running (--max-running)\n", *m_shared.running);
+      info.stderr_size = m_err.size();
+      respond(info, "busy");
+      return;
+    }
+    JobSpec spec;
+    spec.argv = {"/bin/sh", "-c", std::move(command)};
+    spec.timeout = m_shared.options.policy.max_timeout;
+    spec.kill_grace = m_shared.options.kill_grace;
+    spec.max_output = std::min(m_shared.options.max_output, m_shared.options.legacy_max_output);
+    std::weak_ptr<LegacySession> weak = weak_from_this();
+    JobEvents events;
+    events.on_output = [weak](int fd, std::string_view data) {
+      if (auto self = weak.lock()) {
+        (fd == 1 ? self->m_out : self->m_err).append(data);
+      }
+    };
+    events.on_done = [weak](const ExitInfo& info) {
+      if (auto self = weak.lock()) {
+        self->m_job.reset();
+        self->respond(info, nullptr);
+      }
+    };
+    auto job = Job::start(m_shared.loop, std::move(spec), std::move(events), m_shared.running);
+    if (!job) {
+      ExitInfo info;
+      info.exit_code = 127;
+      m_err = job.error() + "\n";
+      info.stderr_size = m_err.size();
+      respond(info, "spawn-failed");
+      return;
+    }
+    m_job = std::move(*job);
+    m_idle->stop();
+  }
+
+  void respond(const ExitInfo& info, const char* error) {
+    json header{{"total_size", m_out.size() + m_err.size()},
+                {"stdout_size", m_out.size()},
+                {"stderr_size", m_err.size()},
+                {"exit_code", nullptr},
+                {"signal", nullptr},
+                {"timed_out", info.timed_out},
+                {"truncated", info.truncated},
+                {"duration_ms", info.duration_ms}};
+    if (info.term_signal != 0) {
+      header["signal"] = loop::signal_name(info.term_signal);
+    } else {
+      header["exit_code"] = info.exit_code;
+    }
+    if (error != nullptr) {
+      header["error"] = error;
+    }
+    auto text = header.dump(-1, ' ', false, json::error_handler_t::replace);
+    std::string bytes = legacy_length_prefix(static_cast<std::uint32_t>(text.size()));
+    bytes.reserve(bytes.size() + text.size() + m_out.size() + m_err.size());
+    bytes += text;
+    bytes += m_out;
+    bytes += m_err;
+    m_out = std::string();
+    m_err = std::string();
+    if (m_connection->stream().write(std::move(bytes)) != 0) {
+      close();
+      return;
+    }
+    arm_idle();
+    run_pending();
+  }
+
+  void arm_idle() {
+    if (m_shared.options.idle_timeout <= 0 || m_closed) {
+      return;
+    }
+    std::weak_ptr<LegacySession> weak = weak_from_this();
+    m_idle->start(to_ms(m_shared.options.idle_timeout), 0, [weak] {
+      if (auto self = weak.lock()) {
+        self->close();
+      }
+    });
+  }
+
+  Shared& m_shared;
+  std::shared_ptr<net::Connection> m_connection;
+  std::shared_ptr<loop::Timer> m_idle;
+  std::shared_ptr<Job> m_job;
+  std::string m_pending;
+  std::string m_out;
+  std::string m_err;
+  bool m_closed = false;
+};
+
+class ExecService : public net::Service {
+public:
+  ExecService(loop::Loop& loop, const ServiceOptions& options, bool legacy)
+      : m_shared(std::make_unique<Shared>(loop, options)), m_legacy(legacy) {}
+  ~ExecService() override { on_stop(); }
+
+  void on_connection(const std::shared_ptr<net::Connection>& connection) override {
+    std::shared_ptr<Session> session;
+    if (m_legacy) {
+      session = std::make_shared<LegacySession>(*m_shared, connection);
+    } else {
+      session = std::make_shared<FramedSession>(*m_shared, connection);
+    }
+    m_shared->sessions.emplace(session.get(), session);
+    session->start();
+  }
+
+  void on_stop() override {
+    // Closing a session removes it from the map, so walk a copy.
+    auto sessions = m_shared->sessions;
+    for (auto& [key, session] : sessions) {
+      session->close();
+    }
+  }
+
+private:
+  std::unique_ptr<Shared> m_shared;
+  bool m_legacy;
+};
+
+} // namespace
+
+std::string legacy_length_prefix(std::uint32_t length) {
+  std::string out(4, '\0');
+  for (int i = 0; i < 4; ++i) {
+    out[static_cast<std::size_t>(i)] = static_cast<char>((length >> (8 * i)) & 0xff);
+  }
+  return out;
+}
+
+std::unique_ptr<net::Service> make_exec_service(loop::Loop& loop, const ServiceOptions& options) {
+  return std::make_unique<ExecService>(loop, options, false);
+}
+
+std::unique_ptr<net::Service> make_legacy_service(loop::Loop& loop, const ServiceOptions& options) {
+  return std::make_unique<ExecService>(loop, options, true);
+}
+
+} // namespace netlab::exec

@@ -1,0 +1,231 @@
+// Frame-file reading: the shared frame::Decoder does framing, limits and sha256 checks; this
+// file adds the file-frame rules (names, sequence of chunks, overwrite policy, atomic writes).
+#include "core/framefile/reader.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/frame/frame.hpp"
+#include "core/framefile/atomic_file.hpp"
+#include "core/framefile/io.hpp"
+#include "core/framefile/names.hpp"
+
+namespace netlab::framefile {
+namespace {
+
+struct OpenFile {
+  std::string name;
+  std::uint64_t size = 0;
+  std::uint64_t written = 0;
+  mode_t mode = 0;
+  AtomicFile file;
+};
+
+std::string join(const std::string& dir, const std::string& name) {
+  if (dir.empty()) {
+    return name;
+  }
+  return dir.back() == '/' ? dir + name : dir + "/" + name;
+}
+
+Result<std::uint64_t> optional_count(const nlohmann::json& header, const char* key, std::uint64_t fallback) {
+  auto it = header.find(key);
+  if (it == header.end()) {
+    return fallback;
+  }
+  if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<std::int64_t>() >= 0)) {
+    return fail(fmt::format("\"{}\" is not a non-negative integer", key));
+  }
+  return it->get<std::uint64_t>();
+}
+
+class Extractor {
+public:
+  Extractor(const ReaderOptions& options, const ReaderEvents& events) : m_options(options), m_events(events) {}
+
+  Result<void> take(frame::Frame& frame, std::size_t number) {
+    auto type = frame.type();
+    if (type == "file") {
+      auto done = take_file(frame);
+      if (!done) {
+        return fail(fmt::format("frame {}: {}", number, done.error()), done.code());
+      }
+      return {};
+    }
+    if (m_current) {
+      return fail(fmt::format("frame {}: '{}' ends at {} of {} bytes", number, m_current->name, m_current->written,
+                              m_current->size));
+    }
+    if (type == "data") {
+      m_stats.data_bytes += frame.body.size();
+      if (m_options.list) {
+        if (m_events.listed) {
+          m_events.listed("", frame.body.size());
+        }
+        return {};
+      }
+      return write_all(m_options.data_fd, frame.body, m_options.data_name);
+    }
+    if (m_events.warn) {
+      m_events.warn(fmt::format("frame {}: skipping frame of unknown type '{}'", number, type));
+    }
+    return {};
+  }
+
+  Result<void> finish(std::uint64_t offset) {
+    if (m_current) {
+      return fail(fmt::format("stream ends at offset {} inside '{}' ({} of {} bytes)", offset, m_current->name,
+                              m_current->written, m_current->size));
+    }
+    return {};
+  }
+
+  ReaderStats& stats() { return m_stats; }
+
+private:
+  Result<void> take_file(frame::Frame& frame) {
+    const auto& header = frame.header;
+    auto name_it = header.find("name");
+    if (name_it == header.end() || !name_it->is_string()) {
+      return fail("file frame has no \"name\" string");
+    }
+    auto name = name_it->get<std::string>();
+    NETLAB_TRY_VOID(check_name(name));
+    NETLAB_TRY(auto offset, optional_count(header, "offset", 0));
+    NETLAB_TRY(auto file_size, optional_count(header, "file_size", frame.body.size()));
+    mode_t mode = default_file_mode();
+    if (auto it = header.find("mode"); it != header.end()) {
+      if (!it->is_number_integer() || it->get<std::int64_t>() < 0 || it->get<std::int64_t>() > 07777) {
+        return fail(fmt::format("'{}': \"mode\" is not permission bits", name));
+      }
+      // Set-id and sticky bits are dropped: a received file should not gain privileges.
+      mode = static_cast<mode_t>(it->get<std::int64_t>()) & 0777;
+    }
+    if (offset == 0) {
+      if (m_current) {
+        return fail(fmt::format("'{}' ends at {} of {} bytes", m_current->name, m_current->written, m_current->size));
+      }
+      NETLAB_TRY_VOID(start(name, file_size, mode));
+    } else if (!m_current || m_current->name != name || m_current->written != offset || m_current->size != file_size) {
+      return fail(fmt::format("chunk of '{}' at offset {} does not continue a file", name, offset));
+    }
+    if (frame.body.size() > file_size - m_current->written) {
+      return fail(fmt::format("'{}': chunk runs past the file size {}", name, file_size));
+    }
+    if (!m_options.list) {
+      NETLAB_TRY_VOID(m_current->file.write(frame.body));
+    }
+    m_current->written += frame.body.size();
+    if (m_current->written == m_current->size) {
+      if (!m_options.list) {
+        NETLAB_TRY_VOID(m_current->file.commit(m_current->mode));
+      }
+      ++m_stats.files;
+      m_current.reset();
+    }
+    return {};
+  }
+
+  Result<void> start(const std::string& name, std::uint64_t size, mode_t mode) {
+    m_current = std::make_unique<OpenFile>();
+    m_current->name = name;
+    m_current->size = size;
+    m_current->mode = mode;
+    if (m_options.list) {
+      if (m_events.listed) {
+        m_events.listed(name, size);
+      }
+      return {};
+    }
+    NETLAB_TRY_VOID(make_parents(name));
+    auto target = join(m_options.dir, name);
+    struct stat st{};
+    if (::lstat(target.c_str(), &st) == 0) {
+      if (S_ISDIR(st.st_mode)) {
+        return fail(fmt::format("'{}' exists and is a folder", name));
+      }
+      if (!m_options.force) {
+        return fail(fmt::format("'{}' exists; use --force to replace it", name));
+      }
+    }
+    return m_current->file.open(target);
+  }
+
+  // Creates the folders above `name`, refusing to pass through a symbolic link: an existing
+  // link "a" -> /etc would otherwise let the name "a/passwd" write outside the target folder.
+  Result<void> make_parents(const std::string& name) {
+    std::size_t slash = 0;
+    while ((slash = name.find('/', slash)) != std::string::npos) {
+      auto folder = join(m_options.dir, name.substr(0, slash));
+      ++slash;
+      struct stat st{};
+      if (::lstat(folder.c_str(), &st) == 0) {
+        if (S_ISLNK(st.st_mode)) {
+          return fail(fmt::format("refusing to write through symbolic link {}", folder));
+        }
+        if (!S_ISDIR(st.st_mode)) {
+          return fail(fmt::format("{} exists and is not a folder", folder));
+        }
+        continue;
+      }
+      if (::mkdir(folder.c_str(), 0777) != 0 && errno != EEXIST) {
+        return fail(fmt::format("mkdir {}: {}", folder, std::strerror(errno)), errno);
+      }
+    }
+    return {};
+  }
+
+  const ReaderOptions& m_options;
+  const ReaderEvents& m_events;
+  std::unique_ptr<OpenFile> m_current;
+  ReaderStats m_stats;
+};
+
+} // namespace
+
+Result<ReaderStats> read_frames(int in_fd, const std::string& in_name, const ReaderOptions& options,
+                                const ReaderEvents& events) {
+  if (!options.list) {
+    struct stat st{};
+    if (::stat(options.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return fail(fmt::format("{}: not a folder", options.dir));
+    }
+  }
+  frame::Decoder decoder;
+  Extractor extractor(options, events);
+  std::vector<frame::Frame> frames;
+  std::string buffer(options.read_size, '\0');
+  std::size_t number = 0;
+  while (true) {
+    NETLAB_TRY(auto got, read_full(in_fd, buffer.data(), buffer.size(), in_name));
+    if (got == 0) {
+      break;
+    }
+    frames.clear();
+    auto fed = decoder.feed(std::string_view(buffer.data(), got), frames);
+    // Frames completed before a damaged one were verified: keep them, then report the damage.
+    for (auto& frame : frames) {
+      NETLAB_TRY_VOID(extractor.take(frame, ++number));
+    }
+    if (!fed) {
+      return fed.failure();
+    }
+    frames.clear();
+    if (got < buffer.size()) {
+      break;
+    }
+  }
+  NETLAB_TRY_VOID(decoder.finish());
+  NETLAB_TRY_VOID(extractor.finish(decoder.offset()));
+  extractor.stats().frames = number;
+  return extractor.stats();
+}
+
+} // namespace netlab::framefile

@@ -1,0 +1,489 @@
+// The pool's scheduler on one libuv loop. Nothing here polls: jobs start when a slot frees (exit
+// + EOFs), inputs when the source has one, timeouts on per-slot timers.
+#include "core/pool/pool.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <map>
+#include <queue>
+
+#include <fmt/format.h>
+
+#include "core/loop/timer.hpp"
+#include "core/pool/input.hpp"
+#include "core/pool/joblog.hpp"
+#include "core/pool/template.hpp"
+#include "core/util/log.hpp"
+
+namespace netlab::pool {
+
+int PoolResult::exit_code() const {
+  if (failed == 0) {
+    return 0;
+  }
+  return failed <= 100 ? static_cast<int>(failed) : 101;
+}
+
+namespace {
+
+double wall_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+class Pool;
+
+// One job, reused for the next once its output is written: its captures keep their memory.
+struct Job final : JobObserver {
+  Job(Pool& owner, MemoryBudget& budget) : pool(owner), out(budget), err(budget) {}
+
+  void on_stdout(std::string_view data) override { out.append(data); }
+  void on_stderr(std::string_view data) override { err.append(data); }
+  void on_done(const JobOutcome& result) override;
+
+  Pool& pool;
+  std::uint64_t seq = 0;
+  unsigned slot = 0; // 1-based, {%}
+  unsigned attempt = 0;
+  std::vector<std::string> inputs;
+  std::vector<std::string> argv;
+  Capture out;
+  Capture err;
+  std::uint64_t start_ns = 0;
+  std::shared_ptr<JobControl> control;
+  JobOutcome outcome;
+  JobRecord record;
+  bool starting = false;
+  bool done_during_start = false;
+  bool timed_out = false;
+  bool killed = false;
+};
+
+class Pool {
+public:
+  Pool(const PoolConfig& config, loop::Loop& loop)
+      : m_config(config), m_loop(loop), m_budget(config.memory),
+        m_template(CommandTemplate::parse(config.command, config.shell)), m_slots(config.jobs),
+        m_timers(config.jobs) {
+    for (unsigned i = 0; i < config.jobs; ++i) {
+      m_free_slots.push(i);
+    }
+  }
+
+  Result<void> start() {
+    m_executor = m_config.executor ? m_config.executor(m_loop) : make_local_executor(m_loop);
+    if (!m_config.groups.empty()) {
+      m_source = std::make_unique<GroupSource>(m_config.groups);
+    } else {
+      NETLAB_TRY(auto stream, StreamSource::open(m_loop, m_config.input_fd, m_config.separator));
+      m_source = std::move(stream);
+    }
+    m_source->on_ready([this] { fill(); });
+    if (!m_config.joblog.empty()) {
+      m_joblog_fd = ::open(m_config.joblog.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (m_joblog_fd < 0) {
+        return fail(fmt::format("joblog {}: {}", m_config.joblog, std::strerror(errno)));
+      }
+      NETLAB_TRY_VOID(write_all(m_joblog_fd, joblog_header()));
+    }
+    for (int signum : {SIGINT, SIGTERM}) {
+      auto watcher = loop::Signal::create(m_loop);
+      watcher->start(signum, [this](int) { interrupt(); });
+      m_signals.push_back(std::move(watcher));
+    }
+    m_kill_timer = loop::Timer::create(m_loop);
+    if (m_config.progress) {
+      m_start_ns = uv_hrtime();
+      m_progress_timer = loop::Timer::create(m_loop);
+      m_progress_timer->start(200, 200, [this] { draw_progress(); });
+    }
+    fill();
+    return {};
+  }
+
+  ~Pool() {
+    if (m_joblog_fd >= 0) {
+      ::close(m_joblog_fd);
+    }
+  }
+
+  const PoolResult& result() const { return m_result; }
+  Result<void> joblog_status() const { return m_joblog_error.empty() ? Result<void>() : fail(m_joblog_error); }
+
+  void job_done(Job& job) {
+    if (job.starting) {
+      job.done_during_start = true;
+      return;
+    }
+    finish(job);
+  }
+
+private:
+  std::unique_ptr<Job> take_job() {
+    if (m_spare.empty()) {
+      return std::make_unique<Job>(*this, m_budget);
+    }
+    auto job = std::move(m_spare.back());
+    m_spare.pop_back();
+    return job;
+  }
+
+  void recycle(std::unique_ptr<Job> job) {
+    job->out.reset();
+    job->err.reset();
+    job->control.reset();
+    m_spare.push_back(std::move(job));
+  }
+
+  // Starts jobs while slots are free. Re-entrant calls (a job that ends inside start, an input
+  // arriving) fold into the running loop instead of recursing.
+  void fill() {
+    if (m_filling || m_finished) {
+      return;
+    }
+    m_filling = true;
+    while (!m_stop_starting && m_running < m_config.jobs) {
+      std::unique_ptr<Job> job;
+      if (!m_retry.empty()) {
+        job = std::move(m_retry.front());
+        m_retry.pop_front();
+      } else {
+        job = take_job();
+        if (!m_source->next(job->inputs)) {
+          m_spare.push_back(std::move(job));
+          break;
+        }
+        job->seq = ++m_last_seq;
+        job->attempt = 0;
+        ++m_result.started;
+      }
+      launch(std::move(job));
+    }
+    m_filling = false;
+    maybe_finish();
+  }
+
+  void launch(std::unique_ptr<Job> owned) {
+    unsigned index = m_free_slots.top();
+    m_free_slots.pop();
+    Job& job = *owned;
+    m_slots[index] = std::move(owned);
+    ++m_running;
+    job.slot = index + 1;
+    job.timed_out = false;
+    job.killed = false;
+    job.outcome = {};
+    m_template.expand_into(JobValues{&job.inputs, job.seq, job.slot}, job.argv);
+    if (m_config.tag && !m_config.json) {
+      std::string prefix;
+      for (const auto& input : job.inputs) {
+        prefix.append(prefix.empty() ? "" : " ").append(input);
+      }
+      prefix.push_back('\t');
+      job.out.set_prefix(prefix);
+      job.err.set_prefix(std::move(prefix));
+    }
+    job.record.start_time = wall_seconds();
+    job.start_ns = uv_hrtime();
+    job.starting = true;
+    job.done_during_start = false;
+    auto control = m_executor->start(JobSpec{job.seq, job.slot, job.argv}, job);
+    job.starting = false;
+    if (job.done_during_start) {
+      finish(job);
+      return;
+    }
+    job.control = std::move(control);
+    if (m_config.timeout > 0) {
+      auto& timer = m_timers[index];
+      if (!timer) {
+        timer = loop::Timer::create(m_loop);
+      }
+      timer->start(static_cast<std::uint64_t>(m_config.timeout * 1000), 0, [this, index] { time_out(index); });
+    }
+  }
+
+  void time_out(unsigned index) {
+    Job* job = m_slots[index].get();
+    if (job == nullptr || !job->control) {
+      return;
+    }
+    job->timed_out = true;
+    job->control->signal(SIGTERM);
+    m_timers[index]->start(m_config.kill_grace_ms, 0, [this, index] {
+      if (Job* stuck = m_slots[index].get(); stuck != nullptr && stuck->control) {
+        stuck->control->signal(SIGKILL);
+      }
+    });
+  }
+
+  void finish(Job& job) {
+    unsigned index = job.slot - 1;
+    if (m_timers[index]) {
+      m_timers[index]->stop();
+    }
+    auto owned = std::move(m_slots[index]);
+    m_free_slots.push(index);
+    --m_running;
+    job.control.reset();
+    double runtime = static_cast<double>(uv_hrtime() - job.start_ns) / 1e9;
+    bool ok = !job.timed_out && job.outcome.exit_code == 0 && job.outcome.term_signal == 0;
+    if (!ok && !job.killed && !m_stop_starting && job.attempt < m_config.retries) {
+      // Only the last attempt's output is shown, as with GNU parallel's --retries.
+      ++job.attempt;
+      job.out.reset();
+      job.err.reset();
+      m_retry.push_back(std::move(owned));
+      fill();
+      return;
+    }
+    if (job.timed_out) {
+      job.err.append(fmt::format("netlab: {}: job {} timed out after {} s\n", command_name(), job.seq, m_config.timeout));
+    }
+    if (job.killed) {
+      ++m_result.killed;
+    } else if (ok) {
+      ++m_result.succeeded;
+    } else {
+      ++m_result.failed;
+    }
+    auto& record = job.record;
+    record.seq = job.seq;
+    record.host = m_executor->host();
+    record.runtime = runtime;
+    record.exit_code = job.outcome.exit_code;
+    record.signal = job.outcome.term_signal;
+    record.timed_out = job.timed_out;
+    record.inputs = &job.inputs;
+    if (m_joblog_fd >= 0 || m_config.json) {
+      record.command = display_command(job.argv, m_config.shell);
+    }
+    if (m_joblog_fd >= 0 && m_joblog_error.empty()) {
+      auto written = write_all(m_joblog_fd, joblog_line(record));
+      if (!written) {
+        m_joblog_error = fmt::format("joblog {}: {}", m_config.joblog, written.error());
+      }
+    }
+    if (m_config.keep_order) {
+      m_pending.emplace(job.seq, std::move(owned));
+      flush_ordered(false);
+    } else {
+      emit(job);
+      recycle(std::move(owned));
+    }
+    if (!m_stop_starting && m_config.halt.triggered(m_result.failed, m_result.succeeded)) {
+      halt();
+    }
+    fill();
+  }
+
+  // Writes finished jobs in input order; `all` at the end, when gaps (jobs never run) remain.
+  void flush_ordered(bool all) {
+    while (!m_pending.empty() && (all || m_pending.begin()->first == m_next_emit)) {
+      auto node = m_pending.extract(m_pending.begin());
+      m_next_emit = node.key() + 1;
+      emit(*node.mapped());
+      recycle(std::move(node.mapped()));
+    }
+  }
+
+  void emit(Job& job) {
+    if (m_result.output_closed) {
+      return;
+    }
+    clear_progress();
+    Result<void> written;
+    if (m_config.json) {
+      auto out = job.out.read_all();
+      auto err = job.err.read_all();
+      if (!out || !err) {
+        log::line(!out ? out.error() : err.error());
+        return;
+      }
+      written = write_all(m_config.stdout_fd, json_line(job.record, *out, *err));
+    } else {
+      written = job.out.write_to(m_config.stdout_fd);
+      if (written) {
+        // stderr's reader going away is not worth stopping for.
+        (void)job.err.write_to(m_config.stderr_fd);
+      }
+    }
+    if (!written) {
+      // The reader of our output left (`netlab pool-run ... | head`): stop like xargs would.
+      m_result.output_closed = true;
+      halt_now();
+    }
+  }
+
+  void halt() {
+    m_result.halted = true;
+    const char* what = m_config.halt.on == HaltPolicy::On::fail ? "failed" : "succeeded";
+    std::uint64_t count = m_config.halt.on == HaltPolicy::On::fail ? m_result.failed : m_result.succeeded;
+    clear_progress();
+    if (m_config.halt.when == HaltPolicy::When::now) {
+      log::info("halting: {} job{} {}; killing {} running", count, count == 1 ? "" : "s", what, m_running);
+      halt_now();
+    } else {
+      log::info("halting: {} job{} {}; waiting for {} running", count, count == 1 ? "" : "s", what, m_running);
+      stop_starting();
+    }
+  }
+
+  void stop_starting() {
+    m_stop_starting = true;
+    m_source->close();
+  }
+
+  // Stops everything: TERM to every running job's process group, KILL after the grace period.
+  void halt_now() {
+    stop_starting();
+    for (auto& job : m_slots) {
+      if (job && job->control) {
+        job->killed = true;
+        job->control->signal(SIGTERM);
+      }
+    }
+    m_kill_timer->start(m_config.kill_grace_ms, 0, [this] { kill_all(SIGKILL); });
+  }
+
+  void kill_all(int signum) {
+    for (auto& job : m_slots) {
+      if (job && job->control) {
+        job->killed = true;
+        job->control->signal(signum);
+      }
+    }
+  }
+
+  void interrupt() {
+    if (m_result.interrupted) {
+      // A second Ctrl-C does not wait for the grace period.
+      kill_all(SIGKILL);
+      return;
+    }
+    m_result.interrupted = true;
+    halt_now();
+    maybe_finish();
+  }
+
+  void maybe_finish() {
+    if (m_finished || m_filling || m_running > 0) {
+      return;
+    }
+    if (!m_stop_starting && (!m_source->exhausted() || !m_retry.empty())) {
+      return;
+    }
+    m_finished = true;
+    // Jobs waiting for a retry when the pool halted failed for good.
+    while (!m_retry.empty()) {
+      ++m_result.failed;
+      m_retry.pop_front();
+    }
+    flush_ordered(true);
+    clear_progress();
+    m_source->close();
+    for (auto& watcher : m_signals) {
+      watcher->close();
+    }
+    for (auto& timer : m_timers) {
+      if (timer) {
+        timer->close();
+      }
+    }
+    m_kill_timer->close();
+    if (m_progress_timer) {
+      m_progress_timer->close();
+    }
+  }
+
+  void draw_progress() {
+    std::uint64_t done = m_result.succeeded + m_result.failed + m_result.killed;
+    std::string line = fmt::format("\r\033[K{} done, {} running, {} failed", done, m_running, m_result.failed);
+    std::uint64_t total = m_source->known_total();
+    if (total > 0 && !m_stop_starting) {
+      line += fmt::format(" of {}", total);
+      if (done > 0 && total > done) {
+        double elapsed = static_cast<double>(uv_hrtime() - m_start_ns) / 1e9;
+        line += fmt::format(", ETA {:.0f} s", elapsed / static_cast<double>(done) * static_cast<double>(total - done));
+      }
+    }
+    (void)write_all(m_config.stderr_fd, line);
+    m_progress_shown = true;
+  }
+
+  void clear_progress() {
+    if (m_progress_shown) {
+      (void)write_all(m_config.stderr_fd, "\r\033[K");
+      m_progress_shown = false;
+    }
+  }
+
+  static std::string command_name() { return log::command().empty() ? "pool" : log::command(); }
+
+  const PoolConfig& m_config;
+  loop::Loop& m_loop;
+  MemoryBudget m_budget;
+  CommandTemplate m_template;
+  std::unique_ptr<Executor> m_executor;
+  std::unique_ptr<InputSource> m_source;
+  PoolResult m_result;
+
+  std::vector<std::unique_ptr<Job>> m_slots; // running jobs by slot
+  std::priority_queue<unsigned, std::vector<unsigned>, std::greater<>> m_free_slots; // lowest first, for {%}
+  std::vector<std::shared_ptr<loop::Timer>> m_timers; // per slot, made on first use
+  std::deque<std::unique_ptr<Job>> m_retry;
+  std::vector<std::unique_ptr<Job>> m_spare;
+  std::map<std::uint64_t, std::unique_ptr<Job>> m_pending; // --keep-order: done, not yet written
+  std::uint64_t m_next_emit = 1;
+  std::uint64_t m_last_seq = 0;
+  unsigned m_running = 0;
+
+  std::vector<std::shared_ptr<loop::Signal>> m_signals;
+  std::shared_ptr<loop::Timer> m_kill_timer;
+  std::shared_ptr<loop::Timer> m_progress_timer;
+  std::uint64_t m_start_ns = 0;
+  bool m_progress_shown = false;
+  int m_joblog_fd = -1;
+  std::string m_joblog_error;
+
+  bool m_filling = false;
+  bool m_stop_starting = false;
+  bool m_finished = false;
+};
+
+void Job::on_done(const JobOutcome& result) {
+  outcome = result;
+  pool.job_done(*this);
+}
+
+} // namespace
+
+Result<PoolResult> run_pool(const PoolConfig& config) {
+  loop::Loop loop;
+  PoolResult result;
+  {
+    Pool pool(config, loop);
+    auto started = pool.start();
+    if (!started) {
+      loop.close_all();
+      return started.failure();
+    }
+    loop.run();
+    NETLAB_TRY_VOID(pool.joblog_status());
+    result = pool.result();
+  }
+  if (int rc = loop.close_all(); rc != 0) {
+    return fail(fmt::format("event loop: {}", uv_strerror(rc)));
+  }
+  return result;
+}
+
+} // namespace netlab::pool
