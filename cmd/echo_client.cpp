@@ -35,11 +35,14 @@ int run_echo_client(const Options& options) {
 
 Runner setup_echo_client(CLI::App& app) {
   auto options = std::make_shared<Options>();
-  app.add_option("ADDR", options->address, "server address: HOST:PORT, [IPv6]:PORT, PORT or unix:/path")->required();
+  app.add_option("ADDR", options->address, "server address: HOST:PORT, [IPv6]:PORT, PORT or unix:/path")
+      ->type_name("ADDR")
+      ->required();
   app.add_option("-m,--message", options->messages, "send TEXT as one line and print the reply (repeatable)")
       ->type_name("TEXT");
   app.add_option("--timeout", options->timeout,
                  "seconds for connecting and for each reply (default 10; --raw: none, else idle limit)")
+      ->type_name("SECONDS")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--raw", options->raw,
                "copy stdin to the server and its replies to stdout, binary-safe; half-close at end of input");

@@ -40,16 +40,20 @@ int run_echo_server(const Options& options) {
 Runner setup_echo_server(CLI::App& app) {
   auto options = std::make_shared<Options>();
   app.add_option("ADDR", options->address, "address to listen on: HOST:PORT, [IPv6]:PORT, PORT or unix:/path")
+      ->type_name("ADDR")
       ->capture_default_str();
   app.add_flag("--upper", options->upper, "upper-case ASCII letters in the echo");
   app.add_option("--max-conns", options->max_conns, "refuse connections beyond N open at once")
+      ->type_name("N")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--idle-timeout", options->idle_timeout, "close connections idle for SECONDS (0: never)")
+      ->type_name("SECONDS")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   add_port_file(app, options->port_file);
   app.add_option("--workers", options->workers, "N event loops on N threads sharing the port (SO_REUSEPORT)")
+      ->type_name("N")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   set_example(app, "  netlab echo-server 0 --port-file /tmp/port &\n"

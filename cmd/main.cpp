@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cmd/cli_spec.hpp"
 #include "cmd/registry.hpp"
 #include "core/util/error.hpp"
 #include "core/util/log.hpp"
@@ -95,6 +96,9 @@ int run(int argc, char** argv) {
   app.name("netlab");
   app.set_version_flag("--version", std::string("netlab ") + NETLAB_VERSION);
   std::string links_dir;
+  bool man = false;
+  // Hidden: the build generates the man page from the same tree as --help.
+  app.add_flag("--man", man, "print the man page (roff)")->group("");
   app.add_option("--install-links", links_dir, "create a symlink per subcommand in DIR (busybox style)")
       ->type_name("DIR");
   app.require_subcommand(0, 1);
@@ -130,6 +134,10 @@ int run(int argc, char** argv) {
     return netlab::k_exit_usage;
   }
 
+  if (man) {
+    fmt::print("{}", netlab::clidoc::man_page(netlab::cmd::describe_cli(app)));
+    return netlab::k_exit_ok;
+  }
   if (!links_dir.empty()) {
     return install_links(links_dir);
   }

@@ -27,11 +27,13 @@ struct Options {
   std::string halt = "never";
   std::string joblog;
   bool json = false;
-  int progress = 0; // >0 --progress, <0 --no-progress, 0 only on a terminal
+  bool progress = false;
+  bool no_progress = false;
   bool shell = false;
   bool dry_run = false;
   bool null = false;
   CLI::App* app = nullptr;
+  std::string unused_positional;
 };
 
 // Most children the pool runs at once: each costs two pipes and a process, and past a few
@@ -111,7 +113,7 @@ int run_pool_run(const Options& options) {
   config.retries = options.retries;
   config.halt = *halt;
   config.joblog = options.joblog;
-  config.progress = options.progress > 0 || (options.progress == 0 && is_tty(STDERR_FILENO) && !options.dry_run);
+  config.progress = options.progress || (!options.no_progress && is_tty(STDERR_FILENO) && !options.dry_run);
   if (options.dry_run) {
     bool shell = options.shell;
     config.executor = [shell](loop::Loop&) { return pool::make_dry_run_executor(shell); };
@@ -138,7 +140,12 @@ Runner setup_pool_run(CLI::App& app) {
   // Everything from the first word that is not an option on is the command and its inputs, so
   // `pool-run grep -n x ::: a b` needs no '--'.
   app.prefix_command();
-  app.positionals_at_end(false);
+  // CLI11 hands a `--` back to the parent app unless this one still expects a positional. This
+  // one never takes a value (its check always fails, so the word falls through to the prefix
+  // handling above); it exists to keep `--` here and to name COMMAND in --help.
+  app.validate_positionals();
+  app.add_option("COMMAND", options->unused_positional, "command, its arguments, then ::: INPUT... groups")
+      ->check(CLI::Validator([](std::string&) { return std::string("taken verbatim"); }, "", "verbatim"));
   app.add_option("-j,--jobs", options->jobs, "run N jobs at once (default: number of CPUs; 0: one per input, capped)")
       ->type_name("N")
       ->check(CLI::NonNegativeNumber);
@@ -157,8 +164,9 @@ Runner setup_pool_run(CLI::App& app) {
       ->type_name("FILE");
   app.add_flag("--json", options->json,
                "print one JSON object per job (seq, input, exit, signal, duration, stdout, stderr) instead of its output");
-  app.add_flag("--progress,!--no-progress", options->progress,
+  app.add_flag("--progress", options->progress,
                "show done/running/failed counts and an ETA on stderr (default: when stderr is a terminal)");
+  app.add_flag("--no-progress", options->no_progress, "no progress line, even on a terminal");
   app.add_flag("--shell", options->shell, "run the command with /bin/sh -c, inputs shell-quoted (default: no shell)");
   app.add_flag("--dry-run", options->dry_run, "print each command instead of running it");
   app.add_flag("-0,--null", options->null, "inputs on stdin (and :::: files) are separated by NUL, not newline");

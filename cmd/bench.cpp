@@ -1,0 +1,121 @@
+// netlab bench: a load generator for echo servers that checks every echoed byte.
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cmd/common.hpp"
+#include "cmd/registry.hpp"
+#include "core/bench/bench.hpp"
+#include "core/util/error.hpp"
+#include "core/util/log.hpp"
+
+namespace netlab::cmd {
+namespace {
+
+struct Options {
+  std::string proto;
+  std::string address;
+  std::string mode = "rr";
+  int conns = 1;
+  std::size_t size = 0;
+  double duration = 5;
+  double rate = 0;
+  int threads = 1;
+  std::uint64_t messages = 0;
+  double timeout = 1.0;
+  bool json = false;
+};
+
+int run_bench(const Options& options) {
+  bench::BenchConfig config;
+  config.udp = options.proto == "udp";
+  config.address = parse_address_arg(options.address, {.allow_unix = false, .allow_port_zero = false});
+  config.mode = options.mode == "stream" ? bench::Mode::stream
+                : options.mode == "connect" ? bench::Mode::connect
+                                            : bench::Mode::rr;
+  if (config.udp && config.mode != bench::Mode::rr) {
+    throw UsageError("udp supports --mode rr only");
+  }
+  if (config.udp && options.rate > 0) {
+    throw UsageError("--rate is for tcp rr; udp runs closed loop");
+  }
+  if (options.rate > 0 && config.mode != bench::Mode::rr) {
+    throw UsageError("--rate needs --mode rr");
+  }
+  // Streaming wants big writes; a round trip wants a small message.
+  config.size = options.size != 0 ? options.size : (config.mode == bench::Mode::stream ? 64 * 1024 : 64);
+  if (config.udp && (config.size < 8 || config.size > 65507)) {
+    throw UsageError(fmt::format("--size {}: a udp message is 8 to 65507 bytes (8 carry a sequence number)",
+                                 config.size));
+  }
+  if (config.size > bench::k_max_size) {
+    throw UsageError(fmt::format("--size {}: at most {} bytes", config.size, bench::k_max_size));
+  }
+  config.conns = options.conns;
+  config.duration = options.duration;
+  config.rate = options.rate;
+  config.threads = options.threads;
+  config.max_messages = options.messages;
+  config.udp_timeout = options.timeout;
+  config.progress = !options.json && is_tty(2);
+
+  auto result = bench::run_bench(config);
+  if (result.connect_failed) {
+    throw ConnectError(result.first_error);
+  }
+  auto text = options.json ? bench::format_json(config, result) : bench::format_text(config, result);
+  fmt::print("{}\n", text);
+  std::fflush(stdout);
+  if (result.errors > 0 || result.mismatches > 0) {
+    log::info("{} error(s), {} mismatch(es); first: {}", result.errors, result.mismatches, result.first_error);
+    return k_exit_failure;
+  }
+  if (result.messages == 0) {
+    log::info("no message completed a round trip");
+    return k_exit_failure;
+  }
+  return k_exit_ok;
+}
+
+} // namespace
+
+Runner setup_bench(CLI::App& app) {
+  auto options = std::make_shared<Options>();
+  app.add_option("PROTO", options->proto, "tcp or udp")->required()->check(CLI::IsMember({"tcp", "udp"}));
+  app.add_option("ADDR", options->address, "server address: HOST:PORT, [IPv6]:PORT or PORT")->required();
+  app.add_option("--mode", options->mode,
+                 "rr: send a message, wait for its echo, repeat; stream: send and read as fast as possible; "
+                 "connect: connect, one round trip, close, repeat")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"rr", "stream", "connect"}));
+  app.add_option("-c,--conns", options->conns, "connections (udp: sockets) at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_option("-s,--size", options->size, "bytes per message (default 64; stream: bytes per write, 65536)")
+      ->check(CLI::Range(1, static_cast<int>(bench::k_max_size)));
+  app.add_option("-d,--duration", options->duration, "seconds to run")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--rate", options->rate,
+                 "open loop: N messages/s per connection on a schedule, latency timed from when each was due")
+      ->type_name("N")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", options->threads, "event loops (threads) to spread the connections over")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_option("--messages", options->messages, "stop after N messages in all (0: run for --duration)")
+      ->type_name("N");
+  app.add_option("--timeout", options->timeout, "udp: seconds before an unanswered datagram counts as lost")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--json", options->json, "print the result as one JSON object");
+  app.footer("Exit status: 0 ok, 1 a byte differed or a connection failed, 255 could not connect.\n"
+             "Example:\n"
+             "  netlab echo-server 0 --port-file /tmp/port &\n"
+             "  netlab bench tcp $(cat /tmp/port) --conns 10 --duration 2\n"
+             "  netlab bench tcp $(cat /tmp/port) --mode stream --json");
+  return [options] { return run_bench(*options); };
+}
+
+} // namespace netlab::cmd

@@ -1,0 +1,66 @@
+// netlab exec-client: run a command on an exec-server and exit with its status, or a REPL.
+#include <cstdlib>
+
+#include <CLI/CLI.hpp>
+
+#include "cmd/common.hpp"
+#include "cmd/registry.hpp"
+#include "core/exec/exec_client.hpp"
+#include "core/exec/request.hpp"
+#include "core/util/error.hpp"
+
+namespace netlab::cmd {
+namespace {
+
+struct Options {
+  std::string address;
+  std::string token_file;
+  bool shell = false;
+  double timeout = 0;
+  bool json = false;
+  bool no_stdin = false;
+  std::vector<std::string> command;
+};
+
+int run_exec_client(const Options& options) {
+  exec::ClientOptions client;
+  client.address = parse_address_arg(options.address, {.allow_unix = true, .allow_port_zero = false});
+  auto token = exec::load_token(options.token_file, std::getenv("NETLAB_TOKEN"));
+  if (!token) {
+    throw UsageError(token.error());
+  }
+  client.token = *token;
+  client.shell = options.shell;
+  client.timeout = options.timeout;
+  client.json = options.json;
+  client.command = options.command;
+  client.send_stdin = !options.command.empty() && !options.no_stdin && !is_tty(0);
+  client.interactive = options.command.empty() && is_tty(0);
+  return exec::run_exec_client(client);
+}
+
+} // namespace
+
+Runner setup_exec_client(CLI::App& app) {
+  auto options = std::make_shared<Options>();
+  app.add_option("ADDR", options->address, "server address: HOST:PORT, [IPv6]:PORT, PORT or unix:/path")->required();
+  app.add_option("COMMAND", options->command,
+                 "command and arguments to run once (put them after --); without one, a >>: prompt runs lines");
+  app.add_option("--token-file", options->token_file, "answer the server's challenge with the token in FILE "
+                                                      "(default: $NETLAB_TOKEN if set)")
+      ->type_name("FILE");
+  app.add_flag("--shell", options->shell, "send the command (or each line) as one shell command line");
+  app.add_option("--timeout", options->timeout, "ask the server to kill the command after SECONDS (exit 124)")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--json", options->json,
+               "print one JSON object per command: status, exit code, signal, sizes, duration and the output");
+  app.add_flag("--no-stdin", options->no_stdin, "do not send stdin to the command (it is sent when not a terminal)");
+  set_example(app, "  netlab exec-client 127.0.0.1:8080 -- ls -l /tmp\n"
+                   "  echo hello | netlab exec-client 8080 --token-file token -- tr a-z A-Z\n"
+                   "  netlab exec-client 8080 --shell -- 'ls | wc -l'\n"
+                   "Exit status: the remote command's; 128+N if it died of signal N; 124 timeout; 127 the program\n"
+                   "could not be started; 255 connect, authentication or protocol failure; 130 after a second Ctrl-C.");
+  return [options] { return run_exec_client(*options); };
+}
+
+} // namespace netlab::cmd

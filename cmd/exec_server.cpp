@@ -1,0 +1,155 @@
+// netlab exec-server: remote command execution over framed TCP (protocol.md §3), or the classic
+// unframed form (§4) with --protocol legacy.
+#include <cstdlib>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cmd/common.hpp"
+#include "cmd/registry.hpp"
+#include "core/exec/exec_service.hpp"
+#include "core/net/server.hpp"
+#include "core/util/error.hpp"
+
+namespace netlab::cmd {
+namespace {
+
+struct Options {
+  std::string address = "127.0.0.1:8080";
+  std::string token_file;
+  bool shell = false;
+  std::vector<std::string> allow;
+  double timeout = 0;
+  std::uint64_t max_output = 1ull << 30;
+  std::uint64_t max_body = frame::k_default_max_body;
+  std::size_t max_conns = 256;
+  std::size_t max_running = 64;
+  double idle_timeout = 300;
+  double kill_grace = 2;
+  std::string protocol = "framed";
+  bool insecure = false;
+  std::string port_file;
+};
+
+// Anyone who can connect can run commands, so only loopback (or a unix socket, guarded by file
+// permissions) is open without a token.
+bool reachable_only_locally(const net::Address& address) {
+  if (address.is_unix()) {
+    return true;
+  }
+  auto endpoints = net::resolve(address);
+  if (!endpoints) {
+    throw UsageError(endpoints.error());
+  }
+  for (const auto& endpoint : *endpoints) {
+    if (!endpoint.is_loopback()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+int run_exec_server(const Options& options) {
+  net::ServerConfig config;
+  config.address = parse_address_arg(options.address);
+  config.port_file = options.port_file;
+  config.limits.max_conns = options.max_conns;
+  // Sessions time out idle connections themselves: a long silent command is not idleness.
+  config.limits.idle_timeout = 0;
+
+  bool legacy = options.protocol == "legacy";
+  auto token = exec::load_token(options.token_file, std::getenv("NETLAB_TOKEN"));
+  if (!token) {
+    throw UsageError(token.error());
+  }
+  if (legacy && !token->empty()) {
+    throw UsageError("--protocol legacy has no authentication, so a token would protect nothing; drop "
+                     "--token-file/NETLAB_TOKEN or use the framed protocol");
+  }
+  if (!options.allow.empty() && (options.shell || legacy)) {
+    throw UsageError("--allow cannot be enforced on shell command lines; use it without --shell and without "
+                     "--protocol legacy");
+  }
+  if (!reachable_only_locally(config.address) && !options.insecure) {
+    if (legacy) {
+      throw UsageError(fmt::format("refusing to serve the unauthenticated legacy protocol on non-loopback {}: "
+                                   "anyone who can connect runs shell commands (add --insecure to do it anyway)",
+                                   config.address.to_string()));
+    }
+    if (token->empty()) {
+      throw UsageError(fmt::format("refusing to listen on non-loopback {} without a token: anyone who can connect "
+                                   "could run commands (give --token-file FILE or NETLAB_TOKEN, or --insecure)",
+                                   config.address.to_string()));
+    }
+  }
+
+  exec::ServiceOptions service;
+  service.token = *token;
+  service.policy.allow_shell = options.shell || legacy;
+  service.policy.allow = options.allow;
+  service.policy.max_timeout = options.timeout;
+  service.max_output = options.max_output;
+  service.max_running = options.max_running;
+  service.limits.max_body = options.max_body;
+  service.idle_timeout = options.idle_timeout;
+  service.kill_grace = options.kill_grace;
+  auto served = net::run_server(config, [service, legacy](loop::Loop& loop) {
+    return legacy ? exec::make_legacy_service(loop, service) : exec::make_exec_service(loop, service);
+  });
+  if (!served) {
+    throw Error(served.error());
+  }
+  return k_exit_ok;
+}
+
+} // namespace
+
+Runner setup_exec_server(CLI::App& app) {
+  auto options = std::make_shared<Options>();
+  app.add_option("ADDR", options->address, "address to listen on: HOST:PORT, [IPv6]:PORT, PORT or unix:/path")
+      ->capture_default_str();
+  app.add_option("--token-file", options->token_file,
+                 "require the HMAC challenge with the token in FILE (default: $NETLAB_TOKEN if set)")
+      ->type_name("FILE");
+  app.add_flag("--shell", options->shell, "also accept shell command lines (run by /bin/sh -c), not just argv");
+  app.add_option("--allow", options->allow, "only run this program as argv[0] (exact match; repeatable)")
+      ->type_name("PROGRAM");
+  app.add_option("--timeout", options->timeout,
+                 "kill a command after SECONDS (TERM, then KILL after --kill-grace); the most a request may ask "
+                 "for (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--kill-grace", options->kill_grace, "seconds between SIGTERM and SIGKILL on timeout")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 3600.0));
+  app.add_option("--max-output", options->max_output,
+                 "kill a command once its stdout+stderr pass BYTES; the exit frame says truncated")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-body", options->max_body, "largest frame body accepted (a command's stdin), in bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32));
+  app.add_option("--max-conns", options->max_conns, "refuse connections beyond N open at once")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-running", options->max_running, "answer 'busy' beyond N commands running at once")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--idle-timeout", options->idle_timeout,
+                 "close a connection with no command running for SECONDS, or not authenticated by then (0: never)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--protocol", options->protocol,
+                 "framed (protocol.md section 3), or legacy: the classic unframed shell protocol (section 4)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"framed", "legacy"}));
+  app.add_flag("--insecure", options->insecure,
+               "allow a non-loopback address without a token (or with --protocol legacy)");
+  add_port_file(app, options->port_file);
+  set_example(app, "  head -c 32 /dev/urandom | base64 > token && chmod 600 token\n"
+                   "  netlab exec-server 127.0.0.1:8080 --token-file token --timeout 60 &\n"
+                   "  netlab exec-client 127.0.0.1:8080 --token-file token -- ls -l /");
+  return [options] { return run_exec_server(*options); };
+}
+
+} // namespace netlab::cmd

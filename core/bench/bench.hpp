@@ -1,0 +1,66 @@
+// The load generator: many connections on libuv loops, every echoed byte checked against what
+// was sent, latencies in a histogram.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/bench/histogram.hpp"
+#include "core/net/address.hpp"
+
+namespace netlab::bench {
+
+enum class Mode {
+  rr,      // request/response: send a message, wait for its whole echo, repeat
+  stream,  // send as fast as the server reads, reading the echo back at the same time
+  connect, // connect, one round trip, close, repeat (connections per second)
+};
+
+struct BenchConfig {
+  bool udp = false;
+  net::Address address;
+  Mode mode = Mode::rr;
+  int conns = 1;
+  // Bytes per message (rr, connect, UDP) or per write (stream).
+  std::size_t size = 64;
+  double duration = 5;
+  // Open loop: messages per second per connection on a fixed schedule; 0 = closed loop.
+  double rate = 0;
+  int threads = 1;
+  // Stop after this many messages in all (0: only --duration bounds the run).
+  std::uint64_t max_messages = 0;
+  // UDP: seconds before an unanswered datagram counts as lost.
+  double udp_timeout = 1.0;
+  // Print a progress line on stderr once a second.
+  bool progress = false;
+};
+
+// Largest message: the send pattern is this long, so any message is one contiguous slice of it.
+constexpr std::size_t k_max_size = 1 << 20;
+
+struct BenchResult {
+  double elapsed = 0;            // seconds measured
+  std::uint64_t messages = 0;    // complete, verified round trips (stream: bytes / size)
+  std::uint64_t bytes = 0;       // echoed bytes received and verified
+  std::uint64_t connects = 0;    // connections established
+  std::uint64_t errors = 0;      // broken connections, unexpected closes, mismatches
+  std::uint64_t mismatches = 0;  // echoed bytes that differ from those sent
+  std::uint64_t lost = 0;        // UDP datagrams with no answer in time
+  std::uint64_t late = 0;        // UDP answers that came after being counted lost
+  // No connection could be made at all (exit 255 material).
+  bool connect_failed = false;
+  std::string first_error;
+  Histogram latency;             // nanoseconds
+};
+
+// Runs the benchmark to its end (duration or message count).
+BenchResult run_bench(const BenchConfig& config);
+
+std::string mode_name(const BenchConfig& config);
+std::string format_text(const BenchConfig& config, const BenchResult& result);
+std::string format_json(const BenchConfig& config, const BenchResult& result);
+
+// The byte the pattern has at `offset` (for tests and for reporting a mismatch).
+unsigned char pattern_byte(std::uint64_t offset);
+
+} // namespace netlab::bench

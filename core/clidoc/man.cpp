@@ -1,0 +1,98 @@
+// The netlab(1) man page in roff, one section per subcommand.
+#include <fmt/format.h>
+
+#include "core/clidoc/spec.hpp"
+
+namespace netlab::clidoc {
+namespace {
+
+// Escapes text for roff: backslashes, hyphens meant as minus signs, and control characters
+// at the start of a line.
+std::string roff(const std::string& text) {
+  std::string out;
+  bool line_start = true;
+  for (char c : text) {
+    if (line_start && (c == '.' || c == '\'')) {
+      out += "\\&";
+    }
+    switch (c) {
+    case '\\':
+      out += "\\e";
+      break;
+    case '-':
+      out += "\\-";
+      break;
+    default:
+      out += c;
+    }
+    line_start = c == '\n';
+  }
+  return out;
+}
+
+std::string option_entry(const OptionSpec& option) {
+  std::string names;
+  for (const auto& name : option.names) {
+    names += (names.empty() ? "" : ", ") + fmt::format("\\fB{}\\fR", roff(name));
+  }
+  if (option.positional()) {
+    names = fmt::format("\\fI{}\\fR", roff(option.value_name));
+  } else if (option.takes_value()) {
+    names += fmt::format(" \\fI{}\\fR", roff(option.value_name));
+  }
+  std::string help = roff(option.help);
+  if (option.hint == OptionSpec::Hint::choices) {
+    std::string list;
+    for (const auto& choice : option.choices) {
+      list += (list.empty() ? "" : ", ") + roff(choice);
+    }
+    help += " (one of: " + list + ")";
+  }
+  return fmt::format(".TP\n{}\n{}\n", names, help);
+}
+
+} // namespace
+
+std::string man_page(const ProgramSpec& program) {
+  std::string out;
+  out += fmt::format(".TH NETLAB 1 \"\" \"netlab {}\" \"User Commands\"\n", roff(program.version));
+  out += ".SH NAME\nnetlab \\- " + roff(program.summary) + "\n";
+  out += ".SH SYNOPSIS\n.B netlab\n.I COMMAND\n.RI [ OPTIONS ]\n.br\n.B netlab\n.RB [ \\-\\-help | \\-\\-version ]\n";
+  out += ".br\n.B netlab \\-\\-install\\-links\n.I DIR\n";
+  out += ".SH DESCRIPTION\n"
+         "netlab is one binary with many network and concurrency tools. Addresses are written "
+         "\\fIHOST\\fR:\\fIPORT\\fR, [\\fIIPv6\\fR]:\\fIPORT\\fR, a bare \\fIPORT\\fR (meaning 127.0.0.1) or "
+         "unix:\\fI/path\\fR. Servers bind 127.0.0.1 unless told otherwise, accept port 0 and print "
+         "\\(lqlistening on ADDR\\(rq on standard error.\n"
+         ".PP\nStarted under the name of a command (a symbolic link made by \\fB\\-\\-install\\-links\\fR), "
+         "netlab runs that command.\n";
+  out += ".SH OPTIONS\n";
+  for (const auto& option : program.options) {
+    out += option_entry(option);
+  }
+  out += ".SH COMMANDS\n";
+  for (const auto& command : program.commands) {
+    out += fmt::format(".SS {}\n{}\n", roff(command.name), roff(command.summary));
+    if (!command.description.empty() && command.description != command.summary) {
+      out += ".PP\n" + roff(command.description) + "\n";
+    }
+    for (const auto& positional : command.positionals) {
+      out += option_entry(positional);
+    }
+    for (const auto& option : command.options) {
+      out += option_entry(option);
+    }
+    if (!command.example.empty()) {
+      out += ".PP\nExample:\n.PP\n.nf\n.RS 4\n" + roff(command.example) + "\n.RE\n.fi\n";
+    }
+  }
+  out += ".SH EXIT STATUS\n"
+         ".TP\n0\nsuccess\n.TP\n1\nfailure\n.TP\n2\nusage error (bad option or argument)\n"
+         ".TP\n124\na timeout\n.TP\n130\ninterrupted\n.TP\n255\ncould not connect or authenticate\n"
+         ".PP\nexec\\-client and single\\-host ssh\\-exec pass the remote exit code through.\n";
+  out += ".SH ENVIRONMENT\n.TP\n.B NO_COLOR\nWhen set, no colour is used.\n";
+  out += ".SH SEE ALSO\n.BR socat (1),\n.BR ncat (1),\n.BR xargs (1),\n.BR parallel (1),\n.BR ssh (1)\n";
+  return out;
+}
+
+} // namespace netlab::clidoc

@@ -1,0 +1,447 @@
+// The exec client. Ctrl-C reaches the poll loop through a self-pipe, so it is handled between
+// frames and never interrupts a frame half-written.
+#include "core/exec/exec_client.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/exec/request.hpp"
+#include "core/frame/frame.hpp"
+#include "core/net/socket.hpp"
+#include "core/util/error.hpp"
+#include "core/util/log.hpp"
+
+namespace netlab::exec {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t k_chunk = 64 * 1024;
+// The server's grace between SIGTERM and SIGKILL plus room for the last frames to arrive.
+constexpr double k_timeout_margin = 10;
+
+[[noreturn]] void protocol_error(const std::string& message) {
+  throw Error("protocol: " + message, k_exit_connect);
+}
+
+void write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      throw Error(fmt::format("write output: {}", std::strerror(errno)));
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// SIGINT as a readable descriptor, for as long as the object lives.
+class InterruptPipe {
+public:
+  InterruptPipe() {
+    if (::pipe2(m_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+      throw Error(fmt::format("pipe: {}", std::strerror(errno)));
+    }
+    s_write_fd = m_fds[1];
+    struct sigaction action {};
+    action.sa_handler = [](int) {
+      int saved = errno;
+      char byte = 1;
+      [[maybe_unused]] auto n = ::write(s_write_fd, &byte, 1);
+      errno = saved;
+    };
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, &m_previous);
+  }
+  ~InterruptPipe() {
+    ::sigaction(SIGINT, &m_previous, nullptr);
+    s_write_fd = -1;
+    ::close(m_fds[0]);
+    ::close(m_fds[1]);
+  }
+  InterruptPipe(const InterruptPipe&) = delete;
+  InterruptPipe& operator=(const InterruptPipe&) = delete;
+
+  int fd() const { return m_fds[0]; }
+  // How many Ctrl-Cs arrived since the last call.
+  int take() {
+    char buf[64];
+    int count = 0;
+    ssize_t n;
+    while ((n = ::read(m_fds[0], buf, sizeof(buf))) > 0) {
+      count += static_cast<int>(n);
+    }
+    return count;
+  }
+
+private:
+  static inline volatile int s_write_fd = -1;
+  int m_fds[2] = {-1, -1};
+  struct sigaction m_previous {};
+};
+
+class Channel {
+public:
+  Channel(net::Fd fd, InterruptPipe& interrupts) : m_fd(std::move(fd)), m_interrupts(interrupts) {}
+
+  void send(json header, std::string_view body, const net::Deadline& deadline) {
+    auto bytes = frame::encode(std::move(header), body);
+    auto sent = net::send_all(m_fd.get(), bytes, deadline);
+    if (!sent) {
+      if (sent.code() == ETIMEDOUT) {
+        throw TimeoutError(fmt::format("send: {}", sent.error()));
+      }
+      throw Error(fmt::format("send: {}", sent.error()), k_exit_connect);
+    }
+  }
+
+  // The next frame. `on_interrupt` runs for each Ctrl-C while waiting.
+  frame::Frame next(const net::Deadline& deadline, const std::function<void()>& on_interrupt) {
+    char chunk[k_chunk];
+    while (m_frames.empty()) {
+      pollfd fds[2] = {{m_fd.get(), POLLIN, 0}, {m_interrupts.fd(), POLLIN, 0}};
+      int rc = ::poll(fds, 2, net::poll_timeout(deadline));
+      if (rc < 0 && errno == EINTR) {
+        continue;
+      }
+      if (rc == 0) {
+        throw TimeoutError("no answer from the server in time");
+      }
+      if (fds[1].revents & POLLIN) {
+        for (int n = m_interrupts.take(); n > 0; --n) {
+          on_interrupt();
+        }
+      }
+      if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+        continue;
+      }
+      ssize_t n = ::recv(m_fd.get(), chunk, sizeof(chunk), 0);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+        continue;
+      }
+      if (n < 0) {
+        throw Error(fmt::format("receive: {}", std::strerror(errno)), k_exit_connect);
+      }
+      if (n == 0) {
+        auto finished = m_decoder.finish();
+        if (!finished) {
+          protocol_error(finished.error());
+        }
+        throw Error("the server closed the connection", k_exit_connect);
+      }
+      std::vector<frame::Frame> frames;
+      auto fed = m_decoder.feed(std::string_view(chunk, static_cast<std::size_t>(n)), frames);
+      for (auto& frame : frames) {
+        m_frames.push_back(std::move(frame));
+      }
+      if (!fed && m_frames.empty()) {
+        protocol_error(fed.error());
+      }
+    }
+    auto frame = std::move(m_frames.front());
+    m_frames.pop_front();
+    return frame;
+  }
+
+  InterruptPipe& interrupts() { return m_interrupts; }
+
+private:
+  net::Fd m_fd;
+  InterruptPipe& m_interrupts;
+  frame::Decoder m_decoder;
+  std::deque<frame::Frame> m_frames;
+};
+
+std::string error_text(const frame::Frame& frame) {
+  return fmt::format("{}: {}", frame.header.value("code", std::string("error")),
+                     frame.header.value("message", std::string()));
+}
+
+void handshake(Channel& channel, const ClientOptions& options) {
+  auto deadline = net::deadline_after(options.connect_timeout);
+  auto no_interrupt = [] { throw InterruptedError(); };
+  auto hello = channel.next(deadline, no_interrupt);
+  if (hello.type() == "error") {
+    throw ConnectError("server refused: " + error_text(hello));
+  }
+  if (hello.type() != "hello") {
+    protocol_error(fmt::format("expected a hello frame, got '{}'", hello.type()));
+  }
+  if (hello.header.value("version", 0) != k_protocol_version) {
+    protocol_error(fmt::format("server speaks exec protocol version {}, this client {}",
+                               hello.header.value("version", json(nullptr)).dump(), k_protocol_version));
+  }
+  auto auth = hello.header.value("auth", std::string());
+  if (auth == "none") {
+    return;
+  }
+  if (auth != "hmac-sha256") {
+    throw ConnectError(fmt::format("server asks for unknown auth method '{}'", auth));
+  }
+  if (options.token.empty()) {
+    throw ConnectError("server requires a token: give --token-file FILE or set NETLAB_TOKEN");
+  }
+  auto nonce = hello.header.value("nonce", std::string());
+  channel.send(json{{"type", "auth"}, {"mac", auth_mac(options.token, nonce)}}, {}, deadline);
+  auto reply = channel.next(deadline, no_interrupt);
+  if (reply.type() == "error") {
+    throw ConnectError("authentication: " + error_text(reply));
+  }
+  if (reply.type() != "auth-ok") {
+    protocol_error(fmt::format("expected auth-ok, got '{}'", reply.type()));
+  }
+}
+
+struct Outcome {
+  int status = 0;
+  // Set when the server refused the command (error frame) instead of running it.
+  std::string refused;
+};
+
+int status_for_refusal(const std::string& code) { return code == "spawn-failed" ? 127 : 1; }
+
+Outcome run_command(Channel& channel, const ClientOptions& options, std::int64_t id, json request,
+                    std::string_view body) {
+  request["type"] = "exec";
+  request["id"] = id;
+  if (options.timeout > 0) {
+    request["timeout"] = options.timeout;
+  }
+  json command = request.contains("shell") ? request["shell"] : request["argv"];
+  channel.send(request, body, std::nullopt);
+
+  auto deadline = options.timeout > 0 ? net::deadline_after(options.timeout + k_timeout_margin) : std::nullopt;
+  int interrupts = 0;
+  auto on_interrupt = [&] {
+    if (++interrupts >= 2) {
+      throw InterruptedError();
+    }
+    channel.send(json{{"type", "signal"}, {"id", id}, {"signal", "INT"}}, {}, net::deadline_after(5));
+  };
+  std::uint64_t got[3] = {0, 0, 0};
+  std::string captured[3];
+  while (true) {
+    auto frame = channel.next(deadline, on_interrupt);
+    auto type = frame.type();
+    auto frame_id = frame.header.value("id", json(nullptr));
+    if (type == "stdout" || type == "stderr") {
+      int fd = type == "stdout" ? 1 : 2;
+      got[fd] += frame.body.size();
+      if (options.json) {
+        captured[fd] += frame.body;
+      } else {
+        write_all(fd == 1 ? options.out_fd : options.err_fd, frame.body);
+      }
+    } else if (type == "exit") {
+      auto expect_out = frame.header.value("stdout_size", std::uint64_t{0});
+      auto expect_err = frame.header.value("stderr_size", std::uint64_t{0});
+      if (expect_out != got[1] || expect_err != got[2]) {
+        throw Error(fmt::format("output lost: got {} of {} stdout bytes and {} of {} stderr bytes", got[1],
+                                expect_out, got[2], expect_err),
+                    k_exit_connect);
+      }
+      int status = exit_status_for(frame.header);
+      if (options.json) {
+        json out{{"id", id},
+                 {"command", command},
+                 {"exit_code", frame.header.value("exit_code", json(nullptr))},
+                 {"signal", frame.header.value("signal", json(nullptr))},
+                 {"timed_out", frame.header.value("timed_out", false)},
+                 {"truncated", frame.header.value("truncated", false)},
+                 {"status", status},
+                 {"stdout_size", got[1]},
+                 {"stderr_size", got[2]},
+                 {"duration_ms", frame.header.value("duration_ms", json(nullptr))},
+                 {"stdout", captured[1]},
+                 {"stderr", captured[2]}};
+        write_all(options.out_fd, out.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+      }
+      if (frame.header.value("truncated", false)) {
+        log::info("output cut at {} bytes by the server's --max-output; the command was killed", got[1] + got[2]);
+      }
+      return Outcome{status, {}};
+    } else if (type == "error") {
+      auto code = frame.header.value("code", std::string());
+      if (frame_id.is_null() || code == "protocol") {
+        throw Error("server: " + error_text(frame), k_exit_connect);
+      }
+      if (options.json) {
+        write_all(options.out_fd, json{{"id", id}, {"command", command}, {"error", code},
+                                       {"message", frame.header.value("message", std::string())},
+                                       {"status", status_for_refusal(code)}}
+                                      .dump(-1, ' ', false, json::error_handler_t::replace) +
+                                      "\n");
+      }
+      return Outcome{status_for_refusal(code), error_text(frame)};
+    }
+    // Other frame types are for newer clients (protocol.md §1: unknown keys and types are ignored).
+  }
+}
+
+// Reads all of `fd` for the command's stdin; it travels as one frame body, so it is bounded.
+std::string read_stdin(int fd, InterruptPipe& interrupts) {
+  std::string data;
+  char chunk[k_chunk];
+  while (true) {
+    pollfd fds[2] = {{fd, POLLIN, 0}, {interrupts.fd(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
+      throw Error(fmt::format("read stdin: {}", std::strerror(errno)));
+    }
+    if (fds[1].revents & POLLIN && interrupts.take() > 0) {
+      throw InterruptedError();
+    }
+    if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))) {
+      continue;
+    }
+    ssize_t n = ::read(fd, chunk, sizeof(chunk));
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+      continue;
+    }
+    if (n < 0) {
+      throw Error(fmt::format("read stdin: {}", std::strerror(errno)));
+    }
+    if (n == 0) {
+      return data;
+    }
+    data.append(chunk, static_cast<std::size_t>(n));
+    if (data.size() > frame::k_default_max_body) {
+      throw Error(fmt::format("stdin is larger than {} bytes, the most one exec frame carries; use --no-stdin "
+                              "or send the data another way",
+                              frame::k_default_max_body));
+    }
+  }
+}
+
+// Lines for the REPL, read with poll so Ctrl-C at the prompt is seen.
+class LineReader {
+public:
+  LineReader(int fd, InterruptPipe& interrupts) : m_fd(fd), m_interrupts(interrupts) {}
+
+  bool next(std::string& line) {
+    while (true) {
+      auto newline = m_buffer.find('\n');
+      if (newline != std::string::npos) {
+        line.assign(m_buffer, 0, newline);
+        m_buffer.erase(0, newline + 1);
+        return true;
+      }
+      if (m_eof) {
+        if (m_buffer.empty()) {
+          return false;
+        }
+        line = std::move(m_buffer);
+        m_buffer.clear();
+        return true;
+      }
+      pollfd fds[2] = {{m_fd, POLLIN, 0}, {m_interrupts.fd(), POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
+        throw Error(fmt::format("read stdin: {}", std::strerror(errno)));
+      }
+      if (fds[1].revents & POLLIN && m_interrupts.take() > 0) {
+        throw InterruptedError();
+      }
+      if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))) {
+        continue;
+      }
+      char chunk[4096];
+      ssize_t n = ::read(m_fd, chunk, sizeof(chunk));
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+        continue;
+      }
+      if (n <= 0) {
+        m_eof = true;
+        continue;
+      }
+      m_buffer.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+
+private:
+  int m_fd;
+  InterruptPipe& m_interrupts;
+  std::string m_buffer;
+  bool m_eof = false;
+};
+
+int run_repl(Channel& channel, const ClientOptions& options) {
+  LineReader reader(options.in_fd, channel.interrupts());
+  std::string line;
+  int status = 0;
+  std::int64_t id = 0;
+  while (true) {
+    if (options.interactive) {
+      write_all(options.out_fd, ">>: ");
+    }
+    if (!reader.next(line)) {
+      if (options.interactive) {
+        write_all(options.out_fd, "\n");
+      }
+      return status;
+    }
+    if (line.find_first_not_of(" \t\r") == std::string::npos) {
+      continue;
+    }
+    json request;
+    if (options.shell) {
+      request["shell"] = line;
+    } else {
+      auto words = split_words(line);
+      if (!words) {
+        log::info("cannot split '{}': {}", line, words.error());
+        status = k_exit_usage;
+        continue;
+      }
+      request["argv"] = *words;
+    }
+    auto outcome = run_command(channel, options, ++id, std::move(request), {});
+    if (!outcome.refused.empty() && !options.json) {
+      log::info("remote: {}", outcome.refused);
+    }
+    status = outcome.status;
+  }
+}
+
+} // namespace
+
+int run_exec_client(const ClientOptions& options) {
+  InterruptPipe interrupts;
+  auto fd = net::connect_stream(options.address, net::deadline_after(options.connect_timeout));
+  if (!fd) {
+    throw ConnectError(fd.error());
+  }
+  Channel channel(net::Fd(*fd), interrupts);
+  handshake(channel, options);
+  if (options.command.empty()) {
+    return run_repl(channel, options);
+  }
+  std::string body = options.send_stdin ? read_stdin(options.in_fd, interrupts) : std::string();
+  json request;
+  if (options.shell) {
+    std::string line;
+    for (const auto& word : options.command) {
+      line += (line.empty() ? "" : " ") + word;
+    }
+    request["shell"] = line;
+  } else {
+    request["argv"] = options.command;
+  }
+  auto outcome = run_command(channel, options, 1, std::move(request), body);
+  if (!outcome.refused.empty() && !options.json) {
+    throw Error("remote: " + outcome.refused, outcome.status);
+  }
+  return outcome.status;
+}
+
+} // namespace netlab::exec

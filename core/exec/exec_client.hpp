@@ -1,0 +1,40 @@
+// exec-client's core: one command or a REPL over the framed exec protocol (protocol.md §3), with
+// plain blocking-style sockets and poll(2), since a client has one conversation at a time.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/net/address.hpp"
+
+namespace netlab::exec {
+
+struct ClientOptions {
+  net::Address address;
+  // Empty: only servers with `"auth":"none"` can be used.
+  std::string token;
+  // Send the command as a `shell` string rather than an argv.
+  bool shell = false;
+  // The remote timeout in seconds (0: the server's). The client waits that long plus a margin.
+  double timeout = 0;
+  // One JSON object per command on stdout instead of the raw output.
+  bool json = false;
+  // With words: run them once. Without: a REPL reading lines from `in_fd`.
+  std::vector<std::string> command;
+  // Send all of `in_fd` as the command's stdin (one-command mode only).
+  bool send_stdin = false;
+  // Print the `>>: ` prompt (stdin is a terminal).
+  bool interactive = false;
+  double connect_timeout = 10;
+  int in_fd = 0;
+  int out_fd = 1;
+  int err_fd = 2;
+};
+
+// Runs the client and returns the exit status: the remote command's exit code, 128+N for a
+// signal, 124 for a timeout (the last command's status in a REPL). Throws ConnectError (255) for
+// connect, auth and protocol failures, InterruptedError (130) on a second Ctrl-C, and Error for
+// the rest.
+int run_exec_client(const ClientOptions& options);
+
+} // namespace netlab::exec

@@ -1,0 +1,58 @@
+// The non-blocking model: every socket non-blocking, and one loop that keeps trying each of them.
+// No readiness API at all, so it burns a core even when idle; --stats shows that CPU cost. Idle
+// passes yield the CPU, which keeps the machine usable but does not make this efficient.
+#include <sched.h>
+
+#include <cerrno>
+#include <memory>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/models/plumbing.hpp"
+
+namespace netlab::models {
+
+Result<void> serve_nonblocking(ModelContext& context) {
+  std::vector<std::unique_ptr<EchoConnection>> connections;
+  Refuser refuser;
+  while (!context.stop.requested()) {
+    bool progressed = false;
+    int fd = accept_client(context.listen_fd);
+    if (fd >= 0) {
+      progressed = true;
+      if (connections.size() >= context.config.max_conns) {
+        refuser.refuse(fd, context.stats, fmt::format("--max-conns {} reached", context.config.max_conns));
+      } else {
+        connections.push_back(std::make_unique<EchoConnection>(fd, context.config, context.stats));
+      }
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED) {
+      note_accept_error(errno);
+    }
+    for (std::size_t i = 0; i < connections.size();) {
+      auto& connection = *connections[i];
+      Io io = Io::idle;
+      if (connection.wants_read()) {
+        io = connection.on_readable();
+      }
+      if (io != Io::closed && connection.wants_write()) {
+        Io written = connection.on_writable();
+        io = written == Io::idle ? io : written;
+      }
+      if (io == Io::closed) {
+        connections[i] = std::move(connections.back());
+        connections.pop_back();
+        progressed = true;
+        continue;
+      }
+      progressed = progressed || io == Io::progress;
+      ++i;
+    }
+    if (!progressed) {
+      sched_yield();
+    }
+  }
+  return {};
+}
+
+} // namespace netlab::models

@@ -1,0 +1,123 @@
+// What the classic (plain-socket) models share: a stop signal that wakes any wait, the listening
+// socket, refusing connections, and the echo state machine of one non-blocking connection.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <signal.h>
+
+#include "core/models/model.hpp"
+#include "core/net/socket.hpp"
+
+namespace netlab::models {
+
+// A self-pipe: SIGINT/SIGTERM (or request_stop()) write a byte that is never read back, so the
+// read end stays readable and every poll/select/epoll that watches it, in any thread, wakes and
+// keeps waking. Blocking models wait on it beside their socket.
+class StopSignal {
+public:
+  // With `catch_signals`, SIGINT and SIGTERM are routed here until destruction.
+  explicit StopSignal(bool catch_signals);
+  ~StopSignal();
+  StopSignal(const StopSignal&) = delete;
+  StopSignal& operator=(const StopSignal&) = delete;
+
+  int fd() const { return m_read.get(); }
+  void request_stop();
+  bool requested() const;
+  // The signal that stopped us, or 0 (request_stop, or still running).
+  int signal_number() const;
+
+private:
+  net::Fd m_read;
+  net::Fd m_write;
+  bool m_catching = false;
+  struct sigaction m_old_int{};
+  struct sigaction m_old_term{};
+};
+
+// Runs `on_usr1` on a helper thread each time SIGUSR1 arrives, until destruction.
+class Usr1Reporter {
+public:
+  explicit Usr1Reporter(std::function<void()> on_usr1);
+  ~Usr1Reporter();
+
+private:
+  net::Fd m_read;
+  net::Fd m_write;
+  net::Fd m_quit_read;
+  net::Fd m_quit_write;
+  std::thread m_thread;
+  struct sigaction m_old{};
+};
+
+// A bound, listening TCP socket (non-blocking, close-on-exec) and the address it got.
+struct ListenSocket {
+  net::Fd fd;
+  net::Endpoint bound;
+};
+Result<ListenSocket> listen_on(const net::Address& address);
+
+// Accepts one connection as a non-blocking socket; -1 with errno as accept4 left it.
+int accept_client(int listen_fd);
+
+// Refuses an accepted connection with an RST and logs why, at most once a second.
+class Refuser {
+public:
+  void refuse(int fd, Stats& stats, const std::string& why);
+
+private:
+  std::mutex m_mutex;
+  std::chrono::steady_clock::time_point m_logged_at{};
+  std::uint64_t m_since_log = 0;
+};
+
+// Logs an accept failure (EMFILE and the like) at most once a second.
+void note_accept_error(int error);
+
+enum class Io { idle, progress, closed };
+
+// One echo connection on a non-blocking socket for the readiness-driven models. Output the peer
+// has not read yet is kept here, up to max_buffered; past that the model stops asking to read,
+// so a peer that never reads costs only its own bound. The destructor closes the socket.
+class EchoConnection {
+public:
+  EchoConnection(int fd, const ModelConfig& config, Stats& stats);
+  ~EchoConnection();
+  EchoConnection(const EchoConnection&) = delete;
+  EchoConnection& operator=(const EchoConnection&) = delete;
+
+  int fd() const { return m_fd; }
+  bool wants_read() const { return !m_input_ended && pending() < m_config.max_buffered; }
+  bool wants_write() const { return pending() > 0; }
+
+  // Reads what the kernel has (one recv) and echoes it.
+  Io on_readable();
+  // Sends what is pending.
+  Io on_writable();
+
+private:
+  std::size_t pending() const { return m_out.size() - m_out_offset; }
+  // Sends pending bytes; false on a broken connection.
+  bool flush(bool& progressed);
+  // After EOF and a full echo, half-close like the peer did; the connection is then done.
+  bool finished();
+
+  int m_fd;
+  const ModelConfig& m_config;
+  Stats& m_stats;
+  std::string m_out;
+  std::size_t m_out_offset = 0;
+  bool m_input_ended = false;
+};
+
+// The blocking models' connection: read, echo all of it, repeat, one step at a time, waiting on
+// the socket and the stop signal together. Returns when the peer is done, broke, or we stop.
+void serve_sequentially(int fd, ModelContext& context);
+
+} // namespace netlab::models

@@ -1,0 +1,80 @@
+// The poll model: one thread, a pollfd array rebuilt each pass. No FD_SETSIZE limit, but the
+// kernel still scans every descriptor on every call, so cost grows with idle connections.
+#include <poll.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/models/plumbing.hpp"
+
+namespace netlab::models {
+
+Result<void> serve_poll(ModelContext& context) {
+  std::vector<std::unique_ptr<EchoConnection>> connections;
+  std::vector<pollfd> fds;
+  Refuser refuser;
+  while (!context.stop.requested()) {
+    fds.clear();
+    fds.push_back({context.stop.fd(), POLLIN, 0});
+    fds.push_back({context.listen_fd, POLLIN, 0});
+    for (auto& connection : connections) {
+      short events = 0;
+      events |= connection->wants_read() ? POLLIN : 0;
+      events |= connection->wants_write() ? POLLOUT : 0;
+      fds.push_back({connection->fd(), events, 0});
+    }
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return fail(fmt::format("poll: {}", std::strerror(errno)), errno);
+    }
+    if (fds[0].revents != 0) {
+      break;
+    }
+    // Walk backwards so removing by swap-with-last keeps the pollfd indices valid.
+    for (std::size_t i = connections.size(); i-- > 0;) {
+      short revents = fds[i + 2].revents;
+      if (revents == 0) {
+        continue;
+      }
+      auto& connection = *connections[i];
+      Io io = Io::idle;
+      // POLLHUP and POLLERR come whether asked or not; the next recv or send reports what happened.
+      if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0 && connection.wants_read()) {
+        io = connection.on_readable();
+      }
+      if (io != Io::closed && ((revents & POLLOUT) != 0 || ((revents & (POLLHUP | POLLERR)) != 0 &&
+                                                            !connection.wants_read()))) {
+        io = connection.on_writable();
+      }
+      if (io == Io::closed) {
+        connections[i] = std::move(connections.back());
+        connections.pop_back();
+      }
+    }
+    if ((fds[1].revents & POLLIN) != 0) {
+      for (int batch = 0; batch < 64; ++batch) {
+        int fd = accept_client(context.listen_fd);
+        if (fd < 0) {
+          if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED) {
+            note_accept_error(errno);
+          }
+          break;
+        }
+        if (connections.size() >= context.config.max_conns) {
+          refuser.refuse(fd, context.stats, fmt::format("--max-conns {} reached", context.config.max_conns));
+        } else {
+          connections.push_back(std::make_unique<EchoConnection>(fd, context.config, context.stats));
+        }
+      }
+    }
+  }
+  return {};
+}
+
+} // namespace netlab::models

@@ -1,0 +1,88 @@
+// The select model: one thread, fd_sets rebuilt on every pass. select(2) cannot watch a
+// descriptor at or past FD_SETSIZE, so such connections are refused with a message saying so
+// rather than corrupting memory.
+#include <sys/select.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "core/models/plumbing.hpp"
+#include "core/util/log.hpp"
+
+namespace netlab::models {
+
+Result<void> serve_select(ModelContext& context) {
+  if (context.listen_fd >= FD_SETSIZE || context.stop.fd() >= FD_SETSIZE) {
+    return fail(fmt::format("select: descriptors already past FD_SETSIZE ({})", FD_SETSIZE));
+  }
+  std::map<int, std::unique_ptr<EchoConnection>> connections;
+  Refuser refuser;
+  while (!context.stop.requested()) {
+    fd_set readable;
+    fd_set writable;
+    FD_ZERO(&readable);
+    FD_ZERO(&writable);
+    FD_SET(context.listen_fd, &readable);
+    FD_SET(context.stop.fd(), &readable);
+    int highest = std::max(context.listen_fd, context.stop.fd());
+    for (auto& [fd, connection] : connections) {
+      if (connection->wants_read()) {
+        FD_SET(fd, &readable);
+      }
+      if (connection->wants_write()) {
+        FD_SET(fd, &writable);
+      }
+      highest = std::max(highest, fd);
+    }
+    int ready = ::select(highest + 1, &readable, &writable, nullptr, nullptr);
+    if (ready < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return fail(fmt::format("select: {}", std::strerror(errno)), errno);
+    }
+    if (FD_ISSET(context.stop.fd(), &readable)) {
+      break;
+    }
+    for (auto it = connections.begin(); it != connections.end();) {
+      auto& connection = *it->second;
+      Io io = Io::idle;
+      if (FD_ISSET(it->first, &readable)) {
+        io = connection.on_readable();
+      }
+      if (io != Io::closed && FD_ISSET(it->first, &writable)) {
+        io = connection.on_writable();
+      }
+      it = io == Io::closed ? connections.erase(it) : std::next(it);
+    }
+    if (FD_ISSET(context.listen_fd, &readable)) {
+      // A bounded batch per pass, so a connection flood cannot starve the clients already in.
+      for (int batch = 0; batch < 64; ++batch) {
+        int fd = accept_client(context.listen_fd);
+        if (fd < 0) {
+          if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED) {
+            note_accept_error(errno);
+          }
+          break;
+        }
+        if (fd >= FD_SETSIZE) {
+          refuser.refuse(fd, context.stats,
+                         fmt::format("descriptor {} is past FD_SETSIZE ({}), the most select can watch; "
+                                     "use --model poll or epoll for more clients",
+                                     fd, FD_SETSIZE));
+        } else if (connections.size() >= context.config.max_conns) {
+          refuser.refuse(fd, context.stats, fmt::format("--max-conns {} reached", context.config.max_conns));
+        } else {
+          connections.emplace(fd, std::make_unique<EchoConnection>(fd, context.config, context.stats));
+        }
+      }
+    }
+  }
+  return {};
+}
+
+} // namespace netlab::models

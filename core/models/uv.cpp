@@ -1,0 +1,43 @@
+// The uv model: netlab's own echo service on the shared libuv server, for comparison with the
+// hand-written models. It counts connections by wrapping the service; the echo itself is not
+// touched, so reads and bytes are not counted here.
+#include "core/echo/echo_service.hpp"
+#include "core/models/model.hpp"
+#include "core/net/server.hpp"
+
+namespace netlab::models {
+namespace {
+
+class CountingService : public net::Service {
+public:
+  CountingService(std::unique_ptr<net::Service> inner, Stats& stats) : m_inner(std::move(inner)), m_stats(stats) {}
+  void on_connection(const std::shared_ptr<net::Connection>& connection) override {
+    m_stats.connection();
+    m_inner->on_connection(connection);
+  }
+  void on_stop() override { m_inner->on_stop(); }
+
+private:
+  std::unique_ptr<net::Service> m_inner;
+  Stats& m_stats;
+};
+
+} // namespace
+
+Result<void> run_uv_model(const ModelConfig& config, Stats& stats) {
+  stats.set_counts_bytes(false);
+  net::ServerConfig server;
+  server.address = config.address;
+  server.port_file = config.port_file;
+  server.limits.max_conns = config.max_conns;
+  // The classic models have no idle timeout either; the comparison stays like for like.
+  server.limits.idle_timeout = 0;
+  echo::EchoOptions echo_options;
+  echo_options.upper = config.upper;
+  echo_options.max_buffered = config.max_buffered;
+  return net::run_server(server, [echo_options, &stats](loop::Loop&) {
+    return std::make_unique<CountingService>(echo::make_echo_service(echo_options), stats);
+  });
+}
+
+} // namespace netlab::models

@@ -1,0 +1,129 @@
+// Probing: connect_stream with a deadline per attempt, rounds until everything is open.
+#include "core/probe/probe.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/net/socket.hpp"
+
+namespace netlab::probe {
+namespace {
+
+std::string reason_for(int code, const std::string& message) {
+  if (code == ETIMEDOUT) {
+    return "timed out";
+  }
+  if (code == 0) {
+    // Not an errno failure (resolving the host): the message says it best.
+    return message;
+  }
+  std::string text = std::strerror(code);
+  if (!text.empty()) {
+    text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  }
+  return text;
+}
+
+double ms_since(net::Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(net::Clock::now() - start).count();
+}
+
+} // namespace
+
+bool ProbeReport::all_open() const {
+  for (const auto& result : results) {
+    if (!result.open) {
+      return false;
+    }
+  }
+  return true;
+}
+
+ProbeResult probe_once(const net::Address& address, double timeout_seconds) {
+  ProbeResult result;
+  result.address = address.to_string();
+  result.attempts = 1;
+  auto start = net::Clock::now();
+  auto connected = net::connect_stream(address, net::deadline_after(timeout_seconds));
+  result.connect_ms = ms_since(start);
+  if (connected) {
+    // The descriptor is only proof of the handshake; close it without sending anything.
+    net::Fd fd(*connected);
+    result.open = true;
+  } else {
+    result.reason = reason_for(connected.code(), connected.error());
+  }
+  return result;
+}
+
+ProbeReport run_probe(const ProbeOptions& options) {
+  ProbeReport report;
+  for (const auto& address : options.addresses) {
+    ProbeResult pending;
+    pending.address = address.to_string();
+    report.results.push_back(pending);
+  }
+  auto wait_deadline = net::deadline_after(options.wait);
+  bool waiting = options.wait >= 0;
+  while (true) {
+    bool any_closed = false;
+    for (std::size_t i = 0; i < options.addresses.size(); ++i) {
+      auto& result = report.results[i];
+      if (result.open) {
+        continue;
+      }
+      // An attempt never runs past the --wait deadline, so --wait 2 means 2 s, not 2 s + timeout.
+      double timeout = options.timeout;
+      if (waiting && wait_deadline) {
+        double left = std::chrono::duration<double>(*wait_deadline - net::Clock::now()).count();
+        timeout = std::max(0.001, std::min(timeout, left));
+      }
+      int attempts = result.attempts;
+      result = probe_once(options.addresses[i], timeout);
+      result.attempts = attempts + 1;
+      any_closed = any_closed || !result.open;
+    }
+    if (!any_closed || !waiting) {
+      return report;
+    }
+    auto now = net::Clock::now();
+    if (!wait_deadline || now >= *wait_deadline) {
+      report.wait_expired = true;
+      return report;
+    }
+    auto pause = std::chrono::duration_cast<net::Clock::duration>(std::chrono::duration<double>(options.interval));
+    // The round after the last pause runs at the deadline, so a server that came up during the
+    // pause still counts.
+    std::this_thread::sleep_for(std::min(pause, *wait_deadline - now));
+  }
+}
+
+std::string format_text(const ProbeResult& result) {
+  if (result.open) {
+    return fmt::format("{} open {:.2f} ms", result.address, result.connect_ms);
+  }
+  return fmt::format("{} closed ({})", result.address, result.reason);
+}
+
+std::string format_json(const ProbeResult& result) {
+  nlohmann::json object = {
+      {"address", result.address},
+      {"state", result.open ? "open" : "closed"},
+      {"open", result.open},
+      {"connect_ms", std::round(result.connect_ms * 1000) / 1000},
+      {"attempts", result.attempts},
+  };
+  if (!result.open) {
+    object["reason"] = result.reason;
+  }
+  return object.dump();
+}
+
+} // namespace netlab::probe

@@ -1,0 +1,180 @@
+// A stop-and-wait client on a plain connected UDP socket: connecting makes the kernel drop
+// datagrams from anyone but the server and turns an ICMP port-unreachable into ECONNREFUSED.
+#include "core/udp/udp_client.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "core/loop/udp.hpp"
+#include "core/net/socket.hpp"
+#include "core/util/error.hpp"
+#include "core/util/log.hpp"
+
+namespace netlab::udp {
+namespace {
+
+// Reads lines from a descriptor without stdio, so binary input is passed through untouched.
+class LineReader {
+public:
+  explicit LineReader(int fd) : m_fd(fd) {}
+  bool next(std::string& line) {
+    while (true) {
+      auto newline = m_buffer.find('\n', m_scanned);
+      if (newline != std::string::npos) {
+        line.assign(m_buffer, 0, newline);
+        m_buffer.erase(0, newline + 1);
+        m_scanned = 0;
+        return true;
+      }
+      m_scanned = m_buffer.size();
+      if (m_eof) {
+        if (m_buffer.empty()) {
+          return false;
+        }
+        line = std::move(m_buffer);
+        m_buffer.clear();
+        m_scanned = 0;
+        return true;
+      }
+      char chunk[65536];
+      ssize_t n = ::read(m_fd, chunk, sizeof(chunk));
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n <= 0) {
+        m_eof = true;
+        continue;
+      }
+      m_buffer.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+
+private:
+  int m_fd;
+  std::string m_buffer;
+  std::size_t m_scanned = 0;
+  bool m_eof = false;
+};
+
+void write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      throw Error(fmt::format("write output: {}", std::strerror(errno)));
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+net::Fd open_connected(const net::Address& address) {
+  auto endpoints = net::resolve(address, SOCK_DGRAM);
+  if (!endpoints) {
+    throw ConnectError(endpoints.error());
+  }
+  int last_error = 0;
+  for (const auto& endpoint : *endpoints) {
+    net::Fd fd(::socket(endpoint.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd) {
+      last_error = errno;
+      continue;
+    }
+    if (::connect(fd.get(), endpoint.sa(), endpoint.length) == 0) {
+      return fd;
+    }
+    last_error = errno;
+  }
+  throw ConnectError(fmt::format("connect {}: {}", address.to_string(), std::strerror(last_error)));
+}
+
+char upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
+
+} // namespace
+
+bool reply_matches(std::string_view request, std::string_view reply) {
+  if (request.size() != reply.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < request.size(); ++i) {
+    if (request[i] != reply[i] && upper(request[i]) != reply[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+ClientReport run_udp_client(const ClientOptions& options) {
+  auto fd = open_connected(options.address);
+  ClientReport report;
+  LineReader reader(options.in_fd);
+  std::string line;
+  // One byte over the limit, so MSG_TRUNC can tell a cut datagram from a full one.
+  std::string buffer(loop::Udp::k_max_datagram + 1, '\0');
+  std::uint64_t line_number = 0;
+  while (reader.next(line)) {
+    ++line_number;
+    if (line.size() > loop::Udp::k_max_datagram) {
+      ++report.too_large;
+      log::info("line {}: {} bytes is over the {}-byte UDP limit; not sent", line_number, line.size(),
+                loop::Udp::k_max_datagram);
+      continue;
+    }
+    ++report.sent;
+    bool answered = false;
+    for (int attempt = 0; attempt <= options.retries && !answered; ++attempt) {
+      if (attempt > 0) {
+        ++report.retries;
+      }
+      if (::send(fd.get(), line.data(), line.size(), 0) < 0 && errno != ECONNREFUSED) {
+        throw Error(fmt::format("send to {}: {}", options.address.to_string(), std::strerror(errno)));
+      }
+      auto deadline = net::deadline_after(options.timeout);
+      while (net::wait_for(fd.get(), POLLIN, deadline)) {
+        ssize_t n = ::recv(fd.get(), buffer.data(), buffer.size(), MSG_TRUNC);
+        if (n < 0) {
+          if (errno == EINTR || errno == EAGAIN) {
+            continue;
+          }
+          // Nobody listens there (ICMP port unreachable): this attempt is lost; keep waiting out
+          // the timeout, so a server that is starting up gets its chance before the retry.
+          if (errno == ECONNREFUSED) {
+            continue;
+          }
+          throw Error(fmt::format("receive from {}: {}", options.address.to_string(), std::strerror(errno)));
+        }
+        auto size = static_cast<std::size_t>(n);
+        if (size > buffer.size()) {
+          ++report.truncated;
+          log::info("line {}: reply of {} bytes truncated", line_number, size);
+          answered = true;
+          break;
+        }
+        std::string_view reply(buffer.data(), size);
+        if (!reply_matches(line, reply)) {
+          // An answer to an earlier send that came after its timeout.
+          ++report.late;
+          continue;
+        }
+        write_all(options.out_fd, std::string(reply) + "\n");
+        ++report.answered;
+        answered = true;
+        break;
+      }
+    }
+    if (!answered) {
+      report.lost_lines.push_back(line_number);
+    }
+  }
+  return report;
+}
+
+} // namespace netlab::udp

@@ -1,0 +1,107 @@
+// UDP echo on one libuv loop, reading with recvmmsg batches.
+#include "core/udp/udp_server.hpp"
+
+#include <csignal>
+#include <cstring>
+
+#include "core/echo/echo_service.hpp"
+#include "core/loop/loop.hpp"
+#include "core/loop/process.hpp"
+#include "core/loop/timer.hpp"
+#include "core/loop/udp.hpp"
+#include "core/util/fs.hpp"
+#include "core/util/log.hpp"
+
+namespace netlab::udp {
+namespace {
+
+// Datagram trouble comes from peers; one log line per second at most keeps a flood from
+// becoming a flood of log lines.
+class RateLimitedLog {
+public:
+  explicit RateLimitedLog(loop::Loop& loop) : m_loop(loop) {}
+  void note(const std::string& text) {
+    ++m_suppressed;
+    if (m_logged_at == 0 || m_loop.now() - m_logged_at >= 1000) {
+      log::info("{}{}", text, m_suppressed > 1 ? fmt::format(" ({} such since last report)", m_suppressed) : "");
+      m_logged_at = m_loop.now() == 0 ? 1 : m_loop.now();
+      m_suppressed = 0;
+    }
+  }
+
+private:
+  loop::Loop& m_loop;
+  std::uint64_t m_logged_at = 0;
+  std::uint64_t m_suppressed = 0;
+};
+
+} // namespace
+
+Result<ServerCounters> run_udp_server(const ServerConfig& config) {
+  NETLAB_TRY(auto endpoints, net::resolve(config.address, SOCK_DGRAM));
+  const auto& endpoint = endpoints.front();
+  ServerCounters counters;
+  loop::Loop loop;
+  auto socket = loop::Udp::create(loop, endpoint.family(), true);
+  if (int rc = socket->bind(endpoint); rc != 0) {
+    socket->close();
+    loop.close_all();
+    return fail(fmt::format("bind {}: {}", config.address.to_string(), uv_strerror(rc)));
+  }
+  auto bound = socket->local_endpoint();
+  RateLimitedLog trouble(loop);
+  auto* udp = socket.get();
+  int rc = socket->recv_start([&, udp](std::string_view data, const sockaddr* from, bool truncated) {
+    if (truncated) {
+      ++counters.truncated;
+      trouble.note(fmt::format("dropped a datagram from {} larger than {} bytes",
+                               net::endpoint_from(from, sizeof(sockaddr_storage)).to_string(),
+                               loop::Udp::k_max_datagram));
+      return;
+    }
+    ++counters.datagrams;
+    counters.bytes += data.size();
+    if (config.upper) {
+      // The view is this socket's receive buffer, ours until the callback returns.
+      echo::upper_ascii(const_cast<char*>(data.data()), data.size());
+    }
+    if (int sent = udp->send(data, from); sent != 0) {
+      ++counters.send_errors;
+      trouble.note(fmt::format("send to {}: {}", net::endpoint_from(from, sizeof(sockaddr_storage)).to_string(),
+                               uv_strerror(sent)));
+    }
+  });
+  if (rc != 0) {
+    loop.close_all();
+    return fail(fmt::format("receive on {}: {}", bound.to_string(), uv_strerror(rc)));
+  }
+  // A peer's ICMP errors (port unreachable after it left) are its business, not a reason to stop.
+  socket->on_error([&](int status) { trouble.note(fmt::format("receive: {}", uv_strerror(status))); });
+
+  // The port file first: a script that saw `listening on` can read it at once.
+  if (!config.port_file.empty()) {
+    if (auto written = fs::write_file_atomic(config.port_file, std::to_string(bound.port()) + "\n"); !written) {
+      loop.close_all();
+      return written.failure();
+    }
+  }
+  log::info("listening on {}", bound.to_string());
+
+  std::vector<std::shared_ptr<loop::Signal>> signals;
+  for (int signum : {SIGINT, SIGTERM}) {
+    auto watcher = loop::Signal::create(loop);
+    watcher->start(signum, [&](int number) {
+      log::info("SIG{} received, shutting down", loop::signal_name(number));
+      for (auto& signal : signals) {
+        signal->close();
+      }
+      udp->close();
+    });
+    signals.push_back(watcher);
+  }
+  loop.run();
+  loop.close_all();
+  return counters;
+}
+
+} // namespace netlab::udp

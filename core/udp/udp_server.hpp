@@ -1,0 +1,29 @@
+// The UDP echo server (protocol.md §5): each datagram is answered with one datagram to its sender.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/net/address.hpp"
+#include "core/util/result.hpp"
+
+namespace netlab::udp {
+
+struct ServerConfig {
+  net::Address address;
+  bool upper = false;
+  std::string port_file;
+};
+
+struct ServerCounters {
+  std::uint64_t datagrams = 0;
+  std::uint64_t bytes = 0;
+  // Datagrams larger than the receive buffer: reported and dropped, never echoed cut short.
+  std::uint64_t truncated = 0;
+  std::uint64_t send_errors = 0;
+};
+
+// Runs until SIGINT or SIGTERM, then returns success. Prints `listening on ADDR` once bound.
+Result<ServerCounters> run_udp_server(const ServerConfig& config);
+
+} // namespace netlab::udp

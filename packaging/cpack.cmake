@@ -1,0 +1,19 @@
+# CPack settings for the Debian package. Dependencies come from dpkg-shlibdeps, so they match
+# the libraries the binary really links.
+set(CPACK_PACKAGE_NAME netlab)
+set(CPACK_PACKAGE_VENDOR "netlab developers")
+set(CPACK_PACKAGE_CONTACT "netlab developers <netlab@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "network and concurrency programming from the terminal")
+set(CPACK_PACKAGE_DESCRIPTION
+    "One binary with TCP, unix-socket and UDP echo servers and clients, a safe remote-exec\nservice with framed messages, the classic IO models side by side, a load generator,\na process pool for shell scripts, Python-struct packing and SSH fan-out.")
+set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_STRIP_FILES ON)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://netlab.invalid/")
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+include(CPack)

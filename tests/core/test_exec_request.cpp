@@ -1,0 +1,152 @@
+// Unit tests for core/exec/request: validation and message building, no sockets.
+#include <catch2/catch.hpp>
+
+#include "core/crypto/digest.hpp"
+#include "core/exec/exec_service.hpp"
+#include "core/exec/request.hpp"
+
+using netlab::exec::parse_exec;
+using netlab::exec::Policy;
+using netlab::exec::Request;
+using netlab::exec::RequestError;
+using nlohmann::json;
+
+namespace {
+
+netlab::frame::Frame exec_frame(json header, std::string body = {}) {
+  header["type"] = "exec";
+  header["size"] = body.size();
+  return netlab::frame::Frame{std::move(header), std::move(body)};
+}
+
+std::string error_code(json header, const Policy& policy = {}) {
+  auto parsed = parse_exec(exec_frame(std::move(header)), policy);
+  auto* error = std::get_if<RequestError>(&parsed);
+  return error != nullptr ? error->code : "ok";
+}
+
+} // namespace
+
+TEST_CASE("exec::parse_exec: argv, shell, options", "[exec]") {
+  Policy policy;
+  policy.allow_shell = true;
+  auto parsed = parse_exec(exec_frame({{"id", 7}, {"argv", {"ls", "-l"}}, {"timeout", 2.5},
+                                       {"env", {{"A", "1"}}}, {"cwd", "/tmp"}},
+                                      "input"),
+                           policy);
+  REQUIRE(std::holds_alternative<Request>(parsed));
+  auto& request = std::get<Request>(parsed);
+  CHECK(request.id == 7);
+  CHECK(request.argv == std::vector<std::string>{"ls", "-l"});
+  CHECK_FALSE(request.shell);
+  CHECK(request.timeout == 2.5);
+  CHECK(request.env == std::vector<std::string>{"A=1"});
+  CHECK(request.cwd == "/tmp");
+  CHECK(request.stdin_data == "input");
+
+  auto shell = parse_exec(exec_frame({{"id", 1}, {"shell", "ls | wc -l"}}), policy);
+  REQUIRE(std::holds_alternative<Request>(shell));
+  CHECK(std::get<Request>(shell).argv == std::vector<std::string>{"/bin/sh", "-c", "ls | wc -l"});
+}
+
+TEST_CASE("exec::parse_exec: every bad request is named", "[exec]") {
+  CHECK(error_code({{"argv", {"ls"}}}) == "bad-request");
+  CHECK(error_code({{"id", "1"}, {"argv", {"ls"}}}) == "bad-request");
+  CHECK(error_code({{"id", 1.5}, {"argv", {"ls"}}}) == "bad-request");
+  CHECK(error_code({{"id", 1}}) == "bad-request");
+  CHECK(error_code({{"id", 1}, {"argv", json::array()}}) == "bad-request");
+  CHECK(error_code({{"id", 1}, {"argv", "ls"}}) == "bad-request");
+  CHECK(error_code({{"id", 1}, {"argv", {""}}}) == "bad-request");
+  CHECK(error_code({{"id", 1}, {"argv", {"ls", 1}}}) == "bad-request");
+  CHECK(error_code({{"id", 1}, {"argv", {std::string("l\0s", 3)}}}) == "bad-request");
+  CHECK(error_code({{"id", 1}, {"argv", {"ls"}}, {"shell", "ls"}}) == "bad-request");
+  CHECK(error_code({{"id", 1}, {"argv", {"ls"}}, {"timeout", 0}}) == "bad-request");
+  CHECK(error_code({{"id", 1}, {"argv", {"ls"}}, {"timeout", "5"}}) == "bad-request");
+  CHECK(error_code({{"id", 1}, {"argv", {"ls"}}, {"env", {{"A", 1}}}}) == "bad-request");
+  CHECK(error_code({{"id", 1}, {"argv", {"ls"}}, {"env", {{"A=B", "x"}}}}) == "bad-request");
+  CHECK(error_code({{"id", 1}, {"argv", {"ls"}}, {"env", json::array()}}) == "bad-request");
+  CHECK(error_code({{"id", 1}, {"argv", {"ls"}}, {"cwd", 3}}) == "bad-request");
+  CHECK(error_code({{"id", 1}, {"argv", {"ls"}}}) == "ok");
+}
+
+TEST_CASE("exec::parse_exec: policy", "[exec]") {
+  CHECK(error_code({{"id", 1}, {"shell", "ls"}}) == "not-allowed");
+  Policy allow;
+  allow.allow = {"echo"};
+  CHECK(error_code({{"id", 1}, {"argv", {"echo", "x"}}}, allow) == "ok");
+  CHECK(error_code({{"id", 1}, {"argv", {"/bin/echo"}}}, allow) == "not-allowed");
+  CHECK(error_code({{"id", 1}, {"argv", {"ls"}}}, allow) == "not-allowed");
+
+  Policy capped;
+  capped.max_timeout = 3;
+  auto parsed = parse_exec(exec_frame({{"id", 1}, {"argv", {"ls"}}, {"timeout", 100}}), capped);
+  CHECK(std::get<Request>(parsed).timeout == 3);
+  auto defaulted = parse_exec(exec_frame({{"id", 1}, {"argv", {"ls"}}}), capped);
+  CHECK(std::get<Request>(defaulted).timeout == 3);
+}
+
+TEST_CASE("exec::parse_signal", "[exec]") {
+  auto frame = [](json header) { return netlab::frame::Frame{std::move(header), {}}; };
+  auto ok = netlab::exec::parse_signal(frame({{"type", "signal"}, {"id", 3}, {"signal", "TERM"}}));
+  REQUIRE(std::holds_alternative<netlab::exec::SignalRequest>(ok));
+  CHECK(std::get<netlab::exec::SignalRequest>(ok).signum == 15);
+  CHECK(std::holds_alternative<RequestError>(
+      netlab::exec::parse_signal(frame({{"type", "signal"}, {"id", 3}, {"signal", "STOP"}}))));
+  CHECK(std::holds_alternative<RequestError>(netlab::exec::parse_signal(frame({{"type", "signal"}, {"signal", "INT"}}))));
+}
+
+TEST_CASE("exec::check_auth: HMAC of the nonce text, constant-time compared", "[exec]") {
+  std::string nonce(64, 'a');
+  auto mac = netlab::exec::auth_mac("token", nonce);
+  CHECK(mac == netlab::crypto::hmac_sha256_hex("token", nonce));
+  CHECK(netlab::exec::check_auth({{{"type", "auth"}, {"mac", mac}}, {}}, "token", nonce));
+  CHECK_FALSE(netlab::exec::check_auth({{{"type", "auth"}, {"mac", mac}}, {}}, "token", std::string(64, 'b')));
+  CHECK_FALSE(netlab::exec::check_auth({{{"type", "auth"}, {"mac", mac}}, {}}, "other", nonce));
+  CHECK_FALSE(netlab::exec::check_auth({{{"type", "auth"}}, {}}, "token", nonce));
+  CHECK_FALSE(netlab::exec::check_auth({{{"type", "auth"}, {"mac", 5}}, {}}, "token", nonce));
+}
+
+TEST_CASE("exec::exit_header and exit_status_for agree", "[exec]") {
+  netlab::exec::ExitInfo info;
+  info.exit_code = 3;
+  info.stdout_size = 10;
+  auto header = netlab::exec::exit_header(1, info);
+  CHECK(header["exit_code"] == 3);
+  CHECK(header["signal"].is_null());
+  CHECK(header["truncated"] == false);
+  CHECK(netlab::exec::exit_status_for(header) == 3);
+
+  info.term_signal = 9;
+  header = netlab::exec::exit_header(1, info);
+  CHECK(header["exit_code"].is_null());
+  CHECK(header["signal"] == "KILL");
+  CHECK(netlab::exec::exit_status_for(header) == 137);
+
+  info.timed_out = true;
+  CHECK(netlab::exec::exit_status_for(netlab::exec::exit_header(1, info)) == 124);
+  CHECK(netlab::exec::exit_status_for(json::object()) == 255);
+}
+
+TEST_CASE("exec::split_words: shell-style words without expansion", "[exec]") {
+  using V = std::vector<std::string>;
+  CHECK(*netlab::exec::split_words("ls -l  /tmp") == V{"ls", "-l", "/tmp"});
+  CHECK(*netlab::exec::split_words("echo 'a b' \"c d\" e\\ f") == V{"echo", "a b", "c d", "e f"});
+  CHECK(*netlab::exec::split_words("echo '$HOME' \"\\$x \\\" \\n\"") == V{"echo", "$HOME", "$x \" \\n"});
+  CHECK(*netlab::exec::split_words("a''b \"\"") == V{"ab", ""});
+  CHECK(netlab::exec::split_words("   ")->empty());
+  CHECK_THAT(netlab::exec::split_words("echo 'x").error(), Catch::Contains("single quote"));
+  CHECK_THAT(netlab::exec::split_words("echo \"x").error(), Catch::Contains("double quote"));
+  CHECK_FALSE(netlab::exec::split_words("echo \\").ok());
+}
+
+TEST_CASE("exec::legacy_length_prefix is struct.pack('i', n)", "[exec]") {
+  CHECK(netlab::exec::legacy_length_prefix(1) == std::string("\x01\x00\x00\x00", 4));
+  CHECK(netlab::exec::legacy_length_prefix(0x01020304) == std::string("\x04\x03\x02\x01", 4));
+}
+
+TEST_CASE("exec::load_token", "[exec]") {
+  CHECK(netlab::exec::load_token("", nullptr)->empty());
+  CHECK(*netlab::exec::load_token("", "abc\n") == "abc");
+  CHECK_FALSE(netlab::exec::load_token("", "\n").ok());
+  CHECK_FALSE(netlab::exec::load_token("/nonexistent/token", nullptr).ok());
+}

@@ -1,0 +1,163 @@
+"""bench end to end: against echo-server, select-server and udp-echo, checking its counts, and
+against a server that corrupts bytes (must fail) or is not there (exit 255)."""
+import json
+import socket
+import threading
+import unittest
+
+from netlab_test import Server, free_port, main, run
+
+
+def bench(*args):
+    out = run("bench", *args, "--json", timeout=60)
+    result = json.loads(out.stdout.decode()) if out.stdout.strip() else None
+    return out, result
+
+
+class CorruptingServer:
+    """Echoes like any echo server but flips one bit of the 100th byte of every connection."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.running = True
+        self.threads = []
+        self.acceptor = threading.Thread(target=self.accept_loop)
+        self.acceptor.start()
+
+    def accept_loop(self):
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            t = threading.Thread(target=self.serve, args=(conn,))
+            t.start()
+            self.threads.append(t)
+
+    def serve(self, conn):
+        conn.settimeout(0.2)
+        offset = 0
+        with conn:
+            while self.running:
+                try:
+                    data = conn.recv(65536)
+                except socket.timeout:
+                    continue
+                except OSError:
+                    return
+                if not data:
+                    return
+                data = bytearray(data)
+                if offset <= 99 < offset + len(data):
+                    data[99 - offset] ^= 0x01
+                offset += len(data)
+                try:
+                    conn.sendall(bytes(data))
+                except OSError:
+                    return
+
+    def close(self):
+        self.running = False
+        self.acceptor.join()
+        for t in self.threads:
+            t.join()
+        self.sock.close()
+
+
+class BenchTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server("echo-server", "0")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    def test_rr_counts_add_up(self):
+        out, r = bench("tcp", self.server.port, "--conns", "4", "--duration", "1")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertGreater(r["messages"], 0)
+        self.assertEqual(r["errors"], 0)
+        self.assertEqual(r["mismatches"], 0)
+        self.assertEqual(r["bytes"], r["messages"] * 64)
+        self.assertEqual(r["connects"], 4)
+        lat = r["latency_us"]
+        self.assertTrue(0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"], lat)
+
+    def test_message_count_bounds_the_run(self):
+        out, r = bench("tcp", self.server.port, "--messages", "100", "--size", "1000", "--duration", "30")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(r["messages"], 100)
+        self.assertEqual(r["bytes"], 100 * 1000)
+        self.assertLess(r["duration_s"], 20)
+
+    def test_stream(self):
+        out, r = bench("tcp", self.server.port, "--mode", "stream", "--duration", "1")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertGreater(r["mb_per_s"], 0)
+        self.assertEqual(r["errors"], 0)
+
+    def test_connect_mode(self):
+        out, r = bench("tcp", self.server.port, "--mode", "connect", "--conns", "2", "--duration", "0.5")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertGreater(r["connects"], 2)
+        self.assertEqual(r["messages"], r["connects"] - (r["connects"] - r["messages"]))
+        self.assertGreaterEqual(r["connects"], r["messages"])
+
+    def test_open_loop_rate(self):
+        out, r = bench("tcp", self.server.port, "--rate", "100", "--conns", "2", "--duration", "1")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        # 2 connections x 100/s x 1 s, give or take the first and last tick.
+        self.assertGreater(r["messages"], 120)
+        self.assertLess(r["messages"], 260)
+
+    def test_text_output(self):
+        out = run("bench", "tcp", self.server.port, "--duration", "0.3")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout.decode(), r"^tcp rr 127\.0\.0\.1:\d+: 1 conns x 64 B, .* msgs/s, .* MB/s; "
+                                              r"latency p50 .* us, p90 .* p99 .* max .*; 0 errors\n$")
+
+    def test_select_server_model(self):
+        with Server("select-server", "0", "--model", "epoll") as server:
+            out, r = bench("tcp", server.port, "--conns", "8", "--duration", "0.5", "--threads", "2")
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertGreater(r["messages"], 0)
+            self.assertEqual(r["connects"], 8)
+
+    def test_udp(self):
+        with Server("udp-echo", "0") as server:
+            out, r = bench("udp", server.port, "--conns", "2", "--duration", "0.5", "--size", "100")
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertGreater(r["messages"], 0)
+            self.assertEqual(r["mismatches"], 0)
+            self.assertEqual(r["bytes"], r["messages"] * 100)
+
+    def test_corrupting_server_fails(self):
+        server = CorruptingServer()
+        try:
+            out, r = bench("tcp", server.port, "--duration", "1", "--size", "64")
+        finally:
+            server.close()
+        self.assertEqual(out.returncode, 1)
+        self.assertGreaterEqual(r["mismatches"], 1)
+        self.assertIn("echoed byte 99 differs", out.stderr.decode())
+
+    def test_nothing_listening_255(self):
+        out = run("bench", "tcp", free_port(), "--duration", "0.5")
+        self.assertEqual(out.returncode, 255)
+        self.assertIn("connection refused", out.stderr.decode())
+        self.assertEqual(len(out.stderr.decode().strip().splitlines()), 1)
+
+    def test_usage_errors(self):
+        for args in (["bench", "sctp", "1"], ["bench", "udp", "1", "--mode", "stream"],
+                     ["bench", "tcp", "1", "--mode", "stream", "--rate", "5"], ["bench", "udp", "1", "--size", "4"]):
+            out = run(*args)
+            self.assertEqual(out.returncode, 2, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""End-to-end tests for `netlab exec-client` against a real exec-server (and, for the failure
+cases, small fake servers speaking the wire format from docs/protocol.md)."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import netlab_test as nt  # noqa: E402
+from exec_protocol_client import encode_frame  # noqa: E402
+
+TOKEN = "client-test-token"
+
+
+def children_of(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def wait_until(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+class FakeServer:
+    """Accepts one connection and sends `script` bytes (after optionally reading a request)."""
+
+    def __init__(self, script, read_first=False):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, args=(script, read_first), daemon=True)
+        self.thread.start()
+
+    def _serve(self, script, read_first):
+        conn, _ = self.sock.accept()
+        with conn:
+            for part in script:
+                if part is None:
+                    conn.recv(65536)
+                else:
+                    conn.sendall(part)
+            time.sleep(0.5)
+
+    def close(self):
+        self.sock.close()
+
+
+HELLO = encode_frame({"type": "hello", "version": 1, "server": "fake", "auth": "none", "nonce": "0" * 64})
+
+
+class TestExecClient(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="netlab-exec-client-")
+        cls.token_file = os.path.join(cls.tmp, "token")
+        with open(cls.token_file, "w") as f:
+            f.write(TOKEN + "\n")
+        cls.server = nt.Server("exec-server", "0", "--shell")
+        cls.auth_server = nt.Server("exec-server", "0", "--token-file", cls.token_file)
+        cls.allow_server = nt.Server("exec-server", "0", "--allow", "echo")
+
+    @classmethod
+    def tearDownClass(cls):
+        for server in (cls.server, cls.auth_server, cls.allow_server):
+            server.close()
+
+    def client(self, *args, input=b"", env=None, server=None):
+        server = server or self.server
+        return nt.run("exec-client", server.port, *args, input=input, env=env, timeout=60)
+
+    def test_exit_code_passthrough(self):
+        for code in (0, 1, 3, 42, 255):
+            with self.subTest(code=code):
+                self.assertEqual(self.client("--", "sh", "-c", f"exit {code}").returncode, code)
+
+    def test_stdout_stderr_apart_binary_safe(self):
+        data = bytes(range(256)) * 1000
+        proc = self.client("--", "sh", "-c", "cat; printf 'e\\000\\377' >&2", input=data)
+        self.assertEqual(proc.returncode, 0)
+        self.assertEqual(proc.stdout, data)
+        self.assertEqual(proc.stderr, b"e\x00\xff")
+
+    def test_no_stdin(self):
+        proc = self.client("--no-stdin", "--", "cat", input=b"not sent")
+        self.assertEqual((proc.returncode, proc.stdout), (0, b""))
+
+    def test_shell_flag(self):
+        proc = self.client("--shell", "--", "echo a b | wc -w")
+        self.assertEqual(proc.stdout.strip(), b"2")
+
+    def test_signal_is_128_plus_n(self):
+        self.assertEqual(self.client("--", "sh", "-c", "kill -KILL $$").returncode, 128 + 9)
+        self.assertEqual(self.client("--", "sh", "-c", "kill -TERM $$").returncode, 128 + 15)
+
+    def test_timeout_is_124(self):
+        start = time.monotonic()
+        proc = self.client("--timeout", "0.3", "--", "sleep", "30")
+        self.assertEqual(proc.returncode, 124)
+        self.assertLess(time.monotonic() - start, 10)
+
+    def test_spawn_failed_is_127_one_line(self):
+        proc = self.client("--", "no-such-program-xyz")
+        self.assertEqual(proc.returncode, 127)
+        lines = proc.stderr.decode().strip().splitlines()
+        self.assertEqual(len(lines), 1)
+        self.assertTrue(lines[0].startswith("netlab: exec-client: "), lines)
+        self.assertIn("spawn-failed", lines[0])
+
+    def test_not_allowed(self):
+        proc = self.client("--", "ls", server=self.allow_server)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("not-allowed", proc.stderr.decode())
+        self.assertEqual(self.client("--", "echo", "ok", server=self.allow_server).stdout, b"ok\n")
+
+    def test_token_file_and_environment(self):
+        proc = self.client("--token-file", self.token_file, "--", "echo", "in", server=self.auth_server)
+        self.assertEqual((proc.returncode, proc.stdout), (0, b"in\n"))
+        env = dict(os.environ, NETLAB_TOKEN=TOKEN)
+        self.assertEqual(self.client("--", "true", env=env, server=self.auth_server).returncode, 0)
+
+    def test_auth_failures_are_255(self):
+        env = dict(os.environ, NETLAB_TOKEN="wrong")
+        for extra_env in (env, {k: v for k, v in os.environ.items() if k != "NETLAB_TOKEN"}):
+            with self.subTest(token=extra_env.get("NETLAB_TOKEN")):
+                proc = self.client("--", "true", env=extra_env, server=self.auth_server)
+                self.assertEqual(proc.returncode, 255)
+                self.assertEqual(len(proc.stderr.decode().strip().splitlines()), 1)
+
+    def test_connection_refused_is_255(self):
+        proc = nt.run("exec-client", nt.free_port(), "--", "true")
+        self.assertEqual(proc.returncode, 255)
+        self.assertEqual(len(proc.stderr.decode().strip().splitlines()), 1)
+
+    def test_protocol_error_is_255(self):
+        fake = FakeServer([b"\x00\x00\x00\x00"])
+        self.addCleanup(fake.close)
+        proc = nt.run("exec-client", fake.port, "--", "true")
+        self.assertEqual(proc.returncode, 255)
+        self.assertIn("protocol", proc.stderr.decode())
+
+    def test_lost_output_fails_loudly(self):
+        script = [HELLO, None,
+                  encode_frame({"type": "stdout", "id": 1}, b"abc"),
+                  encode_frame({"type": "exit", "id": 1, "exit_code": 0, "signal": None, "timed_out": False,
+                                "stdout_size": 5, "stderr_size": 0, "duration_ms": 1})]
+        fake = FakeServer(script)
+        self.addCleanup(fake.close)
+        proc = nt.run("exec-client", fake.port, "--no-stdin", "--", "true")
+        self.assertEqual(proc.returncode, 255)
+        self.assertIn("lost", proc.stderr.decode())
+
+    def test_json(self):
+        proc = self.client("--json", "--", "sh", "-c", "echo out; echo err >&2; exit 4")
+        self.assertEqual(proc.returncode, 4)
+        result = json.loads(proc.stdout)
+        self.assertEqual(result["exit_code"], 4)
+        self.assertEqual((result["stdout"], result["stderr"]), ("out\n", "err\n"))
+        self.assertEqual((result["stdout_size"], result["stderr_size"]), (4, 4))
+        self.assertIn("duration_ms", result)
+
+    def test_repl_from_pipe(self):
+        lines = b"echo 'a  b' \"c d\"\n\nsh -c 'exit 5'\necho last\n"
+        proc = self.client(input=lines)
+        self.assertEqual(proc.stdout, b"a  b c d\nlast\n")
+        self.assertEqual(proc.returncode, 0)
+        proc = self.client(input=b"true\nsh -c 'exit 6'\n")
+        self.assertEqual(proc.returncode, 6)
+
+    def test_repl_shell_and_json(self):
+        proc = self.client("--shell", "--json", input=b"echo x | tr x y\nexit 2\n")
+        results = [json.loads(line) for line in proc.stdout.splitlines()]
+        self.assertEqual([r["stdout"] for r in results], ["y\n", ""])
+        self.assertEqual([r["exit_code"] for r in results], [0, 2])
+
+    def test_repl_bad_quote_is_reported_and_skipped(self):
+        proc = self.client(input=b"echo 'unterminated\necho fine\n")
+        self.assertEqual(proc.stdout, b"fine\n")
+        self.assertIn("quote", proc.stderr.decode())
+
+    def _start_sleeping(self, command):
+        proc = subprocess.Popen([nt.NETLAB, "exec-client", str(self.server.port), "--no-stdin", "--", *command],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        # Ready once the command has said so (after setting up any trap).
+        self.assertEqual(proc.stdout.readline(), b"ready\n")
+        return proc
+
+    def test_ctrl_c_is_forwarded(self):
+        proc = self._start_sleeping(["sh", "-c", "echo ready; exec sleep 30"])
+        proc.send_signal(signal.SIGINT)
+        self.assertEqual(proc.wait(10), 128 + signal.SIGINT)
+
+    def test_second_ctrl_c_exits_130(self):
+        proc = self._start_sleeping(["sh", "-c", "trap '' INT; echo ready; sleep 30"])
+        remote = children_of(self.server.proc.pid)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        self.assertIsNone(proc.poll())
+        proc.send_signal(signal.SIGINT)
+        self.assertEqual(proc.wait(10), 130)
+        # Leaving killed the remote command.
+        self.assertTrue(wait_until(lambda: not any(p in children_of(self.server.proc.pid) for p in remote)))
+
+    def test_help_has_example(self):
+        out = nt.run("exec-client", "--help").stdout.decode()
+        self.assertIn("Example", out)
+        self.assertIn("exec-client", out)
+
+
+if __name__ == "__main__":
+    nt.main()

@@ -1,0 +1,566 @@
+"""End-to-end tests for `netlab exec-server`, driven by the independent Python client
+(exec_protocol_client.py, written from docs/protocol.md) and by the classic legacy client."""
+import hashlib
+import os
+import signal
+import socket
+import struct
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import netlab_test as nt  # noqa: E402
+from exec_protocol_client import ExecClient, encode_frame, legacy_exchange, legacy_run  # noqa: E402
+
+TOKEN = "s3cret-token-for-tests"
+MAX_BODY = 4 << 20
+
+
+def pid_alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state != "Z" or True  # a zombie still counts as "left behind"
+    except FileNotFoundError:
+        return False
+
+
+def wait_gone(pid, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def children_of(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def wait_until(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+class Base(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="netlab-exec-")
+        cls.token_file = os.path.join(cls.tmp, "token")
+        with open(cls.token_file, "w") as f:
+            f.write(TOKEN + "\n")
+        cls.open_server = nt.Server("exec-server", "127.0.0.1:0", "--shell", "--max-body", MAX_BODY)
+        cls.auth_server = nt.Server("exec-server", "127.0.0.1:0", "--token-file", cls.token_file)
+
+    @classmethod
+    def tearDownClass(cls):
+        for server in (cls.open_server, cls.auth_server):
+            server.close()
+
+    def client(self, server=None, handshake=True, token=None):
+        server = server or self.open_server
+        c = ExecClient("127.0.0.1", server.port)
+        self.addCleanup(c.close)
+        if handshake:
+            c.handshake(token)
+        return c
+
+
+class TestAuth(Base):
+    def test_hello_without_token(self):
+        c = self.client(handshake=False)
+        hello = c.read_hello()
+        self.assertEqual(hello["version"], 1)
+        self.assertEqual(hello["auth"], "none")
+        self.assertRegex(hello["nonce"], r"^[0-9a-f]{64}$")
+        self.assertTrue(hello["server"].startswith("netlab/"))
+
+    def test_good_token(self):
+        c = self.client(self.auth_server, handshake=False)
+        hello = c.read_hello()
+        self.assertEqual(hello["auth"], "hmac-sha256")
+        self.assertEqual(c.auth(TOKEN)["type"], "auth-ok")
+        final, out, _, _ = c.run(argv=["echo", "hi"])
+        self.assertEqual((final["type"], out), ("exit", b"hi\n"))
+
+    def test_bad_token_refused_and_closed(self):
+        c = self.client(self.auth_server, handshake=False)
+        c.read_hello()
+        reply = c.auth("wrong")
+        self.assertEqual((reply["type"], reply["code"]), ("error", "auth-failed"))
+        self.assertTrue(c.at_eof())
+
+    def test_replayed_mac_refused(self):
+        first = self.client(self.auth_server, handshake=False)
+        first.read_hello()
+        mac = ExecClient.mac(TOKEN, first.hello["nonce"])
+        second = self.client(self.auth_server, handshake=False)
+        second.read_hello()
+        self.assertNotEqual(first.hello["nonce"], second.hello["nonce"])
+        second.send({"type": "auth", "mac": mac})
+        reply, _ = second.recv_frame()
+        self.assertEqual(reply.get("code"), "auth-failed")
+        # The MAC still works where it belongs.
+        first.send({"type": "auth", "mac": mac})
+        self.assertEqual(first.recv_frame()[0]["type"], "auth-ok")
+
+    def test_exec_before_auth(self):
+        c = self.client(self.auth_server, handshake=False)
+        c.read_hello()
+        c.send_exec(1, argv=["true"])
+        reply, _ = c.recv_frame()
+        self.assertEqual(reply.get("code"), "auth-required")
+        self.assertTrue(c.at_eof())
+
+    def test_token_from_environment(self):
+        env = dict(os.environ, NETLAB_TOKEN=TOKEN)
+        with nt.Server("exec-server", "0", env=env) as server:
+            c = self.client(server, handshake=False)
+            self.assertEqual(c.read_hello()["auth"], "hmac-sha256")
+            self.assertEqual(c.auth(TOKEN)["type"], "auth-ok")
+
+
+class TestExec(Base):
+    def test_argv_is_not_shell(self):
+        final, out, _, _ = self.client().run(argv=["echo", "$HOME", "a;b", "*"])
+        self.assertEqual(out, b"$HOME a;b *\n")
+        self.assertEqual(final["exit_code"], 0)
+
+    def test_shell(self):
+        final, out, err, _ = self.client().run(shell="printf 'a\\nb\\n' | wc -l; echo oops >&2; exit 7")
+        self.assertEqual(out.strip(), b"2")
+        self.assertEqual(err, b"oops\n")
+        self.assertEqual(final["exit_code"], 7)
+        self.assertEqual((final["stdout_size"], final["stderr_size"]), (len(out), len(err)))
+        self.assertFalse(final["timed_out"])
+        self.assertGreaterEqual(final["duration_ms"], 0)
+
+    def test_shell_refused_without_flag(self):
+        c = self.client(self.auth_server, token=TOKEN)
+        final, _, _, _ = c.run(shell="true")
+        self.assertEqual((final["type"], final["code"], final["id"]), ("error", "not-allowed", 1))
+        final, _, _, _ = c.run(id=2, argv=["true"])
+        self.assertEqual(final["exit_code"], 0)
+
+    def test_stdin_binary(self):
+        data = bytes(range(256)) * 4096  # 1 MiB, every byte value
+        final, out, _, _ = self.client().run(argv=["cat"], stdin=data)
+        self.assertEqual(out, data)
+        self.assertEqual(final["stdout_size"], len(data))
+
+    def test_env_and_cwd(self):
+        final, out, _, _ = self.client().run(argv=["sh", "-c", "echo $NETLAB_X; pwd"], env={"NETLAB_X": "42"},
+                                             cwd="/tmp")
+        self.assertEqual(out, b"42\n/tmp\n")
+
+    def test_signal_and_exit_code(self):
+        final, _, _, _ = self.client().run(argv=["sh", "-c", "kill -TERM $$"])
+        self.assertEqual((final["exit_code"], final["signal"]), (None, "TERM"))
+
+    def test_streams_while_running(self):
+        c = self.client()
+        c.send_exec(1, argv=["sh", "-c", "echo first; sleep 5; echo second"])
+        start = time.monotonic()
+        header, body = c.recv_frame()
+        self.assertEqual((header["type"], body), ("stdout", b"first\n"))
+        self.assertLess(time.monotonic() - start, 3)
+        c.signal(1, "KILL")
+        final, _, _, _ = c.collect(1)
+        self.assertEqual(final["signal"], "KILL")
+
+    def test_fifty_megabytes(self):
+        size = 50 * 1000 * 1000
+        line = b"0123456789abcdef\n"
+        expected = hashlib.sha256((line * (size // len(line) + 1))[:size]).hexdigest()
+        got = hashlib.sha256()
+        counts = {"stdout": 0, "stderr": 0}
+
+        def sink(kind, body):
+            counts[kind] += len(body)
+            if kind == "stdout":
+                got.update(body)
+
+        c = self.client()
+        c.send_exec(1, argv=["sh", "-c", f"yes 0123456789abcdef | head -c {size}"])
+        final, _, _, frames = c.collect(1, sink=sink)
+        self.assertEqual(final["exit_code"], 0)
+        self.assertEqual(final["stdout_size"], size)
+        self.assertEqual(counts["stdout"], size)
+        self.assertEqual(got.hexdigest(), expected)
+        self.assertGreater(len(frames), 10)  # streamed in chunks, not one frame
+
+    def test_pipelined_requests_answered_in_order(self):
+        c = self.client()
+        for i in range(1, 6):
+            c.send_exec(i, argv=["sh", "-c", f"sleep 0.0{5 - i}; echo {i}"])
+        for i in range(1, 6):
+            final, out, _, _ = c.collect(i)
+            self.assertEqual((final["id"], out), (i, f"{i}\n".encode()))
+
+    def test_spawn_failed_keeps_connection(self):
+        c = self.client()
+        final, _, _, _ = c.run(argv=["/nonexistent/program"])
+        self.assertEqual((final["type"], final["code"]), ("error", "spawn-failed"))
+        final, _, _, _ = c.run(id=2, argv=["true"], cwd="/nonexistent-dir")
+        self.assertEqual(final["code"], "spawn-failed")
+        final, out, _, _ = c.run(id=3, argv=["echo", "still here"])
+        self.assertEqual(out, b"still here\n")
+
+    def test_bad_requests_keep_connection(self):
+        c = self.client()
+        cases = [
+            {"type": "exec", "id": 1, "argv": "ls"},
+            {"type": "exec", "id": 1, "argv": []},
+            {"type": "exec", "id": 1, "argv": ["ls", 3]},
+            {"type": "exec", "id": 1},
+            {"type": "exec", "id": 1, "argv": ["ls"], "shell": "ls"},
+            {"type": "exec", "id": "one", "argv": ["ls"]},
+            {"type": "exec", "id": 1, "argv": ["ls"], "timeout": -1},
+            {"type": "exec", "id": 1, "argv": ["ls"], "env": {"A": 1}},
+            {"type": "exec", "id": 1, "argv": ["ls"], "env": {"A=B": "x"}},
+            {"type": "signal", "id": 1, "signal": "STOP"},
+            {"type": "frobnicate", "id": 1},
+            {"type": "auth", "mac": "00"},
+        ]
+        for header in cases:
+            with self.subTest(header=header):
+                c.send(header)
+                reply, _ = c.recv_frame()
+                self.assertEqual((reply["type"], reply["code"]), ("error", "bad-request"), reply)
+        final, out, _, _ = c.run(id=9, argv=["echo", "ok"])
+        self.assertEqual(out, b"ok\n")
+
+
+class TestLimits(Base):
+    def test_timeout_terms_then_reports(self):
+        start = time.monotonic()
+        final, _, _, _ = self.client().run(argv=["sleep", "30"], timeout=0.3)
+        self.assertTrue(final["timed_out"])
+        self.assertEqual(final["signal"], "TERM")
+        self.assertLess(time.monotonic() - start, 10)
+
+    def test_server_timeout_caps_request(self):
+        with nt.Server("exec-server", "0", "--timeout", "0.3") as server:
+            final, _, _, _ = self.client(server).run(argv=["sleep", "30"], timeout=100)
+            self.assertTrue(final["timed_out"])
+
+    def test_term_ignoring_child_is_killed(self):
+        with nt.Server("exec-server", "0", "--kill-grace", "0.3") as server:
+            c = self.client(server)
+            c.send_exec(1, argv=["sh", "-c", "trap '' TERM; echo $$; sleep 30"], timeout=0.3)
+            header, body = c.recv_frame()
+            pid = int(body)
+            final, _, _, _ = c.collect(1)
+            self.assertTrue(final["timed_out"])
+            self.assertEqual(final["signal"], "KILL")
+            self.assertTrue(wait_gone(pid))
+
+    def test_max_output_truncates(self):
+        with nt.Server("exec-server", "0", "--max-output", "100000") as server:
+            final, out, _, _ = self.client(server).run(argv=["yes"])
+            self.assertTrue(final["truncated"])
+            self.assertEqual(final["stdout_size"], 100000)
+            self.assertEqual(len(out), 100000)
+            self.assertEqual(final["signal"], "KILL")
+
+    def test_max_running_busy(self):
+        with nt.Server("exec-server", "0", "--max-running", "1") as server:
+            a = self.client(server)
+            a.send_exec(1, argv=["sh", "-c", "echo go; sleep 30"])
+            self.assertEqual(a.recv_frame()[1], b"go\n")
+            final, _, _, _ = self.client(server).run(argv=["true"])
+            self.assertEqual(final.get("code"), "busy")
+            a.signal(1, "KILL")
+            a.collect(1)
+            final, _, _, _ = self.client(server).run(argv=["true"])
+            self.assertEqual(final["exit_code"], 0)
+
+    def test_max_conns(self):
+        with nt.Server("exec-server", "0", "--max-conns", "2") as server:
+            keep = [self.client(server), self.client(server)]
+            with self.assertRaises((EOFError, ConnectionResetError)):
+                third = ExecClient("127.0.0.1", server.port)
+                self.addCleanup(third.close)
+                third.read_hello()
+            self.assertEqual(len(keep), 2)
+
+    def test_idle_timeout(self):
+        with nt.Server("exec-server", "0", "--idle-timeout", "0.3") as server:
+            c = self.client(server)
+            start = time.monotonic()
+            self.assertTrue(c.at_eof())
+            self.assertLess(time.monotonic() - start, 5)
+
+    def test_slow_reader_does_not_grow_server(self):
+        c = self.client()
+        pid = self.open_server.proc.pid
+        c.send_exec(1, argv=["yes", "x" * 1000])
+        time.sleep(0.5)
+        before = nt.rss_kib(pid)
+        time.sleep(1.5)
+        grown = nt.rss_kib(pid) - before
+        self.assertLess(grown, 16 * 1024, f"server grew {grown} KiB while the client did not read")
+        c.signal(1, "KILL")
+        final, _, _, _ = c.collect(1)
+        self.assertEqual(final["signal"], "KILL")
+        self.assertEqual(final["stdout_size"] % 1001, 0)
+
+    def test_oversized_stdin_is_protocol_error(self):
+        c = self.client()
+        c.send_raw(encode_frame({"type": "exec", "id": 1, "argv": ["cat"]}, b"")[:0]
+                   + self._frame_claiming(MAX_BODY + 1))
+        reply, _ = c.recv_frame()
+        self.assertEqual(reply["code"], "protocol")
+
+    @staticmethod
+    def _frame_claiming(size):
+        text = ('{"type":"exec","id":1,"argv":["cat"],"size":%d}' % size).encode()
+        return struct.pack("!I", len(text)) + text
+
+
+class TestProcessHygiene(Base):
+    def test_disconnect_kills_group(self):
+        c = self.client()
+        c.send_exec(1, argv=["sh", "-c", "sleep 60 & echo $$ $!; wait"])
+        pids = [int(p) for p in c.recv_frame()[1].split()]
+        self.assertTrue(all(pid_alive(p) for p in pids))
+        c.close()
+        for pid in pids:
+            self.assertTrue(wait_gone(pid), f"pid {pid} survived its client")
+
+    def test_background_leftovers_killed_on_exit(self):
+        final, out, _, _ = self.client().run(argv=["sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $!"])
+        self.assertEqual(final["exit_code"], 0)
+        self.assertTrue(wait_gone(int(out)))
+
+    def test_no_zombies_no_fd_leaks(self):
+        with nt.Server("exec-server", "0") as server:
+            pid = server.proc.pid
+            warm = self.client(server)
+            warm.run(argv=["true"])
+            warm.close()
+            time.sleep(0.2)
+            before = fd_count(pid)
+            for i in range(20):
+                c = ExecClient("127.0.0.1", server.port)
+                c.handshake()
+                c.run(argv=["sh", "-c", "echo x; echo y >&2"], stdin=b"in")
+                if i % 2:
+                    c.send_exec(2, argv=["sleep", "30"])
+                c.close()
+            self.assertTrue(wait_until(lambda: children_of(pid) == [] and fd_count(pid) == before),
+                            f"children {children_of(pid)}, fds {fd_count(pid)} vs {before}")
+
+    def test_stop_kills_running_commands(self):
+        server = nt.Server("exec-server", "0")
+        self.addCleanup(server.close)
+        c = self.client(server)
+        c.send_exec(1, argv=["sh", "-c", "echo $$; exec sleep 60"])
+        pid = int(c.recv_frame()[1])
+        self.assertEqual(server.stop(), 0)
+        self.assertTrue(wait_gone(pid))
+
+
+class TestMalformed(Base):
+    """Every malformed case of protocol.md section 1: error frame "protocol", then a close, and the
+    other connections carry on."""
+
+    def expect_protocol_error(self, raw, shutdown=False):
+        c = self.client()
+        c.send_raw(raw)
+        if shutdown:
+            c.sock.shutdown(socket.SHUT_WR)
+        reply, _ = c.recv_frame()
+        self.assertEqual((reply["type"], reply["code"], reply["id"]), ("error", "protocol", None), reply)
+        self.assertTrue(c.at_eof())
+        return reply
+
+    @staticmethod
+    def raw_frame(text, body=b""):
+        return struct.pack("!I", len(text)) + text + body
+
+    def test_cases(self):
+        bystander = self.client()
+        bystander.send_exec(1, argv=["sleep", "30"])
+        cases = {
+            "zero header length": struct.pack("!I", 0),
+            "header length over 65536": struct.pack("!I", 65537) + b"{}",
+            "header not JSON": self.raw_frame(b"{not json"),
+            "header not an object": self.raw_frame(b'["type","size"]'),
+            "header a string": self.raw_frame(b'"exec"'),
+            "no type": self.raw_frame(b'{"size":0}'),
+            "type not a string": self.raw_frame(b'{"type":5,"size":0}'),
+            "no size": self.raw_frame(b'{"type":"exec"}'),
+            "negative size": self.raw_frame(b'{"type":"exec","size":-1}'),
+            "fractional size": self.raw_frame(b'{"type":"exec","size":1.5}'),
+            "string size": self.raw_frame(b'{"type":"exec","size":"3"}'),
+            "size over max_body": self.raw_frame(b'{"type":"exec","size":%d}' % (MAX_BODY + 1)),
+            "sha256 mismatch": self.raw_frame(
+                b'{"type":"exec","id":1,"argv":["cat"],"size":3,"sha256":"%s"}'
+                % hashlib.sha256(b"abd").hexdigest().encode(), b"abc"),
+            "sha256 malformed": self.raw_frame(b'{"type":"exec","size":0,"sha256":"XYZ"}'),
+        }
+        for name, raw in cases.items():
+            with self.subTest(name):
+                message = self.expect_protocol_error(raw)["message"]
+                self.assertTrue(message)
+        truncated = {
+            "inside the length": struct.pack("!I", 10)[:2],
+            "inside the header": struct.pack("!I", 40) + b'{"type":',
+            "inside the body": self.raw_frame(b'{"type":"exec","id":1,"argv":["cat"],"size":10}', b"abc"),
+        }
+        for name, raw in truncated.items():
+            with self.subTest(name):
+                self.expect_protocol_error(raw, shutdown=True)
+        # Byte-at-a-time delivery is not malformed.
+        c = self.client()
+        for byte in encode_frame({"type": "exec", "id": 1, "argv": ["echo", "slow"]}):
+            c.send_raw(bytes([byte]))
+        self.assertEqual(c.collect(1)[1], b"slow\n")
+        # The bystander's command was untouched by all of this.
+        bystander2 = self.client()
+        self.assertEqual(bystander2.run(argv=["true"])[0]["exit_code"], 0)
+        bystander.sock.settimeout(10)
+        self.assertEqual(bystander.hello["type"], "hello")
+        bystander.signal(1, "KILL")
+        self.assertEqual(bystander.collect(1)[0]["signal"], "KILL")
+
+
+class TestConcurrency(Base):
+    def test_fifty_clients(self):
+        results = {}
+
+        def one(i):
+            try:
+                with ExecClient("127.0.0.1", self.open_server.port) as c:
+                    c.handshake()
+                    final, out, _, _ = c.run(argv=["sh", "-c", f"sleep 0.3; echo {i}"], stdin=b"x" * i)
+                    results[i] = (final["exit_code"], out)
+            except Exception as e:  # noqa: BLE001
+                results[i] = e
+
+        start = time.monotonic()
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(50)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(results, {i: (0, f"{i}\n".encode()) for i in range(50)})
+        # They ran at once, not one after another (50 x 0.3 s = 15 s).
+        self.assertLess(time.monotonic() - start, 12)
+
+
+class TestSecureDefaults(unittest.TestCase):
+    def test_non_loopback_needs_token(self):
+        proc = nt.run("exec-server", "0.0.0.0:0", timeout=20)
+        self.assertEqual(proc.returncode, 2)
+        lines = proc.stderr.decode().strip().splitlines()
+        self.assertEqual(len(lines), 1)
+        self.assertIn("token", lines[0])
+        self.assertIn("--insecure", lines[0])
+
+    def test_non_loopback_with_insecure_or_token(self):
+        with nt.Server("exec-server", "0.0.0.0:0", "--insecure") as server:
+            self.assertTrue(server.address.startswith("0.0.0.0:"))
+        env = dict(os.environ, NETLAB_TOKEN="t")
+        with nt.Server("exec-server", "0.0.0.0:0", env=env) as server:
+            self.assertTrue(server.address)
+
+    def test_legacy_non_loopback_refused(self):
+        proc = nt.run("exec-server", "0.0.0.0:0", "--protocol", "legacy", timeout=20)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("legacy", proc.stderr.decode())
+        self.assertEqual(len(proc.stderr.decode().strip().splitlines()), 1)
+
+    def test_legacy_refuses_token_and_allow_refuses_shell(self):
+        env = dict(os.environ, NETLAB_TOKEN="t")
+        self.assertEqual(nt.run("exec-server", "0", "--protocol", "legacy", env=env).returncode, 2)
+        self.assertEqual(nt.run("exec-server", "0", "--shell", "--allow", "ls").returncode, 2)
+
+    def test_default_address_is_loopback(self):
+        proc = nt.run("exec-server", "--help")
+        self.assertIn("127.0.0.1:8080", proc.stdout.decode())
+        self.assertIn("Example", proc.stdout.decode())
+
+
+class TestAllow(Base):
+    def test_allowlist(self):
+        with nt.Server("exec-server", "0", "--allow", "echo", "--allow", "true") as server:
+            c = self.client(server)
+            final, out, _, _ = c.run(argv=["echo", "yes"])
+            self.assertEqual(out, b"yes\n")
+            final, _, _, _ = c.run(id=2, argv=["ls"])
+            self.assertEqual((final["type"], final["code"], final["id"]), ("error", "not-allowed", 2))
+            final, _, _, _ = c.run(id=3, argv=["/bin/echo", "x"])
+            self.assertEqual(final["code"], "not-allowed")
+            self.assertEqual(c.run(id=4, argv=["true"])[0]["exit_code"], 0)
+
+
+class TestLegacy(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = nt.Server("exec-server", "0", "--protocol", "legacy", "--timeout", "5")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    def test_classic_client(self):
+        header, body = legacy_run("127.0.0.1", self.server.port, "echo hello; echo oops >&2")
+        self.assertEqual(body, b"hello\noops\n")
+        self.assertEqual(header["total_size"], len(body))
+        self.assertEqual((header["stdout_size"], header["exit_code"]), (6, 0))
+
+    def test_several_commands_one_connection(self):
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
+            for i in range(5):
+                header, body = legacy_exchange(s, f"echo {i}")
+                self.assertEqual(body, f"{i}\n".encode())
+            header, body = legacy_exchange(s, "exit 3")
+            self.assertEqual((header["total_size"], header["exit_code"]), (0, 3))
+
+    def test_length_is_struct_i_little_endian(self):
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
+            s.send(b"printf abc")
+            raw = b""
+            while len(raw) < 4:
+                raw += s.recv(4 - len(raw))
+            (n,) = struct.unpack("<i", raw)
+            self.assertTrue(0 < n < 1000)
+
+    def test_disconnect_kills_command(self):
+        s = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
+        s.send(b"echo $$ > /dev/null; sleep 60")
+        time.sleep(0.3)
+        sleepers = [p for p in children_of(self.server.proc.pid)]
+        self.assertTrue(sleepers)
+        s.close()
+        for pid in sleepers:
+            self.assertTrue(wait_gone(pid))
+
+    def test_timeout(self):
+        start = time.monotonic()
+        with nt.Server("exec-server", "0", "--protocol", "legacy", "--timeout", "0.3") as server:
+            header, _ = legacy_run("127.0.0.1", server.port, "sleep 30")
+            self.assertTrue(header["timed_out"])
+        self.assertLess(time.monotonic() - start, 10)
+
+
+if __name__ == "__main__":
+    nt.main()

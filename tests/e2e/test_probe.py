@@ -1,0 +1,86 @@
+"""probe end to end: open, closed and late-opening ports, exit codes, --json."""
+import json
+import socket
+import threading
+import time
+import unittest
+
+from netlab_test import free_port, main, run
+
+
+def listening_socket(port=0):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    s.listen(16)
+    return s
+
+
+class ProbeTest(unittest.TestCase):
+    def test_open_port(self):
+        with listening_socket() as s:
+            port = s.getsockname()[1]
+            out = run("probe", f"127.0.0.1:{port}")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout.decode(), rf"^127\.0\.0\.1:{port} open \d+\.\d+ ms\n$")
+
+    def test_closed_port_exit_1(self):
+        port = free_port()
+        out = run("probe", str(port))
+        self.assertEqual(out.returncode, 1)
+        self.assertEqual(out.stdout.decode(), f"127.0.0.1:{port} closed (connection refused)\n")
+
+    def test_one_line_per_address_any_closed_is_1(self):
+        closed = free_port()
+        with listening_socket() as s:
+            port = s.getsockname()[1]
+            out = run("probe", f"127.0.0.1:{port}", f"127.0.0.1:{closed}", "--json")
+        self.assertEqual(out.returncode, 1)
+        lines = [json.loads(line) for line in out.stdout.decode().splitlines()]
+        self.assertEqual([(r["address"], r["state"]) for r in lines],
+                         [(f"127.0.0.1:{port}", "open"), (f"127.0.0.1:{closed}", "closed")])
+        self.assertTrue(lines[0]["open"])
+        self.assertEqual(lines[1]["reason"], "connection refused")
+        self.assertGreaterEqual(lines[0]["connect_ms"], 0)
+
+    def test_wait_until_port_opens(self):
+        port = free_port()
+        holder = {}
+
+        def open_later():
+            time.sleep(0.5)
+            holder["s"] = listening_socket(port)
+
+        opener = threading.Thread(target=open_later)
+        opener.start()
+        try:
+            start = time.monotonic()
+            out = run("probe", str(port), "--wait", "10")
+            elapsed = time.monotonic() - start
+        finally:
+            opener.join()
+            holder["s"].close()
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn(" open ", out.stdout.decode())
+        self.assertLess(elapsed, 8)
+
+    def test_wait_runs_out_124(self):
+        port = free_port()
+        start = time.monotonic()
+        out = run("probe", str(port), "--wait", "0.5")
+        elapsed = time.monotonic() - start
+        self.assertEqual(out.returncode, 124)
+        self.assertIn("closed", out.stdout.decode())
+        self.assertGreaterEqual(elapsed, 0.45)
+        self.assertLess(elapsed, 10)
+
+    def test_usage_errors_exit_2(self):
+        for args in (["probe"], ["probe", "nonsense"], ["probe", "0"], ["probe", "80", "--timeout", "-1"]):
+            out = run(*args)
+            self.assertEqual(out.returncode, 2, args)
+            self.assertEqual(len(out.stderr.decode().strip().splitlines()), 1, out.stderr)
+            self.assertTrue(out.stderr.decode().startswith("netlab: probe: "), out.stderr)
+
+
+if __name__ == "__main__":
+    main()

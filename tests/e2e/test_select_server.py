@@ -1,0 +1,159 @@
+"""select-server end to end: every IO model with 50 concurrent clients checking every byte, a
+client that resets, a client that half-closes, --max-conns, --stats and a graceful stop."""
+import asyncio
+import os
+import random
+import signal
+import socket
+import struct
+import time
+import unittest
+
+from netlab_test import Server, connect, main, recv_exactly, recv_until_close, run
+
+MODELS = ["blocking", "threads", "nonblocking", "select", "poll", "epoll", "uv"]
+
+
+async def one_client(port, rng, size):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    payload = rng.randbytes(size)
+
+    async def send():
+        at = 0
+        while at < len(payload):
+            n = rng.randint(1, 16384)
+            writer.write(payload[at:at + n])
+            at += n
+            await writer.drain()
+        writer.write_eof()
+
+    sender = asyncio.create_task(send())
+    received = await reader.read(-1)
+    await sender
+    writer.close()
+    return received == payload
+
+
+def many_clients(port, count, size):
+    rng = random.Random(port)
+
+    async def all_clients():
+        return await asyncio.gather(*(one_client(port, rng, size) for _ in range(count)))
+
+    return asyncio.run(asyncio.wait_for(all_clients(), timeout=120))
+
+
+class ModelTest:
+    """Mixed into one TestCase per model below."""
+    model = None
+
+    def setUp(self):
+        self.server = Server("select-server", "0", "--model", self.model, "--stats")
+
+    def tearDown(self):
+        self.server.close()
+
+    def test_50_clients_every_byte(self):
+        results = many_clients(self.server.port, 50, 64 * 1024)
+        self.assertEqual(results.count(True), 50)
+
+    def test_reset_costs_only_that_client(self):
+        for _ in range(5):
+            bad = connect("127.0.0.1", self.server.port)
+            bad.sendall(b"z" * 100000)
+            bad.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            bad.close()
+        with connect("127.0.0.1", self.server.port) as good:
+            good.sendall(b"still here")
+            self.assertEqual(recv_exactly(good, 10), b"still here")
+        self.assertIsNone(self.server.proc.poll())
+
+    def test_half_close_gets_whole_echo_then_eof(self):
+        with connect("127.0.0.1", self.server.port) as s:
+            payload = os.urandom(300000)
+            # Half-close before reading anything: the server must finish the echo, then close.
+            import threading
+            sender = threading.Thread(target=lambda: (s.sendall(payload), s.shutdown(socket.SHUT_WR)))
+            sender.start()
+            echoed = recv_until_close(s)
+            sender.join()
+            self.assertEqual(echoed, payload)
+
+    def test_sigterm_stops_with_stats(self):
+        with connect("127.0.0.1", self.server.port) as s:
+            s.sendall(b"abc")
+            self.assertEqual(recv_exactly(s, 3), b"abc")
+            self.assertEqual(self.server.stop(signal.SIGTERM), 0)
+        text = self.server.stderr()
+        self.assertIn("SIGTERM received", text)
+        self.assertRegex(text, rf"stats: model {self.model}, [\d.]+ s, 1 connections")
+
+
+def model_case(name):
+    return type(f"{name.capitalize()}ModelTest", (ModelTest, unittest.TestCase), {"model": name})
+
+
+for _name in MODELS:
+    globals()[f"{_name.capitalize()}ModelTest"] = model_case(_name)
+
+
+class SelectServerOptionsTest(unittest.TestCase):
+    def test_max_conns_refuses_extra(self):
+        for model in ("threads", "epoll", "select", "poll", "nonblocking", "uv"):
+            with Server("select-server", "0", "--model", model, "--max-conns", "2") as server:
+                a = connect("127.0.0.1", server.port)
+                b = connect("127.0.0.1", server.port)
+                for s in (a, b):
+                    s.sendall(b"x")
+                    self.assertEqual(recv_exactly(s, 1), b"x")
+                c = connect("127.0.0.1", server.port)
+                try:
+                    c.sendall(b"y")
+                    self.assertEqual(c.recv(10), b"", model)
+                except ConnectionResetError:
+                    pass
+                c.close()
+                a.close()
+                b.close()
+                deadline = time.monotonic() + 10
+                while "refused" not in server.stderr() and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                self.assertIn("refused", server.stderr(), model)
+
+    def test_upper_and_port_file(self):
+        import tempfile
+        import shutil
+        tmp = tempfile.mkdtemp(prefix="netlab-select-")
+        try:
+            port_file = os.path.join(tmp, "port")
+            with Server("select-server", "0", "--model", "poll", "--upper", "--port-file", port_file) as server:
+                with open(port_file) as f:
+                    self.assertEqual(int(f.read()), server.port)
+                with connect("127.0.0.1", server.port) as s:
+                    s.sendall(b"hello World")
+                    self.assertEqual(recv_exactly(s, 11), b"HELLO WORLD")
+        finally:
+            shutil.rmtree(tmp)
+
+    def test_sigusr1_prints_stats_and_keeps_serving(self):
+        with Server("select-server", "0", "--model", "epoll", "--stats") as server:
+            with connect("127.0.0.1", server.port) as s:
+                s.sendall(b"12345")
+                recv_exactly(s, 5)
+                server.proc.send_signal(signal.SIGUSR1)
+                deadline = time.monotonic() + 10
+                while "stats:" not in server.stderr() and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                self.assertRegex(server.stderr(), r"stats: model epoll, .*1 connections.*5 reads? |"
+                                                  r"stats: model epoll, .*1 reads .*cpu")
+                s.sendall(b"more")
+                self.assertEqual(recv_exactly(s, 4), b"more")
+
+    def test_unknown_model_exit_2(self):
+        out = run("select-server", "--model", "kqueue")
+        self.assertEqual(out.returncode, 2)
+        self.assertEqual(len(out.stderr.decode().strip().splitlines()), 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""udp-echo end to end: Python and socat clients, the --client mode, lost-datagram reporting."""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import unittest
+
+from netlab_test import Server, main, require, run
+
+require("socat")
+
+
+def has_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+class UdpEchoServerTest(unittest.TestCase):
+    def setUp(self):
+        self.server = Server("udp-echo", "0")
+
+    def tearDown(self):
+        self.server.close()
+
+    def client(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(5)
+        return s
+
+    def test_each_datagram_answered_alone(self):
+        with self.client() as s:
+            messages = [b"one", b"", b"\x00\xff binary", os.urandom(1400), os.urandom(65507)]
+            for m in messages:
+                s.sendto(m, ("127.0.0.1", self.server.port))
+            for m in messages:
+                data, peer = s.recvfrom(70000)
+                self.assertEqual(data, m)
+                self.assertEqual(peer[1], self.server.port)
+
+    def test_socat_client(self):
+        out = subprocess.run(["socat", "-t", "2", "-", f"UDP:127.0.0.1:{self.server.port}"],
+                             input=b"hello from socat\n", capture_output=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, b"hello from socat\n")
+
+    def test_netlab_client(self):
+        lines = b"".join(f"line {i}\n".encode() for i in range(50))
+        out = run("udp-echo", "--client", self.server.port, input=lines)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, lines)
+        self.assertEqual(out.stderr, b"")
+
+    def test_sigterm_exits_0(self):
+        self.assertEqual(self.server.stop(), 0)
+        self.assertIn("SIGTERM received", self.server.stderr())
+
+
+class UdpEchoOptionsTest(unittest.TestCase):
+    def test_upper_and_port_file(self):
+        port_file = os.path.join(tempfile.mkdtemp(prefix="netlab-udp-"), "port")
+        with Server("udp-echo", "127.0.0.1:0", "--upper", "--port-file", port_file) as server:
+            with open(port_file) as f:
+                self.assertEqual(int(f.read()), server.port)
+            out = run("udp-echo", "--client", f"127.0.0.1:{server.port}", input=b"hello World\n")
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(out.stdout, b"HELLO WORLD\n")
+        shutil.rmtree(os.path.dirname(port_file))
+
+    @unittest.skipUnless(has_ipv6_loopback(), "no IPv6 loopback")
+    def test_ipv6(self):
+        with Server("udp-echo", "[::1]:0") as server:
+            self.assertTrue(server.address.startswith("[::1]:"))
+            out = run("udp-echo", "--client", server.address, input=b"six\n")
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(out.stdout, b"six\n")
+
+    def test_bad_address_exit_2(self):
+        for args in (["udp-echo", "unix:/tmp/x"], ["udp-echo", "--client", "0"], ["udp-echo", "99999"]):
+            out = run(*args)
+            self.assertEqual(out.returncode, 2, args)
+
+
+class LossyServer:
+    """A UDP echo that never answers datagrams equal to b"drop" and ignores the first copy of
+    datagrams starting with b"retry", so the client's retries and loss accounting can be seen."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.seen = set()
+        self.running = True
+        self.thread = threading.Thread(target=self.serve)
+        self.thread.start()
+
+    def serve(self):
+        while self.running:
+            try:
+                data, peer = self.sock.recvfrom(70000)
+            except socket.timeout:
+                continue
+            if data == b"drop":
+                continue
+            if data.startswith(b"retry") and data not in self.seen:
+                self.seen.add(data)
+                continue
+            self.sock.sendto(data, peer)
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+
+
+class UdpClientLossTest(unittest.TestCase):
+    def setUp(self):
+        self.server = LossyServer()
+
+    def tearDown(self):
+        self.server.close()
+
+    def test_lost_datagram_reported_exit_1(self):
+        out = run("udp-echo", "--client", self.server.port, "--timeout", "0.2", "--retries", "1",
+                  input=b"a\ndrop\nb\n")
+        self.assertEqual(out.returncode, 1)
+        self.assertEqual(out.stdout, b"a\nb\n")
+        self.assertIn("lost 1 of 3 datagrams", out.stderr.decode())
+        self.assertIn("(lines 2)", out.stderr.decode())
+
+    def test_retry_recovers(self):
+        out = run("udp-echo", "--client", self.server.port, "--timeout", "0.2", "--retries", "2",
+                  input=b"retry one\nretry two\n")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, b"retry one\nretry two\n")
+
+    def test_no_retries_loses(self):
+        out = run("udp-echo", "--client", self.server.port, "--timeout", "0.2", "--retries", "0",
+                  input=b"retry x\n")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("lost 1 of 1", out.stderr.decode())
+
+
+if __name__ == "__main__":
+    main()
