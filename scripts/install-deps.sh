@@ -12,7 +12,7 @@ packages=(
   # real peers the end-to-end tests talk to
   python3 socat ncat netcat-openbsd openssh-server openssh-client procps iproute2
   # shells for completion tests, man page and packaging checks
-  bash-completion zsh fish groff man-db dpkg-dev file
+  bash-completion zsh fish groff man-db dpkg-dev file lintian
 )
 
 missing=()

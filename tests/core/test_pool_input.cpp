@@ -72,6 +72,6 @@ TEST_CASE("pool::StreamSource: reads records from a pipe on the loop", "[pool]")
   CHECK(ready >= 1);
   CHECK((*source)->exhausted());
   CHECK((*source)->known_total() == 3);
-  (*source).value().reset();
+  source.value().reset();
   REQUIRE(loop.close_all() == 0);
 }
