@@ -4,6 +4,7 @@
 #
 #   bench/run_benchmarks.sh [BUILD_DIR]         (default: build)
 #   DURATION=2 CONNS="1 10 100 1000" bench/run_benchmarks.sh build-io
+#   SECTIONS="stream udp" bench/run_benchmarks.sh       (any of: rr stream workers udp idle)
 #
 # Servers are pinned to CPU 0 and the load generator to CPU 1 (SERVER_CPU/CLIENT_CPU), so the
 # two never share a core; on a 2-core machine that is all there is. Peers without a real
@@ -19,6 +20,7 @@ server_cpu=${SERVER_CPU:-0}
 client_cpu=${CLIENT_CPU:-1}
 peer_max_conns=${PEER_MAX_CONNS:-100}
 idle_conns=${IDLE_CONNS:-10000}
+sections=" ${SECTIONS:-rr stream workers udp idle} "
 work=$(mktemp -d)
 pids=()
 
@@ -78,6 +80,7 @@ start_server() {
   esac
 }
 
+if [[ $sections == *" rr "* ]]; then
 echo "## TCP request/response, 64-byte messages, ${duration} s per cell"
 echo
 echo "msgs/s (p99 µs). Server on CPU $server_cpu, netlab bench on CPU $client_cpu."
@@ -109,7 +112,9 @@ for c in $conns_list; do
   done
   echo "- $line"
 done
+fi
 
+if [[ $sections == *" stream "* ]]; then
 echo
 echo "## TCP streaming, 1 connection, 64 KiB writes"
 echo
@@ -121,7 +126,9 @@ for name in echo-server raw-epoll select-epoll; do
   stop
   echo "| $name | $mbs |"
 done
+fi
 
+if [[ $sections == *" workers "* ]]; then
 echo
 echo "## echo-server --workers 2 vs --workers 1 (100 conns, bench with 2 threads on CPU $client_cpu)"
 echo
@@ -133,7 +140,9 @@ for name in echo-server-w1 echo-server-w2; do
   stop
   echo "| ${name#echo-server-w} | $mps | $p99 |"
 done
+fi
 
+if [[ $sections == *" udp "* ]]; then
 echo
 echo "## UDP, 64-byte datagrams, 10 sockets"
 echo
@@ -150,7 +159,9 @@ for name in udp-echo raw-udp socat; do
   stop
   echo "| $name | $mps | $p99 |"
 done
+fi
 
+if [[ $sections == *" idle "* ]]; then
 echo
 echo "## $idle_conns idle connections held by echo-server"
 echo
@@ -174,3 +185,4 @@ rm -f /tmp/netlab-idle-ready
 kill "$holder" 2>/dev/null || true
 stop
 echo "RSS before ${before} KiB, with $idle_conns connections ${after} KiB: $(( (after - before) * 1024 / idle_conns )) bytes per connection"
+fi

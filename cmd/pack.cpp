@@ -25,6 +25,7 @@ namespace {
 
 struct Options {
   std::string format;
+  bool has_format = false; // "" is a valid (empty) format, so presence is tracked apart
   std::vector<std::string> values;
   bool hex = false;
   bool base64 = false;
@@ -249,7 +250,7 @@ int run_batch(const Options& options) {
 
 int run_frame(const Options& options) {
   std::vector<std::string> paths;
-  if (!options.format.empty()) {
+  if (options.has_format) {
     paths.push_back(options.format);
   }
   paths.insert(paths.end(), options.values.begin(), options.values.end());
@@ -279,7 +280,7 @@ int run_pack(const Options& options) {
   if (options.batch) {
     return run_batch(options);
   }
-  if (options.format.empty() && !options.calcsize && !options.explain) {
+  if (!options.has_format) {
     throw UsageError("missing FORMAT");
   }
   if (options.calcsize) {
@@ -305,7 +306,7 @@ Runner setup_pack(CLI::App& app) {
                   "Values: integers (decimal, 0x, 0o, 0b), floats (1e-3, inf, nan), true/false for '?',\n"
                   "text with C escapes (\\n \\t \\\\ \\0 \\xNN) for c, s and p. Put '--' before negative\n"
                   "values that look like options (-inf). With --frame the arguments are FILEs.");
-  app.add_option("FORMAT", options->format, "struct format, e.g. '<IH8s' (with --frame: a FILE)");
+  auto* format = app.add_option("FORMAT", options->format, "struct format, e.g. '<IH8s' (with --frame: a FILE)");
   app.add_option("VALUE", options->values, "one value per format value (with --frame: more FILEs)");
   auto* hex = app.add_flag("--hex", options->hex, "write lowercase hex and a newline instead of raw bytes");
   auto* base64 = app.add_flag("--base64", options->base64, "write base64 and a newline instead of raw bytes");
@@ -337,7 +338,10 @@ Runner setup_pack(CLI::App& app) {
   set_example(app, "  netlab pack '<IH8s' 1 2 'hello' --hex          # 01000000020068656c6c6f000000\n"
                    "  netlab pack --explain 'bh'                     # 1 byte of padding before h\n"
                    "  netlab pack --frame dir/ -o dir.frames && netlab unpack --frame dir.frames -C out/");
-  return [options] { return run_pack(*options); };
+  return [options, format] {
+    options->has_format = format->count() > 0;
+    return run_pack(*options);
+  };
 }
 
 } // namespace netlab::cmd

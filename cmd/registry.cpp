@@ -14,6 +14,7 @@ namespace netlab::cmd {
   X("select-server", select_server, "echo server on the IO model you choose, with stats to compare") \
   X("bench", bench, "load generator for echo servers: TCP rr/stream/connect and UDP, verified")  \
   X("probe", probe, "check that TCP addresses accept connections; --wait until they do")       \
+  X("ssh-exec", ssh_exec, "run a command on one or many hosts over SSH, with SFTP put/get")         \
   X("completions", completions, "print the bash, zsh or fish completion script")     \
   X("pack", pack, "pack values into bytes like Python struct.pack; write frame files")             \
   X("unpack", unpack, "unpack bytes into values like Python struct.unpack; read frame files")      \

@@ -26,6 +26,7 @@ namespace {
 
 struct Options {
   std::string format;
+  bool has_format = false; // "" is a valid (empty) format, so presence is tracked apart
   std::string input;
   bool hex = false;
   bool base64 = false;
@@ -309,7 +310,7 @@ int run_unpack(const Options& options) {
     return run_frame(options);
   }
   if (options.batch) {
-    if (!options.format.empty()) {
+    if (options.has_format) {
       // The batch input file, if any, lands in the FORMAT slot.
       Options shifted = options;
       shifted.input = options.format;
@@ -317,7 +318,7 @@ int run_unpack(const Options& options) {
     }
     return run_batch(options);
   }
-  if (options.format.empty()) {
+  if (!options.has_format) {
     throw UsageError("missing FORMAT");
   }
   return options.iter ? run_iter(options) : run_single(options);
@@ -330,7 +331,7 @@ Runner setup_unpack(CLI::App& app) {
   app.description("Unpack bytes into values exactly as Python's struct.unpack(FORMAT, BYTES) does.\n"
                   "Prints one value per line in pack's notation (bytes with C escapes), so the output\n"
                   "packs back to the same bytes; --iter prints one record per line, tab-separated.");
-  app.add_option("FORMAT", options->format, "struct format, e.g. '<IH8s' (with --frame: the input FILE)");
+  auto* format = app.add_option("FORMAT", options->format, "struct format, e.g. '<IH8s' (with --frame: the input FILE)");
   app.add_option("FILE", options->input, "input file (default: stdin)");
   auto* hex = app.add_flag("--hex", options->hex, "input is hex text (whitespace ignored)");
   auto* base64 = app.add_flag("--base64", options->base64, "input is base64 text (whitespace ignored)");
@@ -353,7 +354,10 @@ Runner setup_unpack(CLI::App& app) {
   set_example(app, "  netlab pack '<IH8s' 1 2 hi | netlab unpack '<IH8s'          # 1, 2, hi\\x00\\x00...\n"
                    "  netlab unpack --iter '!IHq8s' records.bin | head\n"
                    "  netlab unpack --frame dir.frames -C out/");
-  return [options] { return run_unpack(*options); };
+  return [options, format] {
+    options->has_format = format->count() > 0;
+    return run_unpack(*options);
+  };
 }
 
 } // namespace netlab::cmd

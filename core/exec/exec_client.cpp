@@ -413,9 +413,7 @@ int run_repl(Channel& channel, const ClientOptions& options) {
   }
 }
 
-} // namespace
-
-int run_exec_client(const ClientOptions& options) {
+int run_client(const ClientOptions& options) {
   InterruptPipe interrupts;
   auto fd = net::connect_stream(options.address, net::deadline_after(options.connect_timeout));
   if (!fd) {
@@ -442,6 +440,17 @@ int run_exec_client(const ClientOptions& options) {
     throw Error("remote: " + outcome.refused, outcome.status);
   }
   return outcome.status;
+}
+
+} // namespace
+
+int run_exec_client(const ClientOptions& options) {
+  try {
+    return run_client(options);
+  } catch (const json::exception& e) {
+    // A header key of the wrong JSON type, from a server that is not netlab's.
+    protocol_error(e.what());
+  }
 }
 
 } // namespace netlab::exec

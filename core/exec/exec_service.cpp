@@ -3,6 +3,7 @@
 // in all (max_output), time without a command (idle_timeout).
 #include "core/exec/exec_service.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <unordered_map>
 
@@ -20,7 +21,7 @@ namespace {
 
 using nlohmann::json;
 
-std::uint64_t to_ms(double seconds) { return static_cast<std::uint64_t>(seconds * 1000); }
+std::uint64_t to_ms(double seconds) { return static_cast<std::uint64_t>(std::clamp(seconds, 0.0, 1e9) * 1000); }
 
 class Session {
 public:

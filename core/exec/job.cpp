@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 
 extern char** environ;
@@ -12,7 +13,11 @@ extern char** environ;
 namespace netlab::exec {
 namespace {
 
-std::uint64_t to_ms(double seconds) { return static_cast<std::uint64_t>(std::llround(seconds * 1000)); }
+// Clamped: a client may ask for any finite timeout, and converting an out-of-range double is
+// undefined.
+std::uint64_t to_ms(double seconds) {
+  return static_cast<std::uint64_t>(std::llround(std::clamp(seconds, 0.0, 1e9) * 1000));
+}
 
 std::vector<std::string> merged_environment(const std::vector<std::string>& overrides) {
   std::vector<std::string> out;

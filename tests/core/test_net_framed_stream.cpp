@@ -46,7 +46,7 @@ std::shared_ptr<FramedStream> framed(const std::shared_ptr<netlab::loop::Pipe>& 
 
 } // namespace
 
-TEST_CASE("net::FramedStream: frames written byte by byte arrive whole, then end", "[framed]") {
+TEST_CASE("net::framed_stream: FramedStream: frames written byte by byte arrive whole, then end", "[framed]") {
   netlab::loop::Loop loop;
   Seen seen;
   {
@@ -73,7 +73,7 @@ TEST_CASE("net::FramedStream: frames written byte by byte arrive whole, then end
   REQUIRE(loop.close_all() == 0);
 }
 
-TEST_CASE("net::FramedStream: a frame cut off by EOF is a protocol error", "[framed]") {
+TEST_CASE("net::framed_stream: FramedStream: a frame cut off by EOF is a protocol error", "[framed]") {
   netlab::loop::Loop loop;
   Seen seen;
   {
@@ -92,7 +92,7 @@ TEST_CASE("net::FramedStream: a frame cut off by EOF is a protocol error", "[fra
   REQUIRE(loop.close_all() == 0);
 }
 
-TEST_CASE("net::FramedStream: frames before a malformed one are delivered first", "[framed]") {
+TEST_CASE("net::framed_stream: FramedStream: frames before a malformed one are delivered first", "[framed]") {
   netlab::loop::Loop loop;
   Seen seen;
   {
@@ -128,7 +128,7 @@ TEST_CASE("net::FramedStream: frames before a malformed one are delivered first"
   REQUIRE(loop.close_all() == 0);
 }
 
-TEST_CASE("net::FramedStream: pause holds frames back until resume", "[framed]") {
+TEST_CASE("net::framed_stream: FramedStream: pause holds frames back until resume", "[framed]") {
   netlab::loop::Loop loop;
   Seen seen;
   {

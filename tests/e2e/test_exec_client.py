@@ -36,17 +36,17 @@ def wait_until(predicate, timeout=10.0):
 
 
 class FakeServer:
-    """Accepts one connection and sends `script` bytes (after optionally reading a request)."""
+    """Accepts one connection and plays `script`: bytes to send, or None to read a request."""
 
-    def __init__(self, script, read_first=False):
+    def __init__(self, script):
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(1)
         self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self._serve, args=(script, read_first), daemon=True)
+        self.thread = threading.Thread(target=self._serve, args=(script,), daemon=True)
         self.thread.start()
 
-    def _serve(self, script, read_first):
+    def _serve(self, script):
         conn, _ = self.sock.accept()
         with conn:
             for part in script:

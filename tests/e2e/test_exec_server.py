@@ -2,7 +2,6 @@
 (exec_protocol_client.py, written from docs/protocol.md) and by the classic legacy client."""
 import hashlib
 import os
-import signal
 import socket
 import struct
 import sys
@@ -20,12 +19,8 @@ MAX_BODY = 4 << 20
 
 
 def pid_alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-        return state != "Z" or True  # a zombie still counts as "left behind"
-    except FileNotFoundError:
-        return False
+    """True while /proc has the pid at all: a zombie counts as left behind too."""
+    return os.path.exists(f"/proc/{pid}")
 
 
 def wait_gone(pid, timeout=10.0):
@@ -323,8 +318,7 @@ class TestLimits(Base):
 
     def test_oversized_stdin_is_protocol_error(self):
         c = self.client()
-        c.send_raw(encode_frame({"type": "exec", "id": 1, "argv": ["cat"]}, b"")[:0]
-                   + self._frame_claiming(MAX_BODY + 1))
+        c.send_raw(self._frame_claiming(MAX_BODY + 1))
         reply, _ = c.recv_frame()
         self.assertEqual(reply["code"], "protocol")
 

@@ -106,13 +106,14 @@ class SelectServerOptionsTest(unittest.TestCase):
                 for s in (a, b):
                     s.sendall(b"x")
                     self.assertEqual(recv_exactly(s, 1), b"x")
-                c = connect("127.0.0.1", server.port)
+                # The refusal is a reset; it may land before connect() even returns.
                 try:
-                    c.sendall(b"y")
-                    self.assertEqual(c.recv(10), b"", model)
+                    c = connect("127.0.0.1", server.port)
+                    with c:
+                        c.sendall(b"y")
+                        self.assertEqual(c.recv(10), b"", model)
                 except ConnectionResetError:
                     pass
-                c.close()
                 a.close()
                 b.close()
                 deadline = time.monotonic() + 10
@@ -148,6 +149,34 @@ class SelectServerOptionsTest(unittest.TestCase):
                                                   r"stats: model epoll, .*1 reads .*cpu")
                 s.sendall(b"more")
                 self.assertEqual(recv_exactly(s, 4), b"more")
+
+    def test_select_refuses_past_fd_setsize(self):
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = 1100
+        if hard != resource.RLIM_INFINITY and hard < want:
+            self.skipTest(f"open-file hard limit {hard} too low")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))
+        held = []
+        try:
+            with Server("select-server", "0", "--model", "select") as server:
+                first = connect("127.0.0.1", server.port)
+                held.append(first)
+                deadline = time.monotonic() + 30
+                while "FD_SETSIZE" not in server.stderr() and len(held) < 1060 and time.monotonic() < deadline:
+                    held.append(connect("127.0.0.1", server.port))
+                    if len(held) % 50 == 0:
+                        time.sleep(0.05)
+                deadline = time.monotonic() + 10
+                while "FD_SETSIZE" not in server.stderr() and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                self.assertRegex(server.stderr(), r"refused \d+ connection\(s\): descriptor \d+ is past FD_SETSIZE")
+                first.sendall(b"still served")
+                self.assertEqual(recv_exactly(first, 12), b"still served")
+        finally:
+            for s in held:
+                s.close()
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
     def test_unknown_model_exit_2(self):
         out = run("select-server", "--model", "kqueue")

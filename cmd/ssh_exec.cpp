@@ -1,0 +1,206 @@
+// netlab ssh-exec: run a command on one or many hosts over SSH (libssh), with SFTP put/get.
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cmd/common.hpp"
+#include "cmd/registry.hpp"
+#include "core/ssh/ssh_exec.hpp"
+#include "core/util/error.hpp"
+#include "core/util/fs.hpp"
+
+namespace netlab::cmd {
+namespace {
+
+struct Options {
+  CLI::App* app = nullptr;
+  std::string unused_positional;
+  std::vector<std::string> hosts_files;
+  std::vector<std::string> identity_files;
+  std::string known_hosts;
+  bool accept_new = false;
+  bool no_agent = false;
+  std::string passphrase_env;
+  std::string password_env;
+  std::string password_file;
+  std::string user;
+  int port = 0;
+  std::string config;
+  double connect_timeout = 10;
+  double timeout = 0;
+  int jobs = 32;
+  bool tag = false;
+  bool json = false;
+  bool pty = false;
+  bool no_stdin = false;
+  bool recursive = false;
+  std::vector<std::pair<std::string, std::string>> puts;
+  std::vector<std::pair<std::string, std::string>> gets;
+};
+
+std::string home_dir() {
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    return home;
+  }
+  if (const auto* pw = ::getpwuid(::geteuid()); pw != nullptr && pw->pw_dir != nullptr) {
+    return pw->pw_dir;
+  }
+  return "/";
+}
+
+int run_ssh_exec(const Options& options) {
+  ssh::ExecConfig config;
+  // Everything after the options: HOST... then -- and the command (CLI11's prefix mode keeps
+  // the words verbatim, `--` included, so the split is ours to make).
+  std::vector<std::string> words = options.app->remaining();
+  auto mark = std::find(words.begin(), words.end(), "--");
+  for (auto it = words.begin(); it != mark; ++it) {
+    if (it->starts_with("-")) {
+      throw UsageError(fmt::format("'{}': put options before the hosts (usage: netlab ssh-exec [OPTIONS] "
+                                   "HOST... -- COMMAND...)",
+                                   *it));
+    }
+    auto host = ssh::parse_host(*it);
+    if (!host) {
+      throw UsageError(host.error());
+    }
+    config.hosts.push_back(std::move(*host));
+  }
+  if (mark != words.end()) {
+    config.command.assign(mark + 1, words.end());
+  }
+  for (const auto& file : options.hosts_files) {
+    auto text = fs::read_file(file);
+    if (!text) {
+      throw UsageError(fmt::format("--hosts-file {}", text.error()));
+    }
+    auto hosts = ssh::parse_hosts_file(*text);
+    if (!hosts) {
+      throw UsageError(fmt::format("--hosts-file {}: {}", file, hosts.error()));
+    }
+    config.hosts.insert(config.hosts.end(), hosts->begin(), hosts->end());
+  }
+
+  std::string home = home_dir();
+  config.connect.home = home;
+  config.connect.default_user = options.user;
+  config.connect.default_port = options.port;
+  config.connect.known_hosts = options.known_hosts.empty() ? home + "/.ssh/known_hosts" : options.known_hosts;
+  config.connect.accept_new = options.accept_new;
+  config.connect.connect_timeout = options.connect_timeout;
+  config.connect.identity_files = options.identity_files;
+  std::string config_file = options.config.empty() ? home + "/.ssh/config" : options.config;
+  if (auto text = fs::read_file(config_file)) {
+    config.connect.config_text = std::move(*text);
+  } else if (!options.config.empty()) {
+    throw UsageError(fmt::format("--config {}", text.error()));
+  }
+
+  config.credentials.identity_files = options.identity_files;
+  config.credentials.passphrase_env = options.passphrase_env;
+  config.credentials.password_env = options.password_env;
+  config.credentials.password_file = options.password_file;
+  config.credentials.use_agent = !options.no_agent;
+  config.credentials.may_prompt = is_tty(STDIN_FILENO);
+
+  for (const auto& [from, to] : options.puts) {
+    config.puts.push_back({from, to});
+  }
+  for (const auto& [from, to] : options.gets) {
+    config.gets.push_back({from, to});
+  }
+  config.recursive = options.recursive;
+  config.pty = options.pty;
+  config.tag = options.tag;
+  config.json = options.json;
+  config.jobs = options.jobs;
+  config.timeout = options.timeout;
+  bool stdin_tty = is_tty(STDIN_FILENO);
+  // Like ssh: a pipe or file on stdin goes to the command; a terminal only with -t, in raw mode.
+  config.forward_stdin = !options.no_stdin && (!stdin_tty || options.pty);
+  config.raw_terminal = options.pty && stdin_tty;
+  return ssh::run_ssh_exec(config);
+}
+
+} // namespace
+
+Runner setup_ssh_exec(CLI::App& app) {
+  auto options = std::make_shared<Options>();
+  options->app = &app;
+  // Hosts, `--` and the command are taken verbatim from the first word that is not an option;
+  // the positional below never takes a value (its check always fails) and only names HOST in
+  // --help and keeps `--` in this subcommand, as in pool-run.
+  app.prefix_command();
+  app.validate_positionals();
+  // Repeatable options take exactly their values per occurrence (allow_extra_args(false)), so
+  // `-i KEY HOST` never swallows the host.
+  app.add_option("HOST", options->unused_positional, "[user@]host[:port] ..., then -- and the command to run")
+      ->check(CLI::Validator([](std::string&) { return std::string("taken verbatim"); }, "", "verbatim"));
+  app.add_option("--hosts-file", options->hosts_files, "read more hosts from FILE, one per line, # comments")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+  app.add_option("-i,--identity", options->identity_files,
+                 "private key to offer (repeatable; default ~/.ssh/id_ed25519, id_ecdsa, id_rsa)")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+  app.add_option("--known-hosts", options->known_hosts, "known_hosts file to check host keys against "
+                                                        "(default ~/.ssh/known_hosts)")
+      ->type_name("FILE");
+  app.add_flag("--accept-new", options->accept_new,
+               "add unknown hosts' keys to the known_hosts file (a changed key is still refused)");
+  app.add_flag("--no-agent", options->no_agent, "do not ask ssh-agent (SSH_AUTH_SOCK) for keys");
+  app.add_option("--passphrase-env", options->passphrase_env, "decrypt encrypted keys with the passphrase in $VAR")
+      ->type_name("VAR");
+  app.add_option("--password-env", options->password_env, "password authentication with the password in $VAR")
+      ->type_name("VAR");
+  app.add_option("--password-file", options->password_file, "password authentication with the first line of FILE")
+      ->type_name("FILE");
+  app.add_option("-l,--user", options->user, "log in as USER where the host does not say user@")
+      ->type_name("USER");
+  app.add_option("-p,--port", options->port, "connect to PORT where the host does not say :port")
+      ->type_name("PORT")
+      ->check(CLI::Range(1, 65535));
+  app.add_option("-F,--config", options->config,
+                 "read Host, HostName, User, Port, IdentityFile from this ssh_config (default ~/.ssh/config)")
+      ->type_name("FILE");
+  app.add_option("--connect-timeout", options->connect_timeout,
+                 "give up on a host that has not finished connecting after SECONDS")
+      ->type_name("SECONDS")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--timeout", options->timeout, "stop waiting for a host's command after SECONDS (exit 124)")
+      ->type_name("SECONDS")
+      ->check(CLI::PositiveNumber);
+  app.add_option("-j,--jobs", options->jobs, "connect to N hosts at once")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  app.add_flag("--tag", options->tag, "prefix each output line with 'HOST: ' (default: whole output per host)");
+  app.add_flag("--json", options->json,
+               "one JSON object per host: host, exit, signal, stdout, stderr, duration, error");
+  app.add_flag("-t,--tty", options->pty, "ask for a pseudo-terminal (for interactive programs)");
+  app.add_flag("-n,--no-stdin", options->no_stdin, "do not send stdin to the command");
+  app.add_option("--put", options->puts, "copy LOCAL to REMOTE on every host over SFTP, verified (repeatable)")
+      ->type_name("LOCAL REMOTE")
+      ->expected(1)
+      ->allow_extra_args(false);
+  app.add_option("--get", options->gets,
+                 "copy REMOTE to LOCAL over SFTP, verified; with many hosts into LOCAL/HOST (repeatable)")
+      ->type_name("REMOTE LOCAL")
+      ->expected(1)
+      ->allow_extra_args(false);
+  app.add_flag("-r,--recursive", options->recursive, "--put/--get copy folders");
+  set_example(app, "  netlab ssh-exec -i ~/.ssh/id_ed25519 web1 root@web2:2222 -- uptime\n"
+                   "  netlab ssh-exec --hosts-file hosts -j 50 --tag -- 'df -h /'\n"
+                   "  netlab ssh-exec --put build.tar.gz /tmp/ --get /var/log/syslog logs db1 db2\n"
+                   "Exit status: one host: the command's (255 connect, authentication or host key failure;\n"
+                   "124 --timeout); many hosts: the number of hosts that failed, at most 100.");
+  return [options] { return run_ssh_exec(*options); };
+}
+
+} // namespace netlab::cmd

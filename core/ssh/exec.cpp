@@ -1,0 +1,228 @@
+// Exec channels: open, optional pty, stream stdout/stderr, forward stdin, collect the status.
+#include "core/ssh/exec.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "core/ssh/session.hpp"
+
+namespace netlab::ssh {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Restores the terminal however the command ends, so an error never leaves the user's shell raw.
+class RawTerminal {
+public:
+  explicit RawTerminal(int fd) : m_fd(fd) {
+    if (::tcgetattr(fd, &m_saved) == 0) {
+      struct termios raw = m_saved;
+      ::cfmakeraw(&raw);
+      m_active = ::tcsetattr(fd, TCSADRAIN, &raw) == 0;
+    }
+  }
+  ~RawTerminal() {
+    if (m_active) {
+      ::tcsetattr(m_fd, TCSADRAIN, &m_saved);
+    }
+  }
+  RawTerminal(const RawTerminal&) = delete;
+  RawTerminal& operator=(const RawTerminal&) = delete;
+
+private:
+  int m_fd;
+  struct termios m_saved {};
+  bool m_active = false;
+};
+
+// libssh 0.10 has no getter for exit-signal, only this callback.
+struct SignalCatcher {
+  struct ssh_channel_callbacks_struct callbacks {};
+  std::string signal;
+
+  static void on_exit_signal(ssh_session, ssh_channel, const char* name, int, const char*, const char*,
+                             void* userdata) {
+    static_cast<SignalCatcher*>(userdata)->signal = name != nullptr ? name : "?";
+  }
+};
+
+int signal_number(const std::string& name) {
+  static const std::pair<const char*, int> k_signals[] = {
+      {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ILL", SIGILL},   {"ABRT", SIGABRT},
+      {"FPE", SIGFPE},   {"KILL", SIGKILL}, {"SEGV", SIGSEGV}, {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},
+      {"TERM", SIGTERM}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}};
+  for (const auto& [signal_name, number] : k_signals) {
+    if (name == signal_name) {
+      return number;
+    }
+  }
+  return 0;
+}
+
+Result<void> write_channel(ssh_channel channel, const char* data, std::size_t size) {
+  while (size > 0) {
+    int n = ssh_channel_write(channel, data, static_cast<uint32_t>(size));
+    if (n == SSH_ERROR) {
+      return fail(fmt::format("send stdin: {}", last_error(ssh_channel_get_session(channel))));
+    }
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+} // namespace
+
+int ExecOutcome::exit_code() const {
+  if (timed_out) {
+    return 124;
+  }
+  if (exit_status >= 0) {
+    return exit_status;
+  }
+  if (int number = signal_number(signal); number != 0) {
+    return 128 + number;
+  }
+  return 255;
+}
+
+std::string join_command(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& word : argv) {
+    if (!out.empty()) {
+      out += ' ';
+    }
+    out += word;
+  }
+  return out;
+}
+
+std::string shell_quote(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  out += '\'';
+  return out;
+}
+
+Result<ExecOutcome> run_command(ssh_session session, const ExecRequest& request, const OutputSink& sink) {
+  ChannelPtr channel(ssh_channel_new(session));
+  if (!channel) {
+    return fail(fmt::format("open channel: {}", last_error(session)));
+  }
+  SignalCatcher catcher;
+  catcher.callbacks.userdata = &catcher;
+  catcher.callbacks.channel_exit_signal_function = &SignalCatcher::on_exit_signal;
+  ssh_callbacks_init(&catcher.callbacks);
+  ssh_set_channel_callbacks(channel.get(), &catcher.callbacks);
+
+  if (ssh_channel_open_session(channel.get()) != SSH_OK) {
+    return fail(fmt::format("open channel: {}", last_error(session)));
+  }
+  if (request.pty) {
+    int cols = 80;
+    int rows = 24;
+    struct winsize size {};
+    if (request.stdin_fd >= 0 && ::ioctl(request.stdin_fd, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) {
+      cols = size.ws_col;
+      rows = size.ws_row;
+    }
+    const char* term = std::getenv("TERM");
+    if (ssh_channel_request_pty_size(channel.get(), term != nullptr ? term : "xterm", cols, rows) != SSH_OK) {
+      return fail(fmt::format("request pty: {}", last_error(session)));
+    }
+  }
+  if (ssh_channel_request_exec(channel.get(), request.command.c_str()) != SSH_OK) {
+    return fail(fmt::format("exec: {}", last_error(session)));
+  }
+  int stdin_fd = request.stdin_fd;
+  if (stdin_fd < 0) {
+    ssh_channel_send_eof(channel.get());
+  }
+  std::optional<RawTerminal> raw;
+  if (request.raw_terminal && stdin_fd >= 0) {
+    raw.emplace(stdin_fd);
+  }
+
+  ExecOutcome outcome;
+  auto deadline = request.timeout > 0
+                      ? Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(request.timeout))
+                      : Clock::time_point::max();
+  std::vector<char> buffer(64 * 1024);
+  while (true) {
+    bool got_data = false;
+    for (int is_stderr = 0; is_stderr <= 1; ++is_stderr) {
+      int n = ssh_channel_read_nonblocking(channel.get(), buffer.data(), static_cast<uint32_t>(buffer.size()), is_stderr);
+      if (n == SSH_ERROR) {
+        return fail(fmt::format("read output: {}", last_error(session)));
+      }
+      if (n > 0) {
+        got_data = true;
+        const auto& write = is_stderr != 0 ? sink.err : sink.out;
+        if (write) {
+          write(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+        }
+      }
+    }
+    if (got_data) {
+      continue;
+    }
+    if (ssh_channel_is_eof(channel.get()) != 0 || ssh_channel_is_closed(channel.get()) != 0) {
+      break;
+    }
+    auto now = Clock::now();
+    if (now >= deadline) {
+      outcome.timed_out = true;
+      break;
+    }
+    // Wait for the socket or our stdin; the cap keeps the deadline honoured and covers data
+    // libssh already buffered while it was writing.
+    int wait_ms = 100;
+    if (deadline != Clock::time_point::max()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+      wait_ms = static_cast<int>(std::min<long long>(wait_ms, left + 1));
+    }
+    struct pollfd fds[2] = {{ssh_get_fd(session), POLLIN, 0}, {stdin_fd, POLLIN, 0}};
+    int rc = ::poll(fds, stdin_fd >= 0 ? 2 : 1, wait_ms);
+    if (rc < 0 && errno != EINTR) {
+      return fail(fmt::format("poll: {}", std::strerror(errno)));
+    }
+    if (stdin_fd >= 0 && rc > 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      ssize_t n = ::read(stdin_fd, buffer.data(), buffer.size());
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+        continue;
+      }
+      if (n <= 0) {
+        ssh_channel_send_eof(channel.get());
+        stdin_fd = -1;
+        raw.reset();
+      } else {
+        NETLAB_TRY_VOID(write_channel(channel.get(), buffer.data(), static_cast<std::size_t>(n)));
+      }
+    }
+  }
+  raw.reset();
+  if (!outcome.timed_out) {
+    outcome.exit_status = ssh_channel_get_exit_status(channel.get());
+    outcome.signal = catcher.signal;
+  }
+  return outcome;
+}
+
+} // namespace netlab::ssh

@@ -1,0 +1,349 @@
+// ssh-exec: per-host work, output modes and the fan-out pool.
+#include "core/ssh/ssh_exec.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <optional>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/ssh/exec.hpp"
+#include "core/ssh/sftp.hpp"
+#include "core/util/error.hpp"
+#include "core/util/log.hpp"
+
+namespace netlab::ssh {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int k_max_failed_exit = 100;
+
+void write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return; // a closed stdout costs the output, not the remote commands
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+struct HostResult {
+  std::string label;
+  bool connected = false;
+  std::string error; // empty: no local-side failure
+  int exit_code = 0;
+  int exit_status = -1;
+  std::string signal;
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+  double duration = 0;
+  TransferStats transferred;
+
+  bool failed() const { return !error.empty() || exit_code != 0; }
+};
+
+// Turns a byte stream into whole lines prefixed with the host, so lines from different hosts
+// never mix even when the remote writes half a line at a time.
+class LineTagger {
+public:
+  LineTagger(std::string prefix, int fd, std::mutex& mutex) : m_prefix(std::move(prefix)), m_fd(fd), m_mutex(mutex) {}
+
+  void feed(std::string_view data) {
+    m_pending.append(data);
+    auto last = m_pending.rfind('\n');
+    if (last == std::string::npos) {
+      return;
+    }
+    emit(std::string_view(m_pending).substr(0, last + 1));
+    m_pending.erase(0, last + 1);
+  }
+
+  void flush() {
+    if (!m_pending.empty()) {
+      m_pending.push_back('\n');
+      emit(m_pending);
+      m_pending.clear();
+    }
+  }
+
+private:
+  void emit(std::string_view lines) {
+    std::string out;
+    while (!lines.empty()) {
+      auto newline = lines.find('\n');
+      out += m_prefix;
+      out.append(lines.substr(0, newline + 1));
+      lines.remove_prefix(newline + 1);
+    }
+    std::lock_guard lock(m_mutex);
+    write_all(m_fd, out);
+  }
+
+  std::string m_prefix;
+  int m_fd;
+  std::mutex& m_mutex;
+  std::string m_pending;
+};
+
+class Runner {
+public:
+  explicit Runner(const ExecConfig& config) : m_config(config) {}
+
+  // Connects, transfers, runs; `sink` receives the command's output as it arrives.
+  HostResult run_host(const HostSpec& spec, const std::string& get_prefix, const OutputSink& sink) {
+    HostResult result;
+    result.label = spec.label;
+    auto started = Clock::now();
+    auto finish = [&]() -> HostResult {
+      result.duration = std::chrono::duration<double>(Clock::now() - started).count();
+      return result;
+    };
+    auto target = resolve_target(spec, m_config.connect);
+    if (!target) {
+      result.error = target.error();
+      result.exit_code = k_exit_connect;
+      return finish();
+    }
+    auto connected = connect(*target, m_config.connect);
+    if (!connected) {
+      result.error = connected.error();
+      result.exit_code = k_exit_connect;
+      return finish();
+    }
+    result.connected = true;
+    ssh_session session = connected->session.get();
+    for (const auto& transfer : m_config.puts) {
+      auto stats = put(session, transfer.from, transfer.to, m_config.recursive);
+      if (!stats) {
+        result.error = stats.error();
+        result.exit_code = k_exit_failure;
+        return finish();
+      }
+      add(result.transferred, *stats);
+    }
+    for (const auto& transfer : m_config.gets) {
+      std::string local = transfer.to;
+      if (!get_prefix.empty()) {
+        // Many hosts: LOCAL/HOST/ holds each host's copy under its own name.
+        local = (std::filesystem::path(transfer.to) / get_prefix).string();
+        std::error_code ec;
+        std::filesystem::create_directories(local, ec);
+        if (ec) {
+          result.error = fmt::format("mkdir {}: {}", local, ec.message());
+          result.exit_code = k_exit_failure;
+          return finish();
+        }
+      }
+      auto stats = get(session, transfer.from, local, m_config.recursive);
+      if (!stats) {
+        result.error = stats.error();
+        result.exit_code = k_exit_failure;
+        return finish();
+      }
+      add(result.transferred, *stats);
+    }
+    if (!m_config.command.empty()) {
+      ExecRequest request;
+      request.command = join_command(m_config.command);
+      request.pty = m_config.pty;
+      request.timeout = m_config.timeout;
+      request.stdin_fd = m_config.forward_stdin && m_config.hosts.size() == 1 ? STDIN_FILENO : -1;
+      request.raw_terminal = m_config.raw_terminal;
+      auto outcome = run_command(session, request, sink);
+      if (!outcome) {
+        result.error = outcome.error();
+        result.exit_code = k_exit_connect;
+        return finish();
+      }
+      result.exit_status = outcome->exit_status;
+      result.signal = outcome->signal;
+      result.timed_out = outcome->timed_out;
+      result.exit_code = outcome->exit_code();
+      if (outcome->timed_out) {
+        result.error = fmt::format("command timed out after {}s", m_config.timeout);
+      }
+    }
+    return finish();
+  }
+
+private:
+  static void add(TransferStats& total, const TransferStats& more) {
+    total.bytes += more.bytes;
+    total.files += more.files;
+  }
+
+  const ExecConfig& m_config;
+};
+
+std::string safe_file_name(const std::string& label) {
+  std::string out = label;
+  std::replace(out.begin(), out.end(), '/', '_');
+  return out;
+}
+
+nlohmann::json to_json(const HostResult& result) {
+  nlohmann::json object;
+  object["host"] = result.label;
+  object["exit"] = result.exit_code;
+  object["signal"] = result.signal.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.signal);
+  object["stdout"] = result.out;
+  object["stderr"] = result.err;
+  object["duration"] = std::round(result.duration * 1e6) / 1e6;
+  object["error"] = result.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.error);
+  object["bytes_transferred"] = result.transferred.bytes;
+  object["files_transferred"] = result.transferred.files;
+  return object;
+}
+
+// One host, default output: stream straight through and let main() report a failure.
+int run_single(const ExecConfig& config, Runner& runner) {
+  OutputSink sink;
+  sink.out = [](std::string_view data) { write_all(STDOUT_FILENO, data); };
+  sink.err = [](std::string_view data) { write_all(STDERR_FILENO, data); };
+  auto result = runner.run_host(config.hosts.front(), "", sink);
+  if (result.timed_out) {
+    throw TimeoutError(fmt::format("{}: {}", result.label, result.error));
+  }
+  if (!result.error.empty()) {
+    throw Error(result.error, result.exit_code);
+  }
+  return result.exit_code;
+}
+
+int run_many(const ExecConfig& config, Runner& runner) {
+  std::mutex output_mutex;
+  std::atomic<std::size_t> next{0};
+  std::atomic<int> failed{0};
+  bool many = config.hosts.size() > 1;
+  int last_exit = 0;
+
+  auto work = [&] {
+    while (true) {
+      std::size_t index = next.fetch_add(1);
+      if (index >= config.hosts.size()) {
+        return;
+      }
+      const auto& spec = config.hosts[index];
+      std::optional<LineTagger> tag_out;
+      std::optional<LineTagger> tag_err;
+      std::string out;
+      std::string err;
+      OutputSink sink;
+      if (config.tag) {
+        tag_out.emplace(spec.label + ": ", STDOUT_FILENO, output_mutex);
+        tag_err.emplace(spec.label + ": ", STDERR_FILENO, output_mutex);
+        sink.out = [&](std::string_view data) { tag_out->feed(data); };
+        sink.err = [&](std::string_view data) { tag_err->feed(data); };
+      } else {
+        sink.out = [&](std::string_view data) { out.append(data); };
+        sink.err = [&](std::string_view data) { err.append(data); };
+      }
+      auto result = runner.run_host(spec, many ? safe_file_name(spec.label) : "", sink);
+      result.out = std::move(out);
+      result.err = std::move(err);
+      if (tag_out) {
+        tag_out->flush();
+        tag_err->flush();
+      }
+      if (result.failed()) {
+        failed.fetch_add(1);
+      }
+      std::lock_guard lock(output_mutex);
+      last_exit = result.exit_code;
+      if (config.json) {
+        write_all(STDOUT_FILENO,
+                  to_json(result).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+        continue;
+      }
+      if (!result.error.empty()) {
+        log::info("{}: {}", result.label, result.error);
+      }
+      if (!config.tag && result.connected) {
+        std::string header = fmt::format("--- {}: exit {} ---\n", result.label, result.exit_code);
+        write_all(STDOUT_FILENO, header + result.out);
+        if (!result.err.empty()) {
+          write_all(STDERR_FILENO, header + result.err);
+        }
+      }
+    }
+  };
+
+  std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(std::max(config.jobs, 1)), config.hosts.size());
+  std::vector<std::thread> pool;
+  pool.reserve(threads);
+  for (std::size_t i = 0; i < threads; ++i) {
+    pool.emplace_back(work);
+  }
+  for (auto& thread : pool) {
+    thread.join();
+  }
+  if (!many) {
+    return last_exit;
+  }
+  if (failed > 0 && !config.json) {
+    log::info("{} of {} hosts failed", failed.load(), config.hosts.size());
+  }
+  return std::min(failed.load(), k_max_failed_exit);
+}
+
+} // namespace
+
+int run_ssh_exec(const ExecConfig& config) {
+  if (config.hosts.empty()) {
+    throw UsageError("no hosts: give HOST arguments or --hosts-file");
+  }
+  if (config.command.empty() && config.puts.empty() && config.gets.empty()) {
+    throw UsageError("nothing to do: give a COMMAND after --, or --put/--get");
+  }
+  Library library;
+  ExecConfig effective = config;
+  // Load every key any host may use before the first thread starts, so an encrypted key asks
+  // for its passphrase once.
+  std::vector<std::string> paths;
+  for (const auto& spec : config.hosts) {
+    auto target = resolve_target(spec, config.connect);
+    if (!target) {
+      throw UsageError(fmt::format("{}: {}", spec.label, target.error()));
+    }
+    for (const auto& path : target->identity_files) {
+      if (std::find(paths.begin(), paths.end(), path) == paths.end()) {
+        paths.push_back(path);
+      }
+    }
+  }
+  auto credentials = Credentials::load(config.credentials, paths);
+  if (!credentials) {
+    throw UsageError(credentials.error());
+  }
+  effective.connect.credentials = *credentials;
+  if (config.hosts.size() > 1) {
+    for (const auto& transfer : config.gets) {
+      std::error_code ec;
+      std::filesystem::create_directories(transfer.to, ec);
+      if (ec) {
+        throw Error(fmt::format("mkdir {}: {}", transfer.to, ec.message()));
+      }
+    }
+  }
+  Runner runner(effective);
+  if (config.hosts.size() == 1 && !config.tag && !config.json) {
+    return run_single(effective, runner);
+  }
+  return run_many(effective, runner);
+}
+
+} // namespace netlab::ssh

@@ -1,0 +1,41 @@
+// ssh-exec as a whole: resolve hosts, load credentials once, run on one host (streaming, status
+// passthrough) or many (bounded fan-out, grouped/tagged/JSON output), SFTP transfers first.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/ssh/host.hpp"
+#include "core/ssh/session.hpp"
+
+namespace netlab::ssh {
+
+struct TransferSpec {
+  std::string from;
+  std::string to;
+};
+
+struct ExecConfig {
+  std::vector<HostSpec> hosts;
+  ConnectOptions connect; // `credentials` is filled in by run_ssh_exec
+  CredentialOptions credentials;
+  std::vector<std::string> command; // may be empty when there are transfers
+  std::vector<TransferSpec> puts;
+  std::vector<TransferSpec> gets;
+  bool recursive = false;
+  bool pty = false;
+  bool tag = false;
+  bool json = false;
+  int jobs = 32;
+  double timeout = 0;        // per host, for the command
+  bool forward_stdin = false; // one host only: our stdin goes to the command
+  bool raw_terminal = false;  // with a pty on a terminal: pass keys through unprocessed
+};
+
+// Returns the exit code: one host → its command's status (255 connect/auth/host key, 124
+// timeout); many hosts → 0, or the number of failed hosts capped at 100. Throws netlab::Error
+// subclasses for failures that stop the command before any host runs, and, with one host and
+// default output, for that host's failure, so main() prints it like every other command's error.
+int run_ssh_exec(const ExecConfig& config);
+
+} // namespace netlab::ssh

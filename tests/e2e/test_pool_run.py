@@ -1,0 +1,239 @@
+"""End-to-end tests for `netlab pool-run`: the real binary running real child processes."""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from netlab_test import NETLAB, main, run  # noqa: E402
+
+
+def pool(*args, **kwargs):
+    return run("pool-run", *args, **kwargs)
+
+
+def lines(data):
+    return data.decode().splitlines()
+
+
+def joblog_rows(path):
+    """The joblog's rows (header dropped) as lists of columns, in Seq order."""
+    with open(path) as f:
+        rows = [line.split("\t") for line in f.read().splitlines()[1:]]
+    return sorted(rows, key=lambda row: int(row[0]))
+
+
+def alive(pid):
+    """True if `pid` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+class PoolRunTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="netlab-pool-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def test_as_finished_and_keep_order(self):
+        args = ["-j", "3", "--shell", "--", "sleep {}; echo {}", ":::", "0.6", "0.3", "0"]
+        finished = pool(*args)
+        self.assertEqual(finished.returncode, 0, finished.stderr)
+        self.assertEqual(lines(finished.stdout), ["0", "0.3", "0.6"])
+        ordered = pool("-k", *args)
+        self.assertEqual(lines(ordered.stdout), ["0.6", "0.3", "0"])
+
+    def test_no_interleaving_of_big_outputs(self):
+        # Eight jobs print 10,000 lines each at the same time; one prints 3 MB and spills.
+        proc = pool("-j", "8", "--", "seq", "-f", "job{}-%g", "10000", ":::", *map(str, range(1, 9)))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        out = lines(proc.stdout)
+        self.assertEqual(len(out), 80000)
+        blocks = [out[i:i + 10000] for i in range(0, 80000, 10000)]
+        seen = set()
+        for block in blocks:
+            job = block[0].split("-")[0]
+            self.assertEqual(block, [f"{job}-{n}" for n in range(1, 10001)])
+            seen.add(job)
+        self.assertEqual(len(seen), 8)
+        # 2.7 MB from one job is past the in-memory limit: it goes through a temp file intact.
+        big = pool("-j", "2", "-k", "--", "seq", ":::", "400000", "3")
+        self.assertEqual(lines(big.stdout), [str(n) for n in range(1, 400001)] + ["1", "2", "3"])
+
+    def test_stdout_and_stderr_stay_apart_and_tag(self):
+        proc = pool("-k", "--tag", "--shell", "--", "echo out {}; echo err {} >&2", ":::", "a", "b c")
+        self.assertEqual(lines(proc.stdout), ["a\tout a", "b c\tout b c"])
+        self.assertEqual(lines(proc.stderr), ["a\terr a", "b c\terr b c"])
+
+    def test_placeholders(self):
+        proc = pool("-j", "1", "-k", "--", "echo", "{}", "{.}", "{/}", "{//}", "{/.}", "{#}", "{%}",
+                    ":::", "d/x.tar.gz", "y")
+        self.assertEqual(lines(proc.stdout), ["d/x.tar.gz d/x.tar x.tar.gz d x.tar 1 1", "y y y . y 2 1"])
+        appended = pool("-k", "--", "echo", "in:", ":::", "a b", "c")
+        self.assertEqual(lines(appended.stdout), ["in: a b", "in: c"])
+        hostile = pool("--", "echo", "{}", ":::", "$(touch pwned); `x`")
+        self.assertEqual(lines(hostile.stdout), ["$(touch pwned); `x`"])
+        self.assertFalse(os.path.exists("pwned"))
+
+    def test_cross_product_and_file_groups(self):
+        proc = pool("-k", "--", "echo", "{2}{1}", ":::", "a", "b", ":::", "1", "2", "3")
+        self.assertEqual(lines(proc.stdout), ["1a", "2a", "3a", "1b", "2b", "3b"])
+        with open(self.path("list"), "w") as f:
+            f.write("x\ny\n")
+        from_file = pool("-k", "--", "echo", ":::", "1", "::::", self.path("list"))
+        self.assertEqual(lines(from_file.stdout), ["1 x", "1 y"])
+
+    def test_stdin_lines_and_nul(self):
+        proc = pool("-k", "--", "echo", input=b"one\ntwo\nthree")
+        self.assertEqual(lines(proc.stdout), ["one", "two", "three"])
+        nul = pool("-0", "-k", "--", "printf", "[%s]", input=b"a b\0c\nd\0")
+        self.assertEqual(nul.stdout, b"[a b][c\nd]")
+        # A pipe from a slow producer: jobs start before the input ends.
+        producer = subprocess.Popen(["sh", "-c", "echo first; sleep 1; echo second"], stdout=subprocess.PIPE)
+        started = time.monotonic()
+        consumer = subprocess.Popen([NETLAB, "pool-run", "--shell", "--", "echo {} $(date +%s.%N)"],
+                                    stdin=producer.stdout, stdout=subprocess.PIPE)
+        producer.stdout.close()
+        out, _ = consumer.communicate(timeout=30)
+        producer.wait()
+        stamps = dict(line.split() for line in lines(out))
+        self.assertLess(float(stamps["second"]) - float(stamps["first"]), 5)
+        self.assertGreater(float(stamps["second"]) - float(stamps["first"]), 0.5)
+        self.assertLess(time.monotonic() - started, 20)
+
+    def test_timeout_kills_group_even_when_term_is_ignored(self):
+        started = time.monotonic()
+        proc = pool("-j", "2", "--timeout", "0.5", "--joblog", self.path("log"), "--shell", "--",
+                    "if [ {} = slow ]; then trap '' TERM; sleep 30 & wait; fi; echo {}", ":::", "slow", "fast")
+        elapsed = time.monotonic() - started
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertLess(elapsed, 10)
+        self.assertEqual(lines(proc.stdout), ["fast"])
+        self.assertIn("job 1 timed out after 0.5 s", proc.stderr.decode())
+        by_seq = {row[0]: row for row in joblog_rows(self.path("log"))}
+        self.assertEqual(by_seq["1"][7], "9")  # KILL: TERM was ignored
+        self.assertEqual(by_seq["2"][6], "0")
+
+    def test_retries(self):
+        counter = self.path("count")
+        script = 'n=$(cat {} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {}; echo try $n; [ $n -ge 3 ]'
+        proc = pool("--retries", "2", "--shell", "--", script, ":::", counter)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(lines(proc.stdout), ["try 3"])
+        os.unlink(counter)
+        once = pool("--retries", "1", "--shell", "--", script, ":::", counter)
+        self.assertEqual(once.returncode, 1)
+        self.assertEqual(lines(once.stdout), ["try 2"])
+
+    def test_halt_soon_and_now(self):
+        soon = pool("-j", "1", "--halt", "soon,fail=1", "--shell", "--", "echo {}; exit 1", ":::", "1", "2", "3")
+        self.assertEqual(soon.returncode, 1)
+        self.assertEqual(lines(soon.stdout), ["1"])
+        self.assertIn("halting", soon.stderr.decode())
+        started = time.monotonic()
+        now = pool("-j", "3", "--halt", "now,fail=1", "--joblog", self.path("log"), "--shell", "--",
+                   "if [ {} = 1 ]; then sleep 0.3; exit 1; fi; sleep 30", ":::", "1", "2", "3", "4")
+        self.assertLess(time.monotonic() - started, 10)
+        self.assertEqual(now.returncode, 1, now.stderr)
+        self.assertEqual([row[0] for row in joblog_rows(self.path("log"))], ["1", "2", "3"])
+        success = pool("-j", "1", "--halt", "now,success=2", "--", "echo", ":::", "a", "b", "c", "d")
+        self.assertEqual(lines(success.stdout), ["a", "b"])
+        self.assertEqual(success.returncode, 0)
+
+    def test_joblog_columns(self):
+        proc = pool("-k", "--joblog", self.path("log"), "--", "sh", "-c", "exit {}", ":::", "0", "3")
+        self.assertEqual(proc.returncode, 1)
+        with open(self.path("log")) as f:
+            header = f.readline()
+        self.assertEqual(header, "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n")
+        rows = joblog_rows(self.path("log"))
+        self.assertEqual(len(rows), 2)
+        for row in rows:
+            self.assertEqual(len(row), 9)
+            self.assertEqual(row[1], ":")
+            self.assertRegex(row[2], r"^\d{10}\.\d{3}$")
+            self.assertRegex(row[3], r"^ *\d+\.\d{3}$")
+        self.assertEqual([row[6] for row in rows], ["0", "3"])
+        self.assertEqual(rows[1][8], "sh -c 'exit 3'")
+
+    def test_exit_status_counts_failures(self):
+        self.assertEqual(pool("--", "sh", "-c", "exit {}", ":::", "0", "1", "2", "3").returncode, 3)
+        self.assertEqual(pool("-j", "4", "--", "false", ":::", *map(str, range(102))).returncode, 101)
+        self.assertEqual(pool("--", "true", ":::", "a").returncode, 0)
+
+    def test_missing_command_fails_each_job_and_goes_on(self):
+        proc = pool("-k", "--joblog", self.path("log"), "--", "{}", ":::", "true", "no-such-cmd-x", "echo")
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("no-such-cmd-x: command not found", proc.stderr.decode())
+        self.assertEqual([row[6] for row in joblog_rows(self.path("log"))], ["0", "127", "0"])
+
+    def test_json(self):
+        proc = pool("-k", "--json", "--shell", "--", "echo out {}; echo err >&2; exit {}", ":::", "0", "2")
+        self.assertEqual(proc.returncode, 1)
+        objects = [json.loads(line) for line in lines(proc.stdout)]
+        self.assertEqual([o["seq"] for o in objects], [1, 2])
+        self.assertEqual(objects[1]["input"], "2")
+        self.assertEqual(objects[1]["exit"], 2)
+        self.assertEqual(objects[1]["signal"], 0)
+        self.assertEqual(objects[1]["stdout"], "out 2\n")
+        self.assertEqual(objects[1]["stderr"], "err\n")
+        self.assertGreaterEqual(objects[0]["duration"], 0)
+
+    def test_ten_thousand_quick_jobs(self):
+        proc = pool("-j", "4", "--joblog", self.path("log"), "--", "true",
+                    input="\n".join(map(str, range(10000))).encode(), timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([int(row[0]) for row in joblog_rows(self.path("log"))], list(range(1, 10001)))
+
+    def test_dry_run_and_usage_errors(self):
+        dry = pool("-k", "--dry-run", "--", "rm", "{}", ":::", "a b", "c")
+        self.assertEqual(lines(dry.stdout), ["rm 'a b'", "rm c"])
+        for args in (["--"], ["--halt", "later", "--", "true"], ["--bogus", "true"], ["-j", "-1", "true"]):
+            proc = pool(*args)
+            self.assertEqual(proc.returncode, 2, args)
+            err = proc.stderr.decode()
+            self.assertTrue(err.startswith("netlab: pool-run: "), err)
+            self.assertEqual(len(err.splitlines()), 1, err)
+
+    def test_interrupt_leaves_no_child_behind(self):
+        script = "echo $$ > {}.pid; sleep 60 & echo $! > {}.child; wait"
+        proc = subprocess.Popen([NETLAB, "pool-run", "-j", "3", "--shell", "--", script, ":::",
+                                 *[self.path(str(i)) for i in range(5)]],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 20
+        pidfiles = []
+        while time.monotonic() < deadline:
+            pidfiles = [f for f in os.listdir(self.tmp) if f.endswith(".child")]
+            if len(pidfiles) == 3 and all(os.path.getsize(self.path(f)) > 0 for f in pidfiles):
+                break
+            time.sleep(0.02)
+        self.assertEqual(len(pidfiles), 3)
+        pids = []
+        for name in os.listdir(self.tmp):
+            with open(self.path(name)) as f:
+                pids.append(int(f.read()))
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 130, err)
+        self.assertTrue(err.decode().startswith("netlab: pool-run: interrupted"), err)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(alive(pid) for pid in pids):
+            time.sleep(0.02)
+        self.assertEqual([pid for pid in pids if alive(pid)], [])
+
+
+if __name__ == "__main__":
+    main()

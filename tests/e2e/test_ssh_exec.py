@@ -1,0 +1,451 @@
+"""ssh-exec against OpenSSH's own sshd, started as a child on a free port on 127.0.0.1.
+
+Host keys, client keys and known_hosts files live in a temporary folder; the netlab process
+gets a temporary HOME and no SSH_AUTH_SOCK unless a test starts its own ssh-agent, so nothing
+here reads or writes ~/.ssh or system files. sshd runs as root (the tests do), so the login user
+is root with an AuthorizedKeysFile inside the temporary folder.
+"""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from netlab_test import NETLAB, SKIP, check_sanitizers, free_port, main
+
+SSHD = "/usr/sbin/sshd"
+
+if not os.path.exists(SSHD) or shutil.which("ssh-keygen") is None or shutil.which("ssh-agent") is None:
+    print("skipped: sshd, ssh-keygen or ssh-agent not installed", file=sys.stderr)
+    sys.exit(SKIP)
+if os.geteuid() != 0:
+    # sshd only switches to the login user as root; an unprivileged sshd can only log in as
+    # itself, which is not worth a second configuration here.
+    print("skipped: sshd tests need root", file=sys.stderr)
+    sys.exit(SKIP)
+
+
+def keygen(path, kind="ed25519", passphrase=""):
+    subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", passphrase, "-C", "netlab-test", "-f", path],
+                   check=True, stdin=subprocess.DEVNULL)
+    return path
+
+
+def fingerprint(pub_path):
+    out = subprocess.run(["ssh-keygen", "-lf", pub_path], check=True, capture_output=True).stdout.decode()
+    return out.split()[1]  # "256 SHA256:... comment (ED25519)"
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def tree_digest(root):
+    """{relative path: (sha256, mode)} for every file under root, and each folder's mode."""
+    out = {}
+    for folder, dirs, files in os.walk(root):
+        rel = os.path.relpath(folder, root)
+        out[rel + "/"] = os.stat(folder).st_mode & 0o7777
+        for name in files:
+            path = os.path.join(folder, name)
+            out[os.path.join(rel, name)] = (sha256_file(path), os.stat(path).st_mode & 0o7777)
+    return out
+
+
+class Sshd:
+    """OpenSSH's sshd on 127.0.0.1:free port, ready once it answers with its banner."""
+
+    def __init__(self, tmp, authorized_keys):
+        os.makedirs("/run/sshd", exist_ok=True)
+        self.dir = tempfile.mkdtemp(prefix="sshd-", dir=tmp)
+        self.host_key = keygen(os.path.join(self.dir, "host_ed25519"))
+        self.port = free_port()
+        self.config = os.path.join(self.dir, "sshd_config")
+        with open(self.config, "w") as f:
+            f.write(f"""Port {self.port}
+ListenAddress 127.0.0.1
+HostKey {self.host_key}
+PidFile {self.dir}/sshd.pid
+AuthorizedKeysFile {authorized_keys}
+StrictModes no
+UsePAM no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+Subsystem sftp internal-sftp
+MaxStartups 200
+MaxSessions 200
+LogLevel ERROR
+""")
+        self.log_path = os.path.join(self.dir, "sshd.log")
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", self.config], stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=self._log)
+        self._wait_ready()
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"sshd exited {self.proc.returncode}: {open(self.log_path).read()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+                    if s.recv(64).startswith(b"SSH-"):
+                        return
+            except OSError:
+                time.sleep(0.02)
+        raise AssertionError("sshd did not answer within 20 s")
+
+    def known_hosts_line(self):
+        with open(self.host_key + ".pub") as f:
+            kind, blob = f.read().split()[:2]
+        return f"[127.0.0.1]:{self.port} {kind} {blob}\n"
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+class SshExecTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="netlab-ssh-")
+        cls.home = os.path.join(cls.tmp, "home")
+        os.makedirs(cls.home)
+        cls.key = keygen(os.path.join(cls.tmp, "id_ed25519"))
+        cls.wrong_key = keygen(os.path.join(cls.tmp, "id_wrong"))
+        cls.authorized = os.path.join(cls.tmp, "authorized_keys")
+        shutil.copy(cls.key + ".pub", cls.authorized)
+        cls.sshd = Sshd(cls.tmp, cls.authorized)
+        cls.host = f"root@127.0.0.1:{cls.sshd.port}"
+        cls.known = os.path.join(cls.tmp, "known_hosts")
+        with open(cls.known, "w") as f:
+            f.write(cls.sshd.known_hosts_line())
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sshd.close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def env(self, **extra):
+        env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+        env["HOME"] = self.home
+        env.update(extra)
+        return env
+
+    def ssh(self, *args, input=b"", timeout=60, env=None, known=None, key=True):
+        """Runs netlab ssh-exec with the suite's known_hosts and key unless told otherwise."""
+        opts = ["--known-hosts", known or self.known]
+        if key:
+            opts += ["-i", self.key]
+        argv = [NETLAB, "ssh-exec", *opts, *map(str, args)]
+        proc = subprocess.run(argv, input=input, capture_output=True, timeout=timeout, env=env or self.env())
+        check_sanitizers(proc.stderr.decode(errors="replace"), " ".join(argv))
+        return proc
+
+    # --- one host -------------------------------------------------------------------------
+
+    def test_key_auth_exit_code_and_stream_separation(self):
+        out = self.ssh(self.host, "--", "echo out; echo err >&2; exit 7")
+        self.assertEqual(out.returncode, 7, out.stderr)
+        self.assertEqual(out.stdout, b"out\n")
+        self.assertEqual(out.stderr, b"err\n")
+
+        ok = self.ssh(self.host, "--", "true")
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        self.assertEqual(ok.stdout, b"")
+
+    def test_stdin_forwarding_binary_safe(self):
+        data = os.urandom(3 << 20)
+        out = self.ssh(self.host, "--", "cat")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        out = self.ssh(self.host, "--", "cat", input=data)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(hashlib.sha256(out.stdout).hexdigest(), hashlib.sha256(data).hexdigest())
+        counted = self.ssh(self.host, "--", "wc", "-c", input=data)
+        self.assertEqual(counted.stdout.strip(), str(len(data)).encode())
+        ignored = self.ssh("-n", self.host, "--", "wc", "-c", input=data)
+        self.assertEqual(ignored.stdout.strip(), b"0")
+
+    def test_signal_and_timeout(self):
+        killed = self.ssh(self.host, "--", "kill -TERM $$")
+        self.assertEqual(killed.returncode, 128 + signal.SIGTERM, killed.stderr)
+        started = time.monotonic()
+        slow = self.ssh("--timeout", "1", self.host, "--", "sleep 30")
+        self.assertEqual(slow.returncode, 124, slow.stderr)
+        self.assertLess(time.monotonic() - started, 15)
+        self.assertIn(b"timed out", slow.stderr)
+
+    def test_wrong_key_is_255(self):
+        out = self.ssh("-i", self.wrong_key, self.host, "--", "true", key=False)
+        self.assertEqual(out.returncode, 255)
+        lines = out.stderr.decode().splitlines()
+        self.assertEqual(len(lines), 1, out.stderr)
+        self.assertRegex(lines[0], r"^netlab: ssh-exec: authenticate root@127\.0\.0\.1:\d+: permission denied")
+        self.assertIn(self.wrong_key, lines[0])
+
+    def test_no_key_at_all_is_255(self):
+        out = self.ssh(self.host, "--", "true", key=False)
+        self.assertEqual(out.returncode, 255)
+        self.assertIn(b"permission denied", out.stderr)
+
+    def test_agent_auth(self):
+        sock = os.path.join(self.tmp, "agent.sock")
+        agent = subprocess.Popen(["ssh-agent", "-D", "-a", sock], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 10
+            while not os.path.exists(sock) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            env = self.env(SSH_AUTH_SOCK=sock)
+            subprocess.run(["ssh-add", "-q", self.key], check=True, env=env, capture_output=True)
+            out = self.ssh(self.host, "--", "echo via-agent", env=env, key=False)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(out.stdout, b"via-agent\n")
+            refused = self.ssh("--no-agent", self.host, "--", "true", env=env, key=False)
+            self.assertEqual(refused.returncode, 255)
+        finally:
+            agent.terminate()
+            agent.wait(timeout=10)
+
+    def test_encrypted_key_with_passphrase_env(self):
+        locked = keygen(os.path.join(self.tmp, "id_locked"), passphrase="s3cret phrase")
+        with open(self.authorized, "a") as f, open(locked + ".pub") as pub:
+            f.write(pub.read())
+        env = self.env(KEY_PASS="s3cret phrase")
+        out = self.ssh("-i", locked, "--passphrase-env", "KEY_PASS", self.host, "--", "echo unlocked",
+                       env=env, key=False)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, b"unlocked\n")
+        wrong = self.ssh("-i", locked, "--passphrase-env", "KEY_PASS", self.host, "--", "true",
+                         env=self.env(KEY_PASS="nope"), key=False)
+        self.assertEqual(wrong.returncode, 255)
+        self.assertIn(b"cannot load", wrong.stderr)
+
+    # --- host keys ------------------------------------------------------------------------
+
+    def test_unknown_host_refused_with_fingerprint(self):
+        known = os.path.join(self.tmp, "unknown", "known_hosts")
+        out = self.ssh(self.host, "--", "true", known=known)
+        self.assertEqual(out.returncode, 255)
+        text = out.stderr.decode()
+        self.assertEqual(len(text.splitlines()), 1, text)
+        self.assertIn(fingerprint(self.sshd.host_key + ".pub"), text)
+        self.assertIn("--accept-new", text)
+        self.assertFalse(os.path.exists(known))
+
+    def test_accept_new_adds_then_checks(self):
+        known = os.path.join(self.tmp, "fresh", "known_hosts")
+        out = self.ssh("--accept-new", self.host, "--", "echo first", known=known)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, b"first\n")
+        self.assertIn(fingerprint(self.sshd.host_key + ".pub"), out.stderr.decode())
+        with open(known) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(len(lines), 1)
+        self.assertTrue(lines[0].startswith(f"[127.0.0.1]:{self.sshd.port} ssh-ed25519 "), lines)
+        again = self.ssh(self.host, "--", "echo second", known=known)
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertEqual(again.stderr, b"")
+
+    def test_hashed_known_hosts_entry(self):
+        known = os.path.join(self.tmp, "hashed_known_hosts")
+        with open(known, "w") as f:
+            f.write(self.sshd.known_hosts_line())
+        subprocess.run(["ssh-keygen", "-q", "-H", "-f", known], check=True, capture_output=True)
+        with open(known) as f:
+            self.assertTrue(f.read().startswith("|1|"))
+        out = self.ssh(self.host, "--", "true", known=known)
+        self.assertEqual(out.returncode, 0, out.stderr)
+
+    def test_changed_host_key_refused_even_with_accept_new(self):
+        other = keygen(os.path.join(self.tmp, "other_host_key"))
+        with open(other + ".pub") as f:
+            kind, blob = f.read().split()[:2]
+        known = os.path.join(self.tmp, "changed_known_hosts")
+        with open(known, "w") as f:
+            f.write(f"[127.0.0.1]:{self.sshd.port} {kind} {blob}\n")
+        for extra in ([], ["--accept-new"]):
+            out = self.ssh(*extra, self.host, "--", "echo should-not-run", known=known)
+            self.assertEqual(out.returncode, 255, extra)
+            self.assertEqual(out.stdout, b"")
+            text = out.stderr.decode()
+            self.assertIn("HOST KEY CHANGED", text)
+            self.assertIn(fingerprint(self.sshd.host_key + ".pub"), text)
+        with open(known) as f:
+            self.assertEqual(len(f.read().splitlines()), 1)
+
+    # --- connection failures --------------------------------------------------------------
+
+    def test_silent_host_times_out(self):
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(16)
+            port = listener.getsockname()[1]
+            started = time.monotonic()
+            out = self.ssh("--connect-timeout", "1", f"127.0.0.1:{port}", "--", "true")
+            elapsed = time.monotonic() - started
+        self.assertEqual(out.returncode, 255, out.stderr)
+        self.assertLess(elapsed, 10)
+        self.assertRegex(out.stderr.decode(), r"^netlab: ssh-exec: connect \S+@127\.0\.0\.1:\d+: ")
+
+    def test_refused_port_is_255(self):
+        out = self.ssh(f"127.0.0.1:{free_port()}", "--", "true")
+        self.assertEqual(out.returncode, 255)
+        self.assertEqual(len(out.stderr.decode().splitlines()), 1, out.stderr)
+
+    def test_usage_errors(self):
+        for args in ([self.host], ["--", "true"], ["user@", "--", "true"], ["--port", "0", self.host, "--", "true"]):
+            out = self.ssh(*args)
+            self.assertEqual(out.returncode, 2, (args, out.stderr))
+            self.assertEqual(len(out.stderr.decode().splitlines()), 1, out.stderr)
+
+    # --- many hosts -----------------------------------------------------------------------
+
+    def test_twenty_parallel_sessions_json(self):
+        hosts_file = os.path.join(self.tmp, "hosts20")
+        with open(hosts_file, "w") as f:
+            f.write("# twenty sessions to one sshd\n")
+            for i in range(20):
+                f.write(f"{self.host}  # session {i}\n")
+        started = time.monotonic()
+        out = self.ssh("--hosts-file", hosts_file, "-j", "20", "--json", "--",
+                       "echo out-$$; echo err-$$ >&2; sleep 1")
+        elapsed = time.monotonic() - started
+        self.assertEqual(out.returncode, 0, out.stderr)
+        objects = [json.loads(line) for line in out.stdout.decode().splitlines()]
+        self.assertEqual(len(objects), 20)
+        pids = set()
+        for o in objects:
+            self.assertEqual(o["exit"], 0, o)
+            self.assertEqual(o["host"], self.host)
+            self.assertRegex(o["stdout"], r"^out-\d+\n$")
+            self.assertRegex(o["stderr"], r"^err-\d+\n$")
+            self.assertIsNone(o["error"])
+            self.assertIsNone(o["signal"])
+            pids.add(o["stdout"])
+        self.assertEqual(len(pids), 20)
+        # 20 one-second commands in parallel, not in series (generous for the sanitizer build).
+        self.assertLess(elapsed, 15)
+
+    def test_grouped_and_tagged_output_never_interleave(self):
+        hosts = [self.host] * 6
+        script = "for i in 1 2 3 4 5; do echo line-$i; sleep 0.05; done"
+        grouped = self.ssh("-j", "6", *hosts, "--", script)
+        self.assertEqual(grouped.returncode, 0, grouped.stderr)
+        lines = grouped.stdout.decode().splitlines()
+        self.assertEqual(len(lines), 6 * 6)
+        for block in range(6):
+            chunk = lines[block * 6:(block + 1) * 6]
+            self.assertEqual(chunk[0], f"--- {self.host}: exit 0 ---")
+            self.assertEqual(chunk[1:], [f"line-{i}" for i in range(1, 6)])
+
+        tagged = self.ssh("--tag", "-j", "6", *hosts, "--", script + "; printf partial")
+        self.assertEqual(tagged.returncode, 0, tagged.stderr)
+        lines = tagged.stdout.decode().splitlines()
+        self.assertEqual(len(lines), 6 * 6)
+        for line in lines:
+            self.assertRegex(line, rf"^{self.host}: (line-[1-5]|partial)$")
+
+    def test_failed_hosts_are_counted(self):
+        dead = f"127.0.0.1:{free_port()}"
+        out = self.ssh("--json", self.host, dead, dead, self.host, "--", "exit 3")
+        self.assertEqual(out.returncode, 4, out.stderr)
+        objects = [json.loads(line) for line in out.stdout.decode().splitlines()]
+        self.assertEqual(sorted(o["exit"] for o in objects), [3, 3, 255, 255])
+        for o in objects:
+            if o["exit"] == 255:
+                self.assertIn("connect", o["error"])
+
+        mixed = self.ssh(self.host, dead, "--", "true")
+        self.assertEqual(mixed.returncode, 1)
+        self.assertIn(f"netlab: ssh-exec: {dead}: connect".encode(), mixed.stderr)
+        self.assertIn(b"1 of 2 hosts failed", mixed.stderr)
+
+    # --- SFTP -----------------------------------------------------------------------------
+
+    def test_sftp_put_get_50mb_file(self):
+        work = tempfile.mkdtemp(dir=self.tmp)
+        local = os.path.join(work, "big.bin")
+        with open(local, "wb") as f:
+            f.write(os.urandom(50 << 20))
+        os.chmod(local, 0o640)
+        remote_dir = tempfile.mkdtemp(dir=self.tmp)
+        remote = os.path.join(remote_dir, "uploaded.bin")
+        back = os.path.join(work, "back.bin")
+        out = self.ssh("--put", local, remote, "--get", remote, back, self.host, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        digest = sha256_file(local)
+        self.assertEqual(sha256_file(remote), digest)
+        self.assertEqual(sha256_file(back), digest)
+        self.assertEqual(os.stat(remote).st_mode & 0o777, 0o640)
+        self.assertEqual(os.stat(back).st_mode & 0o777, 0o640)
+        self.assertEqual([n for n in os.listdir(work) if "partial" in n], [])
+
+    def test_sftp_folder_recursive(self):
+        work = tempfile.mkdtemp(dir=self.tmp)
+        src = os.path.join(work, "tree")
+        os.makedirs(os.path.join(src, "a", "b"))
+        os.makedirs(os.path.join(src, "empty"))
+        for i, rel in enumerate(["top.txt", "a/one.bin", "a/b/two.bin", "a/b/script.sh"]):
+            with open(os.path.join(src, rel), "wb") as f:
+                f.write(os.urandom(1000 * (i + 1) * 37))
+        os.chmod(os.path.join(src, "a/b/script.sh"), 0o755)
+        remote_parent = tempfile.mkdtemp(dir=self.tmp)
+        # An existing remote folder receives the source under its own name, like scp.
+        out = self.ssh("-r", "--put", src, remote_parent, self.host, "--", "echo done")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, b"done\n")
+        self.assertEqual(tree_digest(os.path.join(remote_parent, "tree")), tree_digest(src))
+
+        back = os.path.join(work, "back")
+        got = self.ssh("-r", "--get", os.path.join(remote_parent, "tree"), back, self.host)
+        self.assertEqual(got.returncode, 0, got.stderr)
+        self.assertEqual(tree_digest(back), tree_digest(src))
+
+        no_r = self.ssh("--put", src, remote_parent, self.host)
+        self.assertEqual(no_r.returncode, 1)
+        self.assertIn(b"is a directory (use -r)", no_r.stderr)
+
+    def test_sftp_get_many_hosts_and_failed_get_keeps_file(self):
+        work = tempfile.mkdtemp(dir=self.tmp)
+        remote = os.path.join(work, "remote.txt")
+        with open(remote, "w") as f:
+            f.write("from the host\n")
+        other = f"127.0.0.1:{self.sshd.port}"
+        out_dir = os.path.join(work, "collected")
+        out = self.ssh("-l", "root", "--get", remote, out_dir, self.host, other)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        for label in (self.host, other):
+            with open(os.path.join(out_dir, label, "remote.txt")) as f:
+                self.assertEqual(f.read(), "from the host\n")
+
+        good = os.path.join(work, "good.txt")
+        with open(good, "w") as f:
+            f.write("keep me\n")
+        missing = self.ssh("--get", os.path.join(work, "nope"), good, self.host)
+        self.assertEqual(missing.returncode, 1)
+        self.assertIn(b"no such file", missing.stderr)
+        with open(good) as f:
+            self.assertEqual(f.read(), "keep me\n")
+        self.assertEqual([n for n in os.listdir(work) if "partial" in n], [])
+
+
+if __name__ == "__main__":
+    main()
