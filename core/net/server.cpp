@@ -193,10 +193,11 @@ Result<void> run_server(const ServerConfig& config, const ServiceFactory& factor
     NETLAB_TRY_VOID(pool[i]->listen(joined, options, factory));
   }
 
-  log::info("listening on {}", pool[0]->listener().bound());
+  // The port file comes first: a script that saw the log line may read it at once.
   if (!config.port_file.empty() && !config.address.is_unix()) {
     NETLAB_TRY_VOID(fs::write_file_atomic(config.port_file, std::to_string(pool[0]->listener().port()) + "\n"));
   }
+  log::info("listening on {}", pool[0]->listener().bound());
 
   // Other workers are woken through an async handle, the one libuv call safe across threads.
   std::vector<std::shared_ptr<loop::Async>> wakers;

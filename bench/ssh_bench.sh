@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# ssh-exec against OpenSSH on loopback: wall time to run `true` on 20 sessions (netlab -j 20,
+# a shell loop of ssh, a backgrounded ssh per session, parallel-ssh if installed), and SFTP
+# throughput for one file (netlab --put/--get vs sftp and scp). Starts its own sshd on a free
+# port with keys in a temporary folder; touches no ~/.ssh. Needs root (sshd logs in as root).
+# Not a test: prints a table and ratios. Usage: bench/ssh_bench.sh [NETLAB] [SESSIONS] [MB]
+set -euo pipefail
+
+NETLAB=${1:-${NETLAB:-build/netlab}}
+SESSIONS=${2:-20}
+MB=${3:-200}
+TMP=$(mktemp -d)
+SSHD_PID=""
+cleanup() {
+  [[ -n $SSHD_PID ]] && kill "$SSHD_PID" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+ssh-keygen -q -t ed25519 -N "" -f "$TMP/host_key"
+ssh-keygen -q -t ed25519 -N "" -f "$TMP/id"
+cp "$TMP/id.pub" "$TMP/authorized_keys"
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p /run/sshd
+cat > "$TMP/sshd_config" <<CONF
+Port $PORT
+ListenAddress 127.0.0.1
+HostKey $TMP/host_key
+PidFile $TMP/sshd.pid
+AuthorizedKeysFile $TMP/authorized_keys
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+Subsystem sftp internal-sftp
+MaxStartups 200
+MaxSessions 200
+LogLevel ERROR
+CONF
+/usr/sbin/sshd -D -e -f "$TMP/sshd_config" 2>"$TMP/sshd.log" &
+SSHD_PID=$!
+for _ in $(seq 200); do
+  if python3 -c "import socket,sys; s=socket.create_connection(('127.0.0.1',$PORT),1); sys.exit(0 if s.recv(4)==b'SSH-' else 1)" 2>/dev/null; then
+    break
+  fi
+  sleep 0.05
+done
+echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 "$TMP/host_key.pub")" > "$TMP/known_hosts"
+mkdir -p "$TMP/home"
+export HOME=$TMP/home
+unset SSH_AUTH_SOCK
+SSH_OPTS=(-q -o BatchMode=yes -o UserKnownHostsFile="$TMP/known_hosts" -o StrictHostKeyChecking=yes -i "$TMP/id" -p "$PORT")
+HOSTS=()
+for _ in $(seq "$SESSIONS"); do HOSTS+=("root@127.0.0.1:$PORT"); done
+
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
+printf "%-40s %10s\n" "fan-out: true on $SESSIONS sessions" "seconds"
+
+start=$(now)
+"$NETLAB" ssh-exec --known-hosts "$TMP/known_hosts" -i "$TMP/id" -j "$SESSIONS" "${HOSTS[@]}" -- true >/dev/null
+t_netlab=$(secs "$start" "$(now)")
+printf "%-40s %10s\n" "netlab ssh-exec -j $SESSIONS" "$t_netlab"
+
+start=$(now)
+for _ in $(seq "$SESSIONS"); do ssh "${SSH_OPTS[@]}" root@127.0.0.1 true; done
+t_loop=$(secs "$start" "$(now)")
+printf "%-40s %10s\n" "shell loop of ssh" "$t_loop"
+
+start=$(now)
+for _ in $(seq "$SESSIONS"); do ssh "${SSH_OPTS[@]}" root@127.0.0.1 true & done
+wait_pids=$(jobs -p | grep -v "^$SSHD_PID$" || true)
+for pid in $wait_pids; do wait "$pid"; done
+t_bg=$(secs "$start" "$(now)")
+printf "%-40s %10s\n" "ssh & per session (shell-parallel)" "$t_bg"
+
+t_pssh=""
+PSSH=$(command -v parallel-ssh || command -v pssh || true)
+if [[ -n $PSSH ]]; then
+  for _ in $(seq "$SESSIONS"); do echo "root@127.0.0.1:$PORT"; done > "$TMP/pssh_hosts"
+  start=$(now)
+  "$PSSH" -p "$SESSIONS" -h "$TMP/pssh_hosts" -x "-i $TMP/id -o UserKnownHostsFile=$TMP/known_hosts" true >/dev/null
+  t_pssh=$(secs "$start" "$(now)")
+  printf "%-40s %10s\n" "parallel-ssh -p $SESSIONS" "$t_pssh"
+fi
+echo "netlab vs shell loop: $(ratio "$t_loop" "$t_netlab")x faster; vs ssh &: $(ratio "$t_bg" "$t_netlab")x"
+
+head -c "$((MB << 20))" /dev/urandom > "$TMP/big"
+mkdir -p "$TMP/remote"
+printf "\n%-40s %10s %10s\n" "SFTP: $MB MB file" "seconds" "MB/s"
+mbps() { awk -v mb="$MB" -v t="$1" 'BEGIN { printf "%.0f", mb / t }'; }
+
+start=$(now)
+"$NETLAB" ssh-exec --known-hosts "$TMP/known_hosts" -i "$TMP/id" --put "$TMP/big" "$TMP/remote/netlab" "root@127.0.0.1:$PORT"
+t_put=$(secs "$start" "$(now)")
+printf "%-40s %10s %10s\n" "netlab --put (incl. SHA-256 verify)" "$t_put" "$(mbps "$t_put")"
+
+start=$(now)
+"$NETLAB" ssh-exec --known-hosts "$TMP/known_hosts" -i "$TMP/id" --get "$TMP/remote/netlab" "$TMP/back_netlab" "root@127.0.0.1:$PORT"
+t_get=$(secs "$start" "$(now)")
+printf "%-40s %10s %10s\n" "netlab --get (incl. SHA-256 verify)" "$t_get" "$(mbps "$t_get")"
+
+start=$(now)
+sftp -q -b - -o UserKnownHostsFile="$TMP/known_hosts" -i "$TMP/id" -P "$PORT" root@127.0.0.1 >/dev/null <<SFTP
+put $TMP/big $TMP/remote/sftp
+SFTP
+t_sftp_put=$(secs "$start" "$(now)")
+printf "%-40s %10s %10s\n" "OpenSSH sftp put" "$t_sftp_put" "$(mbps "$t_sftp_put")"
+
+start=$(now)
+sftp -q -b - -o UserKnownHostsFile="$TMP/known_hosts" -i "$TMP/id" -P "$PORT" root@127.0.0.1 >/dev/null <<SFTP
+get $TMP/remote/sftp $TMP/back_sftp
+SFTP
+t_sftp_get=$(secs "$start" "$(now)")
+printf "%-40s %10s %10s\n" "OpenSSH sftp get" "$t_sftp_get" "$(mbps "$t_sftp_get")"
+
+start=$(now)
+scp -q -o UserKnownHostsFile="$TMP/known_hosts" -i "$TMP/id" -P "$PORT" "$TMP/big" "root@127.0.0.1:$TMP/remote/scp"
+t_scp=$(secs "$start" "$(now)")
+printf "%-40s %10s %10s\n" "OpenSSH scp upload" "$t_scp" "$(mbps "$t_scp")"
+
+cmp -s "$TMP/big" "$TMP/back_netlab" && cmp -s "$TMP/big" "$TMP/back_sftp" || { echo "ssh_bench: copies differ" >&2; exit 1; }
+echo "netlab put vs sftp put: $(ratio "$t_sftp_put" "$t_put")x; get vs sftp get: $(ratio "$t_sftp_get" "$t_get")x (>= 0.8 is the target)"
