@@ -78,7 +78,7 @@ Result<std::shared_ptr<Process>> Process::spawn(Loop& loop, const SpawnOptions& 
   if (rc != 0) {
     process->m_exited = true;
     process->close();
-    return fail(fmt::format("spawn {}: {}", options.argv[0], uv_strerror(rc)));
+    return fail(fmt::format("spawn {}: {}", options.argv[0], uv_strerror(rc)), rc);
   }
   return process;
 }

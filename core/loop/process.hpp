@@ -48,7 +48,7 @@ public:
   using ExitCallback = std::function<void(ExitStatus)>;
 
   // Starts the child; on failure (no such program, permission) returns libuv's message, e.g.
-  // "spawn nosuch: no such file or directory".
+  // "spawn nosuch: no such file or directory"; the failure's code is libuv's (UV_ENOENT...).
   static Result<std::shared_ptr<Process>> spawn(Loop& loop, const SpawnOptions& options, ExitCallback on_exit);
 
   int pid() const { return m_raw.pid; }

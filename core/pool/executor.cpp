@@ -88,9 +88,10 @@ public:
     if (!process) {
       out->close();
       err->close();
-      observer.on_stderr(start_error_line(process.error()));
+      bool not_found = process.code() == UV_ENOENT;
+      observer.on_stderr(start_error_line(process.error(), not_found));
       JobOutcome outcome;
-      outcome.exit_code = process.error().ends_with(uv_strerror(UV_ENOENT)) ? 127 : 126;
+      outcome.exit_code = not_found ? 127 : 126;
       outcome.start_error = process.error();
       observer.on_done(outcome);
       return nullptr;
@@ -102,10 +103,10 @@ public:
   }
 
 private:
-  std::string start_error_line(const std::string& error) {
+  std::string start_error_line(const std::string& error, bool not_found) {
     // "spawn nosuch: no such file or directory" reads better as a shell would put it.
     std::string text = error;
-    if (text.starts_with("spawn ") && text.ends_with(uv_strerror(UV_ENOENT))) {
+    if (not_found) {
       text = fmt::format("{}: command not found", m_options.argv.empty() ? "" : m_options.argv[0]);
     }
     return fmt::format("netlab: {}: {}\n", log::command().empty() ? "pool" : log::command(), text);

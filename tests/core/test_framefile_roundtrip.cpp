@@ -97,7 +97,7 @@ TEST_CASE("framefile: a tree round-trips, chunked and not", "[framefile]") {
   write_file(tmp.path / "src/empty", "");
   write_file(tmp.path / "src/sub/deep/big.bin", pattern(100000));
   ::chmod((tmp.path / "src/a.txt").c_str(), 0755);
-  for (std::size_t chunk : {std::size_t{1} << 24, std::size_t{4096}, std::size_t{1}}) {
+  for (std::size_t chunk : {std::size_t{1} << 24, std::size_t{4096}, std::size_t{30000}}) {
     INFO(chunk);
     auto stream = tmp.path / "stream";
     pack_paths(tmp.path, {"src"}, stream, chunk);

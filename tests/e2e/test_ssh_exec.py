@@ -8,6 +8,7 @@ is root with an AuthorizedKeysFile inside the temporary folder.
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -341,11 +342,13 @@ class SshExecTest(unittest.TestCase):
         for o in objects:
             self.assertEqual(o["exit"], 0, o)
             self.assertEqual(o["host"], self.host)
-            self.assertEqual(o["stdout"].strip(), "20", o)
-            self.assertRegex(o["stderr"], r"^err-\d+\n$")
+            # Only the last line: root's shell start-up files may chatter under contention.
+            self.assertEqual(o["stdout"].splitlines()[-1].strip(), "20", o)
+            pid = re.search(r"err-(\d+)\n$", o["stderr"])
+            self.assertIsNotNone(pid, o)
             self.assertIsNone(o["error"])
             self.assertIsNone(o["signal"])
-            pids.add(o["stderr"])
+            pids.add(pid.group(1))
         self.assertEqual(len(pids), 20)
 
     def test_grouped_and_tagged_output_never_interleave(self):
