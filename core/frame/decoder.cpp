@@ -134,6 +134,7 @@ Result<void> Decoder::take_body(std::vector<Frame>& out) {
   if (sha != m_frame.header.end() && crypto::sha256_hex(m_frame.body) != sha->get<std::string>()) {
     return error("body does not match its sha256");
   }
+  m_frame.offset = m_frame_offset;
   out.push_back(std::move(m_frame));
   m_frame = Frame{};
   ++m_frames;

@@ -26,6 +26,8 @@ struct Limits {
 struct Frame {
   nlohmann::json header;
   std::string body;
+  // Where the frame starts in the stream the decoder read, for messages that name it.
+  std::uint64_t offset = 0;
 
   std::string type() const { return header.value("type", std::string()); }
 };

