@@ -90,9 +90,27 @@ LogLevel ERROR
 """)
         self.log_path = os.path.join(self.dir, "sshd.log")
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", self.config], stdin=subprocess.DEVNULL,
-                                     stdout=self._log, stderr=self._log)
+        self.proc = subprocess.Popen(self._command(), stdin=subprocess.DEVNULL, stdout=self._log,
+                                     stderr=self._log)
         self._wait_ready()
+
+    def _command(self):
+        """sshd's command line. Where a private mount namespace can be made, an empty folder is
+        mounted over the login user's home for sshd and its sessions only: the remote shell then
+        reads no start-up files (on these machines root's .bashrc runs pyenv, seconds per
+        session under load), and nothing outside the test is touched."""
+        sshd = [SSHD, "-D", "-e", "-f", self.config]
+        unshare = shutil.which("unshare")
+        if unshare is None:
+            return sshd
+        empty_home = tempfile.mkdtemp(prefix="home-", dir=self.dir)
+        home = os.path.expanduser("~root")
+        probe = subprocess.run([unshare, "--mount", "--propagation", "private", "mount", "--bind", empty_home, home],
+                               capture_output=True)
+        if probe.returncode != 0:
+            return sshd
+        script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+        return [unshare, "--mount", "--propagation", "private", "sh", "-c", script, "sh", empty_home, home, *sshd]
 
     def _wait_ready(self):
         deadline = time.monotonic() + 20
