@@ -12,7 +12,7 @@
 #include "cmd/common.hpp"
 #include "cmd/registry.hpp"
 #include "core/framefile/atomic_file.hpp"
-#include "core/framefile/io.hpp"
+#include "core/util/fd_io.hpp"
 #include "core/framefile/writer.hpp"
 #include "core/pack/codec.hpp"
 #include "core/pack/encoding.hpp"
@@ -70,7 +70,7 @@ public:
   const std::string& name() const { return m_name; }
 
   void write(std::string_view data) {
-    auto written = framefile::write_all(m_fd, data, m_name);
+    auto written = write_all(m_fd, data, m_name);
     if (!written) {
       throw Error(written.error());
     }
@@ -130,7 +130,7 @@ void for_each_line(Handle&& handle) {
   std::string pending;
   std::size_t number = 0;
   while (true) {
-    auto got = framefile::read_full(STDIN_FILENO, buffer.data(), buffer.size(), "stdin");
+    auto got = read_full(STDIN_FILENO, buffer.data(), buffer.size(), "stdin");
     if (!got) {
       throw Error(got.error());
     }

@@ -13,7 +13,7 @@
 
 #include "cmd/common.hpp"
 #include "cmd/registry.hpp"
-#include "core/framefile/io.hpp"
+#include "core/util/fd_io.hpp"
 #include "core/framefile/reader.hpp"
 #include "core/pack/codec.hpp"
 #include "core/pack/encoding.hpp"
@@ -79,7 +79,7 @@ public:
 
   // Appends the next piece to `out`; returns false at end of input.
   bool next(std::string& out) {
-    auto got = framefile::read_full(m_input.fd(), m_buffer.data(), m_buffer.size(), m_input.name());
+    auto got = read_full(m_input.fd(), m_buffer.data(), m_buffer.size(), m_input.name());
     if (!got) {
       throw Error(got.error());
     }
@@ -162,7 +162,7 @@ void append_record(std::string& out, const std::vector<pack::Value>& values, boo
 }
 
 void flush(std::string& out) {
-  auto written = framefile::write_all(STDOUT_FILENO, out, "stdout");
+  auto written = write_all(STDOUT_FILENO, out, "stdout");
   if (!written) {
     throw Error(written.error());
   }

@@ -13,28 +13,13 @@
 #include <fmt/format.h>
 
 #include "core/net/socket.hpp"
+#include "core/util/fd_io.hpp"
 #include "core/util/error.hpp"
 
 namespace netlab::echo {
 namespace {
 
 constexpr std::size_t k_chunk = 64 * 1024;
-
-void write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      if (errno == EPIPE) {
-        throw Error("write output: broken pipe");
-      }
-      throw Error(fmt::format("write output: {}", std::strerror(errno)));
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
 
 [[noreturn]] void raise_io(const Failure& failure, const std::string& what) {
   if (failure.code == ETIMEDOUT) {
@@ -53,46 +38,6 @@ net::Fd connect(const ClientOptions& options) {
   }
   return net::Fd(*fd);
 }
-
-// Reads stdin a line at a time without stdio, so nothing is buffered past what was used.
-class LineReader {
-public:
-  explicit LineReader(int fd) : m_fd(fd) {}
-
-  bool next(std::string& line) {
-    while (true) {
-      auto newline = m_buffer.find('\n');
-      if (newline != std::string::npos) {
-        line.assign(m_buffer, 0, newline);
-        m_buffer.erase(0, newline + 1);
-        return true;
-      }
-      if (m_eof) {
-        if (m_buffer.empty()) {
-          return false;
-        }
-        line = std::move(m_buffer);
-        m_buffer.clear();
-        return true;
-      }
-      char chunk[4096];
-      ssize_t n = ::read(m_fd, chunk, sizeof(chunk));
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n <= 0) {
-        m_eof = true;
-        continue;
-      }
-      m_buffer.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
-
-private:
-  int m_fd;
-  std::string m_buffer;
-  bool m_eof = false;
-};
 
 // Sends one line and returns the reply up to and including its newline.
 std::string exchange(int fd, const std::string& line, std::string& pending, double timeout) {
@@ -136,7 +81,7 @@ void run_lines(const ClientOptions& options, int fd) {
   std::string pending;
   if (!options.messages.empty()) {
     for (const auto& message : options.messages) {
-      write_all(options.out_fd, exchange(fd, message, pending, options.timeout));
+      write_all_or_throw(options.out_fd, exchange(fd, message, pending, options.timeout));
     }
     return;
   }
@@ -144,18 +89,18 @@ void run_lines(const ClientOptions& options, int fd) {
   std::string line;
   while (true) {
     if (options.interactive) {
-      write_all(options.out_fd, ">>: ");
+      write_all_or_throw(options.out_fd, ">>: ");
     }
     if (!reader.next(line)) {
       if (options.interactive) {
-        write_all(options.out_fd, "\n");
+        write_all_or_throw(options.out_fd, "\n");
       }
       return;
     }
     if (options.interactive && line.empty()) {
       continue;
     }
-    write_all(options.out_fd, exchange(fd, line, pending, options.timeout));
+    write_all_or_throw(options.out_fd, exchange(fd, line, pending, options.timeout));
   }
 }
 
@@ -183,7 +128,7 @@ void run_raw(const ClientOptions& options, int fd) {
         throw Error(fmt::format("receive: {}", std::strerror(errno)));
       }
       if (n > 0) {
-        write_all(options.out_fd, std::string_view(chunk, static_cast<std::size_t>(n)));
+        write_all_or_throw(options.out_fd, std::string_view(chunk, static_cast<std::size_t>(n)));
       }
     }
     if (!to_socket.empty() && (fds[0].revents & POLLOUT)) {

@@ -19,6 +19,7 @@
 #include "core/frame/frame.hpp"
 #include "core/net/socket.hpp"
 #include "core/util/error.hpp"
+#include "core/util/fd_io.hpp"
 #include "core/util/log.hpp"
 
 namespace netlab::exec {
@@ -32,19 +33,6 @@ constexpr double k_timeout_margin = 10;
 
 [[noreturn]] void protocol_error(const std::string& message) {
   throw Error("protocol: " + message, k_exit_connect);
-}
-
-void write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      throw Error(fmt::format("write output: {}", std::strerror(errno)));
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
 }
 
 // SIGINT as a readable descriptor, for as long as the object lives.
@@ -242,7 +230,7 @@ Outcome run_command(Channel& channel, const ClientOptions& options, std::int64_t
       if (options.json) {
         captured[fd] += frame.body;
       } else {
-        write_all(fd == 1 ? options.out_fd : options.err_fd, frame.body);
+        write_all_or_throw(fd == 1 ? options.out_fd : options.err_fd, frame.body);
       }
     } else if (type == "exit") {
       auto expect_out = frame.header.value("stdout_size", std::uint64_t{0});
@@ -266,7 +254,7 @@ Outcome run_command(Channel& channel, const ClientOptions& options, std::int64_t
                  {"duration_ms", frame.header.value("duration_ms", json(nullptr))},
                  {"stdout", captured[1]},
                  {"stderr", captured[2]}};
-        write_all(options.out_fd, out.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+        write_all_or_throw(options.out_fd, out.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
       }
       if (frame.header.value("truncated", false)) {
         log::info("output cut at {} bytes by the server's --max-output; the command was killed", got[1] + got[2]);
@@ -278,7 +266,7 @@ Outcome run_command(Channel& channel, const ClientOptions& options, std::int64_t
         throw Error("server: " + error_text(frame), k_exit_connect);
       }
       if (options.json) {
-        write_all(options.out_fd, json{{"id", id}, {"command", command}, {"error", code},
+        write_all_or_throw(options.out_fd, json{{"id", id}, {"command", command}, {"error", code},
                                        {"message", frame.header.value("message", std::string())},
                                        {"status", status_for_refusal(code)}}
                                       .dump(-1, ' ', false, json::error_handler_t::replace) +
@@ -324,69 +312,36 @@ std::string read_stdin(int fd, InterruptPipe& interrupts) {
   }
 }
 
-// Lines for the REPL, read with poll so Ctrl-C at the prompt is seen.
-class LineReader {
-public:
-  LineReader(int fd, InterruptPipe& interrupts) : m_fd(fd), m_interrupts(interrupts) {}
-
-  bool next(std::string& line) {
+// Lines for the REPL: waits with poll so Ctrl-C at the prompt is seen.
+LineReader repl_reader(int fd, InterruptPipe& interrupts) {
+  return LineReader(fd, [&interrupts](int input) {
     while (true) {
-      auto newline = m_buffer.find('\n');
-      if (newline != std::string::npos) {
-        line.assign(m_buffer, 0, newline);
-        m_buffer.erase(0, newline + 1);
-        return true;
-      }
-      if (m_eof) {
-        if (m_buffer.empty()) {
-          return false;
-        }
-        line = std::move(m_buffer);
-        m_buffer.clear();
-        return true;
-      }
-      pollfd fds[2] = {{m_fd, POLLIN, 0}, {m_interrupts.fd(), POLLIN, 0}};
+      pollfd fds[2] = {{input, POLLIN, 0}, {interrupts.fd(), POLLIN, 0}};
       if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
         throw Error(fmt::format("read stdin: {}", std::strerror(errno)));
       }
-      if (fds[1].revents & POLLIN && m_interrupts.take() > 0) {
+      if (fds[1].revents & POLLIN && interrupts.take() > 0) {
         throw InterruptedError();
       }
-      if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))) {
-        continue;
+      if (fds[0].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
+        return;
       }
-      char chunk[4096];
-      ssize_t n = ::read(m_fd, chunk, sizeof(chunk));
-      if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-        continue;
-      }
-      if (n <= 0) {
-        m_eof = true;
-        continue;
-      }
-      m_buffer.append(chunk, static_cast<std::size_t>(n));
     }
-  }
-
-private:
-  int m_fd;
-  InterruptPipe& m_interrupts;
-  std::string m_buffer;
-  bool m_eof = false;
-};
+  });
+}
 
 int run_repl(Channel& channel, const ClientOptions& options) {
-  LineReader reader(options.in_fd, channel.interrupts());
+  auto reader = repl_reader(options.in_fd, channel.interrupts());
   std::string line;
   int status = 0;
   std::int64_t id = 0;
   while (true) {
     if (options.interactive) {
-      write_all(options.out_fd, ">>: ");
+      write_all_or_throw(options.out_fd, ">>: ");
     }
     if (!reader.next(line)) {
       if (options.interactive) {
-        write_all(options.out_fd, "\n");
+        write_all_or_throw(options.out_fd, "\n");
       }
       return status;
     }

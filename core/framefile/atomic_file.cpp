@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "core/framefile/io.hpp"
+#include "core/util/fd_io.hpp"
 
 namespace netlab::framefile {
 

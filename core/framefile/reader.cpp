@@ -14,7 +14,7 @@
 
 #include "core/frame/frame.hpp"
 #include "core/framefile/atomic_file.hpp"
-#include "core/framefile/io.hpp"
+#include "core/util/fd_io.hpp"
 #include "core/framefile/names.hpp"
 
 namespace netlab::framefile {

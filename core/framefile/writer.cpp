@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 
 #include "core/crypto/digest.hpp"
-#include "core/framefile/io.hpp"
+#include "core/util/fd_io.hpp"
 #include "core/framefile/names.hpp"
 
 namespace netlab::framefile {

@@ -12,25 +12,15 @@
 
 #include <fmt/format.h>
 
+#include "core/util/fd_io.hpp"
 #include "core/util/log.hpp"
 
 namespace netlab::pool {
 
 Result<void> write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      if (errno == EAGAIN) {
-        pollfd waiter{fd, POLLOUT, 0};
-        ::poll(&waiter, 1, -1);
-        continue;
-      }
-      return fail(std::strerror(errno), errno);
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
+  auto written = netlab::write_all(fd, data, "");
+  if (!written) {
+    return fail(std::strerror(written.code()), written.code());
   }
   return {};
 }

@@ -18,6 +18,7 @@
 #include "core/ssh/exec.hpp"
 #include "core/ssh/sftp.hpp"
 #include "core/util/error.hpp"
+#include "core/util/fd_io.hpp"
 #include "core/util/log.hpp"
 
 namespace netlab::ssh {
@@ -27,18 +28,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int k_max_failed_exit = 100;
 
-void write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return; // a closed stdout costs the output, not the remote commands
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
+// A closed stdout costs the output, not the remote commands.
+void write_out(int fd, std::string_view data) { (void)write_all(fd, data, "output"); }
 
 struct HostResult {
   std::string label;
@@ -90,7 +81,7 @@ private:
       lines.remove_prefix(newline + 1);
     }
     std::lock_guard lock(m_mutex);
-    write_all(m_fd, out);
+    write_out(m_fd, out);
   }
 
   std::string m_prefix;
@@ -212,8 +203,8 @@ nlohmann::json to_json(const HostResult& result) {
 // One host, default output: stream straight through and let main() report a failure.
 int run_single(const ExecConfig& config, Runner& runner) {
   OutputSink sink;
-  sink.out = [](std::string_view data) { write_all(STDOUT_FILENO, data); };
-  sink.err = [](std::string_view data) { write_all(STDERR_FILENO, data); };
+  sink.out = [](std::string_view data) { write_out(STDOUT_FILENO, data); };
+  sink.err = [](std::string_view data) { write_out(STDERR_FILENO, data); };
   auto result = runner.run_host(config.hosts.front(), "", sink);
   if (result.timed_out) {
     throw TimeoutError(fmt::format("{}: {}", result.label, result.error));
@@ -265,7 +256,7 @@ int run_many(const ExecConfig& config, Runner& runner) {
       std::lock_guard lock(output_mutex);
       last_exit = result.exit_code;
       if (config.json) {
-        write_all(STDOUT_FILENO,
+        write_out(STDOUT_FILENO,
                   to_json(result).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
         continue;
       }
@@ -274,9 +265,9 @@ int run_many(const ExecConfig& config, Runner& runner) {
       }
       if (!config.tag && result.connected) {
         std::string header = fmt::format("--- {}: exit {} ---\n", result.label, result.exit_code);
-        write_all(STDOUT_FILENO, header + result.out);
+        write_out(STDOUT_FILENO, header + result.out);
         if (!result.err.empty()) {
-          write_all(STDERR_FILENO, header + result.err);
+          write_out(STDERR_FILENO, header + result.err);
         }
       }
     }

@@ -15,66 +15,13 @@
 #include "core/loop/udp.hpp"
 #include "core/net/socket.hpp"
 #include "core/util/error.hpp"
+#include "core/util/fd_io.hpp"
 #include "core/util/log.hpp"
 
 namespace netlab::udp {
 namespace {
 
 // Reads lines from a descriptor without stdio, so binary input is passed through untouched.
-class LineReader {
-public:
-  explicit LineReader(int fd) : m_fd(fd) {}
-  bool next(std::string& line) {
-    while (true) {
-      auto newline = m_buffer.find('\n', m_scanned);
-      if (newline != std::string::npos) {
-        line.assign(m_buffer, 0, newline);
-        m_buffer.erase(0, newline + 1);
-        m_scanned = 0;
-        return true;
-      }
-      m_scanned = m_buffer.size();
-      if (m_eof) {
-        if (m_buffer.empty()) {
-          return false;
-        }
-        line = std::move(m_buffer);
-        m_buffer.clear();
-        m_scanned = 0;
-        return true;
-      }
-      char chunk[65536];
-      ssize_t n = ::read(m_fd, chunk, sizeof(chunk));
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n <= 0) {
-        m_eof = true;
-        continue;
-      }
-      m_buffer.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
-
-private:
-  int m_fd;
-  std::string m_buffer;
-  std::size_t m_scanned = 0;
-  bool m_eof = false;
-};
-
-void write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      throw Error(fmt::format("write output: {}", std::strerror(errno)));
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
 
 net::Fd open_connected(const net::Address& address) {
   auto endpoints = net::resolve(address, SOCK_DGRAM);
@@ -164,7 +111,7 @@ ClientReport run_udp_client(const ClientOptions& options) {
           ++report.late;
           continue;
         }
-        write_all(options.out_fd, std::string(reply) + "\n");
+        write_all_or_throw(options.out_fd, std::string(reply) + "\n");
         ++report.answered;
         answered = true;
         break;

@@ -1,0 +1,96 @@
+// Descriptor I/O helpers.
+#include "core/util/fd_io.hpp"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "core/util/error.hpp"
+
+namespace netlab {
+
+Result<void> write_all(int fd, std::string_view data, std::string_view what) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      if (errno == EAGAIN) {
+        pollfd waiter{fd, POLLOUT, 0};
+        ::poll(&waiter, 1, -1);
+        continue;
+      }
+      return fail(fmt::format("write {}: {}", what, std::strerror(errno)), errno);
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+void write_all_or_throw(int fd, std::string_view data, std::string_view what) {
+  auto written = write_all(fd, data, what);
+  if (!written) {
+    throw Error(written.error());
+  }
+}
+
+Result<std::size_t> read_full(int fd, char* buffer, std::size_t size, std::string_view what) {
+  std::size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::read(fd, buffer + done, size - done);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return fail(fmt::format("read {}: {}", what, std::strerror(errno)), errno);
+    }
+    if (n == 0) {
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return done;
+}
+
+bool LineReader::next(std::string& line) {
+  while (true) {
+    auto newline = m_buffer.find('\n', m_scanned);
+    if (newline != std::string::npos) {
+      line.assign(m_buffer, 0, newline);
+      m_buffer.erase(0, newline + 1);
+      m_scanned = 0;
+      return true;
+    }
+    // Remember how far we looked, so a long line arriving in pieces is not rescanned each time.
+    m_scanned = m_buffer.size();
+    if (m_eof) {
+      if (m_buffer.empty()) {
+        return false;
+      }
+      line = std::move(m_buffer);
+      m_buffer.clear();
+      m_scanned = 0;
+      return true;
+    }
+    if (m_wait) {
+      m_wait(m_fd);
+    }
+    char chunk[65536];
+    ssize_t n = ::read(m_fd, chunk, sizeof(chunk));
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+      continue;
+    }
+    if (n <= 0) {
+      m_eof = true;
+      continue;
+    }
+    m_buffer.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+} // namespace netlab

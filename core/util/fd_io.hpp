@@ -1,0 +1,44 @@
+// Whole-buffer reads and writes on plain descriptors, and a line reader that buffers nothing past
+// the line it returns. Every command that talks to stdin/stdout or files uses these.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "core/util/result.hpp"
+
+namespace netlab {
+
+// Writes all of `data`, across short writes, EINTR and (for non-blocking descriptors) EAGAIN.
+// `what` names the target in the error: "write stdout: broken pipe". The failure's code is errno.
+Result<void> write_all(int fd, std::string_view data, std::string_view what);
+
+// The same for callers that end the command on failure: throws netlab::Error.
+void write_all_or_throw(int fd, std::string_view data, std::string_view what = "output");
+
+// Reads until `size` bytes are in `buffer` or the input ends; returns the count read.
+Result<std::size_t> read_full(int fd, char* buffer, std::size_t size, std::string_view what);
+
+// Reads a descriptor a line at a time with read(2), not stdio, so a child process or a later
+// reader sees exactly the bytes not yet used.
+class LineReader {
+public:
+  // `wait_readable`, if given, runs before each read and returns once `fd` can be read (it may
+  // throw, e.g. on Ctrl-C); without it reads simply block.
+  explicit LineReader(int fd, std::function<void(int fd)> wait_readable = {})
+      : m_fd(fd), m_wait(std::move(wait_readable)) {}
+
+  // The next line without its newline; a last line without one counts. False at end of input.
+  bool next(std::string& line);
+
+private:
+  int m_fd;
+  std::function<void(int)> m_wait;
+  std::string m_buffer;
+  std::size_t m_scanned = 0;
+  bool m_eof = false;
+};
+
+} // namespace netlab
