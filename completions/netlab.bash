@@ -16,7 +16,7 @@ _netlab() {
   # the first word that is not an option.
   local command="" i
   case "${words[0]##*/}" in
-    echo-server|echo-client|exec-server|exec-client|udp-echo|select-server|bench|probe|ssh-exec|completions|pack|unpack|pool-run) command="${words[0]##*/}" ;;
+    echo-server|echo-client|exec-server|exec-client|udp-echo|select-server|bench|probe|pool-run|pack|unpack|ssh-exec|completions) command="${words[0]##*/}" ;;
     *)
       for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
@@ -32,7 +32,7 @@ _netlab() {
     case "$prev" in
       --install-links) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     esac
-    COMPREPLY=($(compgen -W "echo-server echo-client exec-server exec-client udp-echo select-server bench probe ssh-exec completions pack unpack pool-run -h --help --version --install-links" -- "$cur"))
+    COMPREPLY=($(compgen -W "echo-server echo-client exec-server exec-client udp-echo select-server bench probe pool-run pack unpack ssh-exec completions -h --help --version --install-links" -- "$cur"))
     return
   fi
 
@@ -126,28 +126,15 @@ _netlab() {
         COMPREPLY=($(compgen -f -- "$cur"))
       fi
       ;;
-    ssh-exec)
+    pool-run)
       case "$prev" in
-        --hosts-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        -i|--identity) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --known-hosts) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --password-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        -F|--config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --hosts-file|-i|--identity|--known-hosts|--passphrase-env|--password-env|--password-file|-l|--user|-p|--port|-F|--config|--connect-timeout|--timeout|-j|--jobs|--put|--get) return ;;
+        --joblog) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        -j|--jobs|--timeout|--retries|--halt|--joblog) return ;;
       esac
       if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "-h --help --hosts-file -i --identity --known-hosts --accept-new --no-agent --passphrase-env --password-env --password-file -l --user -p --port -F --config --connect-timeout --timeout -j --jobs --tag --json -t --tty -n --no-stdin --put --get -r --recursive" -- "$cur"))
+        COMPREPLY=($(compgen -W "-h --help -j --jobs -k --keep-order --tag --timeout --retries --halt --joblog --json --progress --no-progress --shell --dry-run -0 --null" -- "$cur"))
       else
         COMPREPLY=($(compgen -f -- "$cur"))
-      fi
-      ;;
-    completions)
-      case "$prev" in
-      esac
-      if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "-h --help" -- "$cur"))
-      else
-        COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur"))
       fi
       ;;
     pack)
@@ -172,17 +159,30 @@ _netlab() {
         COMPREPLY=($(compgen -f -- "$cur"))
       fi
       ;;
-    pool-run)
+    ssh-exec)
       case "$prev" in
-        --joblog) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        -j|--jobs|--timeout|--retries|--halt|--joblog) return ;;
+        --hosts-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        -i|--identity) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --known-hosts) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --password-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        -F|--config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --hosts-file|-i|--identity|--known-hosts|--passphrase-env|--password-env|--password-file|-l|--user|-p|--port|-F|--config|--connect-timeout|--timeout|-j|--jobs|--put|--get) return ;;
       esac
       if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "-h --help -j --jobs -k --keep-order --tag --timeout --retries --halt --joblog --json --progress --no-progress --shell --dry-run -0 --null" -- "$cur"))
+        COMPREPLY=($(compgen -W "-h --help --hosts-file -i --identity --known-hosts --accept-new --no-agent --passphrase-env --password-env --password-file -l --user -p --port -F --config --connect-timeout --timeout -j --jobs --tag --json -t --tty -n --no-stdin --put --get -r --recursive" -- "$cur"))
       else
         COMPREPLY=($(compgen -f -- "$cur"))
       fi
       ;;
+    completions)
+      case "$prev" in
+      esac
+      if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "-h --help" -- "$cur"))
+      else
+        COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur"))
+      fi
+      ;;
   esac
 } &&
-  complete -F _netlab netlab echo-server echo-client exec-server exec-client udp-echo select-server bench probe ssh-exec completions pack unpack pool-run
+  complete -F _netlab netlab echo-server echo-client exec-server exec-client udp-echo select-server bench probe pool-run pack unpack ssh-exec completions
