@@ -193,11 +193,6 @@ Result<void> run_server(const ServerConfig& config, const ServiceFactory& factor
     NETLAB_TRY_VOID(pool[i]->listen(joined, options, factory));
   }
 
-  // The port file comes first: a script that saw the log line may read it at once.
-  if (!config.port_file.empty() && !config.address.is_unix()) {
-    NETLAB_TRY_VOID(fs::write_file_atomic(config.port_file, std::to_string(pool[0]->listener().port()) + "\n"));
-  }
-  log::info("listening on {}", pool[0]->listener().bound());
 
   // Other workers are woken through an async handle, the one libuv call safe across threads.
   std::vector<std::shared_ptr<loop::Async>> wakers;
@@ -222,6 +217,13 @@ Result<void> run_server(const ServerConfig& config, const ServiceFactory& factor
     });
     signals.push_back(watcher);
   }
+  // Announced only now that SIGINT/SIGTERM are watched: a script may stop us right after.
+  // The port file comes first: a script that saw the log line may read it at once.
+  if (!config.port_file.empty() && !config.address.is_unix()) {
+    NETLAB_TRY_VOID(fs::write_file_atomic(config.port_file, std::to_string(pool[0]->listener().port()) + "\n"));
+  }
+  log::info("listening on {}", pool[0]->listener().bound());
+
   std::vector<std::thread> threads;
   for (int i = 1; i < workers; ++i) {
     threads.emplace_back([worker = pool[i].get()] { worker->loop().run(); });

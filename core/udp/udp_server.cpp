@@ -78,15 +78,7 @@ Result<ServerCounters> run_udp_server(const ServerConfig& config) {
   // A peer's ICMP errors (port unreachable after it left) are its business, not a reason to stop.
   socket->on_error([&](int status) { trouble.note(fmt::format("receive: {}", uv_strerror(status))); });
 
-  // The port file first: a script that saw `listening on` can read it at once.
-  if (!config.port_file.empty()) {
-    if (auto written = fs::write_file_atomic(config.port_file, std::to_string(bound.port()) + "\n"); !written) {
-      loop.close_all();
-      return written.failure();
-    }
-  }
-  log::info("listening on {}", bound.to_string());
-
+  // Signals are watched before the address is announced: a script may stop us right after.
   std::vector<std::shared_ptr<loop::Signal>> signals;
   for (int signum : {SIGINT, SIGTERM}) {
     auto watcher = loop::Signal::create(loop);
@@ -99,6 +91,15 @@ Result<ServerCounters> run_udp_server(const ServerConfig& config) {
     });
     signals.push_back(watcher);
   }
+
+  // The port file first: a script that saw `listening on` can read it at once.
+  if (!config.port_file.empty()) {
+    if (auto written = fs::write_file_atomic(config.port_file, std::to_string(bound.port()) + "\n"); !written) {
+      loop.close_all();
+      return written.failure();
+    }
+  }
+  log::info("listening on {}", bound.to_string());
   loop.run();
   loop.close_all();
   return counters;
