@@ -23,6 +23,17 @@ using nlohmann::json;
 
 std::uint64_t to_ms(double seconds) { return static_cast<std::uint64_t>(std::clamp(seconds, 0.0, 1e9) * 1000); }
 
+// (Re)starts a session's idle timer; a weak reference, so a timer never keeps a session alive.
+template <typename Session>
+void arm_idle_timer(loop::Timer& timer, double seconds, const std::shared_ptr<Session>& session) {
+  std::weak_ptr<Session> weak = session;
+  timer.start(to_ms(seconds), 0, [weak] {
+    if (auto self = weak.lock()) {
+      self->close();
+    }
+  });
+}
+
 class Session {
 public:
   virtual ~Session() = default;
@@ -259,15 +270,9 @@ private:
   }
 
   void arm_idle() {
-    if (m_shared.options.idle_timeout <= 0 || m_closed) {
-      return;
+    if (m_shared.options.idle_timeout > 0 && !m_closed) {
+      arm_idle_timer(*m_idle, m_shared.options.idle_timeout, shared_from_this());
     }
-    std::weak_ptr<FramedSession> weak = weak_from_this();
-    m_idle->start(to_ms(m_shared.options.idle_timeout), 0, [weak] {
-      if (auto self = weak.lock()) {
-        self->close();
-      }
-    });
   }
 
   Shared& m_shared;
@@ -432,15 +437,9 @@ private:
   }
 
   void arm_idle() {
-    if (m_shared.options.idle_timeout <= 0 || m_closed) {
-      return;
+    if (m_shared.options.idle_timeout > 0 && !m_closed) {
+      arm_idle_timer(*m_idle, m_shared.options.idle_timeout, shared_from_this());
     }
-    std::weak_ptr<LegacySession> weak = weak_from_this();
-    m_idle->start(to_ms(m_shared.options.idle_timeout), 0, [weak] {
-      if (auto self = weak.lock()) {
-        self->close();
-      }
-    });
   }
 
   Shared& m_shared;
