@@ -90,7 +90,8 @@ int main(int argc, char **argv) {
         if (r < 0) {
           continue;
         }
-        ssize_t w = send(c->fd, buf, (size_t)r, MSG_NOSIGNAL);
+        /* Bytes already queued go first, or the echo would come back out of order. */
+        ssize_t w = c->out_len ? 0 : send(c->fd, buf, (size_t)r, MSG_NOSIGNAL);
         if (w < 0 && errno != EAGAIN) {
           drop(ep, c);
           continue;
