@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -11,6 +12,8 @@
 #include "cmd/registry.hpp"
 #include "core/pool/input.hpp"
 #include "core/pool/pool.hpp"
+#include "core/pool/ssh_executor.hpp"
+#include "core/ssh/client_setup.hpp"
 #include "core/util/error.hpp"
 #include "core/util/fs.hpp"
 #include "core/util/log.hpp"
@@ -32,6 +35,15 @@ struct Options {
   bool shell = false;
   bool dry_run = false;
   bool null = false;
+  // --ssh: run the jobs on these hosts instead of locally.
+  std::vector<std::string> ssh_hosts;
+  std::vector<std::string> ssh_hosts_files;
+  std::vector<std::string> ssh_identity;
+  std::string known_hosts;
+  bool accept_new = false;
+  std::string password_env;
+  std::string passphrase_env;
+  double connect_timeout = 10;
   CLI::App* app = nullptr;
   std::string unused_positional;
 };
@@ -50,6 +62,52 @@ unsigned job_cap() {
     cap = std::min(cap, std::max(1U, by_fds));
   }
   return cap;
+}
+
+bool wants_ssh(const Options& options) { return !options.ssh_hosts.empty() || !options.ssh_hosts_files.empty(); }
+
+// The executor for --ssh, with every host resolved and every key read before the pool starts.
+pool::SshPoolOptions ssh_pool_options(const Options& options, unsigned per_host, bool shell, bool may_prompt) {
+  std::vector<ssh::HostSpec> hosts;
+  for (const auto& text : options.ssh_hosts) {
+    auto host = ssh::parse_host(text);
+    if (!host) {
+      throw UsageError(fmt::format("--ssh {}", host.error()));
+    }
+    hosts.push_back(std::move(*host));
+  }
+  auto from_files = ssh::read_hosts_files(options.ssh_hosts_files);
+  if (!from_files) {
+    throw UsageError(from_files.error());
+  }
+  hosts.insert(hosts.end(), from_files->begin(), from_files->end());
+  if (hosts.empty()) {
+    throw UsageError("--ssh-hosts-file: no hosts in the file");
+  }
+  ssh::ClientFlags flags;
+  flags.identity_files = options.ssh_identity;
+  flags.known_hosts = options.known_hosts;
+  flags.accept_new = options.accept_new;
+  flags.connect_timeout = options.connect_timeout;
+  auto connect = ssh::make_connect_options(flags);
+  if (!connect) {
+    throw UsageError(connect.error());
+  }
+  ssh::CredentialOptions credentials;
+  credentials.identity_files = options.ssh_identity;
+  credentials.password_env = options.password_env;
+  credentials.passphrase_env = options.passphrase_env;
+  credentials.may_prompt = may_prompt;
+  pool::SshPoolOptions result;
+  auto targets = ssh::prepare_targets(hosts, *connect, credentials);
+  if (!targets) {
+    throw UsageError(targets.error());
+  }
+  result.targets = std::move(*targets);
+  result.connect = std::move(*connect);
+  result.per_host = per_host;
+  result.shell = shell;
+  return result;
 }
 
 int run_pool_run(const Options& options) {
@@ -114,9 +172,17 @@ int run_pool_run(const Options& options) {
   config.halt = *halt;
   config.joblog = options.joblog;
   config.progress = options.progress || (!options.no_progress && is_tty(STDERR_FILENO) && !options.dry_run);
+  std::optional<ssh::Library> ssh_library;
   if (options.dry_run) {
     bool shell = options.shell;
     config.executor = [shell](loop::Loop&) { return pool::make_dry_run_executor(shell); };
+  } else if (wants_ssh(options)) {
+    // -j is per host; ssh_getpass reads stdin, so it may prompt only when inputs come from :::.
+    bool may_prompt = is_tty(STDIN_FILENO) && !config.groups.empty();
+    auto remote = ssh_pool_options(options, config.jobs, options.shell, may_prompt);
+    config.jobs = std::min<unsigned>(k_max_jobs, config.jobs * static_cast<unsigned>(remote.targets.size()));
+    ssh_library.emplace();
+    config.executor = [remote](loop::Loop& loop) { return pool::make_ssh_executor(loop, remote); };
   }
 
   auto result = pool::run_pool(config);
@@ -163,16 +229,51 @@ Runner setup_pool_run(CLI::App& app) {
   app.add_option("--joblog", options->joblog, "write a line per job to FILE, in GNU parallel's joblog format")
       ->type_name("FILE");
   app.add_flag("--json", options->json,
-               "print one JSON object per job (seq, input, exit, signal, duration, stdout, stderr) instead of its output");
+               "print one JSON object per job (seq, input, host, exit, signal, duration, stdout, stderr) instead of its output");
   app.add_flag("--progress", options->progress,
                "show done/running/failed counts and an ETA on stderr (default: when stderr is a terminal)");
   app.add_flag("--no-progress", options->no_progress, "no progress line, even on a terminal");
   app.add_flag("--shell", options->shell, "run the command with /bin/sh -c, inputs shell-quoted (default: no shell)");
   app.add_flag("--dry-run", options->dry_run, "print each command instead of running it");
   app.add_flag("-0,--null", options->null, "inputs on stdin (and :::: files) are separated by NUL, not newline");
+  const char* remote = "Remote hosts (SSH)";
+  app.add_option("--ssh", options->ssh_hosts,
+                 "run the jobs on [user@]host[:port] over SSH instead of locally (repeatable; -j is then per host)")
+      ->type_name("HOST")
+      ->allow_extra_args(false)
+      ->group(remote);
+  app.add_option("--ssh-hosts-file", options->ssh_hosts_files, "more --ssh hosts from FILE, one per line, # comments")
+      ->type_name("FILE")
+      ->allow_extra_args(false)
+      ->group(remote);
+  app.add_option("--ssh-identity", options->ssh_identity,
+                 "private key to offer (repeatable; default ~/.ssh/id_ed25519, id_ecdsa, id_rsa; ssh-agent first)")
+      ->type_name("KEY")
+      ->allow_extra_args(false)
+      ->group(remote);
+  app.add_option("--known-hosts", options->known_hosts,
+                 "known_hosts file to check host keys against (default ~/.ssh/known_hosts)")
+      ->type_name("FILE")
+      ->group(remote);
+  app.add_flag("--accept-new", options->accept_new,
+               "add unknown hosts' keys to the known_hosts file (a changed key is still refused)")
+      ->group(remote);
+  app.add_option("--password-env", options->password_env, "password authentication with the password in $VAR")
+      ->type_name("VAR")
+      ->group(remote);
+  app.add_option("--passphrase-env", options->passphrase_env, "decrypt encrypted keys with the passphrase in $VAR")
+      ->type_name("VAR")
+      ->group(remote);
+  app.add_option("--connect-timeout", options->connect_timeout,
+                 "give up on a host that has not finished connecting after SECONDS; its jobs go to the others")
+      ->type_name("SECONDS")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber)
+      ->group(remote);
   set_example(app, "  find . -name '*.log' | netlab pool-run -j 4 -- gzip -9 {}\n"
                    "  netlab pool-run --keep-order --tag -- ping -c1 {} ::: host1 host2 host3\n"
                    "  netlab pool-run --joblog jobs.tsv --shell -- 'convert {} {.}.png' ::: *.jpg\n"
+                   "  netlab pool-run --ssh web1 --ssh deploy@web2:2222 -j 4 --tag -- sha256sum {} ::: /etc/*.conf\n"
                    "Placeholders: {} input, {.} without extension, {/} basename, {//} dirname, {/.}, {#} job\n"
                    "number, {%} slot, {N} the Nth ::: group. Without any, the input is appended.\n"
                    "Exit status: 0 if every job succeeded, else the number failed (101: more than 100).");

@@ -1,18 +1,15 @@
 // netlab ssh-exec: run a command on one or many hosts over SSH (libssh), with SFTP put/get.
-#include <pwd.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "cmd/common.hpp"
 #include "cmd/registry.hpp"
+#include "core/ssh/client_setup.hpp"
 #include "core/ssh/ssh_exec.hpp"
 #include "core/util/error.hpp"
-#include "core/util/fs.hpp"
 
 namespace netlab::cmd {
 namespace {
@@ -43,16 +40,6 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> gets;
 };
 
-std::string home_dir() {
-  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
-    return home;
-  }
-  if (const auto* pw = ::getpwuid(::geteuid()); pw != nullptr && pw->pw_dir != nullptr) {
-    return pw->pw_dir;
-  }
-  return "/";
-}
-
 int run_ssh_exec(const Options& options) {
   ssh::ExecConfig config;
   // Everything after the options: HOST... then -- and the command (CLI11's prefix mode keeps
@@ -74,32 +61,25 @@ int run_ssh_exec(const Options& options) {
   if (mark != words.end()) {
     config.command.assign(mark + 1, words.end());
   }
-  for (const auto& file : options.hosts_files) {
-    auto text = fs::read_file(file);
-    if (!text) {
-      throw UsageError(fmt::format("--hosts-file {}", text.error()));
-    }
-    auto hosts = ssh::parse_hosts_file(*text);
-    if (!hosts) {
-      throw UsageError(fmt::format("--hosts-file {}: {}", file, hosts.error()));
-    }
-    config.hosts.insert(config.hosts.end(), hosts->begin(), hosts->end());
+  auto from_files = ssh::read_hosts_files(options.hosts_files);
+  if (!from_files) {
+    throw UsageError(from_files.error());
   }
+  config.hosts.insert(config.hosts.end(), from_files->begin(), from_files->end());
 
-  std::string home = home_dir();
-  config.connect.home = home;
-  config.connect.default_user = options.user;
-  config.connect.default_port = options.port;
-  config.connect.known_hosts = options.known_hosts.empty() ? home + "/.ssh/known_hosts" : options.known_hosts;
-  config.connect.accept_new = options.accept_new;
-  config.connect.connect_timeout = options.connect_timeout;
-  config.connect.identity_files = options.identity_files;
-  std::string config_file = options.config.empty() ? home + "/.ssh/config" : options.config;
-  if (auto text = fs::read_file(config_file)) {
-    config.connect.config_text = std::move(*text);
-  } else if (!options.config.empty()) {
-    throw UsageError(fmt::format("--config {}", text.error()));
+  ssh::ClientFlags flags;
+  flags.identity_files = options.identity_files;
+  flags.known_hosts = options.known_hosts;
+  flags.accept_new = options.accept_new;
+  flags.config = options.config;
+  flags.user = options.user;
+  flags.port = options.port;
+  flags.connect_timeout = options.connect_timeout;
+  auto connect = ssh::make_connect_options(flags);
+  if (!connect) {
+    throw UsageError(connect.error());
   }
+  config.connect = std::move(*connect);
 
   config.credentials.identity_files = options.identity_files;
   config.credentials.passphrase_env = options.passphrase_env;

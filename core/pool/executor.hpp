@@ -1,9 +1,10 @@
 // The seam between the scheduler and whatever runs a job: a local child process today, an SSH
-// channel (issue 7) later. The scheduler only starts jobs, hears their output and end, and
+// channel on a remote host (ssh_executor.hpp). The scheduler only starts jobs, hears their output and end, and
 // signals them; it never sees a pid or a pipe.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,6 +26,8 @@ struct JobOutcome {
   // Why the job could not start ("nosuch: command not found"); exit_code is then 126 or 127,
   // as a shell would report.
   std::string start_error;
+  // Where it ran, for the joblog's Host column; empty: the executor's host().
+  std::string host;
 };
 
 // Receives one job's events on the loop thread. Output arrives in order per stream; done()
@@ -55,6 +58,12 @@ public:
   virtual std::shared_ptr<JobControl> start(JobSpec&& spec, JobObserver& observer) = 0;
   // Name for the joblog's Host column.
   virtual std::string host() const { return ":"; }
+  // How many jobs it can run at once right now; the pool starts no more than this (and always at
+  // least one, so jobs fail rather than wait when nothing can run them). SSH sessions raise it as
+  // they connect and lower it when a host is lost.
+  virtual unsigned capacity() const { return ~0U; }
+  // Called on the loop thread when capacity() may have grown, so the pool starts more jobs.
+  virtual void on_capacity_change(std::function<void()> callback) { (void)callback; }
 };
 
 // Runs each job as a child process in its own process group, stdin from /dev/null, stdout and

@@ -33,6 +33,7 @@ std::string json_line(const JobRecord& record, const std::string& out, const std
     object["inputs"] = *record.inputs;
   }
   object["command"] = record.command;
+  object["host"] = record.host;
   object["exit"] = record.exit_code;
   object["signal"] = record.signal;
   object["timeout"] = record.timed_out;

@@ -26,7 +26,7 @@ struct JobRecord {
 std::string joblog_header();
 std::string joblog_line(const JobRecord& record);
 
-// One line of JSON: seq, input, inputs, command, exit, signal, timeout, duration, stdout, stderr.
+// One line of JSON: seq, input, inputs, command, host, exit, signal, timeout, duration, stdout, stderr.
 // Bytes that are not UTF-8 are replaced rather than making the line invalid.
 std::string json_line(const JobRecord& record, const std::string& out, const std::string& err);
 

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -80,6 +81,7 @@ public:
 
   Result<void> start() {
     m_executor = m_config.executor ? m_config.executor(m_loop) : make_local_executor(m_loop);
+    m_executor->on_capacity_change([this] { fill(); });
     if (!m_config.groups.empty()) {
       m_source = std::make_unique<GroupSource>(m_config.groups);
     } else {
@@ -150,7 +152,7 @@ private:
       return;
     }
     m_filling = true;
-    while (!m_stop_starting && m_running < m_config.jobs) {
+    while (!m_stop_starting && m_running < std::min(m_config.jobs, std::max(1U, m_executor->capacity()))) {
       std::unique_ptr<Job> job;
       if (!m_retry.empty()) {
         job = std::move(m_retry.front());
@@ -257,7 +259,7 @@ private:
     }
     auto& record = job.record;
     record.seq = job.seq;
-    record.host = m_executor->host();
+    record.host = job.outcome.host.empty() ? m_executor->host() : job.outcome.host;
     record.runtime = runtime;
     record.exit_code = job.outcome.exit_code;
     record.signal = job.outcome.term_signal;

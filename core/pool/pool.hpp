@@ -39,7 +39,7 @@ struct PoolConfig {
   int stdout_fd = 1;
   int stderr_fd = 2;
 
-  // Makes the executor; the local one unless set (--dry-run, and SSH later).
+  // Makes the executor; the local one unless set (--dry-run, --ssh).
   std::function<std::unique_ptr<Executor>(loop::Loop&)> executor;
 };
 

@@ -138,9 +138,10 @@ CommandTemplate::Word CommandTemplate::parse_word(std::string_view word, bool& h
         ok = false;
       }
       if (!ok) {
-        // Not a replacement string ({foo}, a brace group in awk code): keep it as written.
-        literal(word.substr(open, close - open + 1));
-        pos = close + 1;
+        // Not a replacement string ({foo}, a brace group in awk code): keep the brace as written
+        // and look again just after it, since "{{}}" or "{x{}" still hold a "{}", as in GNU parallel.
+        literal(word.substr(open, 1));
+        pos = open + 1;
         continue;
       }
     }

@@ -57,19 +57,6 @@ struct SignalCatcher {
   }
 };
 
-int signal_number(const std::string& name) {
-  static const std::pair<const char*, int> k_signals[] = {
-      {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ILL", SIGILL},   {"ABRT", SIGABRT},
-      {"FPE", SIGFPE},   {"KILL", SIGKILL}, {"SEGV", SIGSEGV}, {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},
-      {"TERM", SIGTERM}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}};
-  for (const auto& [signal_name, number] : k_signals) {
-    if (name == signal_name) {
-      return number;
-    }
-  }
-  return 0;
-}
-
 Result<void> write_channel(ssh_channel channel, const char* data, std::size_t size) {
   while (size > 0) {
     int n = ssh_channel_write(channel, data, static_cast<uint32_t>(size));
@@ -82,7 +69,33 @@ Result<void> write_channel(ssh_channel channel, const char* data, std::size_t si
   return {};
 }
 
+constexpr std::pair<const char*, int> k_signals[] = {
+    {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ILL", SIGILL},   {"ABRT", SIGABRT},
+    {"FPE", SIGFPE},   {"KILL", SIGKILL}, {"SEGV", SIGSEGV}, {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},
+    {"TERM", SIGTERM}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}};
+
+// How long a server gets to close the channel after a KILL request before we stop waiting.
+constexpr auto k_kill_grace = std::chrono::seconds(2);
+
 } // namespace
+
+int signal_number(const std::string& name) {
+  for (const auto& [label, value] : k_signals) {
+    if (name == label) {
+      return value;
+    }
+  }
+  return 0;
+}
+
+const char* signal_name(int number) {
+  for (const auto& [label, value] : k_signals) {
+    if (number == value) {
+      return label;
+    }
+  }
+  return "";
+}
 
 int ExecOutcome::exit_code() const {
   if (timed_out) {
@@ -95,6 +108,18 @@ int ExecOutcome::exit_code() const {
     return 128 + number;
   }
   return 255;
+}
+
+std::string supervised_command(const std::string& command) {
+  // $1 is the command. The watchdog ignores the signals it relays (it is in the same group), and
+  // the wrapper stops it once the command ends so the channel can close.
+  // An asynchronous list's stdin is /dev/null in a shell without job control, so the channel's
+  // stdin is kept on fd 3 for the watchdog before anything runs in the background.
+  static constexpr std::string_view k_wrapper =
+      "exec 3<&0 </dev/null; (trap '' INT TERM HUP; while read -r s; do case $s in INT|TERM|HUP|QUIT|USR1|USR2) "
+      "kill -s $s 0;; esac; done; kill -s KILL 0) <&3 >/dev/null 2>&1 & w=$!; exec 3<&-; /bin/sh -c \"$1\"; "
+      "s=$?; kill -s KILL $w 2>/dev/null; exit $s";
+  return fmt::format("exec /bin/sh -c {} netlab-job {}", shell_quote(k_wrapper), shell_quote(command));
 }
 
 std::string join_command(const std::vector<std::string>& argv) {
@@ -148,11 +173,14 @@ Result<ExecOutcome> run_command(ssh_session session, const ExecRequest& request,
       return fail(fmt::format("request pty: {}", last_error(session)));
     }
   }
+  if (request.started != nullptr) {
+    *request.started = true;
+  }
   if (ssh_channel_request_exec(channel.get(), request.command.c_str()) != SSH_OK) {
     return fail(fmt::format("exec: {}", last_error(session)));
   }
   int stdin_fd = request.stdin_fd;
-  if (stdin_fd < 0) {
+  if (stdin_fd < 0 && !request.supervised) {
     ssh_channel_send_eof(channel.get());
   }
   std::optional<RawTerminal> raw;
@@ -164,8 +192,33 @@ Result<ExecOutcome> run_command(ssh_session session, const ExecRequest& request,
   auto deadline = request.timeout > 0
                       ? Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(request.timeout))
                       : Clock::time_point::max();
+  int signal_sent = 0;
+  auto kill_deadline = Clock::time_point::max();
   std::vector<char> buffer(64 * 1024);
   while (true) {
+    if (request.signal != nullptr) {
+      int wanted = request.signal->load(std::memory_order_relaxed);
+      if (wanted != 0 && wanted != signal_sent) {
+        signal_sent = wanted;
+        const char* name = signal_name(wanted);
+        if (request.supervised && wanted == SIGKILL) {
+          ssh_channel_send_eof(channel.get());
+        } else if (request.supervised && *name != '\0') {
+          std::string line = fmt::format("{}\n", name);
+          NETLAB_TRY_VOID(write_channel(channel.get(), line.data(), line.size()));
+        } else if (*name != '\0') {
+          // Best effort: a server that refuses or ignores it is handled by the KILL grace below.
+          ssh_channel_request_send_signal(channel.get(), name);
+        }
+        if (wanted == SIGKILL) {
+          kill_deadline = Clock::now() + k_kill_grace;
+        }
+      }
+      if (Clock::now() >= kill_deadline) {
+        outcome.signal = "KILL";
+        return outcome;
+      }
+    }
     bool got_data = false;
     for (int is_stderr = 0; is_stderr <= 1; ++is_stderr) {
       int n = ssh_channel_read_nonblocking(channel.get(), buffer.data(), static_cast<uint32_t>(buffer.size()), is_stderr);

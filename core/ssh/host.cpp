@@ -194,14 +194,15 @@ bool match_pattern(std::string_view pattern, std::string_view text) {
   std::size_t star = std::string_view::npos;
   std::size_t star_text = 0;
   while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' ||
-                               std::tolower(static_cast<unsigned char>(pattern[p])) ==
-                                   std::tolower(static_cast<unsigned char>(text[t])))) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
+    // '*' first: tried as a literal, it would match only a '*' in the text and give up the star.
+    if (p < pattern.size() && pattern[p] == '*') {
       star = p++;
       star_text = t;
+    } else if (p < pattern.size() && (pattern[p] == '?' ||
+                                      std::tolower(static_cast<unsigned char>(pattern[p])) ==
+                                          std::tolower(static_cast<unsigned char>(text[t])))) {
+      ++p;
+      ++t;
     } else if (star != std::string_view::npos) {
       p = star + 1;
       t = ++star_text;

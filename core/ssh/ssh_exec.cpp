@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/ssh/client_setup.hpp"
 #include "core/ssh/exec.hpp"
 #include "core/ssh/sftp.hpp"
 #include "core/util/error.hpp"
@@ -302,25 +303,10 @@ int run_ssh_exec(const ExecConfig& config) {
   }
   Library library;
   ExecConfig effective = config;
-  // Load every key any host may use before the first thread starts, so an encrypted key asks
-  // for its passphrase once.
-  std::vector<std::string> paths;
-  for (const auto& spec : config.hosts) {
-    auto target = resolve_target(spec, config.connect);
-    if (!target) {
-      throw UsageError(fmt::format("{}: {}", spec.label, target.error()));
-    }
-    for (const auto& path : target->identity_files) {
-      if (std::find(paths.begin(), paths.end(), path) == paths.end()) {
-        paths.push_back(path);
-      }
-    }
+  auto targets = prepare_targets(config.hosts, effective.connect, config.credentials);
+  if (!targets) {
+    throw UsageError(targets.error());
   }
-  auto credentials = Credentials::load(config.credentials, paths);
-  if (!credentials) {
-    throw UsageError(credentials.error());
-  }
-  effective.connect.credentials = *credentials;
   if (config.hosts.size() > 1) {
     for (const auto& transfer : config.gets) {
       std::error_code ec;

@@ -1,0 +1,328 @@
+// The SSH executor: session threads that take jobs from one queue and report back to the loop.
+#include "core/pool/ssh_executor.hpp"
+
+#include <signal.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/loop/timer.hpp"
+#include "core/pool/template.hpp"
+#include "core/ssh/exec.hpp"
+#include "core/util/log.hpp"
+
+namespace netlab::pool {
+namespace {
+
+constexpr const char* k_no_host = "no SSH host is reachable";
+
+struct RemoteJob {
+  JobObserver* observer = nullptr; // touched on the loop thread only
+  std::string command;
+  std::atomic<int> signal{0};
+};
+
+class RemoteControl : public JobControl {
+public:
+  explicit RemoteControl(std::shared_ptr<RemoteJob> job) : m_job(std::move(job)) {}
+
+  void signal(int signum) override {
+    // A TERM arriving after KILL (a second Ctrl-C racing the grace timer) must not soften it.
+    int current = m_job->signal.load();
+    while (current != SIGKILL && !m_job->signal.compare_exchange_weak(current, signum)) {
+    }
+  }
+
+private:
+  std::shared_ptr<RemoteJob> m_job;
+};
+
+struct Event {
+  enum class Kind { out, err, done, capacity };
+  Kind kind;
+  std::shared_ptr<RemoteJob> job;
+  std::string data;
+  JobOutcome outcome;
+};
+
+enum class HostState { connecting, up, down };
+
+class SshExecutor : public Executor {
+public:
+  SshExecutor(loop::Loop& loop, SshPoolOptions options)
+      : m_options(std::move(options)), m_hosts(m_options.targets.size(), HostState::connecting) {
+    m_wake = loop::Async::create(loop, [this] { deliver(); });
+    // Only jobs in flight keep the loop running; idle sessions do not.
+    m_wake->unref();
+    unsigned per_host = std::max(1U, m_options.per_host);
+    m_live = static_cast<unsigned>(m_hosts.size()) * per_host;
+    for (std::size_t h = 0; h < m_hosts.size(); ++h) {
+      for (unsigned k = 0; k < per_host; ++k) {
+        m_threads.emplace_back([this, h, k] { session_main(h, k); });
+      }
+    }
+  }
+
+  ~SshExecutor() override {
+    {
+      std::lock_guard lock(m_mutex);
+      m_stopping = true;
+    }
+    m_work.notify_all();
+    m_host_changed.notify_all();
+    // A session still connecting finishes within --connect-timeout.
+    for (auto& thread : m_threads) {
+      thread.join();
+    }
+    m_wake->close();
+  }
+
+  SshExecutor(const SshExecutor&) = delete;
+  SshExecutor& operator=(const SshExecutor&) = delete;
+
+  std::shared_ptr<JobControl> start(JobSpec&& spec, JobObserver& observer) override {
+    auto job = std::make_shared<RemoteJob>();
+    job->observer = &observer;
+    job->command = display_command(spec.argv, m_options.shell);
+    {
+      std::lock_guard lock(m_mutex);
+      if (m_live == 0) {
+        observer.on_stderr(fmt::format("netlab: {}: {}\n", log::command(), k_no_host));
+        observer.on_done(no_host_outcome());
+        return nullptr;
+      }
+      m_queue.push_back(job);
+    }
+    if (m_in_flight++ == 0) {
+      m_wake->ref();
+    }
+    m_work.notify_one();
+    return std::make_shared<RemoteControl>(std::move(job));
+  }
+
+  // Connected sessions: jobs handed out beyond them would wait in the queue with their --timeout
+  // already running.
+  unsigned capacity() const override { return m_connected.load(); }
+
+  void on_capacity_change(std::function<void()> callback) override { m_capacity_changed = std::move(callback); }
+
+private:
+  static JobOutcome no_host_outcome() {
+    JobOutcome outcome;
+    outcome.exit_code = 255;
+    outcome.start_error = k_no_host;
+    outcome.host = "-";
+    return outcome;
+  }
+
+  const std::string& label(std::size_t h) const { return m_options.targets[h].label; }
+
+  void post(Event event) {
+    {
+      std::lock_guard lock(m_mutex);
+      m_events.push_back(std::move(event));
+    }
+    m_wake->send();
+  }
+
+  // Loop thread: hands the sessions' events to the jobs' observers in the order they happened.
+  void deliver() {
+    std::vector<Event> events;
+    {
+      std::lock_guard lock(m_mutex);
+      events.swap(m_events);
+    }
+    bool grew = false;
+    for (auto& event : events) {
+      switch (event.kind) {
+      case Event::Kind::out:
+        event.job->observer->on_stdout(event.data);
+        break;
+      case Event::Kind::err:
+        event.job->observer->on_stderr(event.data);
+        break;
+      case Event::Kind::done:
+        if (--m_in_flight == 0) {
+          m_wake->unref();
+        }
+        event.job->observer->on_done(event.outcome);
+        break;
+      case Event::Kind::capacity:
+        grew = true;
+        break;
+      }
+    }
+    if (grew && m_capacity_changed) {
+      m_capacity_changed();
+    }
+  }
+
+  Result<ssh::Connected> connect(std::size_t h) { return ssh::connect(m_options.targets[h], m_options.connect); }
+
+  void session_main(std::size_t h, unsigned k) {
+    HostState& host = m_hosts[h];
+    if (k > 0) {
+      // The host's first session goes alone: a host that is down then costs one attempt and one
+      // report, and sshd's limit on unauthenticated connections is not hit by a burst.
+      std::unique_lock lock(m_mutex);
+      m_host_changed.wait(lock, [&] { return m_stopping || host != HostState::connecting; });
+      if (m_stopping) {
+        return;
+      }
+      if (host == HostState::down) {
+        session_gone(lock);
+        return;
+      }
+    }
+    auto connected = connect(h);
+    if (!connected) {
+      std::unique_lock lock(m_mutex);
+      if (k == 0) {
+        host = HostState::down;
+        log::info("{}: {}; its jobs go to the other hosts", label(h), connected.error());
+        m_host_changed.notify_all();
+      } else {
+        log::info("{}: session {}: {}", label(h), k + 1, connected.error());
+      }
+      session_gone(lock);
+      return;
+    }
+    if (k == 0) {
+      std::lock_guard lock(m_mutex);
+      host = HostState::up;
+      m_host_changed.notify_all();
+    }
+    serve(h, std::move(connected->session));
+  }
+
+  void serve(std::size_t h, ssh::SessionPtr session) {
+    session_up();
+    while (true) {
+      std::shared_ptr<RemoteJob> job;
+      {
+        std::unique_lock lock(m_mutex);
+        m_work.wait(lock, [&] { return m_stopping || !m_queue.empty(); });
+        if (m_stopping) {
+          return;
+        }
+        job = std::move(m_queue.front());
+        m_queue.pop_front();
+      }
+      if (!run(h, session, job)) {
+        // The session broke before the command went out, so the job never ran: it goes back to
+        // the queue for any session, and this one tries to connect again once.
+        {
+          std::lock_guard lock(m_mutex);
+          m_queue.push_front(std::move(job));
+        }
+        m_work.notify_one();
+        --m_connected;
+        session.reset();
+        auto again = connect(h);
+        if (!again) {
+          std::unique_lock lock(m_mutex);
+          log::info("{}: session lost: {}", label(h), again.error());
+          session_gone(lock);
+          return;
+        }
+        session = std::move(again->session);
+        session_up();
+      }
+    }
+  }
+
+  void session_up() {
+    ++m_connected;
+    post(Event{Event::Kind::capacity, nullptr, {}, {}});
+  }
+
+  // Returns false when the job did not start and may be run elsewhere.
+  bool run(std::size_t h, const ssh::SessionPtr& session, const std::shared_ptr<RemoteJob>& job) {
+    JobOutcome outcome;
+    outcome.host = label(h);
+    if (int signum = job->signal.load(); signum != 0) {
+      // Stopped (Ctrl-C, --halt now, --timeout) while it waited for a session.
+      outcome.term_signal = signum;
+      post(Event{Event::Kind::done, job, {}, std::move(outcome)});
+      return true;
+    }
+    bool started = false;
+    ssh::ExecRequest request;
+    request.command = ssh::supervised_command(job->command);
+    request.supervised = true;
+    request.signal = &job->signal;
+    request.started = &started;
+    ssh::OutputSink sink;
+    sink.out = [&](std::string_view data) { post(Event{Event::Kind::out, job, std::string(data), {}}); };
+    sink.err = [&](std::string_view data) { post(Event{Event::Kind::err, job, std::string(data), {}}); };
+    auto result = ssh::run_command(session.get(), request, sink);
+    if (!result) {
+      if (!started) {
+        return false;
+      }
+      post(Event{Event::Kind::err, job, fmt::format("netlab: {}: {}: {}\n", log::command(), label(h), result.error()), {}});
+      outcome.exit_code = 255;
+      outcome.start_error = result.error();
+    } else if (result->exit_status >= 0) {
+      outcome.exit_code = result->exit_status;
+    } else if (int signum = ssh::signal_number(result->signal); signum != 0) {
+      outcome.term_signal = signum;
+    } else {
+      // The channel closed with neither a status nor a known signal: ssh reports 255 too.
+      outcome.exit_code = 255;
+    }
+    post(Event{Event::Kind::done, job, {}, std::move(outcome)});
+    return true;
+  }
+
+  // With m_mutex held: one session fewer. When none is left anywhere, the jobs still queued
+  // fail now instead of waiting for a session that will never come.
+  void session_gone(const std::unique_lock<std::mutex>& held) {
+    (void)held;
+    if (--m_live > 0 || m_stopping) {
+      return;
+    }
+    if (!m_queue.empty()) {
+      log::info("{}", k_no_host);
+    }
+    for (auto& job : m_queue) {
+      m_events.push_back(Event{Event::Kind::err, job, fmt::format("netlab: {}: {}\n", log::command(), k_no_host), {}});
+      m_events.push_back(Event{Event::Kind::done, std::move(job), {}, no_host_outcome()});
+    }
+    m_queue.clear();
+    // A capacity event too: the scheduler, held back while sessions were connecting, moves on
+    // and fails the remaining jobs at once.
+    m_events.push_back(Event{Event::Kind::capacity, nullptr, {}, {}});
+    m_wake->send();
+  }
+
+  SshPoolOptions m_options;
+  std::vector<HostState> m_hosts; // guarded by m_mutex
+  std::vector<std::thread> m_threads;
+  std::shared_ptr<loop::Async> m_wake;
+  std::function<void()> m_capacity_changed;
+  unsigned m_in_flight = 0; // loop thread only
+
+  std::mutex m_mutex;
+  std::condition_variable m_work;         // m_queue gained a job, or stopping
+  std::condition_variable m_host_changed; // a host's first session finished connecting
+  std::deque<std::shared_ptr<RemoteJob>> m_queue;
+  std::vector<Event> m_events;
+  unsigned m_live = 0;
+  bool m_stopping = false;
+  std::atomic<unsigned> m_connected{0};
+};
+
+} // namespace
+
+std::unique_ptr<Executor> make_ssh_executor(loop::Loop& loop, SshPoolOptions options) {
+  return std::make_unique<SshExecutor>(loop, std::move(options));
+}
+
+} // namespace netlab::pool

@@ -1,0 +1,222 @@
+"""pool-run --ssh against two OpenSSH sshd instances on two ports of 127.0.0.1 (two "hosts").
+
+Each remote job prints the port of the sshd that ran it (from $SSH_CONNECTION), so the tests can
+tell where every job went and compare that with the joblog's Host column. The netlab process
+gets a temporary HOME and no SSH_AUTH_SOCK; nothing outside the temporary folder is touched.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from netlab_test import NETLAB, check_sanitizers, free_port, main
+from sshd_fixture import Sshd, fingerprint, keygen
+
+# Prints the job's input and the port of the sshd that ran it.
+WHERE = 'echo "{} ${SSH_CONNECTION##* }"'
+
+
+def read_joblog(path):
+    with open(path) as f:
+        rows = [line.rstrip("\n").split("\t") for line in f]
+    header, body = rows[0], rows[1:]
+    return [dict(zip(header, row)) for row in body]
+
+
+class PoolRunSshTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="netlab-pool-ssh-")
+        cls.home = os.path.join(cls.tmp, "home")
+        os.makedirs(cls.home)
+        cls.key = keygen(os.path.join(cls.tmp, "id_ed25519"))
+        cls.authorized = os.path.join(cls.tmp, "authorized_keys")
+        shutil.copy(cls.key + ".pub", cls.authorized)
+        cls.sshd = [Sshd(cls.tmp, cls.authorized), Sshd(cls.tmp, cls.authorized)]
+        cls.hosts = [f"root@127.0.0.1:{s.port}" for s in cls.sshd]
+        cls.known = os.path.join(cls.tmp, "known_hosts")
+        with open(cls.known, "w") as f:
+            for s in cls.sshd:
+                f.write(s.known_hosts_line())
+
+    @classmethod
+    def tearDownClass(cls):
+        for s in cls.sshd:
+            s.close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def env(self):
+        env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+        env["HOME"] = self.home
+        return env
+
+    def argv(self, *args, hosts=None, known=None, key=None):
+        opts = ["--known-hosts", known or self.known, "--ssh-identity", key or self.key, "--no-progress"]
+        for host in self.hosts if hosts is None else hosts:
+            opts += ["--ssh", host]
+        return [NETLAB, "pool-run", *opts, *map(str, args)]
+
+    def pool(self, *args, timeout=120, **kw):
+        argv = self.argv(*args, **kw)
+        proc = subprocess.run(argv, capture_output=True, timeout=timeout, env=self.env(), stdin=subprocess.DEVNULL)
+        check_sanitizers(proc.stderr.decode(errors="replace"), " ".join(argv))
+        return proc
+
+    def ports(self):
+        return {str(s.port) for s in self.sshd}
+
+    def test_jobs_spread_over_both_hosts_with_joblog_host_column(self):
+        joblog = os.path.join(self.tmp, "spread.tsv")
+        inputs = [str(i) for i in range(1, 41)]
+        # Each job lasts long enough that one session cannot take them all.
+        proc = self.pool("-j", "2", "-k", "--shell", "--joblog", joblog, "--", WHERE + "; sleep 0.2", ":::", *inputs)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        lines = proc.stdout.decode().splitlines()
+        self.assertEqual([line.split()[0] for line in lines], inputs)  # -k: input order, each once
+        where = {line.split()[0]: line.split()[1] for line in lines}
+        self.assertEqual(set(where.values()), self.ports())  # both hosts did work
+        rows = read_joblog(joblog)
+        self.assertEqual(sorted(int(r["Seq"]) for r in rows), list(range(1, 41)))
+        for row in rows:
+            port = where[str(row["Seq"])]
+            self.assertEqual(row["Host"], f"root@127.0.0.1:{port}", row)
+            self.assertEqual(row["Exitval"], "0")
+
+    def test_exit_codes_and_stream_separation(self):
+        proc = self.pool("-k", "--shell", "--", "echo out {}; echo err {} >&2; exit {}", ":::", "0", "3", "0", "5")
+        self.assertEqual(proc.returncode, 2, proc.stderr)  # two jobs failed
+        self.assertEqual(proc.stdout, b"out 0\nout 3\nout 0\nout 5\n")
+        self.assertEqual(sorted(proc.stderr.decode().splitlines()), ["err 0", "err 0", "err 3", "err 5"])
+
+    def test_arguments_reach_the_remote_command_verbatim(self):
+        tricky = ["a b", "it's", "$HOME", "*", "x;y", "back\\slash", "\"quoted\""]
+        proc = self.pool("-k", "--", "printf", "%s|\\n", "{}", ":::", *tricky)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout.decode().splitlines(), [t + "|" for t in tricky])
+
+    def test_json_has_host(self):
+        proc = self.pool("-k", "--json", "--", "echo", "{}", ":::", "x", "y", hosts=self.hosts[:1])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        objects = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+        self.assertEqual([o["stdout"] for o in objects], ["x\n", "y\n"])
+        self.assertEqual({o["host"] for o in objects}, {self.hosts[0]})
+
+    def test_large_output_is_whole(self):
+        proc = self.pool("--", "seq", "1", "{}", ":::", "200000", hosts=self.hosts[:1])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, "".join(f"{i}\n" for i in range(1, 200001)).encode())
+
+    def test_dead_host_jobs_go_to_the_live_one(self):
+        dead = f"root@127.0.0.1:{free_port()}"
+        joblog = os.path.join(self.tmp, "dead.tsv")
+        proc = self.pool("-j", "2", "-k", "--shell", "--joblog", joblog, "--", WHERE, ":::", *map(str, range(1, 11)),
+                         hosts=[dead, self.hosts[0]])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([line.split() for line in proc.stdout.decode().splitlines()],
+                         [[str(i), str(self.sshd[0].port)] for i in range(1, 11)])
+        err = proc.stderr.decode()
+        # Reported on one line, not once per session or job.
+        self.assertEqual(len([line for line in err.splitlines() if dead in line]), 1, err)
+        self.assertIn("other hosts", err)
+        self.assertEqual({r["Host"] for r in read_joblog(joblog)}, {self.hosts[0]})
+
+    def test_no_reachable_host_fails_every_job_with_255(self):
+        joblog = os.path.join(self.tmp, "none.tsv")
+        dead = [f"root@127.0.0.1:{free_port()}", f"root@127.0.0.1:{free_port()}"]
+        proc = self.pool("--joblog", joblog, "--", "true", ":::", "1", "2", "3", hosts=dead, timeout=60)
+        self.assertEqual(proc.returncode, 3, proc.stderr)
+        self.assertIn(b"no SSH host is reachable", proc.stderr)
+        self.assertEqual([r["Exitval"] for r in read_joblog(joblog)], ["255"] * 3)
+
+    def test_wrong_key_is_refused(self):
+        wrong = keygen(os.path.join(tempfile.mkdtemp(dir=self.tmp), "id_wrong"))
+        proc = self.pool("--", "true", ":::", "1", "2", hosts=self.hosts[:1], key=wrong)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn(b"auth", proc.stderr.lower())
+
+    def test_unknown_host_refused_then_accept_new(self):
+        known = os.path.join(tempfile.mkdtemp(dir=self.tmp), "known_hosts")
+        open(known, "w").close()
+        proc = self.pool("--", "true", ":::", "1", hosts=self.hosts[:1], known=known)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn(fingerprint(self.sshd[0].host_key + ".pub").encode(), proc.stderr)
+
+        proc = self.pool("--accept-new", "--", "echo", "ok", ":::", "1", hosts=self.hosts[:1], known=known)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, b"ok 1\n")
+        with open(known) as f:
+            self.assertIn(str(self.sshd[0].port), f.read())
+
+    def test_timeout_kills_the_remote_command(self):
+        marker = "47.125"  # an unusual sleep length, to find the remote process by
+        started = time.monotonic()
+        proc = self.pool("--timeout", "1", "--", "sleep", ":::", marker, hosts=self.hosts[:1], timeout=60)
+        self.assertLess(time.monotonic() - started, 30)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn(b"timed out", proc.stderr)
+        self.assert_no_remote_process(f"sleep {marker}")
+
+    def test_timeout_kills_a_job_that_ignores_term(self):
+        marker = "59.625"
+        proc = self.pool("--timeout", "1", "--shell", "--", f"trap '' TERM; sleep {{}}", ":::", marker,
+                         hosts=self.hosts[:1], timeout=60)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assert_no_remote_process(f"sleep {marker}")
+
+    def test_lost_connection_stops_the_remote_command(self):
+        # netlab killed outright cannot signal anything: the closed connection alone must do it.
+        marker = "61.875"
+        argv = self.argv("--", "sleep", ":::", marker, hosts=self.hosts[:1])
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env(),
+                                stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and self.remote_count(f"sleep {marker}") < 1:
+            time.sleep(0.1)
+        self.assertEqual(self.remote_count(f"sleep {marker}"), 1)
+        proc.kill()
+        proc.wait(timeout=10)
+        self.assert_no_remote_process(f"sleep {marker}")
+
+    def test_interrupt_stops_remote_jobs(self):
+        marker = "53.375"
+        argv = self.argv("-j", "2", "--", "sleep", ":::", *[marker] * 4, hosts=self.hosts)
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env(),
+                                stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and self.remote_count(f"sleep {marker}") < 4:
+            time.sleep(0.1)
+        self.assertEqual(self.remote_count(f"sleep {marker}"), 4)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        check_sanitizers(err.decode(errors="replace"), "pool-run --ssh interrupted")
+        self.assertEqual(proc.returncode, 130, err)
+        self.assert_no_remote_process(f"sleep {marker}")
+
+    def remote_count(self, pattern):
+        found = subprocess.run(["pgrep", "-f", "-x", pattern], capture_output=True, text=True)
+        return len(found.stdout.split())
+
+    def assert_no_remote_process(self, pattern):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.remote_count(pattern) > 0:
+            time.sleep(0.1)
+        self.assertEqual(self.remote_count(pattern), 0, f"'{pattern}' still running")
+
+    def test_usage_errors(self):
+        proc = subprocess.run([NETLAB, "pool-run", "--ssh", "root@", "--", "true", ":::", "1"], capture_output=True)
+        self.assertEqual(proc.returncode, 2)
+        empty = os.path.join(self.tmp, "empty-hosts")
+        with open(empty, "w") as f:
+            f.write("# nothing here\n")
+        proc = subprocess.run([NETLAB, "pool-run", "--ssh-hosts-file", empty, "--", "true", ":::", "1"],
+                              capture_output=True)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn(b"no hosts", proc.stderr)
+
+
+if __name__ == "__main__":
+    main()
