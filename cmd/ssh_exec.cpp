@@ -36,6 +36,7 @@ struct Options {
   bool pty = false;
   bool no_stdin = false;
   bool recursive = false;
+  bool no_progress = false;
   std::vector<std::pair<std::string, std::string>> puts;
   std::vector<std::pair<std::string, std::string>> gets;
 };
@@ -104,6 +105,7 @@ int run_ssh_exec(const Options& options) {
   // Like ssh: a pipe or file on stdin goes to the command; a terminal only with -t, in raw mode.
   config.forward_stdin = !options.no_stdin && (!stdin_tty || options.pty);
   config.raw_terminal = options.pty && stdin_tty;
+  config.progress = !options.json && !options.no_progress && is_tty(STDERR_FILENO);
   return ssh::run_ssh_exec(config);
 }
 
@@ -175,6 +177,8 @@ Runner setup_ssh_exec(CLI::App& app) {
       ->expected(1)
       ->allow_extra_args(false);
   app.add_flag("-r,--recursive", options->recursive, "--put/--get copy folders");
+  app.add_flag("--no-progress", options->no_progress,
+               "no SFTP progress line (default: shown on stderr when it is a terminal)");
   set_example(app, "  netlab ssh-exec -i ~/.ssh/id_ed25519 web1 root@web2:2222 -- uptime\n"
                    "  netlab ssh-exec --hosts-file hosts -j 50 --tag -- 'df -h /'\n"
                    "  netlab ssh-exec --put build.tar.gz /tmp/ --get /var/log/syslog logs db1 db2\n"

@@ -22,6 +22,7 @@
 #include "core/pool/joblog.hpp"
 #include "core/pool/template.hpp"
 #include "core/util/log.hpp"
+#include "core/util/status_line.hpp"
 
 namespace netlab::pool {
 
@@ -408,7 +409,7 @@ private:
 
   void draw_progress() {
     std::uint64_t done = m_result.succeeded + m_result.failed + m_result.killed;
-    std::string line = fmt::format("\r\033[K{} done, {} running, {} failed", done, m_running, m_result.failed);
+    std::string line = fmt::format("{} done, {} running, {} failed", done, m_running, m_result.failed);
     std::uint64_t total = m_source->known_total();
     if (total > 0 && !m_stop_starting) {
       line += fmt::format(" of {}", total);
@@ -417,16 +418,10 @@ private:
         line += fmt::format(", ETA {:.0f} s", elapsed / static_cast<double>(done) * static_cast<double>(total - done));
       }
     }
-    (void)write_all(m_config.stderr_fd, line);
-    m_progress_shown = true;
+    m_status.show(line);
   }
 
-  void clear_progress() {
-    if (m_progress_shown) {
-      (void)write_all(m_config.stderr_fd, "\r\033[K");
-      m_progress_shown = false;
-    }
-  }
+  void clear_progress() { m_status.clear(); }
 
   static std::string command_name() { return log::command().empty() ? "pool" : log::command(); }
 
@@ -452,7 +447,7 @@ private:
   std::shared_ptr<loop::Timer> m_kill_timer;
   std::shared_ptr<loop::Timer> m_progress_timer;
   std::uint64_t m_start_ns = 0;
-  bool m_progress_shown = false;
+  StatusLine m_status{m_config.stderr_fd};
   int m_joblog_fd = -1;
   std::string m_joblog_error;
 

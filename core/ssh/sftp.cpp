@@ -28,8 +28,10 @@ namespace stdfs = std::filesystem;
 // flight keep a loopback link busy without testing that limit.
 constexpr std::uint32_t k_read_chunk = 64 * 1024;
 constexpr std::size_t k_reads_in_flight = 32;
-// One synchronous write per chunk: larger chunks mean fewer round trips.
-constexpr std::size_t k_write_chunk = 128 * 1024;
+// One synchronous write per chunk, so the chunk is as large as OpenSSH's sftp-server takes: its
+// messages are limited to 256 KiB, and the write request's header (id, handle, offset, length)
+// must fit too.
+constexpr std::size_t k_write_chunk = 256 * 1024 - 1024;
 
 std::string sftp_error(sftp_session sftp, ssh_session session) {
   switch (sftp_get_error(sftp)) {
@@ -59,7 +61,8 @@ std::string join_remote(const std::string& folder, const std::string& name) {
 
 class Transfer {
 public:
-  Transfer(ssh_session session, sftp_session sftp) : m_session(session), m_sftp(sftp) {}
+  Transfer(ssh_session session, sftp_session sftp, TransferMeter* meter)
+      : m_session(session), m_sftp(sftp), m_meter(meter != nullptr ? meter : &m_own_meter) {}
 
   Result<void> put_path(const std::string& local, const std::string& remote, bool recursive) {
     std::error_code ec;
@@ -165,6 +168,7 @@ private:
         return fail(fmt::format("put {}: write {}: {}", local, remote, sftp_error(m_sftp, m_session)));
       }
       total += static_cast<std::uint64_t>(n);
+      m_meter->bytes += static_cast<std::uint64_t>(n);
     }
     file.reset();
     // The server's umask applied to the open; set the bits exactly as they are here.
@@ -172,6 +176,7 @@ private:
     NETLAB_TRY_VOID(verify(remote, total, digest.finish_hex(), fmt::format("put {}", local)));
     m_stats.bytes += total;
     ++m_stats.files;
+    ++m_meter->files;
     return {};
   }
 
@@ -186,6 +191,7 @@ private:
     auto copied = read_remote(remote, size, [&](const char* data, std::size_t n) -> Result<void> {
       digest.update(data, n);
       total += n;
+      m_meter->bytes += n;
       while (n > 0) {
         ssize_t w = ::write(fd, data, n);
         if (w < 0 && errno == EINTR) {
@@ -220,6 +226,7 @@ private:
     }
     m_stats.bytes += total;
     ++m_stats.files;
+    ++m_meter->files;
     return {};
   }
 
@@ -312,6 +319,8 @@ private:
   ssh_session m_session;
   sftp_session m_sftp;
   TransferStats m_stats;
+  TransferMeter m_own_meter; // when nobody watches
+  TransferMeter* m_meter;
 };
 
 Result<SftpPtr> open_sftp(ssh_session session) {
@@ -332,20 +341,41 @@ bool remote_is_directory(sftp_session sftp, const std::string& path) {
 
 } // namespace
 
-Result<TransferStats> put(ssh_session session, const std::string& local, const std::string& remote, bool recursive) {
+std::uint64_t local_size(const std::string& local, bool recursive) {
+  std::error_code ec;
+  if (!stdfs::is_directory(local, ec)) {
+    auto size = stdfs::file_size(local, ec);
+    return ec ? 0 : size;
+  }
+  if (!recursive) {
+    return 0;
+  }
+  std::uint64_t total = 0;
+  for (auto it = stdfs::recursive_directory_iterator(local, ec); !ec && it != stdfs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_regular_file(ec)) {
+      total += it->file_size(ec);
+    }
+  }
+  return total;
+}
+
+Result<TransferStats> put(ssh_session session, const std::string& local, const std::string& remote, bool recursive,
+                          TransferMeter* meter) {
   NETLAB_TRY(auto sftp, open_sftp(session));
   std::string destination = remote_is_directory(sftp.get(), remote) ? join_remote(remote, base_name(local)) : remote;
-  Transfer transfer(session, sftp.get());
+  Transfer transfer(session, sftp.get(), meter);
   NETLAB_TRY_VOID(transfer.put_path(local, destination, recursive));
   return transfer.stats();
 }
 
-Result<TransferStats> get(ssh_session session, const std::string& remote, const std::string& local, bool recursive) {
+Result<TransferStats> get(ssh_session session, const std::string& remote, const std::string& local, bool recursive,
+                          TransferMeter* meter) {
   NETLAB_TRY(auto sftp, open_sftp(session));
   std::error_code ec;
   std::string destination =
       stdfs::is_directory(local, ec) ? (stdfs::path(local) / base_name(remote)).string() : local;
-  Transfer transfer(session, sftp.get());
+  Transfer transfer(session, sftp.get(), meter);
   NETLAB_TRY_VOID(transfer.get_path(remote, destination, recursive));
   return transfer.stats();
 }

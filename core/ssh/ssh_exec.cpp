@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -18,6 +19,7 @@
 #include "core/ssh/client_setup.hpp"
 #include "core/ssh/exec.hpp"
 #include "core/ssh/sftp.hpp"
+#include "core/ssh/transfer_progress.hpp"
 #include "core/util/error.hpp"
 #include "core/util/fd_io.hpp"
 #include "core/util/log.hpp"
@@ -52,7 +54,8 @@ struct HostResult {
 // never mix even when the remote writes half a line at a time.
 class LineTagger {
 public:
-  LineTagger(std::string prefix, int fd, std::mutex& mutex) : m_prefix(std::move(prefix)), m_fd(fd), m_mutex(mutex) {}
+  LineTagger(std::string prefix, int fd, std::mutex& mutex, TransferProgress& progress)
+      : m_prefix(std::move(prefix)), m_fd(fd), m_mutex(mutex), m_progress(progress) {}
 
   void feed(std::string_view data) {
     m_pending.append(data);
@@ -82,25 +85,35 @@ private:
       lines.remove_prefix(newline + 1);
     }
     std::lock_guard lock(m_mutex);
+    m_progress.clear_locked();
     write_out(m_fd, out);
   }
 
   std::string m_prefix;
   int m_fd;
   std::mutex& m_mutex;
+  TransferProgress& m_progress;
   std::string m_pending;
 };
 
 class Runner {
 public:
-  explicit Runner(const ExecConfig& config) : m_config(config) {}
+  Runner(const ExecConfig& config, TransferProgress& progress) : m_config(config), m_progress(progress) {}
 
   // Connects, transfers, runs; `sink` receives the command's output as it arrives.
   HostResult run_host(const HostSpec& spec, const std::string& get_prefix, const OutputSink& sink) {
     HostResult result;
     result.label = spec.label;
     auto started = Clock::now();
+    // Whichever way this host leaves its transfer phase, the progress line hears of it once.
+    bool transfers_over = false;
+    auto end_transfers = [&] {
+      if (!std::exchange(transfers_over, true)) {
+        m_progress.host_done();
+      }
+    };
     auto finish = [&]() -> HostResult {
+      end_transfers();
       result.duration = std::chrono::duration<double>(Clock::now() - started).count();
       return result;
     };
@@ -119,7 +132,7 @@ public:
     result.connected = true;
     ssh_session session = connected->session.get();
     for (const auto& transfer : m_config.puts) {
-      auto stats = put(session, transfer.from, transfer.to, m_config.recursive);
+      auto stats = put(session, transfer.from, transfer.to, m_config.recursive, m_progress.meter());
       if (!stats) {
         result.error = stats.error();
         result.exit_code = k_exit_failure;
@@ -140,7 +153,7 @@ public:
           return finish();
         }
       }
-      auto stats = get(session, transfer.from, local, m_config.recursive);
+      auto stats = get(session, transfer.from, local, m_config.recursive, m_progress.meter());
       if (!stats) {
         result.error = stats.error();
         result.exit_code = k_exit_failure;
@@ -148,6 +161,7 @@ public:
       }
       add(result.transferred, *stats);
     }
+    end_transfers();
     if (!m_config.command.empty()) {
       ExecRequest request;
       request.command = join_command(m_config.command);
@@ -179,6 +193,7 @@ private:
   }
 
   const ExecConfig& m_config;
+  TransferProgress& m_progress;
 };
 
 std::string safe_file_name(const std::string& label) {
@@ -216,8 +231,7 @@ int run_single(const ExecConfig& config, Runner& runner) {
   return result.exit_code;
 }
 
-int run_many(const ExecConfig& config, Runner& runner) {
-  std::mutex output_mutex;
+int run_many(const ExecConfig& config, Runner& runner, std::mutex& output_mutex, TransferProgress& progress) {
   std::atomic<std::size_t> next{0};
   std::atomic<int> failed{0};
   bool many = config.hosts.size() > 1;
@@ -236,8 +250,8 @@ int run_many(const ExecConfig& config, Runner& runner) {
       std::string err;
       OutputSink sink;
       if (config.tag) {
-        tag_out.emplace(spec.label + ": ", STDOUT_FILENO, output_mutex);
-        tag_err.emplace(spec.label + ": ", STDERR_FILENO, output_mutex);
+        tag_out.emplace(spec.label + ": ", STDOUT_FILENO, output_mutex, progress);
+        tag_err.emplace(spec.label + ": ", STDERR_FILENO, output_mutex, progress);
         sink.out = [&](std::string_view data) { tag_out->feed(data); };
         sink.err = [&](std::string_view data) { tag_err->feed(data); };
       } else {
@@ -255,6 +269,7 @@ int run_many(const ExecConfig& config, Runner& runner) {
         failed.fetch_add(1);
       }
       std::lock_guard lock(output_mutex);
+      progress.clear_locked();
       last_exit = result.exit_code;
       if (config.json) {
         write_out(STDOUT_FILENO,
@@ -316,11 +331,18 @@ int run_ssh_exec(const ExecConfig& config) {
       }
     }
   }
-  Runner runner(effective);
+  std::uint64_t expected = 0;
+  for (const auto& transfer : config.puts) {
+    expected += local_size(transfer.from, config.recursive) * config.hosts.size();
+  }
+  std::mutex output_mutex;
+  bool has_transfers = !config.puts.empty() || !config.gets.empty();
+  TransferProgress progress(output_mutex, config.hosts.size(), expected, config.progress && has_transfers);
+  Runner runner(effective, progress);
   if (config.hosts.size() == 1 && !config.tag && !config.json) {
     return run_single(effective, runner);
   }
-  return run_many(effective, runner);
+  return run_many(effective, runner, output_mutex, progress);
 }
 
 } // namespace netlab::ssh

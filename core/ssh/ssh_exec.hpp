@@ -30,6 +30,7 @@ struct ExecConfig {
   double timeout = 0;        // per host, for the command
   bool forward_stdin = false; // one host only: our stdin goes to the command
   bool raw_terminal = false;  // with a pty on a terminal: pass keys through unprocessed
+  bool progress = false;      // an SFTP progress line on stderr (a terminal)
 };
 
 // Returns the exit code: one host → its command's status (255 connect/auth/host key, 124

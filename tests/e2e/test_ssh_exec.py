@@ -324,6 +324,43 @@ class SshExecTest(unittest.TestCase):
         self.assertEqual(os.stat(back).st_mode & 0o777, 0o640)
         self.assertEqual([n for n in os.listdir(work) if "partial" in n], [])
 
+    def test_sftp_progress_line_on_a_terminal(self):
+        import pty
+        work = tempfile.mkdtemp(dir=self.tmp)
+        local = os.path.join(work, "sparse.bin")
+        with open(local, "wb") as f:
+            f.truncate(100 << 20)  # long enough for several redraws, instant to make
+        remote = os.path.join(tempfile.mkdtemp(dir=self.tmp), "copy.bin")
+        master, slave = pty.openpty()
+        argv = [NETLAB, "ssh-exec", "--known-hosts", self.known, "-i", self.key, "--put", local, remote,
+                self.host, "--", "echo", "after"]
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave,
+                                env=self.env())
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO once the last writer closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        out, _ = proc.communicate(timeout=120)
+        os.close(master)
+        check_sanitizers(seen.decode(errors="replace"), " ".join(argv))
+        self.assertEqual(proc.returncode, 0, seen)
+        self.assertEqual(out, b"after\n")
+        self.assertIn(b"\r\x1b[Ksftp: [", seen)
+        self.assertIn(b"104.9 MB", seen)  # the total of the upload
+        # The last line drawn is erased before the command runs.
+        self.assertTrue(seen.endswith(b"\r\x1b[K"), seen[-200:])
+
+        # Not a terminal, or --no-progress: no status at all.
+        quiet = self.ssh("--put", local, remote, self.host, timeout=120)
+        self.assertEqual(quiet.returncode, 0, quiet.stderr)
+        self.assertNotIn(b"sftp:", quiet.stderr)
+
     def test_sftp_folder_recursive(self):
         work = tempfile.mkdtemp(dir=self.tmp)
         src = os.path.join(work, "tree")
