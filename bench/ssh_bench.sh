@@ -95,6 +95,7 @@ if [[ -n $PSSH ]]; then
   printf "%-40s %10s\n" "parallel-ssh -p $SESSIONS" "$t_pssh"
 fi
 echo "netlab vs shell loop: $(ratio "$t_loop" "$t_netlab")x faster; vs ssh &: $(ratio "$t_bg" "$t_netlab")x"
+[[ -n $t_pssh ]] && echo "netlab vs parallel-ssh: $(ratio "$t_pssh" "$t_netlab")x (>= 1 is the target)"
 
 head -c "$((MB << 20))" /dev/urandom > "$TMP/big"
 mkdir -p "$TMP/remote"

@@ -13,6 +13,8 @@ packages=(
   python3 socat ncat netcat-openbsd openssh-server openssh-client procps iproute2
   # shells for completion tests, man page and packaging checks
   bash-completion zsh fish groff man-db dpkg-dev file lintian
+  # peers only the hand-run benchmarks in bench/ compare against
+  pssh
 )
 
 missing=()
