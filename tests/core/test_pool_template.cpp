@@ -64,3 +64,12 @@ TEST_CASE("pool::shell_quote and display_command", "[pool]") {
   CHECK(display_command({"rm", "a b", "c"}, false) == "rm 'a b' c");
   CHECK(display_command({"/bin/sh", "-c", "echo hi | wc"}, true) == "echo hi | wc");
 }
+
+TEST_CASE("pool::CommandTemplate: a brace before a replacement string does not hide it", "[pool]") {
+  // Found by fuzz_pool_template: "{{}}" kept "{{}" as literal text and appended the input.
+  CHECK(expand({"echo", "{{}}"}, {"a"}) == Argv{"echo", "{a}"});
+  CHECK(expand({"x{x{1}"}, {"a", "b"}) == Argv{"x{xa"});
+  // --shell joins the words, so a lone "{" must not swallow a "{}" in the next word.
+  CHECK(expand({"echo", "{.", "{}/}", "{/"}, {"a"}, true) == Argv{"/bin/sh", "-c", "echo {. a/} {/"});
+  CHECK(CommandTemplate::parse({"{", "{}"}, true).has_placeholder());
+}

@@ -130,3 +130,13 @@ Match exec "true"
   REQUIRE_FALSE(bad_port);
   CHECK(bad_port.error() == "line 2: Port 0: must be 1-65535");
 }
+
+TEST_CASE("ssh::match_pattern: a star stays a wildcard next to a literal '*'") {
+  // Found by fuzz_ssh_config: "*" against a text starting with '*' was compared as a literal.
+  CHECK(match_pattern("*", "*anr"));
+  CHECK(match_pattern("*a", "*xa"));
+  CHECK(match_pattern("a*", "a*b"));
+  auto config = resolve_config("Host *\n  User deploy\n", "*host", "/home/u");
+  REQUIRE(config);
+  CHECK(config->user == "deploy");
+}
