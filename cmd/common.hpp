@@ -1,10 +1,13 @@
 // Helpers every subcommand's option parsing shares.
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "core/net/access.hpp"
 #include "core/net/address.hpp"
 
 namespace netlab::cmd {
@@ -14,6 +17,24 @@ net::Address parse_address_arg(const std::string& text, net::AddressRules rules 
 
 // Adds `--port-file FILE`, identical across servers.
 CLI::Option* add_port_file(CLI::App& app, std::string& target);
+
+// Who may connect, as every server spells it.
+struct AccessOptions {
+  std::vector<std::string> allow_from;
+  std::vector<std::string> deny_from;
+  std::size_t max_conns_per_ip = 0;
+};
+
+// Adds --allow-from and --deny-from (each CIDR checked as it is parsed) and, with
+// `per_ip_limit`, --max-conns-per-ip. UDP servers leave the limit out: they have no connections.
+void add_access_options(CLI::App& app, AccessOptions& target, bool per_ip_limit = true);
+
+// The core policy for a server on `address`. Throws UsageError when an option was given for a
+// unix socket, whose peers have no IP address to check.
+net::AccessPolicy access_policy(const AccessOptions& options, const net::Address& address);
+
+// Whether any of the access options was given.
+bool has_access_options(const AccessOptions& options);
 
 // Adds the conventional example footer.
 void set_example(CLI::App& app, const std::string& example);

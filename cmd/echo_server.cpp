@@ -14,6 +14,7 @@ struct Options {
   std::string address = "127.0.0.1:8080";
   bool upper = false;
   std::size_t max_conns = 10000;
+  AccessOptions access;
   double idle_timeout = 300;
   std::string port_file;
   int workers = 1;
@@ -26,6 +27,7 @@ int run_echo_server(const Options& options) {
   config.port_file = options.port_file;
   config.limits.max_conns = options.max_conns;
   config.limits.idle_timeout = options.idle_timeout;
+  config.access = access_policy(options.access, config.address);
   echo::EchoOptions echo_options;
   echo_options.upper = options.upper;
   auto served = net::run_server(config, [echo_options](loop::Loop&) { return echo::make_echo_service(echo_options); });
@@ -47,6 +49,7 @@ Runner setup_echo_server(CLI::App& app) {
       ->type_name("N")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  add_access_options(app, options->access);
   app.add_option("--idle-timeout", options->idle_timeout, "close connections idle for SECONDS (0: never)")
       ->type_name("SECONDS")
       ->capture_default_str()

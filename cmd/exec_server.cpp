@@ -23,6 +23,7 @@ struct Options {
   std::uint64_t max_output = 1ull << 30;
   std::uint64_t max_body = frame::k_default_max_body;
   std::size_t max_conns = 256;
+  AccessOptions access;
   std::size_t max_running = 64;
   double idle_timeout = 300;
   double kill_grace = 2;
@@ -54,6 +55,7 @@ int run_exec_server(const Options& options) {
   config.address = parse_address_arg(options.address);
   config.port_file = options.port_file;
   config.limits.max_conns = options.max_conns;
+  config.access = access_policy(options.access, config.address);
   // Sessions time out idle connections themselves: a long silent command is not idleness.
   config.limits.idle_timeout = 0;
 
@@ -132,6 +134,7 @@ Runner setup_exec_server(CLI::App& app) {
   app.add_option("--max-conns", options->max_conns, "refuse connections beyond N open at once")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  add_access_options(app, options->access);
   app.add_option("--max-running", options->max_running, "answer 'busy' beyond N commands running at once")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

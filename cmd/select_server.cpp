@@ -14,6 +14,7 @@ struct Options {
   std::string model = "uv";
   bool upper = false;
   std::size_t max_conns = 10000;
+  AccessOptions access;
   std::string port_file;
   bool stats = false;
 };
@@ -27,6 +28,7 @@ int run_select_server(const Options& options) {
   config.address = parse_address_arg(options.address, {.allow_unix = model->serve == nullptr, .allow_port_zero = true});
   config.upper = options.upper;
   config.max_conns = options.max_conns;
+  config.access = access_policy(options.access, config.address);
   config.port_file = options.port_file;
   config.stats = options.stats;
   auto served = models::run_model(*model, config);
@@ -53,6 +55,7 @@ Runner setup_select_server(CLI::App& app) {
   app.add_option("--max-conns", options->max_conns, "refuse connections beyond N open at once")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  add_access_options(app, options->access);
   add_port_file(app, options->port_file);
   app.add_flag("--stats", options->stats,
                "print connections, reads, bytes (per second too) and CPU time on exit and on SIGUSR1");

@@ -16,6 +16,7 @@ struct Options {
   bool client = false;
   bool upper = false;
   std::string port_file;
+  AccessOptions access;
   double timeout = 1.0;
   int retries = 2;
 };
@@ -51,12 +52,16 @@ int run_udp_echo(const Options& options) {
     if (!options.port_file.empty() || options.upper) {
       throw UsageError("--port-file and --upper are server options; they do not go with --client");
     }
+    if (has_access_options(options.access)) {
+      throw UsageError("--allow-from and --deny-from are server options; they do not go with --client");
+    }
     return run_client(options);
   }
   udp::ServerConfig config;
   config.address = parse_address_arg(options.address, {.allow_unix = false, .allow_port_zero = true});
   config.upper = options.upper;
   config.port_file = options.port_file;
+  config.access = access_policy(options.access, config.address);
   auto served = udp::run_udp_server(config);
   if (!served) {
     throw Error(served.error());
@@ -75,6 +80,8 @@ Runner setup_udp_echo(CLI::App& app) {
                "send each stdin line as a datagram to ADDR, print the replies, report lost ones (exit 1)");
   app.add_flag("--upper", options->upper, "server: upper-case ASCII letters in the echo");
   add_port_file(app, options->port_file);
+  // No --max-conns-per-ip: UDP has no connections to count.
+  add_access_options(app, options->access, false);
   app.add_option("--timeout", options->timeout, "client: seconds to wait for each reply before retrying")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

@@ -40,10 +40,10 @@ _netlab() {
     echo-server)
       case "$prev" in
         --port-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --max-conns|--idle-timeout|--port-file|--workers) return ;;
+        --max-conns|--allow-from|--deny-from|--max-conns-per-ip|--idle-timeout|--port-file|--workers) return ;;
       esac
       if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "-h --help --upper --max-conns --idle-timeout --port-file --workers" -- "$cur"))
+        COMPREPLY=($(compgen -W "-h --help --upper --max-conns --allow-from --deny-from --max-conns-per-ip --idle-timeout --port-file --workers" -- "$cur"))
       else
         COMPREPLY=($(compgen -f -- "$cur"))
       fi
@@ -63,10 +63,10 @@ _netlab() {
         --token-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --protocol) COMPREPLY=($(compgen -W "framed legacy" -- "$cur")); return ;;
         --port-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --token-file|--allow|--timeout|--kill-grace|--max-output|--max-body|--max-conns|--max-running|--idle-timeout|--protocol|--port-file) return ;;
+        --token-file|--allow|--timeout|--kill-grace|--max-output|--max-body|--max-conns|--allow-from|--deny-from|--max-conns-per-ip|--max-running|--idle-timeout|--protocol|--port-file) return ;;
       esac
       if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "-h --help --token-file --shell --allow --timeout --kill-grace --max-output --max-body --max-conns --max-running --idle-timeout --protocol --insecure --port-file" -- "$cur"))
+        COMPREPLY=($(compgen -W "-h --help --token-file --shell --allow --timeout --kill-grace --max-output --max-body --max-conns --allow-from --deny-from --max-conns-per-ip --max-running --idle-timeout --protocol --insecure --port-file" -- "$cur"))
       else
         COMPREPLY=($(compgen -f -- "$cur"))
       fi
@@ -85,10 +85,10 @@ _netlab() {
     udp-echo)
       case "$prev" in
         --port-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --port-file|--timeout|--retries) return ;;
+        --port-file|--allow-from|--deny-from|--timeout|--retries) return ;;
       esac
       if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "-h --help --client --upper --port-file --timeout --retries" -- "$cur"))
+        COMPREPLY=($(compgen -W "-h --help --client --upper --port-file --allow-from --deny-from --timeout --retries" -- "$cur"))
       else
         COMPREPLY=($(compgen -f -- "$cur"))
       fi
@@ -97,10 +97,10 @@ _netlab() {
       case "$prev" in
         --model) COMPREPLY=($(compgen -W "blocking threads nonblocking select poll epoll uv" -- "$cur")); return ;;
         --port-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --model|--max-conns|--port-file) return ;;
+        --model|--max-conns|--allow-from|--deny-from|--max-conns-per-ip|--port-file) return ;;
       esac
       if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "-h --help --model --upper --max-conns --port-file --stats" -- "$cur"))
+        COMPREPLY=($(compgen -W "-h --help --model --upper --max-conns --allow-from --deny-from --max-conns-per-ip --port-file --stats" -- "$cur"))
       else
         COMPREPLY=($(compgen -f -- "$cur"))
       fi
@@ -129,10 +129,13 @@ _netlab() {
     pool-run)
       case "$prev" in
         --joblog) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        -j|--jobs|--timeout|--retries|--halt|--joblog) return ;;
+        --ssh-hosts-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --ssh-identity) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --known-hosts) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        -j|--jobs|--timeout|--retries|--halt|--joblog|--ssh|--ssh-hosts-file|--ssh-identity|--known-hosts|--password-env|--passphrase-env|--connect-timeout) return ;;
       esac
       if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "-h --help -j --jobs -k --keep-order --tag --timeout --retries --halt --joblog --json --progress --no-progress --shell --dry-run -0 --null" -- "$cur"))
+        COMPREPLY=($(compgen -W "-h --help -j --jobs -k --keep-order --tag --timeout --retries --halt --joblog --json --progress --no-progress --shell --dry-run -0 --null --ssh --ssh-hosts-file --ssh-identity --known-hosts --accept-new --password-env --passphrase-env --connect-timeout" -- "$cur"))
       else
         COMPREPLY=($(compgen -f -- "$cur"))
       fi
@@ -169,7 +172,7 @@ _netlab() {
         --hosts-file|-i|--identity|--known-hosts|--passphrase-env|--password-env|--password-file|-l|--user|-p|--port|-F|--config|--connect-timeout|--timeout|-j|--jobs|--put|--get) return ;;
       esac
       if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "-h --help --hosts-file -i --identity --known-hosts --accept-new --no-agent --passphrase-env --password-env --password-file -l --user -p --port -F --config --connect-timeout --timeout -j --jobs --tag --json -t --tty -n --no-stdin --put --get -r --recursive" -- "$cur"))
+        COMPREPLY=($(compgen -W "-h --help --hosts-file -i --identity --known-hosts --accept-new --no-agent --passphrase-env --password-env --password-file -l --user -p --port -F --config --connect-timeout --timeout -j --jobs --tag --json -t --tty -n --no-stdin --put --get -r --recursive --no-progress" -- "$cur"))
       else
         COMPREPLY=($(compgen -f -- "$cur"))
       fi

@@ -9,19 +9,23 @@
 namespace netlab::models {
 
 Result<void> serve_blocking(ModelContext& context) {
+  Refuser refuser;
   pollfd fds[2] = {{context.listen_fd, POLLIN, 0}, {context.stop.fd(), POLLIN, 0}};
   while (!context.stop.requested()) {
     if (::poll(fds, 2, -1) < 0 || fds[1].revents != 0) {
       continue; // EINTR, or stopping: the loop condition decides
     }
-    int fd = accept_client(context.listen_fd);
+    net::Endpoint peer;
+    int fd = accept_client(context.listen_fd, &peer);
     if (fd < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED) {
         note_accept_error(errno);
       }
       continue;
     }
-    serve_sequentially(fd, context);
+    if (auto slot = admit(fd, peer, context, refuser)) {
+      serve_sequentially(fd, context, std::move(*slot));
+    }
   }
   return {};
 }

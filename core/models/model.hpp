@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/models/stats.hpp"
+#include "core/net/access.hpp"
 #include "core/net/address.hpp"
 #include "core/util/result.hpp"
 
@@ -17,6 +18,7 @@ struct ModelConfig {
   net::Address address;
   bool upper = false;
   std::size_t max_conns = 10000;
+  net::AccessPolicy access;
   std::string port_file;
   // Print the counters on exit and on SIGUSR1.
   bool stats = false;
@@ -33,6 +35,8 @@ struct ModelContext {
   int listen_fd;
   StopSignal& stop;
   Stats& stats;
+  // Who may connect; null lets everyone in.
+  net::AccessGate* access = nullptr;
 };
 
 using ServeFunction = Result<void> (*)(ModelContext& context);

@@ -53,7 +53,8 @@ Result<void> run_model(const Model& model, const ModelConfig& config) {
       NETLAB_TRY_VOID(fs::write_file_atomic(config.port_file, std::to_string(listener.bound.port()) + "\n"));
     }
     log::info("listening on {}", listener.bound.to_string());
-    ModelContext context{config, listener.fd.get(), stop, stats};
+    net::AccessGate gate(config.access);
+    ModelContext context{config, listener.fd.get(), stop, stats, &gate};
     served = model.serve(context);
     if (int signum = stop.signal_number(); signum != 0) {
       log::info("SIG{} received, shutting down", loop::signal_name(signum));

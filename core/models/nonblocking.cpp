@@ -18,13 +18,15 @@ Result<void> serve_nonblocking(ModelContext& context) {
   Refuser refuser;
   while (!context.stop.requested()) {
     bool progressed = false;
-    int fd = accept_client(context.listen_fd);
+    net::Endpoint peer;
+    int fd = accept_client(context.listen_fd, &peer);
     if (fd >= 0) {
       progressed = true;
-      if (connections.size() >= context.config.max_conns) {
+      auto slot = admit(fd, peer, context, refuser);
+      if (slot && connections.size() >= context.config.max_conns) {
         refuser.refuse(fd, context.stats, fmt::format("--max-conns {} reached", context.config.max_conns));
-      } else {
-        connections.push_back(std::make_unique<EchoConnection>(fd, context.config, context.stats));
+      } else if (slot) {
+        connections.push_back(std::make_unique<EchoConnection>(fd, context.config, context.stats, std::move(*slot)));
       }
     } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED) {
       note_accept_error(errno);

@@ -66,6 +66,42 @@ struct sigaction install(int signum, void (*handler)(int)) {
   return old;
 }
 
+// A descriptor held back for the moment the limit is reached. A connection that cannot be
+// accepted stays pending and keeps the listening socket readable, so every poll/select/epoll
+// returns at once and the server spins; giving the spare back for an instant lets us accept
+// such connections and reset them instead.
+std::atomic<int> g_spare_fd{-1};
+
+void reserve_spare_fd() {
+  int expected = -1;
+  int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0 && !g_spare_fd.compare_exchange_strong(expected, fd)) {
+    ::close(fd);
+  }
+}
+
+// At most this many per call, so a flood at the limit cannot hold one pass for long.
+constexpr int k_shed_batch = 64;
+
+void shed_pending(int listen_fd) {
+  int saved = errno;
+  int spare = g_spare_fd.exchange(-1);
+  if (spare >= 0) {
+    ::close(spare);
+    for (int i = 0; i < k_shed_batch; ++i) {
+      int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) {
+        break;
+      }
+      linger lg{1, 0};
+      setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+      ::close(fd);
+    }
+    reserve_spare_fd();
+  }
+  errno = saved;
+}
+
 template <typename Clock>
 bool once_a_second(std::chrono::time_point<Clock>& last) {
   auto now = Clock::now();
@@ -145,6 +181,7 @@ Result<ListenSocket> listen_on(const net::Address& address) {
   }
   NETLAB_TRY(auto endpoints, net::resolve(address, SOCK_STREAM));
   const auto& endpoint = endpoints.front();
+  reserve_spare_fd();
   net::Fd fd(::socket(endpoint.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) {
     return fail(fmt::format("socket {}: {}", address.to_string(), std::strerror(errno)), errno);
@@ -163,16 +200,24 @@ Result<ListenSocket> listen_on(const net::Address& address) {
   return ListenSocket{std::move(fd), net::endpoint_from(reinterpret_cast<sockaddr*>(&storage), length)};
 }
 
-int accept_client(int listen_fd) {
+int accept_client(int listen_fd, net::Endpoint* peer) {
   while (true) {
-    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage storage{};
+    socklen_t length = sizeof(storage);
+    int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&storage), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0 && peer != nullptr) {
+      *peer = net::endpoint_from(reinterpret_cast<sockaddr*>(&storage), length);
+    }
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+      shed_pending(listen_fd);
+    }
     if (fd >= 0 || errno != EINTR) {
       return fd;
     }
   }
 }
 
-void Refuser::refuse(int fd, Stats& stats, const std::string& why) {
+void Refuser::refuse(int fd, Stats& stats, const std::string& why, const std::string& peer) {
   // An RST at once: the peer learns immediately, and we keep no TIME_WAIT for it.
   linger lg{1, 0};
   setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
@@ -181,9 +226,25 @@ void Refuser::refuse(int fd, Stats& stats, const std::string& why) {
   std::lock_guard lock(m_mutex);
   ++m_since_log;
   if (once_a_second(m_logged_at)) {
-    log::info("refused {} connection(s): {}", m_since_log, why);
+    if (peer.empty()) {
+      log::info("refused {} connection(s): {}", m_since_log, why);
+    } else {
+      log::info("refused {} connection(s), latest from {}: {}", m_since_log, peer, why);
+    }
     m_since_log = 0;
   }
+}
+
+std::optional<net::PeerSlot> admit(int fd, const net::Endpoint& peer, ModelContext& context, Refuser& refuser) {
+  if (context.access == nullptr || !context.access->active()) {
+    return net::PeerSlot();
+  }
+  auto admitted = context.access->admit(peer.sa());
+  if (!admitted) {
+    refuser.refuse(fd, context.stats, admitted.error(), peer.to_string());
+    return std::nullopt;
+  }
+  return std::move(*admitted);
 }
 
 void note_accept_error(int error) {
@@ -195,8 +256,8 @@ void note_accept_error(int error) {
   }
 }
 
-EchoConnection::EchoConnection(int fd, const ModelConfig& config, Stats& stats)
-    : m_fd(fd), m_config(config), m_stats(stats) {
+EchoConnection::EchoConnection(int fd, const ModelConfig& config, Stats& stats, net::PeerSlot slot)
+    : m_fd(fd), m_config(config), m_stats(stats), m_slot(std::move(slot)) {
   stats.connection();
 }
 
@@ -278,7 +339,8 @@ bool EchoConnection::finished() {
   return true;
 }
 
-void serve_sequentially(int fd, ModelContext& context) {
+void serve_sequentially(int fd, ModelContext& context, [[maybe_unused]] net::PeerSlot slot) {
+  // Locals go before parameters: the socket is closed before the slot gives its count back.
   net::Fd owned(fd);
   context.stats.connection();
   char buffer[64 * 1024];

@@ -1,11 +1,13 @@
 // What the classic (plain-socket) models share: a stop signal that wakes any wait, the listening
-// socket, refusing connections, and the echo state machine of one non-blocking connection.
+// socket, admitting and refusing connections, and the echo state machine of one non-blocking
+// connection.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -63,19 +65,27 @@ struct ListenSocket {
 };
 Result<ListenSocket> listen_on(const net::Address& address);
 
-// Accepts one connection as a non-blocking socket; -1 with errno as accept4 left it.
-int accept_client(int listen_fd);
+// Accepts one connection as a non-blocking socket, storing its address in `peer` if given; -1
+// with errno as accept4 left it. At the descriptor limit (EMFILE/ENFILE) the connections waiting
+// are reset, using a spare descriptor listen_on() set aside, so they cannot keep the listening
+// socket readable and the model spinning.
+int accept_client(int listen_fd, net::Endpoint* peer = nullptr);
 
-// Refuses an accepted connection with an RST and logs why, at most once a second.
+// Refuses an accepted connection with an RST and logs why (naming the latest peer, if known), at
+// most once a second.
 class Refuser {
 public:
-  void refuse(int fd, Stats& stats, const std::string& why);
+  void refuse(int fd, Stats& stats, const std::string& why, const std::string& peer = {});
 
 private:
   std::mutex m_mutex;
   std::chrono::steady_clock::time_point m_logged_at{};
   std::uint64_t m_since_log = 0;
 };
+
+// Applies --allow-from, --deny-from and --max-conns-per-ip to a connection just accepted, before
+// any byte is read: the slot to keep for the connection's lifetime, or nullopt once refused.
+std::optional<net::PeerSlot> admit(int fd, const net::Endpoint& peer, ModelContext& context, Refuser& refuser);
 
 // Logs an accept failure (EMFILE and the like) at most once a second.
 void note_accept_error(int error);
@@ -87,7 +97,7 @@ enum class Io { idle, progress, closed };
 // so a peer that never reads costs only its own bound. The destructor closes the socket.
 class EchoConnection {
 public:
-  EchoConnection(int fd, const ModelConfig& config, Stats& stats);
+  EchoConnection(int fd, const ModelConfig& config, Stats& stats, net::PeerSlot slot = {});
   ~EchoConnection();
   EchoConnection(const EchoConnection&) = delete;
   EchoConnection& operator=(const EchoConnection&) = delete;
@@ -114,10 +124,12 @@ private:
   std::string m_out;
   std::size_t m_out_offset = 0;
   bool m_input_ended = false;
+  net::PeerSlot m_slot;
 };
 
 // The blocking models' connection: read, echo all of it, repeat, one step at a time, waiting on
-// the socket and the stop signal together. Returns when the peer is done, broke, or we stop.
-void serve_sequentially(int fd, ModelContext& context);
+// the socket and the stop signal together. Returns when the peer is done, broke, or we stop;
+// the slot is given back then.
+void serve_sequentially(int fd, ModelContext& context, net::PeerSlot slot = {});
 
 } // namespace netlab::models

@@ -62,12 +62,17 @@ Result<void> serve_select(ModelContext& context) {
     if (FD_ISSET(context.listen_fd, &readable)) {
       // A bounded batch per pass, so a connection flood cannot starve the clients already in.
       for (int batch = 0; batch < 64; ++batch) {
-        int fd = accept_client(context.listen_fd);
+        net::Endpoint peer;
+        int fd = accept_client(context.listen_fd, &peer);
         if (fd < 0) {
           if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED) {
             note_accept_error(errno);
           }
           break;
+        }
+        auto slot = admit(fd, peer, context, refuser);
+        if (!slot) {
+          continue;
         }
         if (fd >= FD_SETSIZE) {
           refuser.refuse(fd, context.stats,
@@ -77,7 +82,7 @@ Result<void> serve_select(ModelContext& context) {
         } else if (connections.size() >= context.config.max_conns) {
           refuser.refuse(fd, context.stats, fmt::format("--max-conns {} reached", context.config.max_conns));
         } else {
-          connections.emplace(fd, std::make_unique<EchoConnection>(fd, context.config, context.stats));
+          connections.emplace(fd, std::make_unique<EchoConnection>(fd, context.config, context.stats, std::move(*slot)));
         }
       }
     }

@@ -45,11 +45,16 @@ Result<void> serve_threads(ModelContext& context) {
       continue;
     }
     reap(threads);
-    int fd = accept_client(context.listen_fd);
+    net::Endpoint peer;
+    int fd = accept_client(context.listen_fd, &peer);
     if (fd < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED) {
         note_accept_error(errno);
       }
+      continue;
+    }
+    auto slot = admit(fd, peer, context, refuser);
+    if (!slot) {
       continue;
     }
     if (active.load() >= context.config.max_conns) {
@@ -60,8 +65,8 @@ Result<void> serve_threads(ModelContext& context) {
     auto* raw = client.get();
     active.fetch_add(1);
     try {
-      raw->thread = std::thread([fd, raw, &context, &active] {
-        serve_sequentially(fd, context);
+      raw->thread = std::thread([fd, raw, &context, &active, slot = std::move(*slot)]() mutable {
+        serve_sequentially(fd, context, std::move(slot));
         active.fetch_sub(1);
         raw->done.store(true);
       });

@@ -30,6 +30,7 @@ Result<void> run_uv_model(const ModelConfig& config, Stats& stats) {
   server.address = config.address;
   server.port_file = config.port_file;
   server.limits.max_conns = config.max_conns;
+  server.access = config.access;
   // The classic models have no idle timeout either; the comparison stays like for like.
   server.limits.idle_timeout = 0;
   echo::EchoOptions echo_options;

@@ -19,8 +19,9 @@ void Connection::touch() {
   }
 }
 
-ConnectionTracker::ConnectionTracker(loop::Loop& loop, std::atomic<std::size_t>& shared_count, ServerLimits limits)
-    : m_loop(loop), m_shared_count(shared_count), m_limits(limits) {
+ConnectionTracker::ConnectionTracker(loop::Loop& loop, std::atomic<std::size_t>& shared_count, ServerLimits limits,
+                                     AccessGate* gate)
+    : m_loop(loop), m_shared_count(shared_count), m_limits(limits), m_gate(gate) {
   if (m_limits.idle_timeout > 0) {
     // Sweeping a few times per timeout bounds the overshoot without a timer per connection.
     auto period = static_cast<std::uint64_t>(std::clamp(m_limits.idle_timeout * 1000 / 4, 10.0, 1000.0));
@@ -41,24 +42,26 @@ ConnectionTracker::~ConnectionTracker() {
 
 std::shared_ptr<Connection> ConnectionTracker::add(std::shared_ptr<loop::Stream> stream, std::string peer,
                                                    std::function<void()> on_closed) {
+  PeerSlot slot;
+  if (m_gate != nullptr && m_gate->active()) {
+    Endpoint endpoint;
+    if (auto* tcp = dynamic_cast<loop::Tcp*>(stream.get())) {
+      endpoint = tcp->peer_endpoint();
+    }
+    auto admitted = m_gate->admit(endpoint.sa());
+    if (!admitted) {
+      refuse(*stream, peer, admitted.error());
+      return nullptr;
+    }
+    slot = std::move(*admitted);
+  }
   if (m_shared_count.fetch_add(1) >= m_limits.max_conns) {
     m_shared_count.fetch_sub(1);
-    ++m_refused;
-    // One line per second at most: a flood must not turn into a flood of log lines.
-    if (m_loop.now() - m_refused_logged_at >= 1000 || m_refused_logged_at == 0) {
-      log::info("refused {} connection(s), latest from {}: --max-conns {} reached", m_refused, peer,
-                m_limits.max_conns);
-      m_refused_logged_at = m_loop.now();
-      m_refused = 0;
-    }
-    if (auto* tcp = dynamic_cast<loop::Tcp*>(stream.get())) {
-      tcp->close_reset();
-    } else {
-      stream->close();
-    }
+    refuse(*stream, peer, fmt::format("--max-conns {} reached", m_limits.max_conns));
     return nullptr;
   }
   auto connection = std::make_shared<Connection>(stream, std::move(peer));
+  connection->m_slot = std::move(slot);
   connection->m_tracker = this;
   connection->m_last_active = m_loop.now();
   connection->m_position = m_connections.insert(m_connections.end(), connection.get());
@@ -69,11 +72,28 @@ std::shared_ptr<Connection> ConnectionTracker::add(std::shared_ptr<loop::Stream>
       connection->m_tracker = nullptr;
     }
     m_shared_count.fetch_sub(1);
+    connection->m_slot.release();
     if (on_closed) {
       on_closed();
     }
   });
   return connection;
+}
+
+void ConnectionTracker::refuse(loop::Stream& stream, const std::string& peer, const std::string& why) {
+  ++m_refused;
+  // One line per second at most: a flood must not turn into a flood of log lines.
+  if (m_loop.now() - m_refused_logged_at >= 1000 || m_refused_logged_at == 0) {
+    log::info("refused {} connection(s), latest from {}: {}", m_refused, peer, why);
+    m_refused_logged_at = m_loop.now();
+    m_refused = 0;
+  }
+  // A reset, not a FIN: the peer learns at once, and no TIME_WAIT is left on our side.
+  if (auto* tcp = dynamic_cast<loop::Tcp*>(&stream)) {
+    tcp->close_reset();
+  } else {
+    stream.close();
+  }
 }
 
 void ConnectionTracker::touch(Connection& connection) {
@@ -110,7 +130,8 @@ namespace {
 // One loop: its listener, tracker and service.
 class Worker {
 public:
-  Worker(std::atomic<std::size_t>& count, const ServerConfig& config) : m_tracker(m_loop, count, config.limits) {}
+  Worker(std::atomic<std::size_t>& count, const ServerConfig& config, AccessGate& gate)
+      : m_tracker(m_loop, count, config.limits, &gate) {}
   // Close callbacks refer to the tracker and service, so they must run while those still exist.
   ~Worker() {
     stop();
@@ -171,10 +192,12 @@ private:
 Result<void> run_server(const ServerConfig& config, const ServiceFactory& factory) {
   fs::raise_fd_limit();
   std::atomic<std::size_t> count{0};
+  // Shared by every worker, so --max-conns-per-ip counts an address across all of them.
+  AccessGate gate(config.access);
   int workers = std::max(1, config.workers);
   std::vector<std::unique_ptr<Worker>> pool;
   for (int i = 0; i < workers; ++i) {
-    pool.push_back(std::make_unique<Worker>(count, config));
+    pool.push_back(std::make_unique<Worker>(count, config, gate));
   }
 
   // The first worker binds (learning the port when 0 was asked for); the others join it.

@@ -1,5 +1,6 @@
 // What every netlab stream server shares: listen (on one or several loops), print the bound
-// address, write the port file, cap connections, close idle ones, stop on SIGINT/SIGTERM.
+// address, write the port file, apply the access rules, cap connections, close idle ones, stop
+// on SIGINT/SIGTERM.
 #pragma once
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include "core/loop/loop.hpp"
 #include "core/loop/stream.hpp"
 #include "core/loop/timer.hpp"
+#include "core/net/access.hpp"
 #include "core/net/address.hpp"
 #include "core/util/result.hpp"
 
@@ -28,6 +30,7 @@ struct ServerConfig {
   int workers = 1;
   std::string port_file;
   ServerLimits limits;
+  AccessPolicy access;
 };
 
 // One accepted connection as a service sees it.
@@ -49,18 +52,22 @@ private:
   class ConnectionTracker* m_tracker = nullptr;
   std::uint64_t m_last_active = 0;
   std::list<Connection*>::iterator m_position;
+  PeerSlot m_slot;
 };
 
-// A loop's connections: counts them against a cap shared by all loops and closes idle ones.
-// Connections are kept in least-recently-active order, so the idle sweep stops at the first
-// connection that is still fresh.
+// A loop's connections: checks each against the access rules (`gate`, shared by all loops, may
+// be null), counts them against a cap shared by all loops and closes idle ones. Connections are
+// kept in least-recently-active order, so the idle sweep stops at the first connection that is
+// still fresh.
 class ConnectionTracker {
 public:
-  ConnectionTracker(loop::Loop& loop, std::atomic<std::size_t>& shared_count, ServerLimits limits);
+  ConnectionTracker(loop::Loop& loop, std::atomic<std::size_t>& shared_count, ServerLimits limits,
+                    AccessGate* gate = nullptr);
   ~ConnectionTracker();
 
-  // Registers an accepted stream. At the cap it is reset and nullptr returned. The Connection
-  // lives until the stream closes; `on_closed` (optional) runs then.
+  // Registers an accepted stream, before anything is read from it. A peer the gate refuses, or
+  // one past the cap, is reset and nullptr returned. The Connection lives until the stream
+  // closes; `on_closed` (optional) runs then.
   std::shared_ptr<Connection> add(std::shared_ptr<loop::Stream> stream, std::string peer,
                                   std::function<void()> on_closed = {});
   std::size_t size() const { return m_connections.size(); }
@@ -70,10 +77,12 @@ private:
   friend class Connection;
   void touch(Connection& connection);
   void sweep();
+  void refuse(loop::Stream& stream, const std::string& peer, const std::string& why);
 
   loop::Loop& m_loop;
   std::atomic<std::size_t>& m_shared_count;
   ServerLimits m_limits;
+  AccessGate* m_gate;
   std::list<Connection*> m_connections;
   std::shared_ptr<loop::Timer> m_sweeper;
   std::uint64_t m_refused_logged_at = 0;

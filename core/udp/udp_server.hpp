@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/net/access.hpp"
 #include "core/net/address.hpp"
 #include "core/util/result.hpp"
 
@@ -13,6 +14,9 @@ struct ServerConfig {
   net::Address address;
   bool upper = false;
   std::string port_file;
+  // --allow-from/--deny-from, checked on every datagram. max_conns_per_ip must stay 0: UDP has
+  // no connections to count.
+  net::AccessPolicy access;
 };
 
 struct ServerCounters {
@@ -21,6 +25,8 @@ struct ServerCounters {
   // Datagrams larger than the receive buffer: reported and dropped, never echoed cut short.
   std::uint64_t truncated = 0;
   std::uint64_t send_errors = 0;
+  // Datagrams from peers the access rules refuse: dropped unanswered.
+  std::uint64_t refused = 0;
 };
 
 // Runs until SIGINT or SIGTERM, then returns success. Prints `listening on ADDR` once bound.
