@@ -56,6 +56,9 @@ int run_exec_server(const Options& options) {
   config.port_file = options.port_file;
   config.limits.max_conns = options.max_conns;
   config.access = access_policy(options.access, config.address);
+  // No token is needed on a unix socket, so its permissions are the authentication: only our
+  // own user may connect, not every local account as on the other servers' sockets.
+  config.unix_mode = 0600;
   // Sessions time out idle connections themselves: a long silent command is not idleness.
   config.limits.idle_timeout = 0;
 

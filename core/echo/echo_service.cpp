@@ -41,6 +41,9 @@ public:
         state->stream->close();
         return;
       }
+      if (m_options.on_echo) {
+        m_options.on_echo(data.size());
+      }
       if (state->stream->write_queue_size() > m_options.max_buffered) {
         state->stream->read_stop();
       }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string_view>
 
 #include "core/net/server.hpp"
@@ -12,6 +13,8 @@ struct EchoOptions {
   bool upper = false;
   // Echoed bytes the peer has not read yet, per connection, before we stop reading from it.
   std::size_t max_buffered = 256 * 1024;
+  // Told the size of each read once its echo is queued (select-server --stats); may be empty.
+  std::function<void(std::size_t)> on_echo;
 };
 
 // ASCII upper-casing in place, as the classic teaching server's `data.upper()` does for ASCII.

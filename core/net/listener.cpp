@@ -75,6 +75,7 @@ Result<std::unique_ptr<Listener>> Listener::open(loop::Loop& loop, const Address
         return fail(uv_message("bind", text, rc));
       }
       self->m_owns_socket_file = true;
+      self->m_unix_mode = options.unix_mode;
     }
     self->m_bound = text;
     self->m_backlog = options.backlog;
@@ -121,8 +122,9 @@ Result<void> Listener::start(std::function<void()> on_pending) {
     m_port = local.port();
   }
   if (m_pipe && m_owns_socket_file) {
-    // Other local users may connect, as with a TCP port on loopback.
-    ::chmod(m_address.path.c_str(), 0666);
+    // Set exactly rather than left to the umask: by default other local users may connect, as
+    // with a TCP port on loopback; a server that runs commands keeps them out (0600).
+    ::chmod(m_address.path.c_str(), m_unix_mode);
   }
   return {};
 }

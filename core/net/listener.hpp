@@ -18,6 +18,8 @@ struct ListenOptions {
   int backlog = SOMAXCONN;
   // For unix sockets shared between loops: listen on a duplicate of this descriptor.
   int shared_fd = -1;
+  // Permission bits of a unix socket file we create; connecting needs write permission.
+  unsigned unix_mode = 0666;
 };
 
 class Listener {
@@ -55,6 +57,7 @@ private:
   std::string m_bound;
   std::uint16_t m_port = 0;
   bool m_owns_socket_file = false;
+  unsigned m_unix_mode = 0666;
   int m_backlog = SOMAXCONN;
   int m_accept_errors_logged = 0;
 };

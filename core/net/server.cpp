@@ -203,6 +203,7 @@ Result<void> run_server(const ServerConfig& config, const ServiceFactory& factor
   // The first worker binds (learning the port when 0 was asked for); the others join it.
   ListenOptions first;
   first.reuse_port = workers > 1 && !config.address.is_unix();
+  first.unix_mode = config.unix_mode;
   NETLAB_TRY_VOID(pool[0]->listen(config, first, factory));
   ServerConfig joined = config;
   if (!config.address.is_unix()) {

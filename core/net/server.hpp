@@ -31,6 +31,8 @@ struct ServerConfig {
   std::string port_file;
   ServerLimits limits;
   AccessPolicy access;
+  // A unix socket file's permission bits (connecting needs write permission).
+  unsigned unix_mode = 0666;
 };
 
 // One accepted connection as a service sees it.

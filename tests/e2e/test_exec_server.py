@@ -493,6 +493,17 @@ class TestSecureDefaults(unittest.TestCase):
         self.assertIn("Example", proc.stdout.decode())
 
 
+    def test_unix_socket_is_owner_only(self):
+        # Without a token the socket's permissions are all that keeps other users out.
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "exec.sock")
+            with nt.Server("exec-server", f"unix:{path}"):
+                self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+            echo_path = os.path.join(tmp, "echo.sock")
+            with nt.Server("echo-server", f"unix:{echo_path}"):
+                self.assertEqual(os.stat(echo_path).st_mode & 0o777, 0o666)
+
+
 class TestAllow(Base):
     def test_allowlist(self):
         with nt.Server("exec-server", "0", "--allow", "echo", "--allow", "true") as server:
