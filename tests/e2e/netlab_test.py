@@ -164,5 +164,28 @@ def rss_kib(pid):
     return 0
 
 
+def wait_until(predicate, timeout=10.0, interval=0.02):
+    """Polls predicate until it holds or timeout seconds pass; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def children_of(pid):
+    """PIDs of pid's direct children (empty once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
 def main():
     unittest.main(verbosity=2)

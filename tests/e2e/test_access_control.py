@@ -43,15 +43,6 @@ def dual_stack():
         return False
 
 
-def wait_for(predicate, timeout=IO_TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
-
-
 def tcp_socket(host, port, source=None):
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(family, socket.SOCK_STREAM)
@@ -165,7 +156,7 @@ class TcpAccessTest:
             self.kind.close(conn)
 
     def assert_logged(self, server, pattern):
-        if not wait_for(lambda: re.search(pattern, server.stderr())):
+        if not nt.wait_until(lambda: re.search(pattern, server.stderr())):
             self.fail(f"no log line matching {pattern!r}: {server.stderr()}")
 
     def test_deny_from_refuses_and_allow_from_serves(self):
@@ -347,7 +338,7 @@ class TestUdpEcho(unittest.TestCase):
         with socket.socket(family, socket.SOCK_DGRAM) as s:
             s.settimeout(0.3)
             s.sendto(b"refused?", (host, server.port))
-            if not wait_for(lambda: len(re.findall(pattern, server.stderr())) > before):
+            if not nt.wait_until(lambda: len(re.findall(pattern, server.stderr())) > before):
                 self.fail(f"no log line matching {pattern!r}: {server.stderr()}")
             with self.assertRaises(socket.timeout):
                 s.recv(65536)
@@ -370,7 +361,7 @@ class TestUdpEcho(unittest.TestCase):
             for i in range(25):
                 s.sendto(b"x%d" % i, ("127.0.0.1", server.port))
                 time.sleep(0.005)
-        self.assertTrue(wait_for(lambda: "dropped a datagram" in server.stderr()))
+        self.assertTrue(nt.wait_until(lambda: "dropped a datagram" in server.stderr()))
         time.sleep(0.2)
         self.assertEqual(server.stop(), 0)
         err = server.stderr()

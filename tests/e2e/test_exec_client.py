@@ -18,23 +18,6 @@ from exec_protocol_client import encode_frame  # noqa: E402
 TOKEN = "client-test-token"
 
 
-def children_of(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except FileNotFoundError:
-        return []
-
-
-def wait_until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 class FakeServer:
     """Accepts one connection and plays `script`: bytes to send, or None to read a request."""
 
@@ -207,14 +190,14 @@ class TestExecClient(unittest.TestCase):
 
     def test_second_ctrl_c_exits_130(self):
         proc = self._start_sleeping(["sh", "-c", "trap '' INT; echo ready; sleep 30"])
-        remote = children_of(self.server.proc.pid)
+        remote = nt.children_of(self.server.proc.pid)
         proc.send_signal(signal.SIGINT)
         time.sleep(0.3)
         self.assertIsNone(proc.poll())
         proc.send_signal(signal.SIGINT)
         self.assertEqual(proc.wait(10), 130)
         # Leaving killed the remote command.
-        self.assertTrue(wait_until(lambda: not any(p in children_of(self.server.proc.pid) for p in remote)))
+        self.assertTrue(nt.wait_until(lambda: not any(p in nt.children_of(self.server.proc.pid) for p in remote)))
 
     def test_help_has_example(self):
         out = nt.run("exec-client", "--help").stdout.decode()

@@ -32,27 +32,6 @@ def wait_gone(pid, timeout=10.0):
     return False
 
 
-def children_of(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except FileNotFoundError:
-        return []
-
-
-def fd_count(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def wait_until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
-
-
 class Base(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -350,7 +329,7 @@ class TestProcessHygiene(Base):
             warm.run(argv=["true"])
             warm.close()
             time.sleep(0.2)
-            before = fd_count(pid)
+            before = nt.fd_count(pid)
             for i in range(20):
                 c = ExecClient("127.0.0.1", server.port)
                 c.handshake()
@@ -358,8 +337,8 @@ class TestProcessHygiene(Base):
                 if i % 2:
                     c.send_exec(2, argv=["sleep", "30"])
                 c.close()
-            self.assertTrue(wait_until(lambda: children_of(pid) == [] and fd_count(pid) == before),
-                            f"children {children_of(pid)}, fds {fd_count(pid)} vs {before}")
+            self.assertTrue(nt.wait_until(lambda: nt.children_of(pid) == [] and nt.fd_count(pid) == before),
+                            f"children {nt.children_of(pid)}, fds {nt.fd_count(pid)} vs {before}")
 
     def test_stop_kills_running_commands(self):
         server = nt.Server("exec-server", "0")
@@ -553,7 +532,7 @@ class TestLegacy(unittest.TestCase):
         s = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
         s.send(b"echo $$ > /dev/null; sleep 60")
         time.sleep(0.3)
-        sleepers = [p for p in children_of(self.server.proc.pid)]
+        sleepers = [p for p in nt.children_of(self.server.proc.pid)]
         self.assertTrue(sleepers)
         s.close()
         for pid in sleepers:
