@@ -15,6 +15,7 @@ struct Options {
   bool upper = false;
   std::size_t max_conns = 10000;
   AccessOptions access;
+  double idle_timeout = 300;
   std::string port_file;
   bool stats = false;
 };
@@ -29,6 +30,7 @@ int run_select_server(const Options& options) {
   config.upper = options.upper;
   config.max_conns = options.max_conns;
   config.access = access_policy(options.access, config.address);
+  config.idle_timeout = options.idle_timeout;
   config.port_file = options.port_file;
   config.stats = options.stats;
   auto served = models::run_model(*model, config);
@@ -56,6 +58,10 @@ Runner setup_select_server(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   add_access_options(app, options->access);
+  app.add_option("--idle-timeout", options->idle_timeout, "close connections idle for SECONDS (0: never)")
+      ->type_name("SECONDS")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   add_port_file(app, options->port_file);
   app.add_flag("--stats", options->stats,
                "print connections, reads, bytes (per second too) and CPU time on exit and on SIGUSR1");

@@ -97,10 +97,10 @@ _netlab() {
       case "$prev" in
         --model) COMPREPLY=($(compgen -W "blocking threads nonblocking select poll epoll uv" -- "$cur")); return ;;
         --port-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --model|--max-conns|--allow-from|--deny-from|--max-conns-per-ip|--port-file) return ;;
+        --model|--max-conns|--allow-from|--deny-from|--max-conns-per-ip|--idle-timeout|--port-file) return ;;
       esac
       if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "-h --help --model --upper --max-conns --allow-from --deny-from --max-conns-per-ip --port-file --stats" -- "$cur"))
+        COMPREPLY=($(compgen -W "-h --help --model --upper --max-conns --allow-from --deny-from --max-conns-per-ip --idle-timeout --port-file --stats" -- "$cur"))
       else
         COMPREPLY=($(compgen -f -- "$cur"))
       fi

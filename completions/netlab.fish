@@ -74,6 +74,7 @@ complete -c netlab -n '__fish_seen_subcommand_from select-server' -l max-conns -
 complete -c netlab -n '__fish_seen_subcommand_from select-server' -l allow-from -x -d 'let in only peers in CIDR: 10.0.0.0/8, 2001:db8::/32 or one address (repeatable)'
 complete -c netlab -n '__fish_seen_subcommand_from select-server' -l deny-from -x -d 'refuse peers in CIDR, even if an --allow-from matches (repeatable)'
 complete -c netlab -n '__fish_seen_subcommand_from select-server' -l max-conns-per-ip -x -d 'refuse connections beyond N open at once from one address (0: no limit)'
+complete -c netlab -n '__fish_seen_subcommand_from select-server' -l idle-timeout -x -d 'close connections idle for SECONDS (0: never)'
 complete -c netlab -n '__fish_seen_subcommand_from select-server' -l port-file -r -F -d 'write the bound port to FILE once listening (for scripts)'
 complete -c netlab -n '__fish_seen_subcommand_from select-server' -l stats -d 'print connections, reads, bytes (per second too) and CPU time on exit and on SIGUSR1'
 

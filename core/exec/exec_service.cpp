@@ -97,9 +97,15 @@ public:
         self->update_reading();
       }
     };
-    m_framed = net::FramedStream::create(m_connection->stream_ptr(), m_shared.options.limits, std::move(callbacks));
-    m_idle = loop::Timer::create(m_shared.loop);
     m_authed = m_shared.options.token.empty();
+    auto limits = m_shared.options.limits;
+    if (!m_authed) {
+      // The first frame must be the body-less auth; anything else is refused once its header
+      // is read, so a stranger never gets --max-body of our memory per connection.
+      limits.first_max_body = k_pre_auth_max_body;
+    }
+    m_framed = net::FramedStream::create(m_connection->stream_ptr(), limits, std::move(callbacks));
+    m_idle = loop::Timer::create(m_shared.loop);
     try {
       m_nonce = crypto::to_hex(crypto::random_bytes(32));
     } catch (const std::exception& e) {

@@ -19,6 +19,8 @@ namespace netlab::exec {
 inline constexpr int k_protocol_version = 1;
 // The classic teaching client sends a command in one recv(8096).
 inline constexpr std::size_t k_legacy_max_command = 8096;
+// The largest frame body a server that wants a token reads before the peer has authenticated.
+inline constexpr std::size_t k_pre_auth_max_body = 4096;
 
 // What a server lets a client run.
 struct Policy {

@@ -114,6 +114,10 @@ Result<void> Decoder::take_header() {
   if (body_size > m_limits.max_body) {
     return error(fmt::format("body size {} over the limit of {}", body_size, m_limits.max_body));
   }
+  if (m_frames == 0 && body_size > m_limits.first_max_body) {
+    return error(fmt::format("body size {} over the first frame's limit of {} (authenticate first)", body_size,
+                             m_limits.first_max_body));
+  }
   auto sha = header.find("sha256");
   if (sha != header.end() && !(sha->is_string() && is_lower_hex_digest(sha->get<std::string>()))) {
     return error("header \"sha256\" is not 64 lowercase hex digits");

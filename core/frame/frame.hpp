@@ -21,6 +21,9 @@ inline constexpr std::size_t k_default_max_body = 16 * 1024 * 1024;
 struct Limits {
   std::size_t max_header = k_max_header;
   std::size_t max_body = k_default_max_body;
+  // A tighter body limit for the first frame only: a server that wants authentication first
+  // should not buffer megabytes for a peer that has not proved anything yet.
+  std::size_t first_max_body = static_cast<std::size_t>(-1);
 };
 
 struct Frame {

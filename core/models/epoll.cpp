@@ -44,10 +44,11 @@ Result<void> serve_epoll(ModelContext& context) {
   }
   std::unordered_map<int, Watched> connections;
   Refuser refuser;
+  IdleSweep idle(context.config.idle_timeout);
   constexpr int k_batch = 256;
   epoll_event events[k_batch];
   while (!context.stop.requested()) {
-    int ready = ::epoll_wait(epoll.get(), events, k_batch, -1);
+    int ready = ::epoll_wait(epoll.get(), events, k_batch, idle.wait_ms(connections.size()));
     if (ready < 0) {
       if (errno == EINTR) {
         continue;
@@ -111,6 +112,15 @@ Result<void> serve_epoll(ModelContext& context) {
         ::epoll_ctl(epoll.get(), EPOLL_CTL_MOD, fd, &event);
         it->second.events = wanted;
       }
+    }
+    if (idle.due()) {
+      std::erase_if(connections, [&](const auto& entry) {
+        if (!idle.expired(*entry.second.connection, context.stats)) {
+          return false;
+        }
+        ::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, entry.first, nullptr);
+        return true;
+      });
     }
   }
   return {};

@@ -16,6 +16,7 @@ namespace netlab::models {
 Result<void> serve_nonblocking(ModelContext& context) {
   std::vector<std::unique_ptr<EchoConnection>> connections;
   Refuser refuser;
+  IdleSweep idle(context.config.idle_timeout);
   while (!context.stop.requested()) {
     bool progressed = false;
     net::Endpoint peer;
@@ -49,6 +50,10 @@ Result<void> serve_nonblocking(ModelContext& context) {
       }
       progressed = progressed || io == Io::progress;
       ++i;
+    }
+    // Nothing here waits, so a clock read per pass is all the timeout costs between scans.
+    if (idle.due()) {
+      std::erase_if(connections, [&](const auto& connection) { return idle.expired(*connection, context.stats); });
     }
     if (!progressed) {
       sched_yield();

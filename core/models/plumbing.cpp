@@ -7,8 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -110,6 +112,22 @@ bool once_a_second(std::chrono::time_point<Clock>& last) {
     return true;
   }
   return false;
+}
+
+using Clock = std::chrono::steady_clock;
+
+// Zero means no timeout. Capped at about 31 years so the nanosecond count cannot overflow.
+Clock::duration idle_limit(double seconds) {
+  if (!(seconds > 0)) {
+    return Clock::duration::zero();
+  }
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::min(seconds, 1e9)));
+}
+
+// A poll/epoll timeout that does not wake before `left` has passed.
+int timeout_ms(Clock::duration left) {
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+  return static_cast<int>(std::clamp<decltype(ms)>(ms, 0, std::numeric_limits<int>::max()));
 }
 
 } // namespace
@@ -257,7 +275,7 @@ void note_accept_error(int error) {
 }
 
 EchoConnection::EchoConnection(int fd, const ModelConfig& config, Stats& stats, net::PeerSlot slot)
-    : m_fd(fd), m_config(config), m_stats(stats), m_slot(std::move(slot)) {
+    : m_fd(fd), m_config(config), m_stats(stats), m_last_active(Clock::now()), m_slot(std::move(slot)) {
   stats.connection();
 }
 
@@ -273,6 +291,7 @@ Io EchoConnection::on_readable() {
     // ECONNRESET and friends: the peer is gone, and so is whatever it had not read.
     return Io::closed;
   }
+  m_last_active = Clock::now();
   if (n == 0) {
     // Half-close: the peer sends no more but may still read its echo.
     m_input_ended = true;
@@ -323,6 +342,7 @@ bool EchoConnection::flush(bool& progressed) {
       return errno == EAGAIN || errno == EWOULDBLOCK;
     }
     progressed = true;
+    m_last_active = Clock::now();
     m_stats.wrote(static_cast<std::size_t>(sent));
     m_out_offset += static_cast<std::size_t>(sent);
   }
@@ -339,18 +359,64 @@ bool EchoConnection::finished() {
   return true;
 }
 
+IdleSweep::IdleSweep(double idle_timeout) : m_limit(idle_limit(idle_timeout)) {
+  m_period = std::clamp<Clock::duration>(m_limit / 4, std::chrono::milliseconds(10), std::chrono::seconds(1));
+  m_next = Clock::now() + m_period;
+}
+
+int IdleSweep::wait_ms(std::size_t open) const {
+  if (m_limit == Clock::duration::zero() || open == 0) {
+    return -1;
+  }
+  return timeout_ms(m_next - Clock::now());
+}
+
+bool IdleSweep::due() {
+  if (m_limit == Clock::duration::zero()) {
+    return false;
+  }
+  auto now = Clock::now();
+  if (now < m_next) {
+    return false;
+  }
+  m_now = now;
+  m_next = now + m_period;
+  return true;
+}
+
+bool IdleSweep::expired(const EchoConnection& connection, Stats& stats) const {
+  if (m_now - connection.last_active() < m_limit) {
+    return false;
+  }
+  stats.idle_closed();
+  return true;
+}
+
 void serve_sequentially(int fd, ModelContext& context, [[maybe_unused]] net::PeerSlot slot) {
   // Locals go before parameters: the socket is closed before the slot gives its count back.
   net::Fd owned(fd);
   context.stats.connection();
   char buffer[64 * 1024];
-  // Waits for `events` on the socket; false when told to stop (or the socket broke).
+  auto limit = idle_limit(context.config.idle_timeout);
+  auto last_active = Clock::now();
+  // Waits for `events` on the socket; false when told to stop, the socket broke, or the peer
+  // made no progress for the idle timeout (which, for the blocking model, is what lets the next
+  // client in the backlog have its turn).
   auto wait = [&](short events) {
     pollfd fds[2] = {{fd, events, 0}, {context.stop.fd(), POLLIN, 0}};
     while (true) {
-      int rc = ::poll(fds, 2, -1);
-      if (rc < 0 && errno == EINTR) {
-        continue;
+      int timeout = -1;
+      if (limit != Clock::duration::zero()) {
+        auto left = last_active + limit - Clock::now();
+        if (left <= Clock::duration::zero()) {
+          context.stats.idle_closed();
+          return false;
+        }
+        timeout = timeout_ms(left);
+      }
+      int rc = ::poll(fds, 2, timeout);
+      if ((rc < 0 && errno == EINTR) || rc == 0) {
+        continue; // a timeout goes round once more, so the deadline above decides
       }
       return rc > 0 && fds[1].revents == 0;
     }
@@ -363,6 +429,7 @@ void serve_sequentially(int fd, ModelContext& context, [[maybe_unused]] net::Pee
       }
       return; // reset: nothing to finish
     }
+    last_active = Clock::now();
     if (n == 0) {
       // Everything read has been echoed already; answer the half-close with ours.
       ::shutdown(fd, SHUT_WR);
@@ -378,6 +445,7 @@ void serve_sequentially(int fd, ModelContext& context, [[maybe_unused]] net::Pee
       ssize_t sent = ::send(fd, buffer + at, size - at, MSG_NOSIGNAL);
       if (sent > 0) {
         at += static_cast<std::size_t>(sent);
+        last_active = Clock::now();
         context.stats.wrote(static_cast<std::size_t>(sent));
       } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
         // A partial write: the peer is slow to read. Wait, but stay stoppable.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -103,6 +104,8 @@ public:
   EchoConnection& operator=(const EchoConnection&) = delete;
 
   int fd() const { return m_fd; }
+  // When a read or a write last made progress (EOF counts: it is news from the peer).
+  std::chrono::steady_clock::time_point last_active() const { return m_last_active; }
   bool wants_read() const { return !m_input_ended && pending() < m_config.max_buffered; }
   bool wants_write() const { return pending() > 0; }
 
@@ -124,12 +127,38 @@ private:
   std::string m_out;
   std::size_t m_out_offset = 0;
   bool m_input_ended = false;
+  std::chrono::steady_clock::time_point m_last_active;
   net::PeerSlot m_slot;
 };
 
+// --idle-timeout for the readiness models, without a timer per connection: each connection
+// remembers its last progress and the model scans them once a period, capping its wait so the
+// scan happens even when nothing is ready. The period is a quarter of the timeout but at most a
+// second, like net::run_server's sweeper: thousands of open connections cost one scan a second,
+// not one per wake-up, and an idle one outlives the timeout by at most a period.
+class IdleSweep {
+public:
+  explicit IdleSweep(double idle_timeout);
+  // How long the model may wait before the next scan is due, in milliseconds; -1 (no limit)
+  // without a timeout or with nothing open to scan.
+  int wait_ms(std::size_t open) const;
+  // True when a scan is due; the next one is then a period away.
+  bool due();
+  // Whether the connection made no progress for longer than the timeout, as of the scan; if so
+  // it is counted as an idle close, and the model closes it.
+  bool expired(const EchoConnection& connection, Stats& stats) const;
+
+private:
+  std::chrono::steady_clock::duration m_limit{};
+  std::chrono::steady_clock::duration m_period{};
+  std::chrono::steady_clock::time_point m_next;
+  std::chrono::steady_clock::time_point m_now;
+};
+
 // The blocking models' connection: read, echo all of it, repeat, one step at a time, waiting on
-// the socket and the stop signal together. Returns when the peer is done, broke, or we stop;
-// the slot is given back then.
+// the socket and the stop signal together, each wait bounded by --idle-timeout since the last
+// progress. Returns when the peer is done, broke, idled out, or we stop; the slot is given back
+// then.
 void serve_sequentially(int fd, ModelContext& context, net::PeerSlot slot = {});
 
 } // namespace netlab::models

@@ -17,6 +17,7 @@ Result<void> serve_poll(ModelContext& context) {
   std::vector<std::unique_ptr<EchoConnection>> connections;
   std::vector<pollfd> fds;
   Refuser refuser;
+  IdleSweep idle(context.config.idle_timeout);
   while (!context.stop.requested()) {
     fds.clear();
     fds.push_back({context.stop.fd(), POLLIN, 0});
@@ -27,7 +28,7 @@ Result<void> serve_poll(ModelContext& context) {
       events |= connection->wants_write() ? POLLOUT : 0;
       fds.push_back({connection->fd(), events, 0});
     }
-    if (::poll(fds.data(), fds.size(), -1) < 0) {
+    if (::poll(fds.data(), fds.size(), idle.wait_ms(connections.size())) < 0) {
       if (errno == EINTR) {
         continue;
       }
@@ -56,6 +57,9 @@ Result<void> serve_poll(ModelContext& context) {
         connections[i] = std::move(connections.back());
         connections.pop_back();
       }
+    }
+    if (idle.due()) {
+      std::erase_if(connections, [&](const auto& connection) { return idle.expired(*connection, context.stats); });
     }
     if ((fds[1].revents & POLLIN) != 0) {
       for (int batch = 0; batch < 64; ++batch) {

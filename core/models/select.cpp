@@ -21,6 +21,7 @@ Result<void> serve_select(ModelContext& context) {
   }
   std::map<int, std::unique_ptr<EchoConnection>> connections;
   Refuser refuser;
+  IdleSweep idle(context.config.idle_timeout);
   while (!context.stop.requested()) {
     fd_set readable;
     fd_set writable;
@@ -38,7 +39,13 @@ Result<void> serve_select(ModelContext& context) {
       }
       highest = std::max(highest, fd);
     }
-    int ready = ::select(highest + 1, &readable, &writable, nullptr, nullptr);
+    timeval timeout{};
+    timeval* until_sweep = nullptr;
+    if (int ms = idle.wait_ms(connections.size()); ms >= 0) {
+      timeout = {ms / 1000, (ms % 1000) * 1000};
+      until_sweep = &timeout;
+    }
+    int ready = ::select(highest + 1, &readable, &writable, nullptr, until_sweep);
     if (ready < 0) {
       if (errno == EINTR) {
         continue;
@@ -58,6 +65,9 @@ Result<void> serve_select(ModelContext& context) {
         io = connection.on_writable();
       }
       it = io == Io::closed ? connections.erase(it) : std::next(it);
+    }
+    if (idle.due()) {
+      std::erase_if(connections, [&](const auto& entry) { return idle.expired(*entry.second, context.stats); });
     }
     if (FD_ISSET(context.listen_fd, &readable)) {
       // A bounded batch per pass, so a connection flood cannot starve the clients already in.

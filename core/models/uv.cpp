@@ -1,6 +1,6 @@
 // The uv model: netlab's own echo service on the shared libuv server, for comparison with the
-// hand-written models. It counts connections by wrapping the service; the echo itself is not
-// touched, so reads and bytes are not counted here.
+// hand-written models. Connections are counted by wrapping the service, reads and bytes by the
+// echo service's on_echo hook.
 #include "core/echo/echo_service.hpp"
 #include "core/models/model.hpp"
 #include "core/net/server.hpp"
@@ -25,17 +25,21 @@ private:
 } // namespace
 
 Result<void> run_uv_model(const ModelConfig& config, Stats& stats) {
-  stats.set_counts_bytes(false);
   net::ServerConfig server;
   server.address = config.address;
   server.port_file = config.port_file;
   server.limits.max_conns = config.max_conns;
   server.access = config.access;
-  // The classic models have no idle timeout either; the comparison stays like for like.
-  server.limits.idle_timeout = 0;
+  server.limits.idle_timeout = config.idle_timeout;
+  stats.set_counts_idle(false);
   echo::EchoOptions echo_options;
   echo_options.upper = config.upper;
   echo_options.max_buffered = config.max_buffered;
+  // The echo writes what it read, so one count serves both directions.
+  echo_options.on_echo = [&stats](std::size_t bytes) {
+    stats.read(bytes);
+    stats.wrote(bytes);
+  };
   return net::run_server(server, [echo_options, &stats](loop::Loop&) {
     return std::make_unique<CountingService>(echo::make_echo_service(echo_options), stats);
   });

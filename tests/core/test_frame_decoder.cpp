@@ -196,6 +196,20 @@ TEST_CASE("frame::Decoder: unknown keys are kept, limits are configurable", "[fr
   CHECK_THAT(small.feed(raw_frame(R"({"type":"xx","size":0})"), frames).error(), Catch::Contains("header length"));
 }
 
+TEST_CASE("frame::Decoder: the first frame can have a tighter body limit", "[frame]") {
+  std::vector<Frame> frames;
+  Decoder decoder(Limits{.max_body = 100, .first_max_body = 0});
+  REQUIRE(decoder.feed(raw_frame(R"({"type":"auth","size":0})"), frames));
+  // Only the first: later frames get the ordinary limit, even in the same read.
+  REQUIRE(decoder.feed(raw_frame(R"({"type":"x","size":50})", std::string(50, 'a')), frames));
+  CHECK(frames.size() == 2);
+
+  Decoder strict(Limits{.max_body = 100, .first_max_body = 4});
+  // Refused from the header alone, before a byte of the body is buffered.
+  auto early = strict.feed(raw_frame(R"({"type":"exec","size":5})"), frames);
+  CHECK_THAT(early.error(), Catch::Contains("over the first frame's limit of 4"));
+}
+
 TEST_CASE("frame::Decoder: a declared body is not allocated up front", "[frame]") {
   // 16 MiB announced, 10 bytes sent: memory must follow what arrived, not what was promised.
   Decoder decoder;

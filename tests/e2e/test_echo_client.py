@@ -95,23 +95,25 @@ class EchoClientTest(unittest.TestCase):
             os.execv(NETLAB, [NETLAB, "echo-client", str(self.upper.port)])
         output = b""
 
-        def read_until(marker, timeout=10):
+        def read_until(done, timeout=10):
             nonlocal output
             deadline = time.monotonic() + timeout
-            while marker not in output and time.monotonic() < deadline:
+            while not done(output) and time.monotonic() < deadline:
                 ready, _, _ = select.select([fd], [], [], 0.2)
                 if ready:
                     try:
                         output += os.read(fd, 4096)
                     except OSError:
                         break
-            return marker in output
+            return done(output)
 
         try:
-            self.assertTrue(read_until(b">>: "), output)
+            self.assertTrue(read_until(lambda out: b">>: " in out), output)
             os.write(fd, b"\n")  # empty lines are skipped: straight to the next prompt
             os.write(fd, b"shout\n")
-            self.assertTrue(read_until(b"SHOUT"), output)
+            # The prompt after the reply may arrive a moment after the reply itself.
+            self.assertTrue(read_until(lambda out: b"SHOUT" in out and out.count(b">>: ") >= 3),
+                            output)
             os.write(fd, b"\x04")  # end of input
             _, status = os.waitpid(pid, 0)
             self.assertEqual(os.waitstatus_to_exitcode(status), 0)

@@ -102,6 +102,24 @@ class TestAuth(Base):
         self.assertEqual(reply.get("code"), "auth-required")
         self.assertTrue(c.at_eof())
 
+    def test_large_body_before_auth_is_refused_from_its_header(self):
+        # A stranger cannot make the server buffer --max-body bytes: the header alone, claiming
+        # a 1 MiB stdin before authenticating, is answered and the connection closed.
+        c = self.client(self.auth_server, handshake=False)
+        c.read_hello()
+        body = b"x" * (1 << 20)
+        c.send_raw(encode_frame({"type": "exec", "id": 1, "argv": ["cat"]}, body)[:-len(body)])
+        reply, _ = c.recv_frame()
+        self.assertEqual(reply.get("code"), "protocol")
+        self.assertIn("authenticate first", reply.get("message", ""))
+        self.assertTrue(c.at_eof())
+
+    def test_large_stdin_after_auth(self):
+        c = self.client(self.auth_server, token=TOKEN)
+        final, out, _, _ = c.run(argv=["wc", "-c"], stdin=b"x" * (1 << 20))
+        self.assertEqual(out.strip(), b"1048576")
+        self.assertEqual(final["exit_code"], 0)
+
     def test_token_from_environment(self):
         env = dict(os.environ, NETLAB_TOKEN=TOKEN)
         with nt.Server("exec-server", "0", env=env) as server:

@@ -87,6 +87,8 @@ class ModelTest:
         text = self.server.stderr()
         self.assertIn("SIGTERM received", text)
         self.assertRegex(text, rf"stats: model {self.model}, [\d.]+ s, 1 connections")
+        # Every model counts its traffic, the uv one included: 3 bytes in and out.
+        self.assertRegex(text, r", [1-9]\d* reads \(\d+/s\), 0\.000 MB in .*0\.000 MB out")
 
 
 def model_case(name):
