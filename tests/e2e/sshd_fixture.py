@@ -35,6 +35,43 @@ def fingerprint(pub_path):
     return out.split()[1]  # "256 SHA256:... comment (ED25519)"
 
 
+class SshLab:
+    """What an SSH suite shares: a temporary folder holding a HOME for netlab, a client key
+    authorized on `count` sshd instances, and a known_hosts file that trusts all of them."""
+
+    def __init__(self, prefix, count=1):
+        self.tmp = tempfile.mkdtemp(prefix=prefix)
+        self.home = os.path.join(self.tmp, "home")
+        os.makedirs(self.home)
+        self.key = keygen(os.path.join(self.tmp, "id_ed25519"))
+        self.authorized = os.path.join(self.tmp, "authorized_keys")
+        shutil.copy(self.key + ".pub", self.authorized)
+        self.sshd = []
+        try:
+            for _ in range(count):
+                self.sshd.append(Sshd(self.tmp, self.authorized))
+        except BaseException:
+            self.close()
+            raise
+        self.hosts = [f"root@127.0.0.1:{s.port}" for s in self.sshd]
+        self.known = os.path.join(self.tmp, "known_hosts")
+        with open(self.known, "w") as f:
+            for s in self.sshd:
+                f.write(s.known_hosts_line())
+
+    def env(self, **extra):
+        """The environment for netlab: the lab's HOME and no agent unless a test adds one."""
+        env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+        env["HOME"] = self.home
+        env.update(extra)
+        return env
+
+    def close(self):
+        for s in self.sshd:
+            s.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
 class Sshd:
     """OpenSSH's sshd on 127.0.0.1:free port, ready once it answers with its banner."""
 

@@ -6,7 +6,6 @@ gets a temporary HOME and no SSH_AUTH_SOCK; nothing outside the temporary folder
 """
 import json
 import os
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -14,7 +13,7 @@ import time
 import unittest
 
 from netlab_test import NETLAB, check_sanitizers, free_port, main
-from sshd_fixture import Sshd, fingerprint, keygen
+from sshd_fixture import SshLab, fingerprint, keygen
 
 # Prints the job's input and the port of the sshd that ran it.
 WHERE = 'echo "{} ${SSH_CONNECTION##* }"'
@@ -30,29 +29,16 @@ def read_joblog(path):
 class PoolRunSshTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="netlab-pool-ssh-")
-        cls.home = os.path.join(cls.tmp, "home")
-        os.makedirs(cls.home)
-        cls.key = keygen(os.path.join(cls.tmp, "id_ed25519"))
-        cls.authorized = os.path.join(cls.tmp, "authorized_keys")
-        shutil.copy(cls.key + ".pub", cls.authorized)
-        cls.sshd = [Sshd(cls.tmp, cls.authorized), Sshd(cls.tmp, cls.authorized)]
-        cls.hosts = [f"root@127.0.0.1:{s.port}" for s in cls.sshd]
-        cls.known = os.path.join(cls.tmp, "known_hosts")
-        with open(cls.known, "w") as f:
-            for s in cls.sshd:
-                f.write(s.known_hosts_line())
+        cls.lab = lab = SshLab("netlab-pool-ssh-", count=2)
+        cls.tmp, cls.home, cls.key, cls.authorized, cls.known = lab.tmp, lab.home, lab.key, lab.authorized, lab.known
+        cls.sshd, cls.hosts = lab.sshd, lab.hosts
 
     @classmethod
     def tearDownClass(cls):
-        for s in cls.sshd:
-            s.close()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        cls.lab.close()
 
     def env(self):
-        env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
-        env["HOME"] = self.home
-        return env
+        return self.lab.env()
 
     def argv(self, *args, hosts=None, known=None, key=None):
         opts = ["--known-hosts", known or self.known, "--ssh-identity", key or self.key, "--no-progress"]

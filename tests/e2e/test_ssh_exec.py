@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,7 +18,7 @@ import time
 import unittest
 
 from netlab_test import NETLAB, check_sanitizers, free_port, main
-from sshd_fixture import Sshd, fingerprint, keygen
+from sshd_fixture import SshLab, fingerprint, keygen
 
 
 def sha256_file(path):
@@ -45,29 +44,17 @@ def tree_digest(root):
 class SshExecTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="netlab-ssh-")
-        cls.home = os.path.join(cls.tmp, "home")
-        os.makedirs(cls.home)
-        cls.key = keygen(os.path.join(cls.tmp, "id_ed25519"))
+        cls.lab = lab = SshLab("netlab-ssh-")
+        cls.tmp, cls.home, cls.key, cls.authorized, cls.known = lab.tmp, lab.home, lab.key, lab.authorized, lab.known
+        cls.sshd, cls.host = lab.sshd[0], lab.hosts[0]
         cls.wrong_key = keygen(os.path.join(cls.tmp, "id_wrong"))
-        cls.authorized = os.path.join(cls.tmp, "authorized_keys")
-        shutil.copy(cls.key + ".pub", cls.authorized)
-        cls.sshd = Sshd(cls.tmp, cls.authorized)
-        cls.host = f"root@127.0.0.1:{cls.sshd.port}"
-        cls.known = os.path.join(cls.tmp, "known_hosts")
-        with open(cls.known, "w") as f:
-            f.write(cls.sshd.known_hosts_line())
 
     @classmethod
     def tearDownClass(cls):
-        cls.sshd.close()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        cls.lab.close()
 
     def env(self, **extra):
-        env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
-        env["HOME"] = self.home
-        env.update(extra)
-        return env
+        return self.lab.env(**extra)
 
     def ssh(self, *args, input=b"", timeout=120, env=None, known=None, key=True):
         """Runs netlab ssh-exec with the suite's known_hosts and key unless told otherwise."""
