@@ -97,13 +97,16 @@ Result<Integer> parse_integer(std::string_view text) {
     return fail("required argument is not an integer");
   }
   constexpr unsigned __int128 k_max = ~static_cast<unsigned __int128>(0);
+  // Below this, times a base of at most 16 plus a digit cannot overflow, so the exact check (a
+  // 128-bit division, the slowest step of packing text) runs only for huge numbers.
+  constexpr unsigned __int128 k_surely_fits = k_max >> 5;
   for (char c : rest) {
     int digit = digit_value(c);
     if (digit >= base) {
       return fail("required argument is not an integer");
     }
     auto d = static_cast<unsigned __int128>(digit);
-    if (result.magnitude > (k_max - d) / static_cast<unsigned>(base)) {
+    if (result.magnitude > k_surely_fits && result.magnitude > (k_max - d) / static_cast<unsigned>(base)) {
       return fail("argument out of range");
     }
     result.magnitude = result.magnitude * static_cast<unsigned>(base) + d;

@@ -15,8 +15,9 @@
 
 #include <fmt/format.h>
 
+#include "core/crypto/background_sha256.hpp"
 #include "core/crypto/digest.hpp"
-#include "core/ssh/exec.hpp"
+#include "core/ssh/remote_digest.hpp"
 #include "core/ssh/session.hpp"
 
 namespace netlab::ssh {
@@ -149,10 +150,11 @@ private:
     if (!file) {
       return fail(fmt::format("put {}: open {}: {}", local, remote, sftp_error(m_sftp, m_session)));
     }
-    crypto::Sha256 digest;
-    std::vector<char> buffer(k_write_chunk);
+    // Hashed on another thread: this one is busy encrypting and waiting for write acks.
+    crypto::BackgroundSha256 digest(k_write_chunk);
     std::uint64_t total = 0;
     while (true) {
+      auto buffer = digest.take();
       ssize_t n = ::read(fd, buffer.data(), buffer.size());
       if (n < 0 && errno == EINTR) {
         continue;
@@ -163,17 +165,18 @@ private:
       if (n == 0) {
         break;
       }
-      digest.update(buffer.data(), static_cast<std::size_t>(n));
       if (sftp_write(file.get(), buffer.data(), static_cast<std::size_t>(n)) != n) {
         return fail(fmt::format("put {}: write {}: {}", local, remote, sftp_error(m_sftp, m_session)));
       }
+      digest.hash(std::move(buffer), static_cast<std::size_t>(n));
       total += static_cast<std::uint64_t>(n);
       m_meter->bytes += static_cast<std::uint64_t>(n);
     }
     file.reset();
     // The server's umask applied to the open; set the bits exactly as they are here.
     sftp_chmod(m_sftp, remote.c_str(), mode);
-    NETLAB_TRY_VOID(verify(remote, total, digest.finish_hex(), fmt::format("put {}", local)));
+    RemoteDigest remote_digest(m_session, remote);
+    NETLAB_TRY_VOID(verify(remote, total, digest.finish_hex(), remote_digest, fmt::format("put {}", local)));
     m_stats.bytes += total;
     ++m_stats.files;
     ++m_meter->files;
@@ -188,6 +191,8 @@ private:
     }
     crypto::Sha256 digest;
     std::uint64_t total = 0;
+    // The host hashes its copy while we download it, not after.
+    RemoteDigest remote_digest(m_session, remote);
     auto copied = read_remote(remote, size, [&](const char* data, std::size_t n) -> Result<void> {
       digest.update(data, n);
       total += n;
@@ -210,7 +215,7 @@ private:
       if (::fchmod(fd, mode) != 0 || ::close(std::exchange(fd, -1)) != 0) {
         return fail(fmt::format("get {}: close {}: {}", remote, temp, std::strerror(errno)));
       }
-      NETLAB_TRY_VOID(verify(remote, total, digest.finish_hex(), fmt::format("get {}", remote)));
+      NETLAB_TRY_VOID(verify(remote, total, digest.finish_hex(), remote_digest, fmt::format("get {}", remote)));
       if (::rename(temp.c_str(), local.c_str()) != 0) {
         return fail(fmt::format("get {}: rename to {}: {}", remote, local, std::strerror(errno)));
       }
@@ -276,21 +281,11 @@ private:
     return status;
   }
 
-  // The remote file's SHA-256: from sha256sum when the host has it (no second transfer), else
-  // by reading the file back.
-  Result<std::string> remote_sha256(const std::string& remote, std::uint64_t size) {
-    std::string out;
-    ExecRequest request;
-    request.command = "sha256sum -- " + shell_quote(remote);
-    OutputSink sink;
-    sink.out = [&out](std::string_view data) {
-      if (out.size() < 4096) {
-        out.append(data);
-      }
-    };
-    auto outcome = run_command(m_session, request, sink);
-    if (outcome && outcome->exit_status == 0 && out.size() >= 64) {
-      return out.substr(0, 64);
+  // The remote file's SHA-256: from the host when it can hash (no second transfer), else by
+  // reading the file back.
+  Result<std::string> remote_sha256(const std::string& remote, std::uint64_t size, RemoteDigest& on_host) {
+    if (auto hashed = on_host.finish()) {
+      return *hashed;
     }
     crypto::Sha256 digest;
     NETLAB_TRY_VOID(read_remote(remote, size, [&digest](const char* data, std::size_t n) -> Result<void> {
@@ -301,7 +296,7 @@ private:
   }
 
   Result<void> verify(const std::string& remote, std::uint64_t size, const std::string& local_sha,
-                      const std::string& what) {
+                      RemoteDigest& on_host, const std::string& what) {
     SftpAttributesPtr attributes(sftp_stat(m_sftp, remote.c_str()));
     if (!attributes) {
       return fail(fmt::format("{}: stat {}: {}", what, remote, sftp_error(m_sftp, m_session)));
@@ -309,7 +304,7 @@ private:
     if (attributes->size != size) {
       return fail(fmt::format("{}: size mismatch: {} bytes here, {} on the host", what, size, attributes->size));
     }
-    NETLAB_TRY(auto remote_sha, remote_sha256(remote, size));
+    NETLAB_TRY(auto remote_sha, remote_sha256(remote, size, on_host));
     if (remote_sha != local_sha) {
       return fail(fmt::format("{}: SHA-256 mismatch: {} here, {} on the host", what, local_sha, remote_sha));
     }

@@ -61,21 +61,28 @@ bool LineReader::next(std::string& line) {
   while (true) {
     auto newline = m_buffer.find('\n', m_scanned);
     if (newline != std::string::npos) {
-      line.assign(m_buffer, 0, newline);
-      m_buffer.erase(0, newline + 1);
-      m_scanned = 0;
+      line.assign(m_buffer, m_start, newline - m_start);
+      m_start = newline + 1;
+      m_scanned = m_start;
       return true;
     }
     // Remember how far we looked, so a long line arriving in pieces is not rescanned each time.
     m_scanned = m_buffer.size();
     if (m_eof) {
-      if (m_buffer.empty()) {
-        return false;
+      bool last = m_start < m_buffer.size();
+      if (last) {
+        line.assign(m_buffer, m_start);
       }
-      line = std::move(m_buffer);
       m_buffer.clear();
-      m_scanned = 0;
-      return true;
+      m_start = m_scanned = 0;
+      return last;
+    }
+    // Consumed lines go only before a read: one move per read rather than one per line, which
+    // for short lines was most of the cost of reading them.
+    if (m_start > 0) {
+      m_buffer.erase(0, m_start);
+      m_scanned -= m_start;
+      m_start = 0;
     }
     if (m_wait) {
       m_wait(m_fd);

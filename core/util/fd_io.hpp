@@ -1,5 +1,5 @@
-// Whole-buffer reads and writes on plain descriptors, and a line reader that buffers nothing past
-// the line it returns. Every command that talks to stdin/stdout or files uses these.
+// Whole-buffer reads and writes on plain descriptors, and a line reader. Every command that talks
+// to stdin/stdout or files uses these.
 #pragma once
 
 #include <cstddef>
@@ -21,8 +21,9 @@ void write_all_or_throw(int fd, std::string_view data, std::string_view what = "
 // Reads until `size` bytes are in `buffer` or the input ends; returns the count read.
 Result<std::size_t> read_full(int fd, char* buffer, std::size_t size, std::string_view what);
 
-// Reads a descriptor a line at a time with read(2), not stdio, so a child process or a later
-// reader sees exactly the bytes not yet used.
+// Reads a descriptor in blocks with read(2), not stdio, and hands it out a line at a time. Bytes
+// past the last line returned stay in the reader's buffer, so the descriptor is the reader's
+// alone until the end of input.
 class LineReader {
 public:
   // `wait_readable`, if given, runs before each read and returns once `fd` can be read (it may
@@ -37,7 +38,8 @@ private:
   int m_fd;
   std::function<void(int)> m_wait;
   std::string m_buffer;
-  std::size_t m_scanned = 0;
+  std::size_t m_start = 0;   // where the next line begins in m_buffer
+  std::size_t m_scanned = 0; // m_buffer holds no newline from m_start up to here
   bool m_eof = false;
 };
 

@@ -1,6 +1,9 @@
 // Unit tests for core/crypto/digest, against published test vectors.
 #include <catch2/catch.hpp>
 
+#include <random>
+
+#include "core/crypto/background_sha256.hpp"
 #include "core/crypto/digest.hpp"
 
 using namespace netlab::crypto;
@@ -31,4 +34,34 @@ TEST_CASE("crypto::random_bytes and constant_time_equal", "[crypto]") {
   CHECK_FALSE(constant_time_equal("abc", "abd"));
   CHECK_FALSE(constant_time_equal("abc", "abcd"));
   CHECK(to_hex(std::string("\x00\xff\x10", 3)) == "00ff10");
+}
+
+TEST_CASE("crypto::BackgroundSha256: the same digest as hashing in place, in any chunk sizes", "[crypto]") {
+  std::mt19937 random(7);
+  std::string data(3 * 1024 * 1024 + 17, '\0');
+  for (auto& c : data) {
+    c = static_cast<char>(random());
+  }
+  const std::size_t buffer_size = 64 * 1024;
+  BackgroundSha256 digest(buffer_size, 2);
+  std::size_t at = 0;
+  while (at < data.size()) {
+    auto buffer = digest.take();
+    REQUIRE(buffer.size() == buffer_size);
+    // Short and empty chunks too, as short reads give.
+    std::size_t n = std::min<std::size_t>(random() % (buffer_size + 1), data.size() - at);
+    std::copy_n(data.data() + at, n, buffer.data());
+    digest.hash(std::move(buffer), n);
+    at += n;
+  }
+  CHECK(digest.finish_hex() == sha256_hex(data));
+  // Afresh afterwards, like Sha256.
+  CHECK(digest.finish_hex() == sha256_hex(""));
+}
+
+TEST_CASE("crypto::BackgroundSha256: destroyed with work queued", "[crypto]") {
+  BackgroundSha256 digest(1024, 3);
+  for (int i = 0; i < 3; ++i) {
+    digest.hash(digest.take(), 1024);
+  }
 }

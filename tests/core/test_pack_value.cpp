@@ -47,6 +47,17 @@ TEST_CASE("pack::parse_integer: bases, signs and limits", "[pack]") {
     CHECK(value.error() == "required argument is not an integer");
   }
   CHECK(parse_integer("999999999999999999999999999999999999999999").error() == "argument out of range");
+  // The edge of the 128-bit magnitude, in every base: the last value fits, one more does not.
+  auto max = parse_integer("340282366920938463463374607431768211455");
+  REQUIRE(max.ok());
+  CHECK(max->magnitude == ~static_cast<unsigned __int128>(0));
+  CHECK(parse_integer("340282366920938463463374607431768211456").error() == "argument out of range");
+  CHECK(parse_integer("-0xffffffffffffffffffffffffffffffff").ok());
+  CHECK(parse_integer("0x100000000000000000000000000000000").error() == "argument out of range");
+  CHECK(parse_integer("0b" + std::string(128, '1')).ok());
+  CHECK(parse_integer("0b1" + std::string(128, '0')).error() == "argument out of range");
+  CHECK(parse_integer("0o3" + std::string(42, '7')).ok());
+  CHECK(parse_integer("0o4" + std::string(42, '0')).error() == "argument out of range");
 }
 
 TEST_CASE("pack::parse_float: Python float() forms", "[pack]") {

@@ -75,7 +75,7 @@ class SshLab:
 class Sshd:
     """OpenSSH's sshd on 127.0.0.1:free port, ready once it answers with its banner."""
 
-    def __init__(self, tmp, authorized_keys, log_level="ERROR"):
+    def __init__(self, tmp, authorized_keys, log_level="ERROR", extra_config=""):
         os.makedirs("/run/sshd", exist_ok=True)
         self.dir = tempfile.mkdtemp(prefix="sshd-", dir=tmp)
         self.host_key = keygen(os.path.join(self.dir, "host_ed25519"))
@@ -96,7 +96,7 @@ Subsystem sftp internal-sftp
 MaxStartups 200
 MaxSessions 200
 LogLevel {log_level}
-""")
+{extra_config}""")
         self.log_path = os.path.join(self.dir, "sshd.log")
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(self._command(), stdin=subprocess.DEVNULL, stdout=self._log,

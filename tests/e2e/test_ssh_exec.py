@@ -18,7 +18,7 @@ import time
 import unittest
 
 from netlab_test import NETLAB, check_sanitizers, free_port, main
-from sshd_fixture import SshLab, fingerprint, keygen
+from sshd_fixture import SshLab, Sshd, fingerprint, keygen
 
 
 def sha256_file(path):
@@ -310,6 +310,33 @@ class SshExecTest(unittest.TestCase):
         self.assertEqual(os.stat(remote).st_mode & 0o777, 0o640)
         self.assertEqual(os.stat(back).st_mode & 0o777, 0o640)
         self.assertEqual([n for n in os.listdir(work) if "partial" in n], [])
+
+    def test_sftp_verifies_odd_names_with_and_without_hashing_tools(self):
+        # The host hashes its copy when it can (a name that looks like an option and has a quote
+        # must reach the tool intact); a host whose commands find no hashing tool is verified by
+        # reading the file back instead.
+        bare = Sshd(self.tmp, self.authorized, extra_config="SetEnv PATH=/nonexistent\n")
+        self.addCleanup(bare.close)
+        known = os.path.join(tempfile.mkdtemp(dir=self.tmp), "known_hosts")
+        with open(known, "w") as f:
+            f.write(self.sshd.known_hosts_line() + bare.known_hosts_line())
+        bare_host = f"root@127.0.0.1:{bare.port}"
+        path = self.ssh(bare_host, "--", "echo $PATH", known=known)
+        self.assertEqual(path.stdout, b"/nonexistent\n", path.stderr)
+
+        work = tempfile.mkdtemp(dir=self.tmp)
+        local = os.path.join(work, "-odd 'name'.bin")
+        with open(local, "wb") as f:
+            f.write(os.urandom(3 << 20))
+        digest = sha256_file(local)
+        for host in (self.host, bare_host):
+            with self.subTest(host=host):
+                remote = os.path.join(tempfile.mkdtemp(dir=self.tmp), "-copy 'of' it.bin")
+                back = os.path.join(work, f"back-{host.rsplit(':', 1)[1]}.bin")
+                out = self.ssh("--put", local, remote, "--get", remote, back, host, known=known)
+                self.assertEqual(out.returncode, 0, out.stderr)
+                self.assertEqual(sha256_file(remote), digest)
+                self.assertEqual(sha256_file(back), digest)
 
     def test_sftp_progress_line_on_a_terminal(self):
         import pty
