@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <future>
 
 #include <fmt/format.h>
 
@@ -124,43 +125,82 @@ Result<void> Writer::add_file(const std::string& path, const std::string& name) 
   auto file_size = static_cast<std::uint64_t>(st.st_size);
   const std::size_t chunk = m_options.chunk_size;
   const bool chunked = file_size > chunk;
+  auto chunk_at = [&](std::uint64_t offset) {
+    return static_cast<std::size_t>(std::min<std::uint64_t>(chunk, file_size - offset));
+  };
+  std::string* current = &m_buffer;
+  std::string* next = &m_spare;
+  // A large file's next chunk is read and hashed on another thread while this one writes the
+  // current chunk: the hash has to precede its body in the frame, so it cannot overlap its own
+  // write, but it can overlap the previous one. Declared after what it uses, so an early return
+  // waits for it before they go.
+  std::future<Result<Loaded>> ahead;
   std::uint64_t offset = 0;
   do {
-    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, file_size - offset));
-    m_buffer.resize(want);
-    NETLAB_TRY(auto got, read_full(fd, m_buffer.data(), want, path));
-    if (got != want) {
-      return fail(fmt::format("{}: file shrank while being read ({} of {} bytes)", path, offset + got, file_size));
+    auto want = chunk_at(offset);
+    auto loaded = offset == 0 ? load(fd, *current, want, path) : ahead.get();
+    if (!loaded) {
+      return fail(loaded.error(), loaded.code());
+    }
+    if (loaded->size != want) {
+      return fail(
+          fmt::format("{}: file shrank while being read ({} of {} bytes)", path, offset + loaded->size, file_size));
+    }
+    if (offset + want < file_size) {
+      ahead = std::async(std::launch::async, [fd, next, &path, size = chunk_at(offset + want)] {
+        return load(fd, *next, size, path);
+      });
     }
     nlohmann::json header = {{"type", "file"}, {"name", name}, {"mode", st.st_mode & 07777}};
-    header["sha256"] = crypto::sha256_hex(m_buffer);
+    header["sha256"] = std::move(loaded->sha256);
     if (chunked) {
       header["offset"] = offset;
       header["file_size"] = file_size;
     }
-    NETLAB_TRY_VOID(emit(std::move(header), m_buffer));
+    NETLAB_TRY_VOID(emit(std::move(header), *current));
+    std::swap(current, next);
     offset += want;
   } while (offset < file_size);
   ++m_files;
   return {};
 }
 
+Result<Writer::Loaded> Writer::load(int fd, std::string& buffer, std::size_t want, const std::string& what) {
+  buffer.resize(want);
+  NETLAB_TRY(auto got, read_full(fd, buffer.data(), want, what));
+  buffer.resize(got);
+  return Loaded{got, crypto::sha256_hex(buffer)};
+}
+
 Result<void> Writer::add_stream(int in_fd, const std::string& in_name) {
+  const std::size_t chunk = m_options.chunk_size;
+  std::string* current = &m_buffer;
+  std::string* next = &m_spare;
+  // As for files: the next chunk is read and hashed while this one is written.
+  std::future<Result<Loaded>> ahead;
   bool first = true;
   while (true) {
-    m_buffer.resize(m_options.chunk_size);
-    NETLAB_TRY(auto got, read_full(in_fd, m_buffer.data(), m_buffer.size(), in_name));
-    m_buffer.resize(got);
-    if (got == 0 && !first) {
+    auto loaded = first ? load(in_fd, *current, chunk, in_name) : ahead.get();
+    if (!loaded) {
+      return fail(loaded.error(), loaded.code());
+    }
+    if (loaded->size == 0 && !first) {
       return {};
     }
     first = false;
+    bool full = loaded->size == chunk;
+    if (full) {
+      ahead = std::async(std::launch::async, [in_fd, next, &in_name, chunk] {
+        return load(in_fd, *next, chunk, in_name);
+      });
+    }
     nlohmann::json header = {{"type", "data"}};
-    header["sha256"] = crypto::sha256_hex(m_buffer);
-    NETLAB_TRY_VOID(emit(std::move(header), m_buffer));
-    if (got < m_options.chunk_size) {
+    header["sha256"] = std::move(loaded->sha256);
+    NETLAB_TRY_VOID(emit(std::move(header), *current));
+    if (!full) {
       return {};
     }
+    std::swap(current, next);
   }
 }
 

@@ -47,6 +47,12 @@ private:
   Result<void> add_tree(const std::string& path, const std::string& name);
   Result<void> add_file(const std::string& path, const std::string& name);
   Result<void> emit(nlohmann::json header, std::string_view body);
+  // A chunk read into a buffer and hashed, ready to be written.
+  struct Loaded {
+    std::size_t size = 0;
+    std::string sha256;
+  };
+  static Result<Loaded> load(int fd, std::string& buffer, std::size_t want, const std::string& what);
 
   int m_out_fd;
   std::string m_out_name;
@@ -56,6 +62,7 @@ private:
   dev_t m_out_dev = 0;
   ino_t m_out_ino = 0;
   std::string m_buffer;
+  std::string m_spare; // the other half of the double buffer for large files
   std::size_t m_frames = 0;
   std::size_t m_files = 0;
   std::uint64_t m_bytes = 0;
