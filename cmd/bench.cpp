@@ -87,14 +87,18 @@ Runner setup_bench(CLI::App& app) {
   app.add_option("--mode", options->mode,
                  "rr: send a message, wait for its echo, repeat; stream: send and read as fast as possible; "
                  "connect: connect, one round trip, close, repeat")
+      ->type_name("MODE")
       ->capture_default_str()
       ->check(CLI::IsMember({"rr", "stream", "connect"}));
   app.add_option("-c,--conns", options->conns, "connections (udp: sockets) at once")
+      ->type_name("N")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
   app.add_option("-s,--size", options->size, "bytes per message (default 64; stream: bytes per write, 65536)")
+      ->type_name("BYTES")
       ->check(CLI::Range(1, static_cast<int>(bench::k_max_size)));
   app.add_option("-d,--duration", options->duration, "seconds to run")
+      ->type_name("SECONDS")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--rate", options->rate,
@@ -102,11 +106,13 @@ Runner setup_bench(CLI::App& app) {
       ->type_name("N")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--threads", options->threads, "event loops (threads) to spread the connections over")
+      ->type_name("N")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   app.add_option("--messages", options->messages, "stop after N messages in all (0: run for --duration)")
       ->type_name("N");
   app.add_option("--timeout", options->timeout, "udp: seconds before an unanswered datagram counts as lost")
+      ->type_name("SECONDS")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_flag("--json", options->json, "print the result as one JSON object");

@@ -51,6 +51,7 @@ Runner setup_exec_client(CLI::App& app) {
       ->type_name("FILE");
   app.add_flag("--shell", options->shell, "send the command (or each line) as one shell command line");
   app.add_option("--timeout", options->timeout, "ask the server to kill the command after SECONDS (exit 124)")
+      ->type_name("SECONDS")
       ->check(CLI::PositiveNumber);
   app.add_flag("--json", options->json,
                "print one JSON object per command: status, exit code, signal, sizes, duration and the output");

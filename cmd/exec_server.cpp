@@ -122,31 +122,39 @@ Runner setup_exec_server(CLI::App& app) {
   app.add_option("--timeout", options->timeout,
                  "kill a command after SECONDS (TERM, then KILL after --kill-grace); the most a request may ask "
                  "for (0: no limit)")
+      ->type_name("SECONDS")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   app.add_option("--kill-grace", options->kill_grace, "seconds between SIGTERM and SIGKILL on timeout")
+      ->type_name("SECONDS")
       ->capture_default_str()
       ->check(CLI::Range(0.001, 3600.0));
   app.add_option("--max-output", options->max_output,
                  "kill a command once its stdout+stderr pass BYTES; the exit frame says truncated")
+      ->type_name("BYTES")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--max-body", options->max_body, "largest frame body accepted (a command's stdin), in bytes")
+      ->type_name("BYTES")
       ->capture_default_str()
       ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32));
   app.add_option("--max-conns", options->max_conns, "refuse connections beyond N open at once")
+      ->type_name("N")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   add_access_options(app, options->access);
   app.add_option("--max-running", options->max_running, "answer 'busy' beyond N commands running at once")
+      ->type_name("N")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--idle-timeout", options->idle_timeout,
                  "close a connection with no command running for SECONDS, or not authenticated by then (0: never)")
+      ->type_name("SECONDS")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   app.add_option("--protocol", options->protocol,
                  "framed (protocol.md section 3), or legacy: the classic unframed shell protocol (section 4)")
+      ->type_name("PROTOCOL")
       ->capture_default_str()
       ->check(CLI::IsMember({"framed", "legacy"}));
   app.add_flag("--insecure", options->insecure,

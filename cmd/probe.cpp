@@ -44,6 +44,7 @@ Runner setup_probe(CLI::App& app) {
   app.add_option("ADDR", options->addresses, "addresses to check: HOST:PORT, [IPv6]:PORT, PORT or unix:/path")
       ->required();
   app.add_option("--timeout", options->timeout, "seconds one connection attempt may take")
+      ->type_name("SECONDS")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--wait", options->wait,

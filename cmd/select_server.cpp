@@ -52,9 +52,13 @@ Runner setup_select_server(CLI::App& app) {
   }
   app.add_option("ADDR", options->address, "address to listen on: HOST:PORT, [IPv6]:PORT or PORT")
       ->capture_default_str();
-  app.add_option("--model", options->model, model_help)->capture_default_str()->check(CLI::IsMember(names));
+  app.add_option("--model", options->model, model_help)
+      ->type_name("MODEL")
+      ->capture_default_str()
+      ->check(CLI::IsMember(names));
   app.add_flag("--upper", options->upper, "upper-case ASCII letters in the echo");
   app.add_option("--max-conns", options->max_conns, "refuse connections beyond N open at once")
+      ->type_name("N")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   add_access_options(app, options->access);

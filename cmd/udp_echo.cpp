@@ -83,9 +83,11 @@ Runner setup_udp_echo(CLI::App& app) {
   // No --max-conns-per-ip: UDP has no connections to count.
   add_access_options(app, options->access, false);
   app.add_option("--timeout", options->timeout, "client: seconds to wait for each reply before retrying")
+      ->type_name("SECONDS")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--retries", options->retries, "client: extra sends of an unanswered datagram before it is lost")
+      ->type_name("N")
       ->capture_default_str()
       ->check(CLI::Range(0, 1000));
   set_example(app, "  netlab udp-echo 0 --port-file /tmp/port &\n"
