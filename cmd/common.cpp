@@ -22,6 +22,19 @@ CLI::Option* add_port_file(CLI::App& app, std::string& target) {
       ->type_name("FILE");
 }
 
+void add_connection_limits(CLI::App& app, std::size_t& max_conns, AccessOptions& access, double& idle_timeout,
+                           const std::string& idle_help) {
+  app.add_option("--max-conns", max_conns, "refuse connections beyond N open at once")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  add_access_options(app, access);
+  app.add_option("--idle-timeout", idle_timeout, idle_help)
+      ->type_name("SECONDS")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+}
+
 void add_access_options(CLI::App& app, AccessOptions& target, bool per_ip_limit) {
   CLI::Validator cidr(
       [](std::string& text) {

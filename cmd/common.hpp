@@ -29,6 +29,11 @@ struct AccessOptions {
 // `per_ip_limit`, --max-conns-per-ip. UDP servers leave the limit out: they have no connections.
 void add_access_options(CLI::App& app, AccessOptions& target, bool per_ip_limit = true);
 
+// The limits every TCP server takes, in the same words: --max-conns N, who may connect (above),
+// and --idle-timeout SECONDS, whose meaning `idle_help` states for servers where idle is subtle.
+void add_connection_limits(CLI::App& app, std::size_t& max_conns, AccessOptions& access, double& idle_timeout,
+                           const std::string& idle_help = "close connections idle for SECONDS (0: never)");
+
 // The core policy for a server on `address`. Throws UsageError when an option was given for a
 // unix socket, whose peers have no IP address to check.
 net::AccessPolicy access_policy(const AccessOptions& options, const net::Address& address);

@@ -45,15 +45,7 @@ Runner setup_echo_server(CLI::App& app) {
       ->type_name("ADDR")
       ->capture_default_str();
   app.add_flag("--upper", options->upper, "upper-case ASCII letters in the echo");
-  app.add_option("--max-conns", options->max_conns, "refuse connections beyond N open at once")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  add_access_options(app, options->access);
-  app.add_option("--idle-timeout", options->idle_timeout, "close connections idle for SECONDS (0: never)")
-      ->type_name("SECONDS")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+  add_connection_limits(app, options->max_conns, options->access, options->idle_timeout);
   add_port_file(app, options->port_file);
   app.add_option("--workers", options->workers, "N event loops on N threads sharing the port (SO_REUSEPORT)")
       ->type_name("N")

@@ -138,20 +138,13 @@ Runner setup_exec_server(CLI::App& app) {
       ->type_name("BYTES")
       ->capture_default_str()
       ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32));
-  app.add_option("--max-conns", options->max_conns, "refuse connections beyond N open at once")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  add_access_options(app, options->access);
   app.add_option("--max-running", options->max_running, "answer 'busy' beyond N commands running at once")
       ->type_name("N")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  app.add_option("--idle-timeout", options->idle_timeout,
-                 "close a connection with no command running for SECONDS, or not authenticated by then (0: never)")
-      ->type_name("SECONDS")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+  add_connection_limits(
+      app, options->max_conns, options->access, options->idle_timeout,
+      "close a connection with no command running for SECONDS, or not authenticated by then (0: never)");
   app.add_option("--protocol", options->protocol,
                  "framed (protocol.md section 3), or legacy: the classic unframed shell protocol (section 4)")
       ->type_name("PROTOCOL")

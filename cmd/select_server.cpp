@@ -57,15 +57,7 @@ Runner setup_select_server(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::IsMember(names));
   app.add_flag("--upper", options->upper, "upper-case ASCII letters in the echo");
-  app.add_option("--max-conns", options->max_conns, "refuse connections beyond N open at once")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  add_access_options(app, options->access);
-  app.add_option("--idle-timeout", options->idle_timeout, "close connections idle for SECONDS (0: never)")
-      ->type_name("SECONDS")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+  add_connection_limits(app, options->max_conns, options->access, options->idle_timeout);
   add_port_file(app, options->port_file);
   app.add_flag("--stats", options->stats,
                "print connections, reads, bytes (per second too) and CPU time on exit and on SIGUSR1");

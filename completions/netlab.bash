@@ -63,10 +63,10 @@ _netlab() {
         --token-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --protocol) COMPREPLY=($(compgen -W "framed legacy" -- "$cur")); return ;;
         --port-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --token-file|--allow|--timeout|--kill-grace|--max-output|--max-body|--max-conns|--allow-from|--deny-from|--max-conns-per-ip|--max-running|--idle-timeout|--protocol|--port-file) return ;;
+        --token-file|--allow|--timeout|--kill-grace|--max-output|--max-body|--max-running|--max-conns|--allow-from|--deny-from|--max-conns-per-ip|--idle-timeout|--protocol|--port-file) return ;;
       esac
       if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "-h --help --token-file --shell --allow --timeout --kill-grace --max-output --max-body --max-conns --allow-from --deny-from --max-conns-per-ip --max-running --idle-timeout --protocol --insecure --port-file" -- "$cur"))
+        COMPREPLY=($(compgen -W "-h --help --token-file --shell --allow --timeout --kill-grace --max-output --max-body --max-running --max-conns --allow-from --deny-from --max-conns-per-ip --idle-timeout --protocol --insecure --port-file" -- "$cur"))
       else
         COMPREPLY=($(compgen -f -- "$cur"))
       fi

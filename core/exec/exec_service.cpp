@@ -39,6 +39,28 @@ public:
   virtual ~Session() = default;
   virtual void start() = 0;
   virtual void close() = 0;
+
+protected:
+  // The part of closing both kinds share: marks the session closed, kills what it runs and stops
+  // its idle timer. False if it was closed already.
+  bool stop_work() {
+    if (m_closed) {
+      return false;
+    }
+    m_closed = true;
+    if (m_job) {
+      m_job->abort();
+      m_job.reset();
+    }
+    if (m_idle) {
+      m_idle->close();
+    }
+    return true;
+  }
+
+  std::shared_ptr<loop::Timer> m_idle;
+  std::shared_ptr<Job> m_job;
+  bool m_closed = false;
 };
 
 // What all sessions of one loop share. Sessions live in `sessions` until they close, so they
@@ -125,15 +147,8 @@ private:
     if (m_closed) {
       return;
     }
-    m_closed = true;
     auto keep = shared_from_this();
-    if (m_job) {
-      m_job->abort();
-      m_job.reset();
-    }
-    if (m_idle) {
-      m_idle->close();
-    }
+    stop_work();
     if (m_framed) {
       if (flush) {
         m_framed->close_after_flush();
@@ -284,13 +299,10 @@ private:
   Shared& m_shared;
   std::shared_ptr<net::Connection> m_connection;
   std::shared_ptr<net::FramedStream> m_framed;
-  std::shared_ptr<loop::Timer> m_idle;
   std::string m_nonce;
   std::deque<frame::Frame> m_queue;
-  std::shared_ptr<Job> m_job;
   std::int64_t m_job_id = 0;
   bool m_authed = false;
-  bool m_closed = false;
 };
 
 // protocol.md §4: raw command bytes in; length, JSON header and stdout+stderr out.
@@ -335,15 +347,8 @@ public:
     if (m_closed) {
       return;
     }
-    m_closed = true;
     auto keep = shared_from_this();
-    if (m_job) {
-      m_job->abort();
-      m_job.reset();
-    }
-    if (m_idle) {
-      m_idle->close();
-    }
+    stop_work();
     m_connection->stream().close();
     m_shared.sessions.erase(this);
   }
@@ -450,12 +455,9 @@ private:
 
   Shared& m_shared;
   std::shared_ptr<net::Connection> m_connection;
-  std::shared_ptr<loop::Timer> m_idle;
-  std::shared_ptr<Job> m_job;
   std::string m_pending;
   std::string m_out;
   std::string m_err;
-  bool m_closed = false;
 };
 
 class ExecService : public net::Service {

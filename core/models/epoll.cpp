@@ -62,29 +62,14 @@ Result<void> serve_epoll(ModelContext& context) {
         return {};
       }
       if (fd == context.listen_fd) {
-        for (int batch = 0; batch < 64; ++batch) {
-          net::Endpoint peer;
-          int client = accept_client(context.listen_fd, &peer);
-          if (client < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED) {
-              note_accept_error(errno);
-            }
-            break;
-          }
-          auto slot = admit(client, peer, context, refuser);
-          if (!slot) {
-            continue;
-          }
-          if (connections.size() >= context.config.max_conns) {
-            refuser.refuse(client, context.stats, fmt::format("--max-conns {} reached", context.config.max_conns));
-            continue;
-          }
-          auto connection = std::make_unique<EchoConnection>(client, context.config, context.stats, std::move(*slot));
-          if (add(client, EPOLLIN) != 0) {
-            continue; // the connection's destructor closes it
-          }
-          connections.emplace(client, Watched{std::move(connection), EPOLLIN});
-        }
+        accept_batch(
+            context, refuser, 64, [&] { return connections.size(); },
+            [&](int client, net::PeerSlot slot) {
+              auto connection = std::make_unique<EchoConnection>(client, context.config, context.stats, std::move(slot));
+              if (add(client, EPOLLIN) == 0) { // else the connection's destructor closes it
+                connections.emplace(client, Watched{std::move(connection), EPOLLIN});
+              }
+            });
         continue;
       }
       auto it = connections.find(fd);

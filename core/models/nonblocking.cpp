@@ -18,20 +18,11 @@ Result<void> serve_nonblocking(ModelContext& context) {
   Refuser refuser;
   IdleSweep idle(context.config.idle_timeout);
   while (!context.stop.requested()) {
-    bool progressed = false;
-    net::Endpoint peer;
-    int fd = accept_client(context.listen_fd, &peer);
-    if (fd >= 0) {
-      progressed = true;
-      auto slot = admit(fd, peer, context, refuser);
-      if (slot && connections.size() >= context.config.max_conns) {
-        refuser.refuse(fd, context.stats, fmt::format("--max-conns {} reached", context.config.max_conns));
-      } else if (slot) {
-        connections.push_back(std::make_unique<EchoConnection>(fd, context.config, context.stats, std::move(*slot)));
-      }
-    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED) {
-      note_accept_error(errno);
-    }
+    bool progressed = accept_batch(
+        context, refuser, 1, [&] { return connections.size(); },
+        [&](int fd, net::PeerSlot slot) {
+          connections.push_back(std::make_unique<EchoConnection>(fd, context.config, context.stats, std::move(slot)));
+        });
     for (std::size_t i = 0; i < connections.size();) {
       auto& connection = *connections[i];
       Io io = Io::idle;

@@ -265,6 +265,32 @@ std::optional<net::PeerSlot> admit(int fd, const net::Endpoint& peer, ModelConte
   return std::move(*admitted);
 }
 
+bool accept_batch(ModelContext& context, Refuser& refuser, int max_batch, const std::function<std::size_t()>& open,
+                  const std::function<void(int fd, net::PeerSlot slot)>& adopt) {
+  bool accepted = false;
+  for (int batch = 0; batch < max_batch; ++batch) {
+    net::Endpoint peer;
+    int fd = accept_client(context.listen_fd, &peer);
+    if (fd < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED) {
+        note_accept_error(errno);
+      }
+      break;
+    }
+    accepted = true;
+    auto slot = admit(fd, peer, context, refuser);
+    if (!slot) {
+      continue;
+    }
+    if (open() >= context.config.max_conns) {
+      refuser.refuse(fd, context.stats, fmt::format("--max-conns {} reached", context.config.max_conns));
+      continue;
+    }
+    adopt(fd, std::move(*slot));
+  }
+  return accepted;
+}
+
 void note_accept_error(int error) {
   static std::mutex mutex;
   static std::chrono::steady_clock::time_point logged_at{};

@@ -91,6 +91,13 @@ std::optional<net::PeerSlot> admit(int fd, const net::Endpoint& peer, ModelConte
 // Logs an accept failure (EMFILE and the like) at most once a second.
 void note_accept_error(int error);
 
+// The readiness models' accept step: takes up to `max_batch` waiting connections (bounded, so a
+// flood cannot starve the clients already in), refuses those the access rules or --max-conns
+// turn away (`open` says how many the model holds now), and hands the rest to `adopt`, which owns
+// the descriptor from then on. Returns whether anything was accepted.
+bool accept_batch(ModelContext& context, Refuser& refuser, int max_batch, const std::function<std::size_t()>& open,
+                  const std::function<void(int fd, net::PeerSlot slot)>& adopt);
+
 enum class Io { idle, progress, closed };
 
 // One echo connection on a non-blocking socket for the readiness-driven models. Output the peer

@@ -62,25 +62,11 @@ Result<void> serve_poll(ModelContext& context) {
       std::erase_if(connections, [&](const auto& connection) { return idle.expired(*connection, context.stats); });
     }
     if ((fds[1].revents & POLLIN) != 0) {
-      for (int batch = 0; batch < 64; ++batch) {
-        net::Endpoint peer;
-        int fd = accept_client(context.listen_fd, &peer);
-        if (fd < 0) {
-          if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED) {
-            note_accept_error(errno);
-          }
-          break;
-        }
-        auto slot = admit(fd, peer, context, refuser);
-        if (!slot) {
-          continue;
-        }
-        if (connections.size() >= context.config.max_conns) {
-          refuser.refuse(fd, context.stats, fmt::format("--max-conns {} reached", context.config.max_conns));
-        } else {
-          connections.push_back(std::make_unique<EchoConnection>(fd, context.config, context.stats, std::move(*slot)));
-        }
-      }
+      accept_batch(
+          context, refuser, 64, [&] { return connections.size(); },
+          [&](int fd, net::PeerSlot slot) {
+            connections.push_back(std::make_unique<EchoConnection>(fd, context.config, context.stats, std::move(slot)));
+          });
     }
   }
   return {};

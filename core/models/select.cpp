@@ -70,31 +70,18 @@ Result<void> serve_select(ModelContext& context) {
       std::erase_if(connections, [&](const auto& entry) { return idle.expired(*entry.second, context.stats); });
     }
     if (FD_ISSET(context.listen_fd, &readable)) {
-      // A bounded batch per pass, so a connection flood cannot starve the clients already in.
-      for (int batch = 0; batch < 64; ++batch) {
-        net::Endpoint peer;
-        int fd = accept_client(context.listen_fd, &peer);
-        if (fd < 0) {
-          if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED) {
-            note_accept_error(errno);
-          }
-          break;
-        }
-        auto slot = admit(fd, peer, context, refuser);
-        if (!slot) {
-          continue;
-        }
-        if (fd >= FD_SETSIZE) {
-          refuser.refuse(fd, context.stats,
-                         fmt::format("descriptor {} is past FD_SETSIZE ({}), the most select can watch; "
-                                     "use --model poll or epoll for more clients",
-                                     fd, FD_SETSIZE));
-        } else if (connections.size() >= context.config.max_conns) {
-          refuser.refuse(fd, context.stats, fmt::format("--max-conns {} reached", context.config.max_conns));
-        } else {
-          connections.emplace(fd, std::make_unique<EchoConnection>(fd, context.config, context.stats, std::move(*slot)));
-        }
-      }
+      accept_batch(
+          context, refuser, 64, [&] { return connections.size(); },
+          [&](int fd, net::PeerSlot slot) {
+            if (fd >= FD_SETSIZE) {
+              refuser.refuse(fd, context.stats,
+                             fmt::format("descriptor {} is past FD_SETSIZE ({}), the most select can watch; "
+                                         "use --model poll or epoll for more clients",
+                                         fd, FD_SETSIZE));
+              return;
+            }
+            connections.emplace(fd, std::make_unique<EchoConnection>(fd, context.config, context.stats, std::move(slot)));
+          });
     }
   }
   return {};

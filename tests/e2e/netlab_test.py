@@ -187,5 +187,38 @@ def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def echo_clients(port, count, size, max_piece=16384, timeout=120, seed=None):
+    """`count` concurrent clients, each sending `size` random bytes in random pieces of 1 to
+    max_piece bytes, then half-closing, while reading the echo until the server closes. Returns
+    how many got back exactly what they sent."""
+    import asyncio
+    import random
+    rng = random.Random(port if seed is None else seed)
+
+    async def one_client():
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        payload = rng.randbytes(size)
+
+        async def send():
+            at = 0
+            while at < len(payload):
+                n = rng.randint(1, max_piece)
+                writer.write(payload[at:at + n])
+                at += n
+                await writer.drain()
+            writer.write_eof()
+
+        sender = asyncio.create_task(send())
+        received = await reader.read(-1)
+        await sender
+        writer.close()
+        return received == payload
+
+    async def all_clients():
+        return await asyncio.gather(*(one_client() for _ in range(count)))
+
+    return asyncio.run(asyncio.wait_for(all_clients(), timeout=timeout)).count(True)
+
+
 def main():
     unittest.main(verbosity=2)

@@ -1,7 +1,5 @@
 """echo-server end to end: real peers (socat, ncat, Python sockets) over IPv4, IPv6 and unix sockets."""
-import asyncio
 import os
-import random
 import signal
 import socket
 import struct
@@ -11,7 +9,8 @@ import threading
 import time
 import unittest
 
-from netlab_test import (Server, connect, main, recv_exactly, recv_until_close, require, rss_kib)
+from netlab_test import (Server, connect, echo_clients, main, recv_exactly, recv_until_close, require,
+                         rss_kib)
 
 require("socat", "ncat")
 
@@ -73,33 +72,7 @@ class EchoServerTest(unittest.TestCase):
         self.assertIsNone(self.server.proc.poll())
 
     def test_200_clients_1mib_each_random_pieces(self):
-        port = self.server.port
-        rng = random.Random(1234)
-
-        async def one_client(index):
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            payload = rng.randbytes(1 << 20)
-
-            async def send():
-                at = 0
-                while at < len(payload):
-                    n = rng.randint(1, 65536)
-                    writer.write(payload[at:at + n])
-                    at += n
-                    await writer.drain()
-                writer.write_eof()
-
-            sender = asyncio.create_task(send())
-            received = await reader.read(-1)
-            await sender
-            writer.close()
-            return received == payload
-
-        async def all_clients():
-            return await asyncio.gather(*(one_client(i) for i in range(200)))
-
-        results = asyncio.run(asyncio.wait_for(all_clients(), timeout=300))
-        self.assertEqual(results.count(True), 200)
+        self.assertEqual(echo_clients(self.server.port, 200, 1 << 20, max_piece=65536, timeout=300, seed=1234), 200)
 
     def test_client_that_never_reads_is_bounded(self):
         before = rss_kib(self.server.proc.pid)

@@ -1,46 +1,15 @@
 """select-server end to end: every IO model with 50 concurrent clients checking every byte, a
 client that resets, a client that half-closes, --max-conns, --stats and a graceful stop."""
-import asyncio
 import os
-import random
 import signal
 import socket
 import struct
 import time
 import unittest
 
-from netlab_test import Server, connect, main, recv_exactly, recv_until_close, run
+from netlab_test import Server, connect, echo_clients, main, recv_exactly, recv_until_close, run
 
 MODELS = ["blocking", "threads", "nonblocking", "select", "poll", "epoll", "uv"]
-
-
-async def one_client(port, rng, size):
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    payload = rng.randbytes(size)
-
-    async def send():
-        at = 0
-        while at < len(payload):
-            n = rng.randint(1, 16384)
-            writer.write(payload[at:at + n])
-            at += n
-            await writer.drain()
-        writer.write_eof()
-
-    sender = asyncio.create_task(send())
-    received = await reader.read(-1)
-    await sender
-    writer.close()
-    return received == payload
-
-
-def many_clients(port, count, size):
-    rng = random.Random(port)
-
-    async def all_clients():
-        return await asyncio.gather(*(one_client(port, rng, size) for _ in range(count)))
-
-    return asyncio.run(asyncio.wait_for(all_clients(), timeout=120))
 
 
 class ModelTest:
@@ -54,8 +23,7 @@ class ModelTest:
         self.server.close()
 
     def test_50_clients_every_byte(self):
-        results = many_clients(self.server.port, 50, 64 * 1024)
-        self.assertEqual(results.count(True), 50)
+        self.assertEqual(echo_clients(self.server.port, 50, 64 * 1024), 50)
 
     def test_reset_costs_only_that_client(self):
         for _ in range(5):
