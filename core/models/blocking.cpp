@@ -15,17 +15,10 @@ Result<void> serve_blocking(ModelContext& context) {
     if (::poll(fds, 2, -1) < 0 || fds[1].revents != 0) {
       continue; // EINTR, or stopping: the loop condition decides
     }
-    net::Endpoint peer;
-    int fd = accept_client(context.listen_fd, &peer);
-    if (fd < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED) {
-        note_accept_error(errno);
-      }
-      continue;
-    }
-    if (auto slot = admit(fd, peer, context, refuser)) {
-      serve_sequentially(fd, context, std::move(*slot));
-    }
+    // Nothing else is open while a client is served, so --max-conns never refuses here.
+    accept_batch(
+        context, refuser, 1, [] { return std::size_t{0}; },
+        [&](int fd, net::PeerSlot slot) { serve_sequentially(fd, context, std::move(slot)); });
   }
   return {};
 }

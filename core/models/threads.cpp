@@ -45,37 +45,25 @@ Result<void> serve_threads(ModelContext& context) {
       continue;
     }
     reap(threads);
-    net::Endpoint peer;
-    int fd = accept_client(context.listen_fd, &peer);
-    if (fd < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED) {
-        note_accept_error(errno);
-      }
-      continue;
-    }
-    auto slot = admit(fd, peer, context, refuser);
-    if (!slot) {
-      continue;
-    }
-    if (active.load() >= context.config.max_conns) {
-      refuser.refuse(fd, context.stats, fmt::format("--max-conns {} reached", context.config.max_conns));
-      continue;
-    }
-    auto client = std::make_unique<ClientThread>();
-    auto* raw = client.get();
-    active.fetch_add(1);
-    try {
-      raw->thread = std::thread([fd, raw, &context, &active, slot = std::move(*slot)]() mutable {
-        serve_sequentially(fd, context, std::move(slot));
-        active.fetch_sub(1);
-        raw->done.store(true);
-      });
-    } catch (const std::system_error& e) {
-      active.fetch_sub(1);
-      refuser.refuse(fd, context.stats, fmt::format("cannot start a thread: {}", e.what()));
-      continue;
-    }
-    threads.push_back(std::move(client));
+    accept_batch(
+        context, refuser, 1, [&] { return active.load(); },
+        [&](int fd, net::PeerSlot slot) {
+          auto client = std::make_unique<ClientThread>();
+          auto* raw = client.get();
+          active.fetch_add(1);
+          try {
+            raw->thread = std::thread([fd, raw, &context, &active, slot = std::move(slot)]() mutable {
+              serve_sequentially(fd, context, std::move(slot));
+              active.fetch_sub(1);
+              raw->done.store(true);
+            });
+          } catch (const std::system_error& e) {
+            active.fetch_sub(1);
+            refuser.refuse(fd, context.stats, fmt::format("cannot start a thread: {}", e.what()));
+            return;
+          }
+          threads.push_back(std::move(client));
+        });
   }
   // Every client thread watches the stop pipe too, so these joins do not wait on peers.
   for (auto& client : threads) {
