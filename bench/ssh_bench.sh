@@ -3,7 +3,9 @@
 # a shell loop of ssh, a backgrounded ssh per session, parallel-ssh if installed), and SFTP
 # throughput for one file (netlab --put/--get vs sftp and scp). Starts its own sshd on a free
 # port with keys in a temporary folder; touches no ~/.ssh. Needs root (sshd logs in as root).
-# Not a test: prints a table and ratios. Usage: bench/ssh_bench.sh [NETLAB] [SESSIONS] [MB]
+# With DELAY_MS=N it also repeats the SFTP runs through bench/delay_proxy.py, which adds N ms each
+# way (a 2N ms round trip), to show how each tool copes with latency.
+# Not a test: prints a table and ratios. Usage: [DELAY_MS=N] bench/ssh_bench.sh [NETLAB] [SESSIONS] [MB]
 set -euo pipefail
 
 NETLAB=${1:-${NETLAB:-build/netlab}}
@@ -11,8 +13,11 @@ SESSIONS=${2:-20}
 MB=${3:-200}
 TMP=$(mktemp -d)
 SSHD_PID=""
+PROXY_PID=""
+DELAY_MS=${DELAY_MS:-0}
 cleanup() {
   [[ -n $SSHD_PID ]] && kill "$SSHD_PID" 2>/dev/null || true
+  [[ -n $PROXY_PID ]] && kill "$PROXY_PID" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$TMP"
 }
@@ -133,3 +138,37 @@ printf "%-40s %10s %10s\n" "OpenSSH scp upload" "$t_scp" "$(mbps "$t_scp")"
 
 cmp -s "$TMP/big" "$TMP/back_netlab" && cmp -s "$TMP/big" "$TMP/back_sftp" || { echo "ssh_bench: copies differ" >&2; exit 1; }
 echo "netlab put vs sftp put: $(ratio "$t_sftp_put" "$t_put")x; get vs sftp get: $(ratio "$t_sftp_get" "$t_get")x (>= 0.8 is the target)"
+
+if ((DELAY_MS > 0)); then
+  PROXY_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  python3 "$(dirname "$0")/delay_proxy.py" "$PROXY_PORT" "$PORT" "$DELAY_MS" &
+  PROXY_PID=$!
+  for _ in $(seq 100); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $PROXY_PORT), 1)" 2>/dev/null && break
+    sleep 0.05
+  done
+  echo "[127.0.0.1]:$PROXY_PORT $(cut -d' ' -f1,2 "$TMP/host_key.pub")" >> "$TMP/known_hosts"
+  printf "\n%-40s %10s %10s\n" "SFTP through ${DELAY_MS} ms each way" "seconds" "MB/s"
+  start=$(now)
+  "$NETLAB" ssh-exec --known-hosts "$TMP/known_hosts" -i "$TMP/id" --put "$TMP/big" "$TMP/remote/netlab_delay" "root@127.0.0.1:$PROXY_PORT"
+  d_put=$(secs "$start" "$(now)")
+  printf "%-40s %10s %10s\n" "netlab --put (incl. SHA-256 verify)" "$d_put" "$(mbps "$d_put")"
+  start=$(now)
+  "$NETLAB" ssh-exec --known-hosts "$TMP/known_hosts" -i "$TMP/id" --get "$TMP/remote/netlab_delay" "$TMP/back_delay" "root@127.0.0.1:$PROXY_PORT"
+  d_get=$(secs "$start" "$(now)")
+  printf "%-40s %10s %10s\n" "netlab --get (incl. SHA-256 verify)" "$d_get" "$(mbps "$d_get")"
+  start=$(now)
+  sftp -q -b - -o UserKnownHostsFile="$TMP/known_hosts" -i "$TMP/id" -P "$PROXY_PORT" root@127.0.0.1 >/dev/null <<SFTP
+put $TMP/big $TMP/remote/sftp_delay
+SFTP
+  d_sftp_put=$(secs "$start" "$(now)")
+  printf "%-40s %10s %10s\n" "OpenSSH sftp put" "$d_sftp_put" "$(mbps "$d_sftp_put")"
+  start=$(now)
+  sftp -q -b - -o UserKnownHostsFile="$TMP/known_hosts" -i "$TMP/id" -P "$PROXY_PORT" root@127.0.0.1 >/dev/null <<SFTP
+get $TMP/remote/sftp_delay $TMP/back_sftp_delay
+SFTP
+  d_sftp_get=$(secs "$start" "$(now)")
+  printf "%-40s %10s %10s\n" "OpenSSH sftp get" "$d_sftp_get" "$(mbps "$d_sftp_get")"
+  cmp -s "$TMP/big" "$TMP/back_delay" || { echo "ssh_bench: copies differ" >&2; exit 1; }
+  echo "with ${DELAY_MS} ms each way: netlab put vs sftp put: $(ratio "$d_sftp_put" "$d_put")x; get vs sftp get: $(ratio "$d_sftp_get" "$d_get")x"
+fi

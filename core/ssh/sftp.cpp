@@ -19,6 +19,7 @@
 #include "core/crypto/digest.hpp"
 #include "core/ssh/remote_digest.hpp"
 #include "core/ssh/session.hpp"
+#include "core/ssh/sftp_writer.hpp"
 
 namespace netlab::ssh {
 namespace {
@@ -146,11 +147,20 @@ private:
     ::fstat(fd, &st);
     auto closer = std::unique_ptr<int, void (*)(int*)>(&fd, [](int* f) { ::close(*f); });
     mode_t mode = st.st_mode & 07777;
-    SftpFilePtr file(sftp_open(m_sftp, remote.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode));
-    if (!file) {
-      return fail(fmt::format("put {}: open {}: {}", local, remote, sftp_error(m_sftp, m_session)));
+    auto* writer = pipelined_writer();
+    SftpFilePtr file;
+    if (writer != nullptr) {
+      auto opened = writer->open(remote, mode);
+      if (!opened) {
+        return fail(fmt::format("put {}: {}", local, opened.error()));
+      }
+    } else {
+      file.reset(sftp_open(m_sftp, remote.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode));
+      if (!file) {
+        return fail(fmt::format("put {}: open {}: {}", local, remote, sftp_error(m_sftp, m_session)));
+      }
     }
-    // Hashed on another thread: this one is busy encrypting and waiting for write acks.
+    // Hashed on another thread: this one is busy encrypting and sending.
     crypto::BackgroundSha256 digest(k_write_chunk);
     std::uint64_t total = 0;
     while (true) {
@@ -165,12 +175,26 @@ private:
       if (n == 0) {
         break;
       }
-      if (sftp_write(file.get(), buffer.data(), static_cast<std::size_t>(n)) != n) {
+      auto size = static_cast<std::size_t>(n);
+      if (writer != nullptr) {
+        for (std::size_t at = 0; at < size; at += SftpWriter::k_chunk) {
+          auto sent = writer->write(std::string_view(buffer.data() + at, std::min(SftpWriter::k_chunk, size - at)));
+          if (!sent) {
+            return fail(fmt::format("put {}: {}", local, sent.error()));
+          }
+        }
+      } else if (sftp_write(file.get(), buffer.data(), size) != n) {
         return fail(fmt::format("put {}: write {}: {}", local, remote, sftp_error(m_sftp, m_session)));
       }
-      digest.hash(std::move(buffer), static_cast<std::size_t>(n));
-      total += static_cast<std::uint64_t>(n);
-      m_meter->bytes += static_cast<std::uint64_t>(n);
+      digest.hash(std::move(buffer), size);
+      total += size;
+      m_meter->bytes += size;
+    }
+    if (writer != nullptr) {
+      auto closed = writer->close();
+      if (!closed) {
+        return fail(fmt::format("put {}: {}", local, closed.error()));
+      }
     }
     file.reset();
     // The server's umask applied to the open; set the bits exactly as they are here.
@@ -181,6 +205,19 @@ private:
     ++m_stats.files;
     ++m_meter->files;
     return {};
+  }
+
+  // The pipelined writer, started on first use; null where the server will not open a second
+  // SFTP channel (a MaxSessions of 1), and uploads then use libssh's one-write-at-a-time path.
+  SftpWriter* pipelined_writer() {
+    if (!m_writer_tried) {
+      m_writer_tried = true;
+      auto started = SftpWriter::start(m_session);
+      if (started) {
+        m_writer = std::move(*started);
+      }
+    }
+    return m_writer.get();
   }
 
   Result<void> get_file(const std::string& remote, const std::string& local, std::uint64_t size, mode_t mode) {
@@ -315,6 +352,8 @@ private:
   sftp_session m_sftp;
   TransferStats m_stats;
   TransferMeter m_own_meter; // when nobody watches
+  std::unique_ptr<SftpWriter> m_writer;
+  bool m_writer_tried = false;
   TransferMeter* m_meter;
 };
 

@@ -311,15 +311,20 @@ class SshExecTest(unittest.TestCase):
         self.assertEqual(os.stat(back).st_mode & 0o777, 0o640)
         self.assertEqual([n for n in os.listdir(work) if "partial" in n], [])
 
-    def test_sftp_verifies_odd_names_with_and_without_hashing_tools(self):
-        # The host hashes its copy when it can (a name that looks like an option and has a quote
-        # must reach the tool intact); a host whose commands find no hashing tool is verified by
-        # reading the file back instead.
+    def test_sftp_odd_names_and_fallbacks(self):
+        # Uploads keep many writes in flight on a second SFTP channel, and the host hashes its
+        # copy. Both have fallbacks, checked here on servers that force them: a host whose
+        # commands find no hashing tool (verified by reading the file back), and one that allows
+        # a single channel per connection (libssh's one-write-at-a-time uploads, and read-back
+        # too, since no command channel can open beside the SFTP one). The names look like
+        # options and hold quotes, so they must reach the remote tools intact.
         bare = Sshd(self.tmp, self.authorized, extra_config="SetEnv PATH=/nonexistent\n")
         self.addCleanup(bare.close)
+        single = Sshd(self.tmp, self.authorized, extra_config="MaxSessions 1\n")
+        self.addCleanup(single.close)
         known = os.path.join(tempfile.mkdtemp(dir=self.tmp), "known_hosts")
         with open(known, "w") as f:
-            f.write(self.sshd.known_hosts_line() + bare.known_hosts_line())
+            f.write(self.sshd.known_hosts_line() + bare.known_hosts_line() + single.known_hosts_line())
         bare_host = f"root@127.0.0.1:{bare.port}"
         path = self.ssh(bare_host, "--", "echo $PATH", known=known)
         self.assertEqual(path.stdout, b"/nonexistent\n", path.stderr)
@@ -327,9 +332,10 @@ class SshExecTest(unittest.TestCase):
         work = tempfile.mkdtemp(dir=self.tmp)
         local = os.path.join(work, "-odd 'name'.bin")
         with open(local, "wb") as f:
-            f.write(os.urandom(3 << 20))
+            f.write(os.urandom((3 << 20) + 12345))  # not a whole number of chunks
+        os.chmod(local, 0o604)
         digest = sha256_file(local)
-        for host in (self.host, bare_host):
+        for host in (self.host, bare_host, f"root@127.0.0.1:{single.port}"):
             with self.subTest(host=host):
                 remote = os.path.join(tempfile.mkdtemp(dir=self.tmp), "-copy 'of' it.bin")
                 back = os.path.join(work, f"back-{host.rsplit(':', 1)[1]}.bin")
@@ -337,6 +343,23 @@ class SshExecTest(unittest.TestCase):
                 self.assertEqual(out.returncode, 0, out.stderr)
                 self.assertEqual(sha256_file(remote), digest)
                 self.assertEqual(sha256_file(back), digest)
+                self.assertEqual(os.stat(remote).st_mode & 0o777, 0o604)
+
+    def test_sftp_put_failures_are_reported(self):
+        work = tempfile.mkdtemp(dir=self.tmp)
+        local = os.path.join(work, "data.bin")
+        with open(local, "wb") as f:
+            f.write(os.urandom(1 << 20))
+        missing = os.path.join(self.tmp, "no-such-folder", "data.bin")
+        out = self.ssh("--put", local, missing, self.host)
+        self.assertEqual(out.returncode, 1, out.stderr)
+        self.assertIn(f"put {local}: open {missing}: no such file or directory".encode(), out.stderr)
+        # A file where a folder should be: the server refuses the open, and says so.
+        not_a_folder = os.path.join(tempfile.mkdtemp(dir=self.tmp), "plain")
+        open(not_a_folder, "w").close()
+        out = self.ssh("--put", local, os.path.join(not_a_folder, "data.bin"), self.host)
+        self.assertEqual(out.returncode, 1, out.stderr)
+        self.assertIn(f"put {local}: open {not_a_folder}/data.bin: ".encode(), out.stderr)
 
     def test_sftp_progress_line_on_a_terminal(self):
         import pty
