@@ -1,99 +1,14 @@
-// SFTP v3 wire format (draft-ietf-secsh-filexfer-02): uint32 length, byte type, then fields;
-// integers big-endian, strings as uint32 length + bytes.
 #include "core/ssh/sftp_writer.hpp"
 
 #include <fmt/format.h>
 
+#include "core/ssh/sftp_wire.hpp"
+
 namespace netlab::ssh {
 namespace {
 
-enum : std::uint8_t {
-  k_init = 1,
-  k_version = 2,
-  k_open = 3,
-  k_close = 4,
-  k_write = 6,
-  k_status = 101,
-  k_handle = 102,
-};
-constexpr std::uint32_t k_flag_write = 0x02;
-constexpr std::uint32_t k_flag_create = 0x08;
-constexpr std::uint32_t k_flag_truncate = 0x10;
-constexpr std::uint32_t k_attr_permissions = 0x04;
-// Answers here are a status or a handle: small. Anything near this size is not an answer.
-constexpr std::uint32_t k_max_packet = 256 * 1024;
 // A server that answers nothing for this long is treated as gone.
 constexpr int k_wait_ms = 120 * 1000;
-
-void put_u32(std::string& out, std::uint32_t v) {
-  char bytes[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-                   static_cast<char>(v)};
-  out.append(bytes, 4);
-}
-
-void put_u64(std::string& out, std::uint64_t v) {
-  put_u32(out, static_cast<std::uint32_t>(v >> 32));
-  put_u32(out, static_cast<std::uint32_t>(v));
-}
-
-void put_string(std::string& out, std::string_view s) {
-  put_u32(out, static_cast<std::uint32_t>(s.size()));
-  out.append(s);
-}
-
-// Fills in the length prefix once the packet is complete.
-void finish_packet(std::string& packet) {
-  auto length = static_cast<std::uint32_t>(packet.size() - 4);
-  std::string prefix;
-  put_u32(prefix, length);
-  packet.replace(0, 4, prefix);
-}
-
-std::string start_packet(std::uint8_t type) {
-  std::string packet(4, '\0');
-  packet.push_back(static_cast<char>(type));
-  return packet;
-}
-
-// Reads fields off an answer, failing on a short one.
-class Reader {
-public:
-  explicit Reader(std::string_view data) : m_data(data) {}
-  bool u32(std::uint32_t& v) {
-    if (m_data.size() < 4) {
-      return false;
-    }
-    auto b = [this](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(m_data[i])); };
-    v = b(0) << 24 | b(1) << 16 | b(2) << 8 | b(3);
-    m_data.remove_prefix(4);
-    return true;
-  }
-  bool string(std::string& s) {
-    std::uint32_t n = 0;
-    if (!u32(n) || m_data.size() < n) {
-      return false;
-    }
-    s.assign(m_data.substr(0, n));
-    m_data.remove_prefix(n);
-    return true;
-  }
-
-private:
-  std::string_view m_data;
-};
-
-std::string status_text(std::uint32_t code, const std::string& message) {
-  switch (code) {
-  case 2:
-    return "no such file or directory";
-  case 3:
-    return "permission denied";
-  case 4:
-    return message.empty() ? "failure" : message;
-  default:
-    return message.empty() ? fmt::format("SFTP status {}", code) : message;
-  }
-}
 
 } // namespace
 
@@ -104,44 +19,29 @@ Result<std::unique_ptr<SftpWriter>> SftpWriter::start(ssh_session session) {
     return fail(fmt::format("start sftp: {}", last_error(session)));
   }
   std::unique_ptr<SftpWriter> writer(new SftpWriter(session, std::move(channel)));
-  auto init = start_packet(k_init);
-  put_u32(init, 3);
-  finish_packet(init);
-  NETLAB_TRY_VOID(writer->send(init));
+  NETLAB_TRY_VOID(writer->send(sftp_wire::init_request()));
   NETLAB_TRY(auto answer, writer->receive());
-  if (answer.first != k_version) {
+  if (answer.type != sftp_wire::k_version) {
     return fail(fmt::format("start sftp: the server answered the version request with packet type {}",
-                            static_cast<int>(answer.first)));
+                            static_cast<int>(answer.type)));
   }
   return writer;
 }
 
 Result<void> SftpWriter::open(const std::string& path, std::uint32_t mode) {
-  auto packet = start_packet(k_open);
-  put_u32(packet, next_id());
-  put_string(packet, path);
-  put_u32(packet, k_flag_write | k_flag_create | k_flag_truncate);
-  put_u32(packet, k_attr_permissions);
-  put_u32(packet, mode);
-  finish_packet(packet);
-  NETLAB_TRY_VOID(send(packet));
+  m_path = path;
+  NETLAB_TRY_VOID(send(sftp_wire::open_request(next_id(), path, mode)));
   NETLAB_TRY(auto answer, receive());
-  Reader reader(answer.second);
-  std::uint32_t id = 0;
-  if (!reader.u32(id)) {
-    return fail(fmt::format("open {}: a short answer from the server", path));
+  if (answer.type == sftp_wire::k_status) {
+    auto status = sftp_wire::parse_status(answer.body);
+    return fail(fmt::format("open {}: {}", path,
+                            status ? sftp_wire::status_text(status->code, status->message) : "a short answer"));
   }
-  if (answer.first == k_status) {
-    std::uint32_t code = 0;
-    std::string message;
-    reader.u32(code);
-    reader.string(message);
-    return fail(fmt::format("open {}: {}", path, status_text(code, message)));
-  }
-  if (answer.first != k_handle || !reader.string(m_handle) || m_handle.empty()) {
+  auto handle = answer.type == sftp_wire::k_handle ? sftp_wire::parse_handle(answer.body) : std::nullopt;
+  if (!handle) {
     return fail(fmt::format("open {}: the server's answer holds no file handle", path));
   }
-  m_path = path;
+  m_handle = std::move(handle->second);
   m_offset = 0;
   return {};
 }
@@ -151,16 +51,7 @@ Result<void> SftpWriter::write(std::string_view data) {
     NETLAB_TRY_VOID(take_status("write"));
   }
   // The head goes out first and the data after it, without copying the data into a packet.
-  std::string head(4, '\0');
-  head.push_back(static_cast<char>(k_write));
-  put_u32(head, next_id());
-  put_string(head, m_handle);
-  put_u64(head, m_offset);
-  put_u32(head, static_cast<std::uint32_t>(data.size()));
-  std::string prefix;
-  put_u32(prefix, static_cast<std::uint32_t>(head.size() - 4 + data.size()));
-  head.replace(0, 4, prefix);
-  NETLAB_TRY_VOID(send(head));
+  NETLAB_TRY_VOID(send(sftp_wire::write_head(next_id(), m_handle, m_offset, data.size())));
   NETLAB_TRY_VOID(send(data));
   m_offset += data.size();
   ++m_waiting;
@@ -179,12 +70,8 @@ Result<void> SftpWriter::close() {
       return status; // nothing more will come
     }
   }
-  auto packet = start_packet(k_close);
-  put_u32(packet, next_id());
-  put_string(packet, m_handle);
-  finish_packet(packet);
+  NETLAB_TRY_VOID(send(sftp_wire::close_request(next_id(), m_handle)));
   m_handle.clear();
-  NETLAB_TRY_VOID(send(packet));
   ++m_waiting;
   auto closed = take_status("close");
   return status ? closed : status;
@@ -205,30 +92,23 @@ Result<void> SftpWriter::send(std::string_view bytes) {
   return {};
 }
 
-Result<std::pair<std::uint8_t, std::string>> SftpWriter::receive() {
+Result<sftp_wire::Packet> SftpWriter::receive() {
   char buffer[4096];
   while (true) {
-    if (m_in.size() >= 4) {
-      Reader reader(m_in);
-      std::uint32_t length = 0;
-      reader.u32(length);
-      if (length == 0 || length > k_max_packet) {
-        m_broken = true;
-        return fail(fmt::format("sftp: the server sent a packet of {} bytes; the channel is out of step", length));
-      }
-      if (m_in.size() >= 4 + static_cast<std::size_t>(length)) {
-        auto type = static_cast<std::uint8_t>(m_in[4]);
-        std::string rest = m_in.substr(5, length - 1);
-        m_in.erase(0, 4 + static_cast<std::size_t>(length));
-        return std::make_pair(type, std::move(rest));
-      }
+    auto taken = sftp_wire::take_packet(m_in);
+    if (!taken) {
+      m_broken = true;
+      return fail(taken.error());
+    }
+    if (*taken) {
+      return std::move(**taken);
     }
     int n = ssh_channel_read_timeout(m_channel.get(), buffer, sizeof buffer, 0, k_wait_ms);
-    m_broken = n <= 0;
-    if (n < 0) {
-      return fail(fmt::format("sftp: channel read failed: {}", last_error(m_session)));
-    }
-    if (n == 0) {
+    if (n <= 0) {
+      m_broken = true;
+      if (n < 0) {
+        return fail(fmt::format("sftp: channel read failed: {}", last_error(m_session)));
+      }
       if (ssh_channel_is_eof(m_channel.get()) != 0 || ssh_channel_is_closed(m_channel.get()) != 0) {
         return fail("sftp: the server closed the channel");
       }
@@ -241,17 +121,13 @@ Result<std::pair<std::uint8_t, std::string>> SftpWriter::receive() {
 Result<void> SftpWriter::take_status(const std::string& what) {
   NETLAB_TRY(auto answer, receive());
   --m_waiting;
-  Reader reader(answer.second);
-  std::uint32_t id = 0;
-  std::uint32_t code = 0;
-  std::string message;
-  if (answer.first != k_status || !reader.u32(id) || !reader.u32(code)) {
+  auto status = answer.type == sftp_wire::k_status ? sftp_wire::parse_status(answer.body) : std::nullopt;
+  if (!status) {
     return fail(fmt::format("{} {}: an unexpected answer (packet type {}) from the server", what, m_path,
-                            static_cast<int>(answer.first)));
+                            static_cast<int>(answer.type)));
   }
-  if (code != 0) {
-    reader.string(message);
-    return fail(fmt::format("{} {}: {}", what, m_path, status_text(code, message)));
+  if (status->code != 0) {
+    return fail(fmt::format("{} {}: {}", what, m_path, sftp_wire::status_text(status->code, status->message)));
   }
   return {};
 }

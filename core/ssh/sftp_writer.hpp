@@ -13,6 +13,7 @@
 #include <libssh/libssh.h>
 
 #include "core/ssh/session.hpp"
+#include "core/ssh/sftp_wire.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::ssh {
@@ -39,8 +40,8 @@ private:
   explicit SftpWriter(ssh_session session, ChannelPtr channel)
       : m_session(session), m_channel(std::move(channel)) {}
   Result<void> send(std::string_view bytes);
-  // Reads one whole packet from the channel: its type and the rest of it.
-  Result<std::pair<std::uint8_t, std::string>> receive();
+  // Reads one whole packet from the channel.
+  Result<sftp_wire::Packet> receive();
   // Takes one answer to an outstanding request; a failure status becomes the error.
   Result<void> take_status(const std::string& what);
   std::uint32_t next_id() { return ++m_last_id; }

@@ -1,0 +1,156 @@
+// SFTP v3 fields: integers big-endian, strings as a uint32 length and the bytes; every packet is
+// a uint32 length, then a type byte and the fields.
+#include "core/ssh/sftp_wire.hpp"
+
+#include <fmt/format.h>
+
+namespace netlab::ssh::sftp_wire {
+namespace {
+
+constexpr std::uint32_t k_flag_write = 0x02;
+constexpr std::uint32_t k_flag_create = 0x08;
+constexpr std::uint32_t k_flag_truncate = 0x10;
+constexpr std::uint32_t k_attr_permissions = 0x04;
+
+void put_u32(std::string& out, std::uint32_t v) {
+  const char bytes[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                         static_cast<char>(v)};
+  out.append(bytes, 4);
+}
+
+void put_u64(std::string& out, std::uint64_t v) {
+  put_u32(out, static_cast<std::uint32_t>(v >> 32));
+  put_u32(out, static_cast<std::uint32_t>(v));
+}
+
+void put_string(std::string& out, std::string_view s) {
+  put_u32(out, static_cast<std::uint32_t>(s.size()));
+  out.append(s);
+}
+
+std::string start(std::uint8_t type) {
+  std::string packet(4, '\0');
+  packet.push_back(static_cast<char>(type));
+  return packet;
+}
+
+// Writes the length prefix of a packet whose last `trailing` bytes are sent separately.
+std::string finish(std::string packet, std::size_t trailing = 0) {
+  std::string prefix;
+  put_u32(prefix, static_cast<std::uint32_t>(packet.size() - 4 + trailing));
+  packet.replace(0, 4, prefix);
+  return packet;
+}
+
+class Fields {
+public:
+  explicit Fields(std::string_view data) : m_data(data) {}
+  bool u32(std::uint32_t& v) {
+    if (m_data.size() < 4) {
+      return false;
+    }
+    auto b = [this](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(m_data[i])); };
+    v = b(0) << 24 | b(1) << 16 | b(2) << 8 | b(3);
+    m_data.remove_prefix(4);
+    return true;
+  }
+  bool string(std::string& s) {
+    std::uint32_t n = 0;
+    if (!u32(n) || m_data.size() < n) {
+      return false;
+    }
+    s.assign(m_data.substr(0, n));
+    m_data.remove_prefix(n);
+    return true;
+  }
+
+private:
+  std::string_view m_data;
+};
+
+} // namespace
+
+std::string init_request() {
+  auto packet = start(k_init);
+  put_u32(packet, 3);
+  return finish(std::move(packet));
+}
+
+std::string open_request(std::uint32_t id, std::string_view path, std::uint32_t mode) {
+  auto packet = start(k_open);
+  put_u32(packet, id);
+  put_string(packet, path);
+  put_u32(packet, k_flag_write | k_flag_create | k_flag_truncate);
+  put_u32(packet, k_attr_permissions);
+  put_u32(packet, mode);
+  return finish(std::move(packet));
+}
+
+std::string write_head(std::uint32_t id, std::string_view handle, std::uint64_t offset, std::size_t data_size) {
+  auto packet = start(k_write);
+  put_u32(packet, id);
+  put_string(packet, handle);
+  put_u64(packet, offset);
+  put_u32(packet, static_cast<std::uint32_t>(data_size));
+  return finish(std::move(packet), data_size);
+}
+
+std::string close_request(std::uint32_t id, std::string_view handle) {
+  auto packet = start(k_close);
+  put_u32(packet, id);
+  put_string(packet, handle);
+  return finish(std::move(packet));
+}
+
+Result<std::optional<Packet>> take_packet(std::string& in) {
+  std::uint32_t length = 0;
+  if (!Fields(in).u32(length)) {
+    return std::optional<Packet>();
+  }
+  if (length == 0 || length > k_max_answer) {
+    return fail(fmt::format("sftp: the server sent a packet of {} bytes; the channel is out of step", length));
+  }
+  if (in.size() - 4 < length) {
+    return std::optional<Packet>();
+  }
+  Packet packet{static_cast<std::uint8_t>(in[4]), in.substr(5, length - 1)};
+  in.erase(0, 4 + static_cast<std::size_t>(length));
+  return std::optional<Packet>(std::move(packet));
+}
+
+std::optional<Status> parse_status(std::string_view body) {
+  Fields fields(body);
+  Status status;
+  if (!fields.u32(status.id) || !fields.u32(status.code)) {
+    return std::nullopt;
+  }
+  if (!fields.string(status.message)) {
+    status.message.clear();
+  }
+  return status;
+}
+
+std::optional<std::pair<std::uint32_t, std::string>> parse_handle(std::string_view body) {
+  Fields fields(body);
+  std::uint32_t id = 0;
+  std::string handle;
+  if (!fields.u32(id) || !fields.string(handle) || handle.empty()) {
+    return std::nullopt;
+  }
+  return std::make_pair(id, std::move(handle));
+}
+
+std::string status_text(std::uint32_t code, const std::string& message) {
+  switch (code) {
+  case 2:
+    return "no such file or directory";
+  case 3:
+    return "permission denied";
+  case 4:
+    return message.empty() ? "failure" : message;
+  default:
+    return message.empty() ? fmt::format("SFTP status {}", code) : message;
+  }
+}
+
+} // namespace netlab::ssh::sftp_wire

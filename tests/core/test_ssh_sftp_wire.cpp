@@ -1,0 +1,67 @@
+// Unit tests for core/ssh/sftp_wire: the SFTP v3 requests an upload sends, byte for byte, and the
+// parsing of answers, whole or in pieces.
+#include <catch2/catch.hpp>
+
+#include "core/ssh/sftp_wire.hpp"
+
+using namespace netlab::ssh::sftp_wire;
+
+namespace {
+
+std::string u32(std::uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+}
+
+std::string packet(std::uint8_t type, const std::string& body) {
+  return u32(static_cast<std::uint32_t>(body.size() + 1)) + static_cast<char>(type) + body;
+}
+
+} // namespace
+
+TEST_CASE("sftp_wire: requests are laid out as draft-ietf-secsh-filexfer-02 says", "[ssh]") {
+  CHECK(init_request() == packet(1, u32(3)));
+  // id, path, pflags WRITE|CREAT|TRUNC, attrs with only the permissions.
+  CHECK(open_request(7, "/tmp/x", 0640) ==
+        packet(3, u32(7) + u32(6) + "/tmp/x" + u32(0x1A) + u32(0x04) + u32(0640)));
+  CHECK(close_request(9, "h1") == packet(4, u32(9) + u32(2) + "h1"));
+  // The head of a write counts the data that follows it in its length.
+  auto head = write_head(8, "h1", (std::uint64_t{1} << 32) + 5, 3);
+  CHECK(head + "abc" == packet(6, u32(8) + u32(2) + "h1" + u32(1) + u32(5) + u32(3) + "abc"));
+}
+
+TEST_CASE("sftp_wire: answers come out whole however they arrive", "[ssh]") {
+  std::string stream = packet(101, u32(1) + u32(0) + u32(2) + "OK" + u32(0)) + packet(102, u32(2) + u32(3) + "hnd");
+  std::string in;
+  std::vector<Packet> got;
+  for (char c : stream) {
+    in.push_back(c);
+    auto taken = take_packet(in);
+    REQUIRE(taken.ok());
+    if (*taken) {
+      got.push_back(std::move(**taken));
+    }
+  }
+  CHECK(in.empty());
+  REQUIRE(got.size() == 2);
+  auto status = parse_status(got[0].body);
+  REQUIRE(status);
+  CHECK((status->id == 1 && status->code == 0 && status->message == "OK"));
+  auto handle = parse_handle(got[1].body);
+  REQUIRE(handle);
+  CHECK((handle->first == 2 && handle->second == "hnd"));
+}
+
+TEST_CASE("sftp_wire: malformed answers are refused, not trusted", "[ssh]") {
+  std::string zero = u32(0);
+  CHECK_FALSE(take_packet(zero).ok());
+  std::string huge = u32(k_max_answer + 1) + "x";
+  CHECK_FALSE(take_packet(huge).ok());
+  CHECK_FALSE(parse_status(u32(1)));                      // no code
+  CHECK(parse_status(u32(1) + u32(4))->message.empty());  // a message is optional
+  CHECK_FALSE(parse_handle(u32(1) + u32(10) + "short"));  // the handle runs past the end
+  CHECK_FALSE(parse_handle(u32(1) + u32(0)));             // an empty handle
+  CHECK(status_text(2, "") == "no such file or directory");
+  CHECK(status_text(4, "Failure") == "Failure");
+  CHECK(status_text(4, "") == "failure");
+  CHECK(status_text(99, "") == "SFTP status 99");
+}
