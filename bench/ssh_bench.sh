@@ -107,36 +107,39 @@ mkdir -p "$TMP/remote"
 printf "\n%-40s %10s %10s\n" "SFTP: $MB MB file" "seconds" "MB/s"
 mbps() { awk -v mb="$MB" -v t="$1" 'BEGIN { printf "%.0f", mb / t }'; }
 
-start=$(now)
-"$NETLAB" ssh-exec --known-hosts "$TMP/known_hosts" -i "$TMP/id" --put "$TMP/big" "$TMP/remote/netlab" "root@127.0.0.1:$PORT"
-t_put=$(secs "$start" "$(now)")
-printf "%-40s %10s %10s\n" "netlab --put (incl. SHA-256 verify)" "$t_put" "$(mbps "$t_put")"
+# Times netlab --put/--get and OpenSSH sftp put/get of $TMP/big through port $1 (names tagged
+# $2), printing a row each; leaves the times in t_put, t_get, t_sftp_put and t_sftp_get.
+sftp_round() {
+  local port=$1 tag=$2
+  start=$(now)
+  "$NETLAB" ssh-exec --known-hosts "$TMP/known_hosts" -i "$TMP/id" --put "$TMP/big" "$TMP/remote/netlab$tag" "root@127.0.0.1:$port"
+  t_put=$(secs "$start" "$(now)")
+  printf "%-40s %10s %10s\n" "netlab --put (incl. SHA-256 verify)" "$t_put" "$(mbps "$t_put")"
+  start=$(now)
+  "$NETLAB" ssh-exec --known-hosts "$TMP/known_hosts" -i "$TMP/id" --get "$TMP/remote/netlab$tag" "$TMP/back_netlab$tag" "root@127.0.0.1:$port"
+  t_get=$(secs "$start" "$(now)")
+  printf "%-40s %10s %10s\n" "netlab --get (incl. SHA-256 verify)" "$t_get" "$(mbps "$t_get")"
+  start=$(now)
+  printf 'put %s %s\n' "$TMP/big" "$TMP/remote/sftp$tag" |
+    sftp -q -b - -o UserKnownHostsFile="$TMP/known_hosts" -i "$TMP/id" -P "$port" root@127.0.0.1 >/dev/null
+  t_sftp_put=$(secs "$start" "$(now)")
+  printf "%-40s %10s %10s\n" "OpenSSH sftp put" "$t_sftp_put" "$(mbps "$t_sftp_put")"
+  start=$(now)
+  printf 'get %s %s\n' "$TMP/remote/sftp$tag" "$TMP/back_sftp$tag" |
+    sftp -q -b - -o UserKnownHostsFile="$TMP/known_hosts" -i "$TMP/id" -P "$port" root@127.0.0.1 >/dev/null
+  t_sftp_get=$(secs "$start" "$(now)")
+  printf "%-40s %10s %10s\n" "OpenSSH sftp get" "$t_sftp_get" "$(mbps "$t_sftp_get")"
+  cmp -s "$TMP/big" "$TMP/back_netlab$tag" && cmp -s "$TMP/big" "$TMP/back_sftp$tag" ||
+    { echo "ssh_bench: copies differ" >&2; exit 1; }
+}
 
-start=$(now)
-"$NETLAB" ssh-exec --known-hosts "$TMP/known_hosts" -i "$TMP/id" --get "$TMP/remote/netlab" "$TMP/back_netlab" "root@127.0.0.1:$PORT"
-t_get=$(secs "$start" "$(now)")
-printf "%-40s %10s %10s\n" "netlab --get (incl. SHA-256 verify)" "$t_get" "$(mbps "$t_get")"
-
-start=$(now)
-sftp -q -b - -o UserKnownHostsFile="$TMP/known_hosts" -i "$TMP/id" -P "$PORT" root@127.0.0.1 >/dev/null <<SFTP
-put $TMP/big $TMP/remote/sftp
-SFTP
-t_sftp_put=$(secs "$start" "$(now)")
-printf "%-40s %10s %10s\n" "OpenSSH sftp put" "$t_sftp_put" "$(mbps "$t_sftp_put")"
-
-start=$(now)
-sftp -q -b - -o UserKnownHostsFile="$TMP/known_hosts" -i "$TMP/id" -P "$PORT" root@127.0.0.1 >/dev/null <<SFTP
-get $TMP/remote/sftp $TMP/back_sftp
-SFTP
-t_sftp_get=$(secs "$start" "$(now)")
-printf "%-40s %10s %10s\n" "OpenSSH sftp get" "$t_sftp_get" "$(mbps "$t_sftp_get")"
+sftp_round "$PORT" ""
 
 start=$(now)
 scp -q -o UserKnownHostsFile="$TMP/known_hosts" -i "$TMP/id" -P "$PORT" "$TMP/big" "root@127.0.0.1:$TMP/remote/scp"
 t_scp=$(secs "$start" "$(now)")
 printf "%-40s %10s %10s\n" "OpenSSH scp upload" "$t_scp" "$(mbps "$t_scp")"
 
-cmp -s "$TMP/big" "$TMP/back_netlab" && cmp -s "$TMP/big" "$TMP/back_sftp" || { echo "ssh_bench: copies differ" >&2; exit 1; }
 echo "netlab put vs sftp put: $(ratio "$t_sftp_put" "$t_put")x; get vs sftp get: $(ratio "$t_sftp_get" "$t_get")x (>= 0.8 is the target)"
 
 if ((DELAY_MS > 0)); then
@@ -149,26 +152,6 @@ if ((DELAY_MS > 0)); then
   done
   echo "[127.0.0.1]:$PROXY_PORT $(cut -d' ' -f1,2 "$TMP/host_key.pub")" >> "$TMP/known_hosts"
   printf "\n%-40s %10s %10s\n" "SFTP through ${DELAY_MS} ms each way" "seconds" "MB/s"
-  start=$(now)
-  "$NETLAB" ssh-exec --known-hosts "$TMP/known_hosts" -i "$TMP/id" --put "$TMP/big" "$TMP/remote/netlab_delay" "root@127.0.0.1:$PROXY_PORT"
-  d_put=$(secs "$start" "$(now)")
-  printf "%-40s %10s %10s\n" "netlab --put (incl. SHA-256 verify)" "$d_put" "$(mbps "$d_put")"
-  start=$(now)
-  "$NETLAB" ssh-exec --known-hosts "$TMP/known_hosts" -i "$TMP/id" --get "$TMP/remote/netlab_delay" "$TMP/back_delay" "root@127.0.0.1:$PROXY_PORT"
-  d_get=$(secs "$start" "$(now)")
-  printf "%-40s %10s %10s\n" "netlab --get (incl. SHA-256 verify)" "$d_get" "$(mbps "$d_get")"
-  start=$(now)
-  sftp -q -b - -o UserKnownHostsFile="$TMP/known_hosts" -i "$TMP/id" -P "$PROXY_PORT" root@127.0.0.1 >/dev/null <<SFTP
-put $TMP/big $TMP/remote/sftp_delay
-SFTP
-  d_sftp_put=$(secs "$start" "$(now)")
-  printf "%-40s %10s %10s\n" "OpenSSH sftp put" "$d_sftp_put" "$(mbps "$d_sftp_put")"
-  start=$(now)
-  sftp -q -b - -o UserKnownHostsFile="$TMP/known_hosts" -i "$TMP/id" -P "$PROXY_PORT" root@127.0.0.1 >/dev/null <<SFTP
-get $TMP/remote/sftp_delay $TMP/back_sftp_delay
-SFTP
-  d_sftp_get=$(secs "$start" "$(now)")
-  printf "%-40s %10s %10s\n" "OpenSSH sftp get" "$d_sftp_get" "$(mbps "$d_sftp_get")"
-  cmp -s "$TMP/big" "$TMP/back_delay" || { echo "ssh_bench: copies differ" >&2; exit 1; }
-  echo "with ${DELAY_MS} ms each way: netlab put vs sftp put: $(ratio "$d_sftp_put" "$d_put")x; get vs sftp get: $(ratio "$d_sftp_get" "$d_get")x"
+  sftp_round "$PROXY_PORT" _delay
+  echo "with ${DELAY_MS} ms each way: netlab put vs sftp put: $(ratio "$t_sftp_put" "$t_put")x; get vs sftp get: $(ratio "$t_sftp_get" "$t_get")x"
 fi
