@@ -5,7 +5,7 @@ namespace netlab::loop {
 namespace {
 
 // One byte more than the largest datagram, so a datagram that fills it is known to be cut.
-constexpr std::size_t k_slot = 64 * 1024 + 1;
+constexpr std::size_t k_slot = Udp::k_receive_limit + 1;
 constexpr std::size_t k_batch = 16;
 
 struct SendRequest {

@@ -33,6 +33,13 @@ public:
 
   // Largest UDP payload over IPv4: 65535 - 8 (UDP) - 20 (IP).
   static constexpr std::size_t k_max_datagram = 65507;
+  // Over IPv6 the payload length does not count the IP header: 65535 - 8 (UDP).
+  static constexpr std::size_t k_max_datagram_v6 = 65527;
+  static constexpr std::size_t max_datagram(int family) {
+    return family == AF_INET6 ? k_max_datagram_v6 : k_max_datagram;
+  }
+  // What one receive takes whole; more is reported as cut (only IPv6 jumbograms can be).
+  static constexpr std::size_t k_receive_limit = 64 * 1024;
 
 private:
   static void alloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf);

@@ -64,15 +64,18 @@ ClientReport run_udp_client(const ClientOptions& options) {
   ClientReport report;
   LineReader reader(options.in_fd);
   std::string line;
+  sockaddr_storage local{};
+  socklen_t local_length = sizeof(local);
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &local_length);
+  const std::size_t limit = loop::Udp::max_datagram(local.ss_family);
   // One byte over the limit, so MSG_TRUNC can tell a cut datagram from a full one.
-  std::string buffer(loop::Udp::k_max_datagram + 1, '\0');
+  std::string buffer(limit + 1, '\0');
   std::uint64_t line_number = 0;
   while (reader.next(line)) {
     ++line_number;
-    if (line.size() > loop::Udp::k_max_datagram) {
+    if (line.size() > limit) {
       ++report.too_large;
-      log::info("line {}: {} bytes is over the {}-byte UDP limit; not sent", line_number, line.size(),
-                loop::Udp::k_max_datagram);
+      log::info("line {}: {} bytes is over the {}-byte UDP limit; not sent", line_number, line.size(), limit);
       continue;
     }
     ++report.sent;

@@ -74,7 +74,7 @@ Result<ServerCounters> run_udp_server(const ServerConfig& config) {
     if (truncated) {
       ++counters.truncated;
       trouble.note(
-          fmt::format("dropped a datagram from {} larger than {} bytes", sender_text(from), loop::Udp::k_max_datagram));
+          fmt::format("dropped a datagram from {} larger than {} bytes", sender_text(from), loop::Udp::k_receive_limit));
       return;
     }
     ++counters.datagrams;

@@ -80,6 +80,24 @@ class UdpEchoOptionsTest(unittest.TestCase):
             self.assertEqual(out.returncode, 0, out.stderr)
             self.assertEqual(out.stdout, b"six\n")
 
+    def test_largest_datagrams_per_family(self):
+        # UDP carries 65507 bytes over IPv4 and 65527 over IPv6: the most goes through whole, one
+        # byte more is reported and not sent (exit 1), never cut.
+        families = [("127.0.0.1:0", 65507)]
+        if has_ipv6_loopback():
+            families.append(("[::1]:0", 65527))
+        for listen, limit in families:
+            with self.subTest(listen=listen), Server("udp-echo", listen) as server:
+                biggest = os.urandom(limit // 2).hex().encode()[:limit].replace(b"\n", b"x")
+                biggest += b"y" * (limit - len(biggest))
+                out = run("udp-echo", "--client", server.address, input=biggest + b"\n")
+                self.assertEqual(out.returncode, 0, out.stderr)
+                self.assertEqual(out.stdout, biggest + b"\n")
+                out = run("udp-echo", "--client", server.address, input=b"z" * (limit + 1) + b"\nok\n")
+                self.assertEqual(out.returncode, 1)
+                self.assertEqual(out.stdout, b"ok\n")
+                self.assertIn(f"line 1: {limit + 1} bytes is over the {limit}-byte UDP limit", out.stderr.decode())
+
     def test_bad_address_exit_2(self):
         for args in (["udp-echo", "unix:/tmp/x"], ["udp-echo", "--client", "0"], ["udp-echo", "99999"]):
             out = run(*args)
