@@ -19,7 +19,7 @@
 #include "core/crypto/digest.hpp"
 #include "core/ssh/remote_digest.hpp"
 #include "core/ssh/session.hpp"
-#include "core/ssh/sftp_writer.hpp"
+#include "core/ssh/sftp_channel.hpp"
 
 namespace netlab::ssh {
 namespace {
@@ -34,6 +34,10 @@ constexpr std::size_t k_reads_in_flight = 32;
 // messages are limited to 256 KiB, and the write request's header (id, handle, offset, length)
 // must fit too.
 constexpr std::size_t k_write_chunk = 256 * 1024 - 1024;
+// Channels a large download reads over: each carries at most libssh's 1.28 MB window at a time.
+// Starting one costs a few round trips, so small files make do with fewer.
+constexpr std::size_t k_read_channels = 4;
+constexpr std::uint64_t k_bytes_per_read_channel = 4 << 20;
 
 std::string sftp_error(sftp_session sftp, ssh_session session) {
   switch (sftp_get_error(sftp)) {
@@ -147,10 +151,11 @@ private:
     ::fstat(fd, &st);
     auto closer = std::unique_ptr<int, void (*)(int*)>(&fd, [](int* f) { ::close(*f); });
     mode_t mode = st.st_mode & 07777;
-    auto* writer = pipelined_writer();
+    auto own = channels(1);
+    auto* writer = own.empty() ? nullptr : own.front();
     SftpFilePtr file;
     if (writer != nullptr) {
-      auto opened = writer->open(remote, mode);
+      auto opened = writer->open_write(remote, mode);
       if (!opened) {
         return fail(fmt::format("put {}: {}", local, opened.error()));
       }
@@ -177,8 +182,8 @@ private:
       }
       auto size = static_cast<std::size_t>(n);
       if (writer != nullptr) {
-        for (std::size_t at = 0; at < size; at += SftpWriter::k_chunk) {
-          auto sent = writer->write(std::string_view(buffer.data() + at, std::min(SftpWriter::k_chunk, size - at)));
+        for (std::size_t at = 0; at < size; at += SftpChannel::k_chunk) {
+          auto sent = writer->write(std::string_view(buffer.data() + at, std::min(SftpChannel::k_chunk, size - at)));
           if (!sent) {
             return fail(fmt::format("put {}: {}", local, sent.error()));
           }
@@ -207,17 +212,23 @@ private:
     return {};
   }
 
-  // The pipelined writer, started on first use; null where the server will not open a second
-  // SFTP channel (a MaxSessions of 1), and uploads then use libssh's one-write-at-a-time path.
-  SftpWriter* pipelined_writer() {
-    if (!m_writer_tried) {
-      m_writer_tried = true;
-      auto started = SftpWriter::start(m_session);
-      if (started) {
-        m_writer = std::move(*started);
+  // Up to `wanted` SFTP channels of netlab's own, started on first use and kept for the whole
+  // transfer. Fewer (or none) where the server limits channels per connection (MaxSessions);
+  // callers then fall back to libssh's SFTP client, which always has its channel.
+  std::vector<SftpChannel*> channels(std::size_t wanted) {
+    while (m_channels.size() < wanted && !m_channels_refused) {
+      auto started = SftpChannel::start(m_session);
+      if (!started) {
+        m_channels_refused = true;
+        break;
       }
+      m_channels.push_back(std::move(*started));
     }
-    return m_writer.get();
+    std::vector<SftpChannel*> out;
+    for (std::size_t i = 0; i < m_channels.size() && i < wanted; ++i) {
+      out.push_back(m_channels[i].get());
+    }
+    return out;
   }
 
   Result<void> get_file(const std::string& remote, const std::string& local, std::uint64_t size, mode_t mode) {
@@ -273,8 +284,58 @@ private:
   }
 
   // Streams `size` bytes of a remote file to `consume` with many reads in flight, since one
-  // synchronous read per chunk would cost a round trip each.
+  // synchronous read per chunk would cost a round trip each: over up to four channels of
+  // netlab's own where the server allows them (one channel's window caps what is in flight),
+  // else through libssh's SFTP client.
   Result<void> read_remote(const std::string& remote, std::uint64_t size,
+                           const std::function<Result<void>(const char*, std::size_t)>& consume) {
+    auto readers = channels(static_cast<std::size_t>(
+        std::min<std::uint64_t>(k_read_channels, 1 + size / k_bytes_per_read_channel)));
+    if (readers.empty()) {
+      return read_remote_libssh(remote, size, consume);
+    }
+    for (auto* reader : readers) {
+      NETLAB_TRY_VOID(reader->open_read(remote));
+    }
+    // Chunk i is asked of channel i % n; each channel answers in order, so taking answers
+    // round-robin gives the file in order.
+    const std::uint64_t chunk = SftpChannel::k_chunk;
+    const std::uint64_t chunks = (size + chunk - 1) / chunk;
+    std::uint64_t asked = 0;
+    std::uint64_t taken = 0;
+    Result<void> status;
+    while (status && taken < chunks) {
+      while (status && asked < chunks && readers[asked % readers.size()]->waiting() < SftpChannel::k_in_flight) {
+        auto length = static_cast<std::uint32_t>(std::min(chunk, size - asked * chunk));
+        status = readers[asked % readers.size()]->request_read(asked * chunk, length);
+        ++asked;
+      }
+      if (!status) {
+        break;
+      }
+      auto data = readers[taken % readers.size()]->take_data();
+      auto expected = std::min(chunk, size - taken * chunk);
+      if (!data) {
+        status = data.failure();
+      } else if (data->size() != expected) {
+        // Later requests asked for later offsets, so a short answer would leave a hole.
+        status = fail(fmt::format("read {}: the file changed during the transfer", remote));
+      } else {
+        status = consume(data->data(), data->size());
+        ++taken;
+      }
+    }
+    for (auto* reader : readers) {
+      auto closed = reader->close();
+      if (!closed && status) {
+        status = std::move(closed);
+      }
+    }
+    return status;
+  }
+
+  // read_remote through libssh's SFTP client, for servers that allow no second channel.
+  Result<void> read_remote_libssh(const std::string& remote, std::uint64_t size,
                            const std::function<Result<void>(const char*, std::size_t)>& consume) {
     SftpFilePtr file(sftp_open(m_sftp, remote.c_str(), O_RDONLY, 0));
     if (!file) {
@@ -352,8 +413,8 @@ private:
   sftp_session m_sftp;
   TransferStats m_stats;
   TransferMeter m_own_meter; // when nobody watches
-  std::unique_ptr<SftpWriter> m_writer;
-  bool m_writer_tried = false;
+  std::vector<std::unique_ptr<SftpChannel>> m_channels;
+  bool m_channels_refused = false;
   TransferMeter* m_meter;
 };
 

@@ -7,6 +7,7 @@
 namespace netlab::ssh::sftp_wire {
 namespace {
 
+constexpr std::uint32_t k_flag_read = 0x01;
 constexpr std::uint32_t k_flag_write = 0x02;
 constexpr std::uint32_t k_flag_create = 0x08;
 constexpr std::uint32_t k_flag_truncate = 0x10;
@@ -102,6 +103,24 @@ std::string close_request(std::uint32_t id, std::string_view handle) {
   return finish(std::move(packet));
 }
 
+std::string open_read_request(std::uint32_t id, std::string_view path) {
+  auto packet = start(k_open);
+  put_u32(packet, id);
+  put_string(packet, path);
+  put_u32(packet, k_flag_read);
+  put_u32(packet, 0); // no attributes
+  return finish(std::move(packet));
+}
+
+std::string read_request(std::uint32_t id, std::string_view handle, std::uint64_t offset, std::uint32_t length) {
+  auto packet = start(k_read);
+  put_u32(packet, id);
+  put_string(packet, handle);
+  put_u64(packet, offset);
+  put_u32(packet, length);
+  return finish(std::move(packet));
+}
+
 Result<std::optional<Packet>> take_packet(std::string& in) {
   std::uint32_t length = 0;
   if (!Fields(in).u32(length)) {
@@ -138,6 +157,16 @@ std::optional<std::pair<std::uint32_t, std::string>> parse_handle(std::string_vi
     return std::nullopt;
   }
   return std::make_pair(id, std::move(handle));
+}
+
+std::optional<std::pair<std::uint32_t, std::string>> parse_data(std::string_view body) {
+  Fields fields(body);
+  std::uint32_t id = 0;
+  std::string data;
+  if (!fields.u32(id) || !fields.string(data)) {
+    return std::nullopt;
+  }
+  return std::make_pair(id, std::move(data));
 }
 
 std::string status_text(std::uint32_t code, const std::string& message) {

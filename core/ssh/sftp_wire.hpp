@@ -17,10 +17,16 @@ enum : std::uint8_t {
   k_version = 2,
   k_open = 3,
   k_close = 4,
+  k_read = 5,
   k_write = 6,
   k_status = 101,
   k_handle = 102,
+  k_data = 103,
 };
+
+// Status codes with a meaning here.
+inline constexpr std::uint32_t k_ok = 0;
+inline constexpr std::uint32_t k_eof = 1;
 
 // Answers to these requests are a status or a handle: small. A length past this is not one.
 inline constexpr std::uint32_t k_max_answer = 256 * 1024;
@@ -31,6 +37,9 @@ std::string open_request(std::uint32_t id, std::string_view path, std::uint32_t 
 // The head of a write request: everything but the data, which follows it on the wire.
 std::string write_head(std::uint32_t id, std::string_view handle, std::uint64_t offset, std::size_t data_size);
 std::string close_request(std::uint32_t id, std::string_view handle);
+// Opens an existing file for reading.
+std::string open_read_request(std::uint32_t id, std::string_view path);
+std::string read_request(std::uint32_t id, std::string_view handle, std::uint64_t offset, std::uint32_t length);
 
 struct Packet {
   std::uint8_t type = 0;
@@ -51,6 +60,9 @@ struct Status {
 std::optional<Status> parse_status(std::string_view body);
 // A handle answer: the request id and a non-empty handle.
 std::optional<std::pair<std::uint32_t, std::string>> parse_handle(std::string_view body);
+
+// A data answer: the request id and the bytes.
+std::optional<std::pair<std::uint32_t, std::string>> parse_data(std::string_view body);
 
 // The status code in words, preferring the server's own message where it has one.
 std::string status_text(std::uint32_t code, const std::string& message);

@@ -24,6 +24,9 @@ TEST_CASE("sftp_wire: requests are laid out as draft-ietf-secsh-filexfer-02 says
   CHECK(open_request(7, "/tmp/x", 0640) ==
         packet(3, u32(7) + u32(6) + "/tmp/x" + u32(0x1A) + u32(0x04) + u32(0640)));
   CHECK(close_request(9, "h1") == packet(4, u32(9) + u32(2) + "h1"));
+  // Opening for reading: pflags READ, no attributes.
+  CHECK(open_read_request(5, "/f") == packet(3, u32(5) + u32(2) + "/f" + u32(0x01) + u32(0)));
+  CHECK(read_request(6, "h1", 65536, 4096) == packet(5, u32(6) + u32(2) + "h1" + u32(0) + u32(65536) + u32(4096)));
   // The head of a write counts the data that follows it in its length.
   auto head = write_head(8, "h1", (std::uint64_t{1} << 32) + 5, 3);
   CHECK(head + "abc" == packet(6, u32(8) + u32(2) + "h1" + u32(1) + u32(5) + u32(3) + "abc"));
@@ -60,6 +63,10 @@ TEST_CASE("sftp_wire: malformed answers are refused, not trusted", "[ssh]") {
   CHECK(parse_status(u32(1) + u32(4))->message.empty());  // a message is optional
   CHECK_FALSE(parse_handle(u32(1) + u32(10) + "short"));  // the handle runs past the end
   CHECK_FALSE(parse_handle(u32(1) + u32(0)));             // an empty handle
+  CHECK_FALSE(parse_data(u32(1) + u32(5) + "abc"));       // the data runs past the end
+  auto data = parse_data(u32(3) + u32(3) + "abc");
+  REQUIRE(data);
+  CHECK((data->first == 3 && data->second == "abc"));
   CHECK(status_text(2, "") == "no such file or directory");
   CHECK(status_text(4, "Failure") == "Failure");
   CHECK(status_text(4, "") == "failure");

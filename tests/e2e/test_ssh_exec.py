@@ -312,19 +312,22 @@ class SshExecTest(unittest.TestCase):
         self.assertEqual([n for n in os.listdir(work) if "partial" in n], [])
 
     def test_sftp_odd_names_and_fallbacks(self):
-        # Uploads keep many writes in flight on a second SFTP channel, and the host hashes its
-        # copy. Both have fallbacks, checked here on servers that force them: a host whose
-        # commands find no hashing tool (verified by reading the file back), and one that allows
-        # a single channel per connection (libssh's one-write-at-a-time uploads, and read-back
-        # too, since no command channel can open beside the SFTP one). The names look like
-        # options and hold quotes, so they must reach the remote tools intact.
+        # Transfers keep many requests in flight on SFTP channels of netlab's own (a large
+        # download spreads over several), and the host hashes its copy. Each has a fallback,
+        # checked here on servers that force them: a host whose commands find no hashing tool
+        # (verified by reading the file back), one that allows a single channel per connection
+        # (libssh's SFTP client for everything, and read-back too, since no command channel can
+        # open beside it), and one that allows three (fewer download channels than wanted). The
+        # names look like options and hold quotes, so they must reach the remote tools intact.
         bare = Sshd(self.tmp, self.authorized, extra_config="SetEnv PATH=/nonexistent\n")
         self.addCleanup(bare.close)
         single = Sshd(self.tmp, self.authorized, extra_config="MaxSessions 1\n")
         self.addCleanup(single.close)
+        few = Sshd(self.tmp, self.authorized, extra_config="MaxSessions 3\n")
+        self.addCleanup(few.close)
         known = os.path.join(tempfile.mkdtemp(dir=self.tmp), "known_hosts")
         with open(known, "w") as f:
-            f.write(self.sshd.known_hosts_line() + bare.known_hosts_line() + single.known_hosts_line())
+            f.write("".join(s.known_hosts_line() for s in (self.sshd, bare, single, few)))
         bare_host = f"root@127.0.0.1:{bare.port}"
         path = self.ssh(bare_host, "--", "echo $PATH", known=known)
         self.assertEqual(path.stdout, b"/nonexistent\n", path.stderr)
@@ -332,10 +335,10 @@ class SshExecTest(unittest.TestCase):
         work = tempfile.mkdtemp(dir=self.tmp)
         local = os.path.join(work, "-odd 'name'.bin")
         with open(local, "wb") as f:
-            f.write(os.urandom((3 << 20) + 12345))  # not a whole number of chunks
+            f.write(os.urandom((9 << 20) + 12345))  # not a whole number of chunks
         os.chmod(local, 0o604)
         digest = sha256_file(local)
-        for host in (self.host, bare_host, f"root@127.0.0.1:{single.port}"):
+        for host in (self.host, bare_host, f"root@127.0.0.1:{single.port}", f"root@127.0.0.1:{few.port}"):
             with self.subTest(host=host):
                 remote = os.path.join(tempfile.mkdtemp(dir=self.tmp), "-copy 'of' it.bin")
                 back = os.path.join(work, f"back-{host.rsplit(':', 1)[1]}.bin")

@@ -1,8 +1,8 @@
 // libFuzzer target: what an SFTP server sends back to netlab's upload channel. The input is fed
 // to take_packet in pieces (the first byte picks the piece size) and every packet is parsed as a
-// status and as a handle. Checked: no crash or over-read; the bytes consumed are exactly the
+// status, a handle and a data answer. Checked: no crash or over-read; the bytes consumed are exactly the
 // packets' lengths plus their prefixes; a refused length is one no answer may have; a parsed
-// status or handle, written back in wire form, parses to the same fields.
+// status, handle or data answer, written back in wire form, parses to the same fields.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -32,6 +32,11 @@ void check_packet(const Packet& packet) {
     require(reparsed && reparsed->id == status->id && reparsed->code == status->code &&
             reparsed->message == status->message);
     require(!status_text(status->code, status->message).empty());
+  }
+  if (auto data = parse_data(packet.body)) {
+    require(data->second.size() + 8 <= packet.body.size());
+    auto reparsed = parse_data(u32(data->first) + u32(static_cast<std::uint32_t>(data->second.size())) + data->second);
+    require(reparsed && *reparsed == *data);
   }
   if (auto handle = parse_handle(packet.body)) {
     require(!handle->second.empty() && handle->second.size() + 8 <= packet.body.size());

@@ -1,4 +1,4 @@
-#include "core/ssh/sftp_writer.hpp"
+#include "core/ssh/sftp_channel.hpp"
 
 #include <fmt/format.h>
 
@@ -12,13 +12,13 @@ constexpr int k_wait_ms = 120 * 1000;
 
 } // namespace
 
-Result<std::unique_ptr<SftpWriter>> SftpWriter::start(ssh_session session) {
+Result<std::unique_ptr<SftpChannel>> SftpChannel::start(ssh_session session) {
   ChannelPtr channel(ssh_channel_new(session));
   if (!channel || ssh_channel_open_session(channel.get()) != SSH_OK ||
       ssh_channel_request_subsystem(channel.get(), "sftp") != SSH_OK) {
     return fail(fmt::format("start sftp: {}", last_error(session)));
   }
-  std::unique_ptr<SftpWriter> writer(new SftpWriter(session, std::move(channel)));
+  std::unique_ptr<SftpChannel> writer(new SftpChannel(session, std::move(channel)));
   NETLAB_TRY_VOID(writer->send(sftp_wire::init_request()));
   NETLAB_TRY(auto answer, writer->receive());
   if (answer.type != sftp_wire::k_version) {
@@ -28,9 +28,19 @@ Result<std::unique_ptr<SftpWriter>> SftpWriter::start(ssh_session session) {
   return writer;
 }
 
-Result<void> SftpWriter::open(const std::string& path, std::uint32_t mode) {
+Result<void> SftpChannel::open_write(const std::string& path, std::uint32_t mode) {
+  m_reading = false;
+  return open(sftp_wire::open_request(next_id(), path, mode), path);
+}
+
+Result<void> SftpChannel::open_read(const std::string& path) {
+  m_reading = true;
+  return open(sftp_wire::open_read_request(next_id(), path), path);
+}
+
+Result<void> SftpChannel::open(std::string request, const std::string& path) {
   m_path = path;
-  NETLAB_TRY_VOID(send(sftp_wire::open_request(next_id(), path, mode)));
+  NETLAB_TRY_VOID(send(request));
   NETLAB_TRY(auto answer, receive());
   if (answer.type == sftp_wire::k_status) {
     auto status = sftp_wire::parse_status(answer.body);
@@ -46,7 +56,32 @@ Result<void> SftpWriter::open(const std::string& path, std::uint32_t mode) {
   return {};
 }
 
-Result<void> SftpWriter::write(std::string_view data) {
+Result<void> SftpChannel::request_read(std::uint64_t offset, std::uint32_t length) {
+  NETLAB_TRY_VOID(send(sftp_wire::read_request(next_id(), m_handle, offset, length)));
+  ++m_waiting;
+  return {};
+}
+
+Result<std::string> SftpChannel::take_data() {
+  NETLAB_TRY(auto answer, receive());
+  --m_waiting;
+  if (answer.type == sftp_wire::k_data) {
+    if (auto data = sftp_wire::parse_data(answer.body)) {
+      return std::move(data->second);
+    }
+  } else if (answer.type == sftp_wire::k_status) {
+    if (auto status = sftp_wire::parse_status(answer.body)) {
+      if (status->code == sftp_wire::k_eof) {
+        return std::string();
+      }
+      return fail(fmt::format("read {}: {}", m_path, sftp_wire::status_text(status->code, status->message)));
+    }
+  }
+  return fail(fmt::format("read {}: an unexpected answer (packet type {}) from the server", m_path,
+                          static_cast<int>(answer.type)));
+}
+
+Result<void> SftpChannel::write(std::string_view data) {
   while (m_waiting >= k_in_flight) {
     NETLAB_TRY_VOID(take_status("write"));
   }
@@ -58,12 +93,14 @@ Result<void> SftpWriter::write(std::string_view data) {
   return {};
 }
 
-Result<void> SftpWriter::close() {
+Result<void> SftpChannel::close() {
   Result<void> status;
-  // Every answer is collected even after a failure, so that the channel stays in step.
+  // Every answer is collected even after a failure, so that the channel stays in step. Reads
+  // still unanswered were given up on: their data is dropped.
   while (m_waiting > 0) {
-    auto taken = take_status("write");
-    if (!taken && status) {
+    if (m_reading) {
+      (void)take_data();
+    } else if (auto taken = take_status("write"); !taken && status) {
       status = std::move(taken);
     }
     if (m_broken) {
@@ -77,7 +114,7 @@ Result<void> SftpWriter::close() {
   return status ? closed : status;
 }
 
-Result<void> SftpWriter::send(std::string_view bytes) {
+Result<void> SftpChannel::send(std::string_view bytes) {
   if (m_broken) {
     return fail(fmt::format("write {}: the SFTP channel failed earlier", m_path));
   }
@@ -92,7 +129,7 @@ Result<void> SftpWriter::send(std::string_view bytes) {
   return {};
 }
 
-Result<sftp_wire::Packet> SftpWriter::receive() {
+Result<sftp_wire::Packet> SftpChannel::receive() {
   char buffer[4096];
   while (true) {
     auto taken = sftp_wire::take_packet(m_in);
@@ -118,7 +155,7 @@ Result<sftp_wire::Packet> SftpWriter::receive() {
   }
 }
 
-Result<void> SftpWriter::take_status(const std::string& what) {
+Result<void> SftpChannel::take_status(const std::string& what) {
   NETLAB_TRY(auto answer, receive());
   --m_waiting;
   auto status = answer.type == sftp_wire::k_status ? sftp_wire::parse_status(answer.body) : std::nullopt;
