@@ -1,4 +1,5 @@
-// SFTP transfers: synchronous writes (libssh 0.10 has no async write), pipelined reads.
+// SFTP transfers: files and folders, verification, and the choice between netlab's own pipelined
+// SFTP channels and libssh's SFTP client where the server allows no second channel.
 #include "core/ssh/sftp.hpp"
 
 #include <fcntl.h>
@@ -10,7 +11,6 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
-#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -26,13 +26,11 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-// OpenSSH's sftp-server answers reads of up to 256 KiB minus headers; 64 KiB requests with 32 in
-// flight keep a loopback link busy without testing that limit.
-constexpr std::uint32_t k_read_chunk = 64 * 1024;
-constexpr std::size_t k_reads_in_flight = 32;
-// One synchronous write per chunk, so the chunk is as large as OpenSSH's sftp-server takes: its
-// messages are limited to 256 KiB, and the write request's header (id, handle, offset, length)
-// must fit too.
+// The libssh fallback: reads as on netlab's own channels, and writes, which libssh makes one at a
+// time, as large as OpenSSH's sftp-server takes (its messages are limited to 256 KiB, and the
+// write request's header must fit too). Uploads read the local file in these pieces either way.
+constexpr std::uint32_t k_read_chunk = SftpChannel::k_chunk;
+constexpr std::size_t k_reads_in_flight = SftpChannel::k_in_flight;
 constexpr std::size_t k_write_chunk = 256 * 1024 - 1024;
 // Channels a large download reads over: each carries at most libssh's 1.28 MB window at a time.
 // Starting one costs a few round trips, so small files make do with fewer.
