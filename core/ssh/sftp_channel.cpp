@@ -1,5 +1,7 @@
 #include "core/ssh/sftp_channel.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/ssh/sftp_wire.hpp"
@@ -38,10 +40,10 @@ Result<void> SftpChannel::open_read(const std::string& path) {
   return open(sftp_wire::open_read_request(next_id(), path), path);
 }
 
-Result<void> SftpChannel::open(std::string request, const std::string& path) {
+Result<void> SftpChannel::open(std::string open_request, const std::string& path) {
   m_path = path;
-  NETLAB_TRY_VOID(send(request));
-  NETLAB_TRY(auto answer, receive());
+  NETLAB_TRY_VOID(request(open_request));
+  NETLAB_TRY(auto answer, take_oldest());
   if (answer.type == sftp_wire::k_status) {
     auto status = sftp_wire::parse_status(answer.body);
     return fail(fmt::format("open {}: {}", path,
@@ -57,14 +59,11 @@ Result<void> SftpChannel::open(std::string request, const std::string& path) {
 }
 
 Result<void> SftpChannel::request_read(std::uint64_t offset, std::uint32_t length) {
-  NETLAB_TRY_VOID(send(sftp_wire::read_request(next_id(), m_handle, offset, length)));
-  ++m_waiting;
-  return {};
+  return request(sftp_wire::read_request(next_id(), m_handle, offset, length));
 }
 
 Result<std::string> SftpChannel::take_data() {
-  NETLAB_TRY(auto answer, receive());
-  --m_waiting;
+  NETLAB_TRY(auto answer, take_oldest());
   if (answer.type == sftp_wire::k_data) {
     if (auto data = sftp_wire::parse_data(answer.body)) {
       return std::move(data->second);
@@ -82,14 +81,13 @@ Result<std::string> SftpChannel::take_data() {
 }
 
 Result<void> SftpChannel::write(std::string_view data) {
-  while (m_waiting >= k_in_flight) {
+  while (m_pending.size() >= k_in_flight) {
     NETLAB_TRY_VOID(take_status("write"));
   }
   // The head goes out first and the data after it, without copying the data into a packet.
-  NETLAB_TRY_VOID(send(sftp_wire::write_head(next_id(), m_handle, m_offset, data.size())));
+  NETLAB_TRY_VOID(request(sftp_wire::write_head(next_id(), m_handle, m_offset, data.size())));
   NETLAB_TRY_VOID(send(data));
   m_offset += data.size();
-  ++m_waiting;
   return {};
 }
 
@@ -97,7 +95,7 @@ Result<void> SftpChannel::close() {
   Result<void> status;
   // Every answer is collected even after a failure, so that the channel stays in step. Reads
   // still unanswered were given up on: their data is dropped.
-  while (m_waiting > 0) {
+  while (!m_pending.empty()) {
     if (m_reading) {
       (void)take_data();
     } else if (auto taken = take_status("write"); !taken && status) {
@@ -107,9 +105,8 @@ Result<void> SftpChannel::close() {
       return status; // nothing more will come
     }
   }
-  NETLAB_TRY_VOID(send(sftp_wire::close_request(next_id(), m_handle)));
+  NETLAB_TRY_VOID(request(sftp_wire::close_request(next_id(), m_handle)));
   m_handle.clear();
-  ++m_waiting;
   auto closed = take_status("close");
   return status ? closed : status;
 }
@@ -155,9 +152,39 @@ Result<sftp_wire::Packet> SftpChannel::receive() {
   }
 }
 
+Result<void> SftpChannel::request(std::string_view bytes) {
+  NETLAB_TRY_VOID(send(bytes));
+  m_pending.push_back(m_last_id);
+  return {};
+}
+
+Result<sftp_wire::Packet> SftpChannel::take_oldest() {
+  auto id = m_pending.front();
+  m_pending.pop_front();
+  if (auto early = m_early.find(id); early != m_early.end()) {
+    auto answer = std::move(early->second);
+    m_early.erase(early);
+    return answer;
+  }
+  while (true) {
+    NETLAB_TRY(auto answer, receive());
+    auto got = sftp_wire::answer_id(answer.body);
+    if (got && *got == id) {
+      return answer;
+    }
+    // At most one answer per outstanding request, so this holds at most k_in_flight packets.
+    bool outstanding = got && std::find(m_pending.begin(), m_pending.end(), *got) != m_pending.end();
+    if (!outstanding || m_early.count(*got) != 0) {
+      m_broken = true;
+      return fail(fmt::format("sftp {}: an answer to no request made (id {}); the channel is out of step", m_path,
+                              got.value_or(0)));
+    }
+    m_early.emplace(*got, std::move(answer));
+  }
+}
+
 Result<void> SftpChannel::take_status(const std::string& what) {
-  NETLAB_TRY(auto answer, receive());
-  --m_waiting;
+  NETLAB_TRY(auto answer, take_oldest());
   auto status = answer.type == sftp_wire::k_status ? sftp_wire::parse_status(answer.body) : std::nullopt;
   if (!status) {
     return fail(fmt::format("{} {}: an unexpected answer (packet type {}) from the server", what, m_path,

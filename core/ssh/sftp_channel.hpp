@@ -8,9 +8,11 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include <libssh/libssh.h>
 
@@ -44,7 +46,7 @@ public:
   // The answer to the oldest read request not yet taken: its bytes, fewer than asked (or none)
   // only at the end of the file.
   Result<std::string> take_data();
-  std::size_t waiting() const { return m_waiting; }
+  std::size_t waiting() const { return m_pending.size(); }
 
   // Takes every outstanding answer, then closes the file. The first failure is the result.
   Result<void> close();
@@ -56,6 +58,11 @@ private:
   Result<void> send(std::string_view bytes);
   // Reads one whole packet from the channel.
   Result<sftp_wire::Packet> receive();
+  // Sends a request and remembers it as outstanding.
+  Result<void> request(std::string_view bytes);
+  // The answer to the oldest outstanding request. The protocol lets a server answer out of order
+  // (OpenSSH's does not), so answers to later requests wait in m_early until their turn.
+  Result<sftp_wire::Packet> take_oldest();
   // Takes one answer to an outstanding write or close; a failure status becomes the error.
   Result<void> take_status(const std::string& what);
   std::uint32_t next_id() { return ++m_last_id; }
@@ -66,7 +73,8 @@ private:
   std::string m_handle;  // of the open file; empty when none
   std::string m_path;
   std::uint64_t m_offset = 0;
-  std::size_t m_waiting = 0; // requests sent and not yet answered
+  std::deque<std::uint32_t> m_pending;                         // ids sent, oldest first
+  std::unordered_map<std::uint32_t, sftp_wire::Packet> m_early; // answers before their turn
   bool m_reading = false;    // the open file was opened for reading
   bool m_broken = false;     // the channel failed or fell out of step: nothing more can be said
   std::uint32_t m_last_id = 0;

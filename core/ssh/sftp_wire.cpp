@@ -159,6 +159,14 @@ std::optional<std::pair<std::uint32_t, std::string>> parse_handle(std::string_vi
   return std::make_pair(id, std::move(handle));
 }
 
+std::optional<std::uint32_t> answer_id(std::string_view body) {
+  std::uint32_t id = 0;
+  if (!Fields(body).u32(id)) {
+    return std::nullopt;
+  }
+  return id;
+}
+
 std::optional<std::pair<std::uint32_t, std::string>> parse_data(std::string_view body) {
   Fields fields(body);
   std::uint32_t id = 0;

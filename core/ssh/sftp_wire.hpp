@@ -61,6 +61,8 @@ std::optional<Status> parse_status(std::string_view body);
 // A handle answer: the request id and a non-empty handle.
 std::optional<std::pair<std::uint32_t, std::string>> parse_handle(std::string_view body);
 
+// The request id every answer starts with.
+std::optional<std::uint32_t> answer_id(std::string_view body);
 // A data answer: the request id and the bytes.
 std::optional<std::pair<std::uint32_t, std::string>> parse_data(std::string_view body);
 

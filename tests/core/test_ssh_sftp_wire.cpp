@@ -64,6 +64,8 @@ TEST_CASE("sftp_wire: malformed answers are refused, not trusted", "[ssh]") {
   CHECK_FALSE(parse_handle(u32(1) + u32(10) + "short"));  // the handle runs past the end
   CHECK_FALSE(parse_handle(u32(1) + u32(0)));             // an empty handle
   CHECK_FALSE(parse_data(u32(1) + u32(5) + "abc"));       // the data runs past the end
+  CHECK(answer_id(u32(77) + "anything") == 77u);
+  CHECK_FALSE(answer_id("abc"));
   auto data = parse_data(u32(3) + u32(3) + "abc");
   REQUIRE(data);
   CHECK((data->first == 3 && data->second == "abc"));
