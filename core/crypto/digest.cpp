@@ -1,6 +1,8 @@
 // OpenSSL-backed digests.
 #include "core/crypto/digest.hpp"
 
+#include <algorithm>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -54,6 +56,11 @@ std::string sha256_hex(std::string_view data) {
   Sha256 digest;
   digest.update(data);
   return digest.finish_hex();
+}
+
+bool is_sha256_hex(std::string_view text) {
+  return text.size() == 64 &&
+         std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view message) {

@@ -13,6 +13,9 @@ std::string to_hex(std::string_view bytes);
 
 std::string sha256_hex(std::string_view data);
 
+// Whether `text` is a SHA-256 digest as the wire formats carry it: 64 lowercase hex digits.
+bool is_sha256_hex(std::string_view text);
+
 // Incremental SHA-256 for data that arrives in pieces (streams, large files).
 class Sha256 {
 public:

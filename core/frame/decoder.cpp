@@ -13,11 +13,6 @@ namespace {
 // announces a large body and sends nothing costs nothing.
 constexpr std::size_t k_initial_reserve = 64 * 1024;
 
-bool is_lower_hex_digest(const std::string& text) {
-  return text.size() == 64 &&
-         std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
 } // namespace
 
 Decoder::Decoder(Limits limits) : m_limits(limits) { m_need = k_prefix_size; }
@@ -119,7 +114,7 @@ Result<void> Decoder::take_header() {
                              m_limits.first_max_body));
   }
   auto sha = header.find("sha256");
-  if (sha != header.end() && !(sha->is_string() && is_lower_hex_digest(sha->get<std::string>()))) {
+  if (sha != header.end() && !(sha->is_string() && crypto::is_sha256_hex(sha->get<std::string>()))) {
     return error("header \"sha256\" is not 64 lowercase hex digits");
   }
   m_frame.header = std::move(header);

@@ -37,6 +37,55 @@ struct FdGuard {
   }
 };
 
+// A chunk read and hashed, ready to be written after its header.
+struct Chunk {
+  std::string_view data;
+  std::string sha256;
+};
+
+// Reads a descriptor chunk by chunk into two buffers in turn. After take() the caller may call
+// read_ahead(): the next chunk is then read and hashed on another thread while the caller writes
+// this one. A frame's header carries its body's hash, so hashing cannot overlap the write of its
+// own chunk, but it can overlap the one before. Each chunk stays valid until the next take().
+class ChunkReader {
+public:
+  ChunkReader(int fd, const std::string& what, std::string& one, std::string& two)
+      : m_fd(fd), m_what(what), m_current(&one), m_next(&two) {}
+  // The next `size` bytes (fewer only at the end of input): those read ahead, or read now.
+  Result<Chunk> take(std::size_t size) {
+    auto loaded = m_ahead.valid() ? m_ahead.get() : load(m_fd, *m_current, size, m_what);
+    if (!loaded) {
+      return loaded.failure();
+    }
+    return Chunk{*m_current, std::move(*loaded)};
+  }
+
+  // Starts reading the `size` bytes after the chunk just taken.
+  void read_ahead(std::size_t size) {
+    std::swap(m_current, m_next);
+    m_ahead = std::async(std::launch::async, [this, size, target = m_current] {
+      return load(m_fd, *target, size, m_what);
+    });
+  }
+
+private:
+  // Reads up to `size` bytes into `buffer` and returns their SHA-256.
+  static Result<std::string> load(int fd, std::string& buffer, std::size_t size, const std::string& what) {
+    buffer.resize(size);
+    NETLAB_TRY(auto got, read_full(fd, buffer.data(), size, what));
+    buffer.resize(got);
+    return crypto::sha256_hex(buffer);
+  }
+
+  int m_fd;
+  const std::string& m_what;
+  std::string* m_current;
+  std::string* m_next;
+  // A read still running is waited for by this future's destructor, so an early return never
+  // leaves it writing into a buffer that is gone.
+  std::future<Result<std::string>> m_ahead;
+};
+
 } // namespace
 
 Writer::Writer(int out_fd, std::string out_name, WriterOptions options, Warn warn)
@@ -128,79 +177,49 @@ Result<void> Writer::add_file(const std::string& path, const std::string& name) 
   auto chunk_at = [&](std::uint64_t offset) {
     return static_cast<std::size_t>(std::min<std::uint64_t>(chunk, file_size - offset));
   };
-  std::string* current = &m_buffer;
-  std::string* next = &m_spare;
-  // A large file's next chunk is read and hashed on another thread while this one writes the
-  // current chunk: the hash has to precede its body in the frame, so it cannot overlap its own
-  // write, but it can overlap the previous one. Declared after what it uses, so an early return
-  // waits for it before they go.
-  std::future<Result<Loaded>> ahead;
+  ChunkReader chunks(fd, path, m_buffer, m_spare);
   std::uint64_t offset = 0;
   do {
     auto want = chunk_at(offset);
-    auto loaded = offset == 0 ? load(fd, *current, want, path) : ahead.get();
-    if (!loaded) {
-      return fail(loaded.error(), loaded.code());
-    }
-    if (loaded->size != want) {
-      return fail(
-          fmt::format("{}: file shrank while being read ({} of {} bytes)", path, offset + loaded->size, file_size));
+    NETLAB_TRY(auto loaded, chunks.take(want));
+    if (loaded.data.size() != want) {
+      return fail(fmt::format("{}: file shrank while being read ({} of {} bytes)", path, offset + loaded.data.size(),
+                              file_size));
     }
     if (offset + want < file_size) {
-      ahead = std::async(std::launch::async, [fd, next, &path, size = chunk_at(offset + want)] {
-        return load(fd, *next, size, path);
-      });
+      chunks.read_ahead(chunk_at(offset + want));
     }
     nlohmann::json header = {{"type", "file"}, {"name", name}, {"mode", st.st_mode & 07777}};
-    header["sha256"] = std::move(loaded->sha256);
+    header["sha256"] = std::move(loaded.sha256);
     if (chunked) {
       header["offset"] = offset;
       header["file_size"] = file_size;
     }
-    NETLAB_TRY_VOID(emit(std::move(header), *current));
-    std::swap(current, next);
+    NETLAB_TRY_VOID(emit(std::move(header), loaded.data));
     offset += want;
   } while (offset < file_size);
   ++m_files;
   return {};
 }
 
-Result<Writer::Loaded> Writer::load(int fd, std::string& buffer, std::size_t want, const std::string& what) {
-  buffer.resize(want);
-  NETLAB_TRY(auto got, read_full(fd, buffer.data(), want, what));
-  buffer.resize(got);
-  return Loaded{got, crypto::sha256_hex(buffer)};
-}
-
 Result<void> Writer::add_stream(int in_fd, const std::string& in_name) {
   const std::size_t chunk = m_options.chunk_size;
-  std::string* current = &m_buffer;
-  std::string* next = &m_spare;
-  // As for files: the next chunk is read and hashed while this one is written.
-  std::future<Result<Loaded>> ahead;
-  bool first = true;
-  while (true) {
-    auto loaded = first ? load(in_fd, *current, chunk, in_name) : ahead.get();
-    if (!loaded) {
-      return fail(loaded.error(), loaded.code());
-    }
-    if (loaded->size == 0 && !first) {
+  ChunkReader chunks(in_fd, in_name, m_buffer, m_spare);
+  for (bool first = true;; first = false) {
+    NETLAB_TRY(auto loaded, chunks.take(chunk));
+    if (loaded.data.empty() && !first) {
       return {};
     }
-    first = false;
-    bool full = loaded->size == chunk;
+    bool full = loaded.data.size() == chunk;
     if (full) {
-      ahead = std::async(std::launch::async, [in_fd, next, &in_name, chunk] {
-        return load(in_fd, *next, chunk, in_name);
-      });
+      chunks.read_ahead(chunk);
     }
     nlohmann::json header = {{"type", "data"}};
-    header["sha256"] = std::move(loaded->sha256);
-    NETLAB_TRY_VOID(emit(std::move(header), *current));
+    header["sha256"] = std::move(loaded.sha256);
+    NETLAB_TRY_VOID(emit(std::move(header), loaded.data));
     if (!full) {
       return {};
     }
-    std::swap(current, next);
   }
 }
 

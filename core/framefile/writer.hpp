@@ -47,12 +47,6 @@ private:
   Result<void> add_tree(const std::string& path, const std::string& name);
   Result<void> add_file(const std::string& path, const std::string& name);
   Result<void> emit(nlohmann::json header, std::string_view body);
-  // A chunk read into a buffer and hashed, ready to be written.
-  struct Loaded {
-    std::size_t size = 0;
-    std::string sha256;
-  };
-  static Result<Loaded> load(int fd, std::string& buffer, std::size_t want, const std::string& what);
 
   int m_out_fd;
   std::string m_out_name;

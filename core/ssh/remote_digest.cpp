@@ -1,7 +1,8 @@
 #include "core/ssh/remote_digest.hpp"
 
-#include <cctype>
+#include <string_view>
 
+#include "core/crypto/digest.hpp"
 #include "core/ssh/exec.hpp"
 
 namespace netlab::ssh {
@@ -12,17 +13,9 @@ constexpr int k_wait_ms = 120 * 1000;
 // The tools print one line; more is not a digest.
 constexpr std::size_t k_max_output = 4096;
 
-bool is_digest(const std::string& text) {
-  if (text.size() < 64) {
-    return false;
-  }
-  for (std::size_t i = 0; i < 64; ++i) {
-    char c = text[i];
-    if (!(std::isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f'))) {
-      return false;
-    }
-  }
-  return text.size() == 64 || text[64] == ' ';
+// Both tools print the digest, a space, and a name for stdin.
+bool is_digest_line(std::string_view text) {
+  return crypto::is_sha256_hex(text.substr(0, 64)) && (text.size() == 64 || text[64] == ' ');
 }
 
 } // namespace
@@ -67,7 +60,7 @@ std::optional<std::string> RemoteDigest::finish() {
       out.append(buffer, static_cast<std::size_t>(n));
     }
   }
-  if (ssh_channel_get_exit_status(channel.get()) != 0 || !is_digest(out)) {
+  if (ssh_channel_get_exit_status(channel.get()) != 0 || !is_digest_line(out)) {
     return std::nullopt;
   }
   return out.substr(0, 64);

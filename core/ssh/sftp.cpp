@@ -37,17 +37,13 @@ constexpr std::size_t k_write_chunk = 256 * 1024 - 1024;
 constexpr std::size_t k_read_channels = 4;
 constexpr std::uint64_t k_bytes_per_read_channel = 4 << 20;
 
+// libssh's SFTP errors are the protocol's status codes: the plain ones by name, the rest as
+// libssh words them.
 std::string sftp_error(sftp_session sftp, ssh_session session) {
-  switch (sftp_get_error(sftp)) {
-  case SSH_FX_NO_SUCH_FILE:
-    return "no such file or directory";
-  case SSH_FX_PERMISSION_DENIED:
-    return "permission denied";
-  case SSH_FX_FILE_ALREADY_EXISTS:
-    return "file exists";
-  default:
-    return last_error(session);
+  if (auto name = sftp_wire::status_name(static_cast<std::uint32_t>(sftp_get_error(sftp)))) {
+    return std::string(*name);
   }
+  return last_error(session);
 }
 
 std::string base_name(const std::string& path) {
@@ -292,8 +288,14 @@ private:
     if (readers.empty()) {
       return read_remote_libssh(remote, size, consume);
     }
-    for (auto* reader : readers) {
-      NETLAB_TRY_VOID(reader->open_read(remote));
+    for (std::size_t i = 0; i < readers.size(); ++i) {
+      if (auto opened = readers[i]->open_read(remote); !opened) {
+        // The handles already open go back, so the channels can serve the next file.
+        while (i-- > 0) {
+          (void)readers[i]->close();
+        }
+        return opened;
+      }
     }
     // Chunk i is asked of channel i % n; each channel answers in order, so taking answers
     // round-robin gives the file in order.

@@ -20,14 +20,14 @@ Result<std::unique_ptr<SftpChannel>> SftpChannel::start(ssh_session session) {
       ssh_channel_request_subsystem(channel.get(), "sftp") != SSH_OK) {
     return fail(fmt::format("start sftp: {}", last_error(session)));
   }
-  std::unique_ptr<SftpChannel> writer(new SftpChannel(session, std::move(channel)));
-  NETLAB_TRY_VOID(writer->send(sftp_wire::init_request()));
-  NETLAB_TRY(auto answer, writer->receive());
+  std::unique_ptr<SftpChannel> sftp(new SftpChannel(session, std::move(channel)));
+  NETLAB_TRY_VOID(sftp->send(sftp_wire::init_request()));
+  NETLAB_TRY(auto answer, sftp->receive());
   if (answer.type != sftp_wire::k_version) {
     return fail(fmt::format("start sftp: the server answered the version request with packet type {}",
                             static_cast<int>(answer.type)));
   }
-  return writer;
+  return sftp;
 }
 
 Result<void> SftpChannel::open_write(const std::string& path, std::uint32_t mode) {

@@ -77,14 +77,29 @@ std::string init_request() {
   return finish(std::move(packet));
 }
 
-std::string open_request(std::uint32_t id, std::string_view path, std::uint32_t mode) {
+namespace {
+
+// An open request; `mode` goes in the attributes only when the file may be created.
+std::string open_packet(std::uint32_t id, std::string_view path, std::uint32_t flags, std::optional<std::uint32_t> mode) {
   auto packet = start(k_open);
   put_u32(packet, id);
   put_string(packet, path);
-  put_u32(packet, k_flag_write | k_flag_create | k_flag_truncate);
-  put_u32(packet, k_attr_permissions);
-  put_u32(packet, mode);
+  put_u32(packet, flags);
+  put_u32(packet, mode ? k_attr_permissions : 0);
+  if (mode) {
+    put_u32(packet, *mode);
+  }
   return finish(std::move(packet));
+}
+
+} // namespace
+
+std::string open_request(std::uint32_t id, std::string_view path, std::uint32_t mode) {
+  return open_packet(id, path, k_flag_write | k_flag_create | k_flag_truncate, mode);
+}
+
+std::string open_read_request(std::uint32_t id, std::string_view path) {
+  return open_packet(id, path, k_flag_read, std::nullopt);
 }
 
 std::string write_head(std::uint32_t id, std::string_view handle, std::uint64_t offset, std::size_t data_size) {
@@ -100,15 +115,6 @@ std::string close_request(std::uint32_t id, std::string_view handle) {
   auto packet = start(k_close);
   put_u32(packet, id);
   put_string(packet, handle);
-  return finish(std::move(packet));
-}
-
-std::string open_read_request(std::uint32_t id, std::string_view path) {
-  auto packet = start(k_open);
-  put_u32(packet, id);
-  put_string(packet, path);
-  put_u32(packet, k_flag_read);
-  put_u32(packet, 0); // no attributes
   return finish(std::move(packet));
 }
 
@@ -177,17 +183,27 @@ std::optional<std::pair<std::uint32_t, std::string>> parse_data(std::string_view
   return std::make_pair(id, std::move(data));
 }
 
-std::string status_text(std::uint32_t code, const std::string& message) {
+std::optional<std::string_view> status_name(std::uint32_t code) {
   switch (code) {
   case 2:
     return "no such file or directory";
   case 3:
     return "permission denied";
-  case 4:
-    return message.empty() ? "failure" : message;
+  case 11: // SSH_FX_FILE_ALREADY_EXISTS, from later drafts; OpenSSH and libssh use it
+    return "file exists";
   default:
-    return message.empty() ? fmt::format("SFTP status {}", code) : message;
+    return std::nullopt;
   }
+}
+
+std::string status_text(std::uint32_t code, const std::string& message) {
+  if (auto name = status_name(code)) {
+    return std::string(*name);
+  }
+  if (!message.empty()) {
+    return message;
+  }
+  return code == 4 ? "failure" : fmt::format("SFTP status {}", code);
 }
 
 } // namespace netlab::ssh::sftp_wire

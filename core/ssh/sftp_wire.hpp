@@ -66,7 +66,9 @@ std::optional<std::uint32_t> answer_id(std::string_view body);
 // A data answer: the request id and the bytes.
 std::optional<std::pair<std::uint32_t, std::string>> parse_data(std::string_view body);
 
-// The status code in words, preferring the server's own message where it has one.
+// The codes whose meaning is plain without the server's message, in words.
+std::optional<std::string_view> status_name(std::uint32_t code);
+// The status code in words: its name, else the server's own message, else the number.
 std::string status_text(std::uint32_t code, const std::string& message);
 
 } // namespace netlab::ssh::sftp_wire
