@@ -19,6 +19,7 @@
 #include "core/frame/frame.hpp"
 #include "core/net/socket.hpp"
 #include "core/util/error.hpp"
+#include "core/util/escape.hpp"
 #include "core/util/fd_io.hpp"
 #include "core/util/log.hpp"
 
@@ -152,9 +153,10 @@ private:
   std::deque<frame::Frame> m_frames;
 };
 
+// The server's words, escaped: a hostile server must not drive the user's terminal.
 std::string error_text(const frame::Frame& frame) {
-  return fmt::format("{}: {}", frame.header.value("code", std::string("error")),
-                     frame.header.value("message", std::string()));
+  return fmt::format("{}: {}", escape_text(frame.header.value("code", std::string("error"))),
+                     escape_text(frame.header.value("message", std::string())));
 }
 
 void handshake(Channel& channel, const ClientOptions& options) {
@@ -165,7 +167,7 @@ void handshake(Channel& channel, const ClientOptions& options) {
     throw ConnectError("server refused: " + error_text(hello));
   }
   if (hello.type() != "hello") {
-    protocol_error(fmt::format("expected a hello frame, got '{}'", hello.type()));
+    protocol_error(fmt::format("expected a hello frame, got '{}'", escape_text(hello.type())));
   }
   if (hello.header.value("version", 0) != k_protocol_version) {
     protocol_error(fmt::format("server speaks exec protocol version {}, this client {}",
@@ -176,7 +178,7 @@ void handshake(Channel& channel, const ClientOptions& options) {
     return;
   }
   if (auth != "hmac-sha256") {
-    throw ConnectError(fmt::format("server asks for unknown auth method '{}'", auth));
+    throw ConnectError(fmt::format("server asks for unknown auth method '{}'", escape_text(auth)));
   }
   if (options.token.empty()) {
     throw ConnectError("server requires a token: give --token-file FILE or set NETLAB_TOKEN");
@@ -188,7 +190,7 @@ void handshake(Channel& channel, const ClientOptions& options) {
     throw ConnectError("authentication: " + error_text(reply));
   }
   if (reply.type() != "auth-ok") {
-    protocol_error(fmt::format("expected auth-ok, got '{}'", reply.type()));
+    protocol_error(fmt::format("expected auth-ok, got '{}'", escape_text(reply.type())));
   }
 }
 

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "core/util/escape.hpp"
+
 namespace netlab::framefile {
 
 Result<std::string> stored_name(std::string_view path) {
@@ -14,7 +16,7 @@ Result<std::string> stored_name(std::string_view path) {
   auto normal = std::filesystem::path(path).lexically_normal().relative_path();
   for (const auto& part : normal) {
     if (part == "..") {
-      return fail(fmt::format("'{}' climbs out with '..'; run pack from a folder that contains it", path));
+      return fail(fmt::format("'{}' climbs out with '..'; run pack from a folder that contains it", escape_text(path)));
     }
   }
   auto text = normal.string();
@@ -35,17 +37,17 @@ Result<void> check_name(std::string_view name) {
     return fail("file name contains a NUL byte");
   }
   if (name.front() == '/') {
-    return fail(fmt::format("refusing absolute path '{}'", name));
+    return fail(fmt::format("refusing absolute path '{}'", escape_text(name)));
   }
   std::size_t start = 0;
   while (true) {
     auto end = name.find('/', start);
     auto part = name.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
     if (part == "..") {
-      return fail(fmt::format("refusing path with '..': '{}'", name));
+      return fail(fmt::format("refusing path with '..': '{}'", escape_text(name)));
     }
     if (part.empty() || part == ".") {
-      return fail(fmt::format("refusing path with an empty or '.' component: '{}'", name));
+      return fail(fmt::format("refusing path with an empty or '.' component: '{}'", escape_text(name)));
     }
     if (end == std::string_view::npos) {
       return {};

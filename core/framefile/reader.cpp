@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "core/util/escape.hpp"
+
 #include "core/frame/frame.hpp"
 #include "core/framefile/atomic_file.hpp"
 #include "core/util/fd_io.hpp"
@@ -60,7 +62,7 @@ public:
       return {};
     }
     if (m_current) {
-      return fail(fmt::format("frame {}: '{}' ends at {} of {} bytes", number, m_current->name, m_current->written,
+      return fail(fmt::format("frame {}: '{}' ends at {} of {} bytes", number, escape_text(m_current->name), m_current->written,
                               m_current->size));
     }
     if (type == "data") {
@@ -74,14 +76,14 @@ public:
       return write_all(m_options.data_fd, frame.body, m_options.data_name);
     }
     if (m_events.warn) {
-      m_events.warn(fmt::format("frame {}: skipping frame of unknown type '{}'", number, type));
+      m_events.warn(fmt::format("frame {}: skipping frame of unknown type '{}'", number, escape_text(type)));
     }
     return {};
   }
 
   Result<void> finish(std::uint64_t offset) {
     if (m_current) {
-      return fail(fmt::format("stream ends at offset {} inside '{}' ({} of {} bytes)", offset, m_current->name,
+      return fail(fmt::format("stream ends at offset {} inside '{}' ({} of {} bytes)", offset, escape_text(m_current->name),
                               m_current->written, m_current->size));
     }
     return {};
@@ -103,21 +105,21 @@ private:
     mode_t mode = default_file_mode();
     if (auto it = header.find("mode"); it != header.end()) {
       if (!it->is_number_integer() || it->get<std::int64_t>() < 0 || it->get<std::int64_t>() > 07777) {
-        return fail(fmt::format("'{}': \"mode\" is not permission bits", name));
+        return fail(fmt::format("'{}': \"mode\" is not permission bits", escape_text(name)));
       }
       // Set-id and sticky bits are dropped: a received file should not gain privileges.
       mode = static_cast<mode_t>(it->get<std::int64_t>()) & 0777;
     }
     if (offset == 0) {
       if (m_current) {
-        return fail(fmt::format("'{}' ends at {} of {} bytes", m_current->name, m_current->written, m_current->size));
+        return fail(fmt::format("'{}' ends at {} of {} bytes", escape_text(m_current->name), m_current->written, m_current->size));
       }
       NETLAB_TRY_VOID(start(name, file_size, mode));
     } else if (!m_current || m_current->name != name || m_current->written != offset || m_current->size != file_size) {
-      return fail(fmt::format("chunk of '{}' at offset {} does not continue a file", name, offset));
+      return fail(fmt::format("chunk of '{}' at offset {} does not continue a file", escape_text(name), offset));
     }
     if (frame.body.size() > file_size - m_current->written) {
-      return fail(fmt::format("'{}': chunk runs past the file size {}", name, file_size));
+      return fail(fmt::format("'{}': chunk runs past the file size {}", escape_text(name), file_size));
     }
     if (!m_options.list) {
       NETLAB_TRY_VOID(m_current->file.write(frame.body));
@@ -149,10 +151,10 @@ private:
     struct stat st{};
     if (::lstat(target.c_str(), &st) == 0) {
       if (S_ISDIR(st.st_mode)) {
-        return fail(fmt::format("'{}' exists and is a folder", name));
+        return fail(fmt::format("'{}' exists and is a folder", escape_text(name)));
       }
       if (!m_options.force) {
-        return fail(fmt::format("'{}' exists; use --force to replace it", name));
+        return fail(fmt::format("'{}' exists; use --force to replace it", escape_text(name)));
       }
     }
     return m_current->file.open(target);
@@ -168,15 +170,15 @@ private:
       struct stat st{};
       if (::lstat(folder.c_str(), &st) == 0) {
         if (S_ISLNK(st.st_mode)) {
-          return fail(fmt::format("refusing to write through symbolic link {}", folder));
+          return fail(fmt::format("refusing to write through symbolic link {}", escape_text(folder)));
         }
         if (!S_ISDIR(st.st_mode)) {
-          return fail(fmt::format("{} exists and is not a folder", folder));
+          return fail(fmt::format("{} exists and is not a folder", escape_text(folder)));
         }
         continue;
       }
       if (::mkdir(folder.c_str(), 0777) != 0 && errno != EEXIST) {
-        return fail(fmt::format("mkdir {}: {}", folder, std::strerror(errno)), errno);
+        return fail(fmt::format("mkdir {}: {}", escape_text(folder), std::strerror(errno)), errno);
       }
     }
     return {};

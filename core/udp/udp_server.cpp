@@ -11,6 +11,7 @@
 #include "core/loop/process.hpp"
 #include "core/loop/timer.hpp"
 #include "core/loop/udp.hpp"
+#include "core/udp/loop_guard.hpp"
 #include "core/util/fs.hpp"
 #include "core/util/log.hpp"
 
@@ -62,6 +63,11 @@ Result<ServerCounters> run_udp_server(const ServerConfig& config) {
   // A separate budget: a refused flood must not hide other trouble, nor the other way round.
   RateLimitedLog refusals(loop);
   net::AccessGate gate(config.access);
+  // Answering these would make the server talk to itself (protocol.md §5 has no end to an echo):
+  // one spoofed datagram would cost a core forever. See loop_guard.hpp.
+  RateLimitedLog loops(loop);
+  auto local = local_addresses();
+  std::uint64_t local_read_at = loop.now();
   auto* udp = socket.get();
   int rc = socket->recv_start([&, udp](std::string_view data, const sockaddr* from, bool truncated) {
     if (gate.active()) {
@@ -70,6 +76,18 @@ Result<ServerCounters> run_udp_server(const ServerConfig& config) {
         refusals.note(fmt::format("dropped a datagram from {}: {}", sender_text(from), *why));
         return;
       }
+    }
+    auto why = loop_refusal(from, bound, local);
+    if (!why && port_of(from) == bound.port() && loop.now() - local_read_at >= 1000) {
+      // Interfaces come and go: a port match from an address not seen yet gets one fresh look.
+      local = local_addresses();
+      local_read_at = loop.now();
+      why = loop_refusal(from, bound, local);
+    }
+    if (why) {
+      ++counters.looping;
+      loops.note(fmt::format("dropped a datagram from {}: {}", sender_text(from), *why));
+      return;
     }
     if (truncated) {
       ++counters.truncated;
@@ -122,6 +140,9 @@ Result<ServerCounters> run_udp_server(const ServerConfig& config) {
   if (counters.refused > 0) {
     // The rate-limited lines may have skipped some; the total is the figure to trust.
     log::info("dropped {} datagram(s) from refused peers in all", counters.refused);
+  }
+  if (counters.looping > 0) {
+    log::info("dropped {} datagram(s) whose echo would have come back to this server in all", counters.looping);
   }
   return counters;
 }

@@ -27,6 +27,9 @@ struct ServerCounters {
   std::uint64_t send_errors = 0;
   // Datagrams from peers the access rules refuse: dropped unanswered.
   std::uint64_t refused = 0;
+  // Datagrams from port 0, an unspecified address or this server's own address:port, whose
+  // echo would loop back to the server (loop_guard.hpp): dropped unanswered.
+  std::uint64_t looping = 0;
 };
 
 // Runs until SIGINT or SIGTERM, then returns success. Prints `listening on ADDR` once bound.

@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include "core/util/escape.hpp"
+
 namespace netlab::log {
 namespace {
 std::string g_command;
@@ -13,7 +15,8 @@ const std::string& command() { return g_command; }
 
 void line(std::string_view text) {
   std::string out = g_command.empty() ? "netlab: " : "netlab: " + g_command + ": ";
-  out.append(text);
+  // Whatever a message quotes (a peer's name, a server's words) cannot reach the terminal raw.
+  append_escaped_text(out, text, true);
   out.push_back('\n');
   std::string_view rest = out;
   while (!rest.empty()) {

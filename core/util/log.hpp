@@ -13,6 +13,8 @@ void set_command(std::string_view command);
 const std::string& command();
 
 // Writes one whole line with a single write(2), so lines from several threads never mix.
+// Control characters and invalid UTF-8 in `text` are escaped (core/util/escape.hpp), so a
+// message quoting peer-supplied text can neither drive the terminal nor fake a second line.
 void line(std::string_view text);
 
 template <typename... Args>

@@ -2,6 +2,7 @@
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -59,6 +60,91 @@ class UdpEchoServerTest(unittest.TestCase):
     def test_sigterm_exits_0(self):
         self.assertEqual(self.server.stop(), 0)
         self.assertIn("SIGTERM received", self.server.stderr())
+
+
+def checksum16(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def spoof(family, src, sport, dst, dport, payload):
+    """Sends one UDP datagram with a forged source through a raw socket (root only)."""
+    length = 8 + len(payload)
+    if family == socket.AF_INET:
+        udp = struct.pack("!HHHH", sport, dport, length, 0) + payload  # checksum 0: none, legal in IPv4
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + length, 0, 0, 64, socket.IPPROTO_UDP, 0,
+                         socket.inet_pton(family, src), socket.inet_pton(family, dst))
+        packet = ip + udp
+    else:
+        s6, d6 = socket.inet_pton(family, src), socket.inet_pton(family, dst)
+        pseudo = s6 + d6 + struct.pack("!IxxxB", length, socket.IPPROTO_UDP)
+        header = struct.pack("!HHHH", sport, dport, length, 0)
+        sum_ = checksum16(pseudo + header + payload) or 0xFFFF
+        udp = struct.pack("!HHHH", sport, dport, length, sum_) + payload
+        ip = struct.pack("!IHBB16s16s", 6 << 28, length, socket.IPPROTO_UDP, 64, s6, d6)
+        packet = ip + udp
+    with socket.socket(family, socket.SOCK_RAW, socket.IPPROTO_RAW) as raw:
+        raw.sendto(packet, (dst, 0))
+
+
+def sniffer(family):
+    """A raw socket that sees a copy of every UDP datagram this host receives."""
+    s = socket.socket(family, socket.SOCK_RAW, socket.IPPROTO_UDP)
+    s.setblocking(False)
+    return s
+
+
+def sniffed(sock, family, port, payload):
+    """How many datagrams from `port` to `port` carrying `payload` the sniffer holds."""
+    count = 0
+    while True:
+        try:
+            packet = sock.recv(70000)
+        except BlockingIOError:
+            return count
+        # IPv4 raw sockets include the IP header; IPv6 ones start at the UDP header.
+        udp = packet[(packet[0] & 0xF) * 4:] if family == socket.AF_INET else packet
+        sport, dport = struct.unpack("!HH", udp[:4])
+        if sport == port and dport == port and udp[8:] == payload:
+            count += 1
+
+
+@unittest.skipUnless(hasattr(os, "geteuid") and os.geteuid() == 0, "forging a source address needs a raw socket (root)")
+class UdpEchoLoopTest(unittest.TestCase):
+    """A datagram forged to come from the server itself must not start an endless self-echo,
+    and one from port 0 must not be answered (loop_guard.hpp)."""
+
+    def check_no_self_echo(self, bind, family, host):
+        with Server("udp-echo", bind) as server:
+            payload = b"loop-me-%d" % os.getpid()
+            with sniffer(family) as sniff, socket.socket(family, socket.SOCK_DGRAM) as bystander:
+                spoof(family, host, server.port, host, server.port, payload)
+                spoof(family, host, 0, host, server.port, b"from-port-0")
+                # The server handles datagrams in order: once the bystander's echo is back, the
+                # forged one was handled and any echo of it already delivered.
+                bystander.settimeout(10)
+                bystander.sendto(b"marker", (host, server.port))
+                self.assertEqual(bystander.recvfrom(100)[0], b"marker")
+                self.assertEqual(sniffed(sniff, family, server.port, payload), 1)
+            self.assertEqual(server.stop(), 0)
+            err = server.stderr()
+            self.assertIn(f"from {'[' + host + ']' if family == socket.AF_INET6 else host}:{server.port}: its source is "
+                          "this server's own address", err)
+            self.assertIn("dropped 2 datagram(s) whose echo would have come back to this server in all", err)
+
+    def test_own_address_and_port_zero_ipv4(self):
+        self.check_no_self_echo("127.0.0.1:0", socket.AF_INET, "127.0.0.1")
+
+    def test_own_address_on_a_wildcard_bind(self):
+        self.check_no_self_echo("0.0.0.0:0", socket.AF_INET, "127.0.0.1")
+
+    @unittest.skipUnless(has_ipv6_loopback(), "no IPv6 loopback")
+    def test_own_address_ipv6(self):
+        self.check_no_self_echo("[::1]:0", socket.AF_INET6, "::1")
 
 
 class UdpEchoOptionsTest(unittest.TestCase):

@@ -1,0 +1,77 @@
+// Unit tests for core/udp/loop_guard: which senders an echo server must not answer.
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <string>
+
+#include "core/udp/loop_guard.hpp"
+
+using namespace netlab;
+
+namespace {
+
+net::Endpoint endpoint(const std::string& ip, std::uint16_t port) {
+  net::Endpoint e;
+  if (ip.find(':') == std::string::npos) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&e.storage);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(port);
+    REQUIRE(::inet_pton(AF_INET, ip.c_str(), &in->sin_addr) == 1);
+    e.length = sizeof(sockaddr_in);
+  } else {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&e.storage);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(port);
+    REQUIRE(::inet_pton(AF_INET6, ip.c_str(), &in6->sin6_addr) == 1);
+    e.length = sizeof(sockaddr_in6);
+  }
+  return e;
+}
+
+bool refused(const std::string& from_ip, std::uint16_t from_port, const std::string& bound_ip,
+             std::uint16_t bound_port, const std::vector<udp::IpBytes>& local = {}) {
+  auto from = endpoint(from_ip, from_port);
+  return udp::loop_refusal(from.sa(), endpoint(bound_ip, bound_port), local).has_value();
+}
+
+} // namespace
+
+TEST_CASE("udp::loop_refusal: the server's own address and port is refused, its neighbours are not") {
+  CHECK(refused("127.0.0.1", 7000, "127.0.0.1", 7000));
+  CHECK_FALSE(refused("127.0.0.1", 7001, "127.0.0.1", 7000));
+  CHECK_FALSE(refused("127.0.0.2", 7000, "127.0.0.1", 7000));
+  CHECK(refused("::1", 7000, "::1", 7000));
+  CHECK_FALSE(refused("::2", 7000, "::1", 7000));
+  // A dual-stack socket sees IPv4 peers as ::ffff:a.b.c.d.
+  CHECK(refused("::ffff:127.0.0.1", 7000, "::ffff:127.0.0.1", 7000));
+  CHECK(refused("::ffff:10.1.2.3", 7000, "10.1.2.3", 7000));
+}
+
+TEST_CASE("udp::loop_refusal: a wildcard bind owns the port on loopback and every local address") {
+  auto local_ip = endpoint("192.0.2.7", 1);
+  std::vector<udp::IpBytes> local = {udp::ip_bytes(local_ip.sa())};
+  CHECK(refused("127.0.0.1", 7000, "0.0.0.0", 7000, local));
+  CHECK(refused("127.9.9.9", 7000, "0.0.0.0", 7000, local));
+  CHECK(refused("192.0.2.7", 7000, "0.0.0.0", 7000, local));
+  CHECK(refused("::ffff:192.0.2.7", 7000, "::", 7000, local));
+  CHECK(refused("::1", 7000, "::", 7000, local));
+  CHECK_FALSE(refused("192.0.2.8", 7000, "0.0.0.0", 7000, local));
+  CHECK_FALSE(refused("127.0.0.1", 7001, "0.0.0.0", 7000, local));
+}
+
+TEST_CASE("udp::loop_refusal: port 0 and unspecified sources are refused whatever the bind") {
+  CHECK(refused("127.0.0.1", 0, "127.0.0.1", 7000));
+  CHECK(refused("192.0.2.1", 0, "0.0.0.0", 7000));
+  CHECK(refused("0.0.0.0", 5000, "127.0.0.1", 7000));
+  CHECK(refused("::", 5000, "::1", 7000));
+  CHECK(refused("::ffff:0.0.0.0", 5000, "::", 7000));
+  CHECK_FALSE(refused("127.0.0.1", 5000, "127.0.0.1", 7000));
+}
+
+TEST_CASE("udp::local_addresses: includes loopback") {
+  auto local = udp::local_addresses();
+  auto lo = endpoint("127.0.0.1", 0);
+  CHECK(std::find(local.begin(), local.end(), udp::ip_bytes(lo.sa())) != local.end());
+}
