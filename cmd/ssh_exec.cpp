@@ -36,6 +36,7 @@ struct Options {
   bool pty = false;
   bool no_stdin = false;
   bool recursive = false;
+  bool preserve = false;
   bool no_progress = false;
   std::vector<std::pair<std::string, std::string>> puts;
   std::vector<std::pair<std::string, std::string>> gets;
@@ -96,6 +97,7 @@ int run_ssh_exec(const Options& options) {
     config.gets.push_back({from, to});
   }
   config.recursive = options.recursive;
+  config.preserve = options.preserve;
   config.pty = options.pty;
   config.tag = options.tag;
   config.json = options.json;
@@ -151,11 +153,13 @@ Runner setup_ssh_exec(CLI::App& app) {
                  "read Host, HostName, User, Port, IdentityFile from this ssh_config (default ~/.ssh/config)")
       ->type_name("FILE");
   app.add_option("--connect-timeout", options->connect_timeout,
-                 "give up on a host that has not finished connecting after SECONDS")
+                 "give up on a host that has not connected after SECONDS (exit 255), and on SFTP that has "
+                 "not started SECONDS later (exit 124)")
       ->type_name("SECONDS")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  app.add_option("--timeout", options->timeout, "stop waiting for a host's command after SECONDS (exit 124)")
+  app.add_option("--timeout", options->timeout,
+                 "stop waiting for a host's transfers after SECONDS, and for its command after SECONDS more (exit 124)")
       ->type_name("SECONDS")
       ->check(CLI::PositiveNumber);
   app.add_option("-j,--jobs", options->jobs, "connect to N hosts at once")
@@ -177,13 +181,18 @@ Runner setup_ssh_exec(CLI::App& app) {
       ->expected(1)
       ->allow_extra_args(false);
   app.add_flag("-r,--recursive", options->recursive, "--put/--get copy folders");
+  app.add_flag("--preserve", options->preserve,
+               "keep set-id and sticky bits and times in --put/--get (default: mode & 0777, and a download "
+               "also applies the umask)");
   app.add_flag("--no-progress", options->no_progress,
                "no SFTP progress line (default: shown on stderr when it is a terminal)");
   set_example(app, "  netlab ssh-exec -i ~/.ssh/id_ed25519 web1 root@web2:2222 -- uptime\n"
                    "  netlab ssh-exec --hosts-file hosts -j 50 --tag -- 'df -h /'\n"
                    "  netlab ssh-exec --put build.tar.gz /tmp/ --get /var/log/syslog logs db1 db2\n"
+                   "  netlab ssh-exec -r --preserve --get /srv/app backup web1\n"
                    "Exit status: one host: the command's (255 connect, authentication or host key failure;\n"
-                   "124 --timeout); many hosts: the number of hosts that failed, at most 100.");
+                   "124 --timeout; 130, 143, 129 when INT, TERM, HUP interrupted transfers);\n"
+                   "many hosts: the number of hosts that failed, at most 100.");
   return [options] { return run_ssh_exec(*options); };
 }
 

@@ -172,7 +172,7 @@ _netlab() {
         --hosts-file|-i|--identity|--known-hosts|--passphrase-env|--password-env|--password-file|-l|--user|-p|--port|-F|--config|--connect-timeout|--timeout|-j|--jobs|--put|--get) return ;;
       esac
       if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "-h --help --hosts-file -i --identity --known-hosts --accept-new --no-agent --passphrase-env --password-env --password-file -l --user -p --port -F --config --connect-timeout --timeout -j --jobs --tag --json -t --tty -n --no-stdin --put --get -r --recursive --no-progress" -- "$cur"))
+        COMPREPLY=($(compgen -W "-h --help --hosts-file -i --identity --known-hosts --accept-new --no-agent --passphrase-env --password-env --password-file -l --user -p --port -F --config --connect-timeout --timeout -j --jobs --tag --json -t --tty -n --no-stdin --put --get -r --recursive --preserve --no-progress" -- "$cur"))
       else
         COMPREPLY=($(compgen -f -- "$cur"))
       fi

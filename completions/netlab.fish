@@ -153,8 +153,8 @@ complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -l password-file -r
 complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -s l -l user -x -d 'log in as USER where the host does not say user@'
 complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -s p -l port -x -d 'connect to PORT where the host does not say :port'
 complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -s F -l config -r -F -d 'read Host, HostName, User, Port, IdentityFile from this ssh_config (default ~/.ssh/config)'
-complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -l connect-timeout -x -d 'give up on a host that has not finished connecting after SECONDS'
-complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -l timeout -x -d 'stop waiting for a host\'s command after SECONDS (exit 124)'
+complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -l connect-timeout -x -d 'give up on a host that has not connected after SECONDS (exit 255), and on SFTP that has not started SECONDS later (exit 124)'
+complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -l timeout -x -d 'stop waiting for a host\'s transfers after SECONDS, and for its command after SECONDS more (exit 124)'
 complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -s j -l jobs -x -d 'connect to N hosts at once'
 complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -l tag -d 'prefix each output line with \'HOST: \' (default: whole output per host)'
 complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -l json -d 'one JSON object per host: host, exit, signal, stdout, stderr, duration, error'
@@ -163,6 +163,7 @@ complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -s n -l no-stdin -d
 complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -l put -x -d 'copy LOCAL to REMOTE on every host over SFTP, verified (repeatable)'
 complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -l get -x -d 'copy REMOTE to LOCAL over SFTP, verified; with many hosts into LOCAL/HOST (repeatable)'
 complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -s r -l recursive -d '--put/--get copy folders'
+complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -l preserve -d 'keep set-id and sticky bits and times in --put/--get (default: mode & 0777, and a download also applies the umask)'
 complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -l no-progress -d 'no SFTP progress line (default: shown on stderr when it is a terminal)'
 
 complete -c netlab -n '__fish_seen_subcommand_from completions' -s h -l help -d 'Print this help message and exit'

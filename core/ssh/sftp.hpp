@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include <sys/types.h>
+
 #include <libssh/libssh.h>
 
 #include "core/util/result.hpp"
@@ -23,19 +25,39 @@ struct TransferMeter {
   std::atomic<std::uint64_t> files{0};
 };
 
+class TransferGuard;
+
+struct TransferOptions {
+  bool recursive = false;      // folders too
+  // Keep set-id and sticky bits and the access and modification times, like `sftp -p`. Without
+  // it a file gets its source's mode & 0777, and a download also loses the local umask's bits.
+  bool preserve = false;
+  TransferMeter* meter = nullptr;  // shared progress; may be null
+  TransferGuard* guard = nullptr;  // told when SFTP is up; may be null
+};
+
 // What put() of `local` will copy: the size of the file, or of every regular file under it.
 std::uint64_t local_size(const std::string& local, bool recursive);
 
 // Like scp: when the destination is an existing folder the source's name is added to it. Folders
-// need `recursive`. Permission bits are kept. Each file is checked after the copy: the size by
-// stat and the SHA-256 by `sha256sum` on the remote side, or, where that is missing, by reading
-// the remote file back.
-Result<TransferStats> put(ssh_session session, const std::string& local, const std::string& remote, bool recursive,
-                          TransferMeter* meter = nullptr);
+// need `recursive`. Each file goes to a temporary name in the destination's folder, is checked
+// (the size by stat and the SHA-256 by `sha256sum` or `openssl` on the remote side, or, where
+// neither runs, by reading the file back) and only then renamed over `remote`: with
+// posix-rename@openssh.com in one step, else by removing the old file first (not atomic). A
+// failed or interrupted upload removes its temporary file when the session still allows it and
+// never touches `remote`.
+Result<TransferStats> put(ssh_session session, const std::string& local, const std::string& remote,
+                          const TransferOptions& options);
 
-// A download goes to a temporary name beside the destination and is renamed into place only
-// after it verified, so an interrupted or corrupt transfer never replaces a good file.
-Result<TransferStats> get(ssh_session session, const std::string& remote, const std::string& local, bool recursive,
-                          TransferMeter* meter = nullptr);
+// A download goes to a temporary file created exclusively beside the destination and is renamed
+// into place only after it verified, so an interrupted or corrupt transfer never replaces a good
+// file. Folders are created relative to open folder descriptors without following symbolic links,
+// and every name a listing holds must be one path component, so nothing is written outside
+// `local`. Remote symbolic links are skipped with a note.
+Result<TransferStats> get(ssh_session session, const std::string& remote, const std::string& local,
+                          const TransferOptions& options);
+
+// The mode a downloaded file or folder gets from its remote `mode`.
+mode_t local_mode(std::uint32_t mode, bool preserve);
 
 } // namespace netlab::ssh

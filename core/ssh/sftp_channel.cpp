@@ -1,6 +1,7 @@
 #include "core/ssh/sftp_channel.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -23,10 +24,12 @@ Result<std::unique_ptr<SftpChannel>> SftpChannel::start(ssh_session session) {
   std::unique_ptr<SftpChannel> sftp(new SftpChannel(session, std::move(channel)));
   NETLAB_TRY_VOID(sftp->send(sftp_wire::init_request()));
   NETLAB_TRY(auto answer, sftp->receive());
-  if (answer.type != sftp_wire::k_version) {
+  auto version = answer.type == sftp_wire::k_version ? sftp_wire::parse_version(answer.body) : std::nullopt;
+  if (!version) {
     return fail(fmt::format("start sftp: the server answered the version request with packet type {}",
                             static_cast<int>(answer.type)));
   }
+  sftp->m_extensions = std::move(version->extensions);
   return sftp;
 }
 
@@ -38,6 +41,79 @@ Result<void> SftpChannel::open_write(const std::string& path, std::uint32_t mode
 Result<void> SftpChannel::open_read(const std::string& path) {
   m_reading = true;
   return open(sftp_wire::open_read_request(next_id(), path), path);
+}
+
+Result<void> SftpChannel::open_new(const std::string& path, std::uint32_t mode) {
+  m_reading = false;
+  return open(sftp_wire::open_new_request(next_id(), path, mode), path);
+}
+
+bool SftpChannel::has_extension(std::string_view name) const {
+  return std::any_of(m_extensions.begin(), m_extensions.end(), [name](const auto& e) { return e.first == name; });
+}
+
+Result<void> SftpChannel::simple(std::string bytes, const std::string& what) {
+  NETLAB_TRY_VOID(request(bytes));
+  return take_status(what);
+}
+
+Result<void> SftpChannel::remove(const std::string& path) {
+  m_path = path;
+  return simple(sftp_wire::remove_request(next_id(), path), "remove");
+}
+
+Result<void> SftpChannel::posix_rename(const std::string& from, const std::string& to) {
+  m_path = from;
+  return simple(sftp_wire::posix_rename_request(next_id(), from, to), "rename");
+}
+
+Result<void> SftpChannel::rename(const std::string& from, const std::string& to) {
+  m_path = from;
+  return simple(sftp_wire::rename_request(next_id(), from, to), "rename");
+}
+
+Result<std::vector<sftp_wire::NameEntry>> SftpChannel::list(const std::string& path) {
+  m_path = path;
+  NETLAB_TRY_VOID(request(sftp_wire::opendir_request(next_id(), path)));
+  NETLAB_TRY(auto opened, take_oldest());
+  if (opened.type == sftp_wire::k_status) {
+    auto status = sftp_wire::parse_status(opened.body);
+    return fail(fmt::format("list {}: {}", path,
+                            status ? sftp_wire::status_text(status->code, status->message) : "a short answer"));
+  }
+  auto handle = opened.type == sftp_wire::k_handle ? sftp_wire::parse_handle(opened.body) : std::nullopt;
+  if (!handle) {
+    return fail(fmt::format("list {}: the server's answer holds no folder handle", path));
+  }
+  std::vector<sftp_wire::NameEntry> entries;
+  Result<void> status;
+  while (status) {
+    NETLAB_TRY_VOID(request(sftp_wire::readdir_request(next_id(), handle->second)));
+    NETLAB_TRY(auto answer, take_oldest());
+    if (answer.type == sftp_wire::k_name) {
+      auto names = sftp_wire::parse_names(answer.body);
+      if (!names) {
+        status = fail(fmt::format("list {}: a malformed name answer from the server", path));
+      } else if (entries.size() + names->second.size() > k_max_entries) {
+        status = fail(fmt::format("list {}: more than {} entries", path, k_max_entries));
+      } else {
+        std::move(names->second.begin(), names->second.end(), std::back_inserter(entries));
+      }
+      continue;
+    }
+    auto done = answer.type == sftp_wire::k_status ? sftp_wire::parse_status(answer.body) : std::nullopt;
+    if (done && done->code == sftp_wire::k_eof) {
+      break;
+    }
+    status = fail(fmt::format("list {}: {}", path,
+                              done ? sftp_wire::status_text(done->code, done->message)
+                                   : fmt::format("an unexpected answer (packet type {})", static_cast<int>(answer.type))));
+  }
+  NETLAB_TRY_VOID(request(sftp_wire::close_request(next_id(), handle->second)));
+  auto closed = take_status("close");
+  NETLAB_TRY_VOID(status);
+  NETLAB_TRY_VOID(closed);
+  return entries;
 }
 
 Result<void> SftpChannel::open(std::string open_request, const std::string& path) {

@@ -4,7 +4,9 @@
 // channel never has more than libssh's 1.28 MB window in flight, so large downloads spread their
 // reads over up to four channels. libssh 0.11 adds asynchronous writes; until Debian ships it, this speaks the
 // few SFTP v3 requests a transfer needs (open, read, write, close) on channels of its own, over
-// libssh's SSH. Everything else (stat, mkdir, chmod, listing) stays with libssh's SFTP client.
+// libssh's SSH. It also lists folders (libssh cuts names at a NUL byte, which hides what a hostile
+// server sent), removes and renames (libssh 0.10 cannot send posix-rename@openssh.com). Everything
+// else (stat, mkdir, chmod) stays with libssh's SFTP client.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include <libssh/libssh.h>
 
@@ -36,6 +39,21 @@ public:
   // file for reading. One file at a time per channel.
   Result<void> open_write(const std::string& path, std::uint32_t mode);
   Result<void> open_read(const std::string& path);
+  // Creates `path` for writing with `mode`; fails if it exists.
+  Result<void> open_new(const std::string& path, std::uint32_t mode);
+
+  // Every entry of the folder `path`, "." and ".." included, names exactly as the server sent
+  // them. At most k_max_entries.
+  static constexpr std::size_t k_max_entries = 1 << 20;
+  Result<std::vector<sftp_wire::NameEntry>> list(const std::string& path);
+
+  Result<void> remove(const std::string& path);
+  // Replaces `to` in one step; only where has_extension(sftp_wire::k_posix_rename).
+  Result<void> posix_rename(const std::string& from, const std::string& to);
+  // The plain rename, which OpenSSH's server refuses when `to` exists.
+  Result<void> rename(const std::string& from, const std::string& to);
+  // The server offered the extension in its version answer.
+  bool has_extension(std::string_view name) const;
 
   // Sends `data` (at most k_chunk bytes) at the next offset, waiting only while k_in_flight
   // writes are unanswered. A failed earlier write is reported here or at close().
@@ -65,6 +83,8 @@ private:
   Result<sftp_wire::Packet> take_oldest();
   // Takes one answer to an outstanding write or close; a failure status becomes the error.
   Result<void> take_status(const std::string& what);
+  // Sends one request that is answered with a status and waits for it.
+  Result<void> simple(std::string request, const std::string& what);
   std::uint32_t next_id() { return ++m_last_id; }
 
   ssh_session m_session;
@@ -78,6 +98,7 @@ private:
   bool m_reading = false;    // the open file was opened for reading
   bool m_broken = false;     // the channel failed or fell out of step: nothing more can be said
   std::uint32_t m_last_id = 0;
+  std::vector<std::pair<std::string, std::string>> m_extensions; // from the version answer
 };
 
 } // namespace netlab::ssh

@@ -2,6 +2,8 @@
 // a uint32 length, then a type byte and the fields.
 #include "core/ssh/sftp_wire.hpp"
 
+#include <initializer_list>
+
 #include <fmt/format.h>
 
 namespace netlab::ssh::sftp_wire {
@@ -11,7 +13,12 @@ constexpr std::uint32_t k_flag_read = 0x01;
 constexpr std::uint32_t k_flag_write = 0x02;
 constexpr std::uint32_t k_flag_create = 0x08;
 constexpr std::uint32_t k_flag_truncate = 0x10;
+constexpr std::uint32_t k_flag_exclusive = 0x20;
+constexpr std::uint32_t k_attr_size = 0x01;
+constexpr std::uint32_t k_attr_uidgid = 0x02;
 constexpr std::uint32_t k_attr_permissions = 0x04;
+constexpr std::uint32_t k_attr_acmodtime = 0x08;
+constexpr std::uint32_t k_attr_extended = 0x80000000;
 
 void put_u32(std::string& out, std::uint32_t v) {
   const char bytes[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
@@ -55,6 +62,62 @@ public:
     m_data.remove_prefix(4);
     return true;
   }
+  bool u64(std::uint64_t& v) {
+    std::uint32_t high = 0;
+    std::uint32_t low = 0;
+    if (!u32(high) || !u32(low)) {
+      return false;
+    }
+    v = std::uint64_t{high} << 32 | low;
+    return true;
+  }
+  bool attributes(Attributes& out) {
+    std::uint32_t flags = 0;
+    if (!u32(flags)) {
+      return false;
+    }
+    if ((flags & k_attr_size) != 0) {
+      std::uint64_t size = 0;
+      if (!u64(size)) {
+        return false;
+      }
+      out.size = size;
+    }
+    std::uint32_t ignored = 0;
+    if ((flags & k_attr_uidgid) != 0 && !(u32(ignored) && u32(ignored))) {
+      return false;
+    }
+    if ((flags & k_attr_permissions) != 0) {
+      std::uint32_t permissions = 0;
+      if (!u32(permissions)) {
+        return false;
+      }
+      out.permissions = permissions;
+    }
+    if ((flags & k_attr_acmodtime) != 0) {
+      std::uint32_t atime = 0;
+      std::uint32_t mtime = 0;
+      if (!u32(atime) || !u32(mtime)) {
+        return false;
+      }
+      out.atime = atime;
+      out.mtime = mtime;
+    }
+    if ((flags & k_attr_extended) != 0) {
+      std::uint32_t count = 0;
+      if (!u32(count)) {
+        return false;
+      }
+      std::string skipped;
+      for (std::uint32_t i = 0; i < count; ++i) {
+        if (!string(skipped) || !string(skipped)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+  bool empty() const { return m_data.empty(); }
   bool string(std::string& s) {
     std::uint32_t n = 0;
     if (!u32(n) || m_data.size() < n) {
@@ -96,6 +159,40 @@ std::string open_packet(std::uint32_t id, std::string_view path, std::uint32_t f
 
 std::string open_request(std::uint32_t id, std::string_view path, std::uint32_t mode) {
   return open_packet(id, path, k_flag_write | k_flag_create | k_flag_truncate, mode);
+}
+
+std::string open_new_request(std::uint32_t id, std::string_view path, std::uint32_t mode) {
+  return open_packet(id, path, k_flag_write | k_flag_create | k_flag_truncate | k_flag_exclusive, mode);
+}
+
+namespace {
+
+// A request whose fields are the id and some strings.
+std::string strings_request(std::uint8_t type, std::uint32_t id, std::initializer_list<std::string_view> fields) {
+  auto packet = start(type);
+  put_u32(packet, id);
+  for (auto field : fields) {
+    put_string(packet, field);
+  }
+  return finish(std::move(packet));
+}
+
+} // namespace
+
+std::string opendir_request(std::uint32_t id, std::string_view path) { return strings_request(k_opendir, id, {path}); }
+
+std::string readdir_request(std::uint32_t id, std::string_view handle) {
+  return strings_request(k_readdir, id, {handle});
+}
+
+std::string remove_request(std::uint32_t id, std::string_view path) { return strings_request(k_remove, id, {path}); }
+
+std::string rename_request(std::uint32_t id, std::string_view from, std::string_view to) {
+  return strings_request(k_rename, id, {from, to});
+}
+
+std::string posix_rename_request(std::uint32_t id, std::string_view from, std::string_view to) {
+  return strings_request(k_extended, id, {k_posix_rename, from, to});
 }
 
 std::string open_read_request(std::uint32_t id, std::string_view path) {
@@ -181,6 +278,43 @@ std::optional<std::pair<std::uint32_t, std::string>> parse_data(std::string_view
     return std::nullopt;
   }
   return std::make_pair(id, std::move(data));
+}
+
+std::optional<std::pair<std::uint32_t, std::vector<NameEntry>>> parse_names(std::string_view body) {
+  Fields fields(body);
+  std::uint32_t id = 0;
+  std::uint32_t count = 0;
+  if (!fields.u32(id) || !fields.u32(count)) {
+    return std::nullopt;
+  }
+  std::vector<NameEntry> entries;
+  std::string longname;
+  // Each entry takes at least 12 bytes, so `count` cannot make this loop outlast the body.
+  for (std::uint32_t i = 0; i < count; ++i) {
+    NameEntry entry;
+    if (!fields.string(entry.name) || !fields.string(longname) || !fields.attributes(entry.attributes)) {
+      return std::nullopt;
+    }
+    entries.push_back(std::move(entry));
+  }
+  return std::make_pair(id, std::move(entries));
+}
+
+std::optional<Version> parse_version(std::string_view body) {
+  Fields fields(body);
+  Version version;
+  if (!fields.u32(version.version)) {
+    return std::nullopt;
+  }
+  while (!fields.empty()) {
+    std::string name;
+    std::string data;
+    if (!fields.string(name) || !fields.string(data)) {
+      return std::nullopt;
+    }
+    version.extensions.emplace_back(std::move(name), std::move(data));
+  }
+  return version;
 }
 
 std::optional<std::string_view> status_name(std::uint32_t code) {

@@ -1,4 +1,4 @@
-// The SFTP v3 packets an upload exchanges (draft-ietf-secsh-filexfer-02), as bytes: building the
+// The SFTP v3 packets a transfer exchanges (draft-ietf-secsh-filexfer-02), as bytes: building the
 // requests and taking the server's answers apart. No I/O here, so a hostile server's bytes can be
 // fuzzed without one.
 #pragma once
@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/util/result.hpp"
 
@@ -19,9 +21,15 @@ enum : std::uint8_t {
   k_close = 4,
   k_read = 5,
   k_write = 6,
+  k_opendir = 11,
+  k_readdir = 12,
+  k_remove = 13,
+  k_rename = 18,
+  k_extended = 200,
   k_status = 101,
   k_handle = 102,
   k_data = 103,
+  k_name = 104,
 };
 
 // Status codes with a meaning here.
@@ -31,15 +39,28 @@ inline constexpr std::uint32_t k_eof = 1;
 // Answers to these requests are a status or a handle: small. A length past this is not one.
 inline constexpr std::uint32_t k_max_answer = 256 * 1024;
 
+// The extension that renames over an existing file in one step (rename(2) on the server).
+inline constexpr std::string_view k_posix_rename = "posix-rename@openssh.com";
+
 std::string init_request();
 // Opens for writing, created with `mode` if new, truncated if not.
 std::string open_request(std::uint32_t id, std::string_view path, std::uint32_t mode);
 // The head of a write request: everything but the data, which follows it on the wire.
 std::string write_head(std::uint32_t id, std::string_view handle, std::uint64_t offset, std::size_t data_size);
 std::string close_request(std::uint32_t id, std::string_view handle);
+// Creates a new file for writing with `mode`; fails if the name exists (O_EXCL on the server).
+std::string open_new_request(std::uint32_t id, std::string_view path, std::uint32_t mode);
 // Opens an existing file for reading.
 std::string open_read_request(std::uint32_t id, std::string_view path);
 std::string read_request(std::uint32_t id, std::string_view handle, std::uint64_t offset, std::uint32_t length);
+
+std::string opendir_request(std::uint32_t id, std::string_view path);
+std::string readdir_request(std::uint32_t id, std::string_view handle);
+std::string remove_request(std::uint32_t id, std::string_view path);
+// The plain SFTP v3 rename: OpenSSH's server refuses it when `to` exists.
+std::string rename_request(std::uint32_t id, std::string_view from, std::string_view to);
+// posix-rename@openssh.com: replaces `to` atomically.
+std::string posix_rename_request(std::uint32_t id, std::string_view from, std::string_view to);
 
 struct Packet {
   std::uint8_t type = 0;
@@ -65,6 +86,31 @@ std::optional<std::pair<std::uint32_t, std::string>> parse_handle(std::string_vi
 std::optional<std::uint32_t> answer_id(std::string_view body);
 // A data answer: the request id and the bytes.
 std::optional<std::pair<std::uint32_t, std::string>> parse_data(std::string_view body);
+
+// A file's attributes, each present only when the server sent it.
+struct Attributes {
+  std::optional<std::uint64_t> size;
+  std::optional<std::uint32_t> permissions; // with the file type bits (S_IFMT), as stat(2)
+  std::optional<std::uint32_t> atime;       // seconds since 1970
+  std::optional<std::uint32_t> mtime;
+};
+
+// One entry of a folder listing: the name exactly as sent (it may hold any byte, NUL and '/'
+// included: checking it is the caller's job) and its attributes.
+struct NameEntry {
+  std::string name;
+  Attributes attributes;
+};
+
+// A name answer (to readdir): the request id and its entries; nothing if any field is cut short.
+std::optional<std::pair<std::uint32_t, std::vector<NameEntry>>> parse_names(std::string_view body);
+
+// The version answer: the version and the extensions the server offers (name, data).
+struct Version {
+  std::uint32_t version = 0;
+  std::vector<std::pair<std::string, std::string>> extensions;
+};
+std::optional<Version> parse_version(std::string_view body);
 
 // The codes whose meaning is plain without the server's message, in words.
 std::optional<std::string_view> status_name(std::uint32_t code);

@@ -19,6 +19,7 @@
 #include "core/ssh/client_setup.hpp"
 #include "core/ssh/exec.hpp"
 #include "core/ssh/sftp.hpp"
+#include "core/ssh/transfer_guard.hpp"
 #include "core/ssh/transfer_progress.hpp"
 #include "core/util/error.hpp"
 #include "core/util/fd_io.hpp"
@@ -98,7 +99,8 @@ private:
 
 class Runner {
 public:
-  Runner(const ExecConfig& config, TransferProgress& progress) : m_config(config), m_progress(progress) {}
+  Runner(const ExecConfig& config, TransferProgress& progress, InterruptWatch* interrupts)
+      : m_config(config), m_progress(progress), m_interrupts(interrupts) {}
 
   // Connects, transfers, runs; `sink` receives the command's output as it arrives.
   HostResult run_host(const HostSpec& spec, const std::string& get_prefix, const OutputSink& sink) {
@@ -110,6 +112,9 @@ public:
     auto end_transfers = [&] {
       if (!std::exchange(transfers_over, true)) {
         m_progress.host_done();
+        if (m_interrupts != nullptr) {
+          m_interrupts->done();
+        }
       }
     };
     auto finish = [&]() -> HostResult {
@@ -131,37 +136,15 @@ public:
     }
     result.connected = true;
     ssh_session session = connected->session.get();
-    for (const auto& transfer : m_config.puts) {
-      auto stats = put(session, transfer.from, transfer.to, m_config.recursive, m_progress.meter());
-      if (!stats) {
-        result.error = stats.error();
-        result.exit_code = k_exit_failure;
-        return finish();
-      }
-      add(result.transferred, *stats);
-    }
-    for (const auto& transfer : m_config.gets) {
-      std::string local = transfer.to;
-      if (!get_prefix.empty()) {
-        // Many hosts: LOCAL/HOST/ holds each host's copy under its own name.
-        local = (std::filesystem::path(transfer.to) / get_prefix).string();
-        std::error_code ec;
-        std::filesystem::create_directories(local, ec);
-        if (ec) {
-          result.error = fmt::format("mkdir {}: {}", local, ec.message());
-          result.exit_code = k_exit_failure;
-          return finish();
-        }
-      }
-      auto stats = get(session, transfer.from, local, m_config.recursive, m_progress.meter());
-      if (!stats) {
-        result.error = stats.error();
-        result.exit_code = k_exit_failure;
-        return finish();
-      }
-      add(result.transferred, *stats);
+    if (!transfer_all(session, get_prefix, result)) {
+      return finish();
     }
     end_transfers();
+    if (int signum = InterruptWatch::caught(); signum != 0) {
+      result.error = fmt::format("interrupted by {}", InterruptWatch::name(signum));
+      result.exit_code = 128 + signum;
+      return finish();
+    }
     if (!m_config.command.empty()) {
       ExecRequest request;
       request.command = join_command(m_config.command);
@@ -187,6 +170,69 @@ public:
   }
 
 private:
+  // Every --put, then every --get, under one TransferGuard: --connect-timeout until SFTP is up,
+  // then --timeout. False when one failed (`result` says why).
+  bool transfer_all(ssh_session session, const std::string& get_prefix, HostResult& result) {
+    if (m_config.puts.empty() && m_config.gets.empty()) {
+      return true;
+    }
+    TransferGuard guard(session, m_config.connect.connect_timeout, m_config.timeout);
+    TransferOptions options{m_config.recursive, m_config.preserve, m_progress.meter(), &guard};
+    auto failed = [&](const std::string& error) {
+      guard.stop();
+      result.exit_code = k_exit_failure;
+      result.error = error;
+      switch (guard.expired()) {
+      case TransferGuard::Expired::connect_timeout:
+        result.timed_out = true;
+        result.exit_code = k_exit_timeout;
+        result.error = fmt::format("starting SFTP timed out after {}s (--connect-timeout): {}",
+                                   m_config.connect.connect_timeout, error);
+        break;
+      case TransferGuard::Expired::timeout:
+        result.timed_out = true;
+        result.exit_code = k_exit_timeout;
+        result.error = fmt::format("transfers timed out after {}s (--timeout): {}", m_config.timeout, error);
+        break;
+      case TransferGuard::Expired::interrupted:
+      case TransferGuard::Expired::no:
+        break;
+      }
+      if (int signum = InterruptWatch::caught(); signum != 0 && !result.timed_out) {
+        result.exit_code = 128 + signum;
+        if (!error.starts_with("interrupted")) {
+          result.error = fmt::format("interrupted by {}: {}", InterruptWatch::name(signum), error);
+        }
+      }
+      return false;
+    };
+    for (const auto& transfer : m_config.puts) {
+      auto stats = put(session, transfer.from, transfer.to, options);
+      if (!stats) {
+        return failed(stats.error());
+      }
+      add(result.transferred, *stats);
+    }
+    for (const auto& transfer : m_config.gets) {
+      std::string local = transfer.to;
+      if (!get_prefix.empty()) {
+        // Many hosts: LOCAL/HOST/ holds each host's copy under its own name.
+        local = (std::filesystem::path(transfer.to) / get_prefix).string();
+        std::error_code ec;
+        std::filesystem::create_directories(local, ec);
+        if (ec) {
+          return failed(fmt::format("mkdir {}: {}", local, ec.message()));
+        }
+      }
+      auto stats = get(session, transfer.from, local, options);
+      if (!stats) {
+        return failed(stats.error());
+      }
+      add(result.transferred, *stats);
+    }
+    return true;
+  }
+
   static void add(TransferStats& total, const TransferStats& more) {
     total.bytes += more.bytes;
     total.files += more.files;
@@ -194,6 +240,7 @@ private:
 
   const ExecConfig& m_config;
   TransferProgress& m_progress;
+  InterruptWatch* m_interrupts; // null without transfers
 };
 
 std::string safe_file_name(const std::string& label) {
@@ -224,6 +271,10 @@ int run_single(const ExecConfig& config, Runner& runner) {
   auto result = runner.run_host(config.hosts.front(), "", sink);
   if (result.timed_out) {
     throw TimeoutError(fmt::format("{}: {}", result.label, result.error));
+  }
+  if (int signum = InterruptWatch::caught(); signum != 0) {
+    throw Error(result.error.empty() ? fmt::format("interrupted by {}", InterruptWatch::name(signum)) : result.error,
+                128 + signum);
   }
   if (!result.error.empty()) {
     throw Error(result.error, result.exit_code);
@@ -338,11 +389,20 @@ int run_ssh_exec(const ExecConfig& config) {
   std::mutex output_mutex;
   bool has_transfers = !config.puts.empty() || !config.gets.empty();
   TransferProgress progress(output_mutex, config.hosts.size(), expected, config.progress && has_transfers);
-  Runner runner(effective, progress);
+  // INT, TERM and HUP let transfers remove their temporary files before netlab ends.
+  std::optional<InterruptWatch> interrupts;
+  if (has_transfers) {
+    interrupts.emplace(config.hosts.size());
+  }
+  Runner runner(effective, progress, interrupts ? &*interrupts : nullptr);
   if (config.hosts.size() == 1 && !config.tag && !config.json) {
     return run_single(effective, runner);
   }
-  return run_many(effective, runner, output_mutex, progress);
+  int status = run_many(effective, runner, output_mutex, progress);
+  if (int signum = InterruptWatch::caught(); signum != 0) {
+    throw Error(fmt::format("interrupted by {}", InterruptWatch::name(signum)), 128 + signum);
+  }
+  return status;
 }
 
 } // namespace netlab::ssh

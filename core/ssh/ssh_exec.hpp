@@ -23,18 +23,19 @@ struct ExecConfig {
   std::vector<TransferSpec> puts;
   std::vector<TransferSpec> gets;
   bool recursive = false;
+  bool preserve = false; // --preserve: set-id bits and times survive transfers
   bool pty = false;
   bool tag = false;
   bool json = false;
   int jobs = 32;
-  double timeout = 0;        // per host, for the command
+  double timeout = 0;        // per host: the transfers, then the command, each
   bool forward_stdin = false; // one host only: our stdin goes to the command
   bool raw_terminal = false;  // with a pty on a terminal: pass keys through unprocessed
   bool progress = false;      // an SFTP progress line on stderr (a terminal)
 };
 
 // Returns the exit code: one host → its command's status (255 connect/auth/host key, 124
-// timeout); many hosts → 0, or the number of failed hosts capped at 100. Throws netlab::Error
+// timeout, 128+N when signal N interrupted the transfers); many hosts → 0, or the number of failed hosts capped at 100. Throws netlab::Error
 // subclasses for failures that stop the command before any host runs, and, with one host and
 // default output, for that host's failure, so main() prints it like every other command's error.
 int run_ssh_exec(const ExecConfig& config);

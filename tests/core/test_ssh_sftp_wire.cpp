@@ -74,3 +74,42 @@ TEST_CASE("sftp_wire: malformed answers are refused, not trusted", "[ssh]") {
   CHECK(status_text(4, "") == "failure");
   CHECK(status_text(99, "") == "SFTP status 99");
 }
+
+TEST_CASE("sftp_wire: listing, removing and renaming requests", "[ssh]") {
+  CHECK(opendir_request(3, "/d") == packet(11, u32(3) + u32(2) + "/d"));
+  CHECK(readdir_request(4, "h") == packet(12, u32(4) + u32(1) + "h"));
+  CHECK(remove_request(5, "/f") == packet(13, u32(5) + u32(2) + "/f"));
+  CHECK(rename_request(6, "/a", "/b") == packet(18, u32(6) + u32(2) + "/a" + u32(2) + "/b"));
+  CHECK(posix_rename_request(7, "/a", "/b") ==
+        packet(200, u32(7) + u32(24) + "posix-rename@openssh.com" + u32(2) + "/a" + u32(2) + "/b"));
+  // WRITE|CREAT|TRUNC|EXCL: an existing name is an error, never reused.
+  CHECK(open_new_request(8, "/t", 0600) == packet(3, u32(8) + u32(2) + "/t" + u32(0x3A) + u32(0x04) + u32(0600)));
+}
+
+TEST_CASE("sftp_wire: name answers keep every byte of a name and its attributes", "[ssh]") {
+  std::string nul_name("a\0b", 3);
+  // flags SIZE|UIDGID|PERMISSIONS|ACMODTIME|EXTENDED, then one with none.
+  std::string attrs = u32(0x8000000F) + u32(0) + u32(1234) + u32(0) + u32(0) + u32(0100644) + u32(7) + u32(9) +
+                      u32(1) + u32(1) + "k" + u32(1) + "v";
+  std::string body = u32(42) + u32(2) + u32(3) + nul_name + u32(0) + attrs + u32(4) + "../x" + u32(2) + "ln" + u32(0);
+  auto names = parse_names(body);
+  REQUIRE(names);
+  CHECK(names->first == 42u);
+  REQUIRE(names->second.size() == 2);
+  CHECK(names->second[0].name == nul_name);
+  CHECK(names->second[0].attributes.size == 1234u);
+  CHECK(names->second[0].attributes.permissions == 0100644u);
+  CHECK(names->second[0].attributes.mtime == 9u);
+  CHECK(names->second[1].name == "../x");
+  CHECK_FALSE(names->second[1].attributes.permissions);
+  // A count larger than the entries present, or attributes cut short, is refused whole.
+  CHECK_FALSE(parse_names(u32(1) + u32(3) + u32(1) + "a" + u32(0) + u32(0)));
+  CHECK_FALSE(parse_names(u32(1) + u32(1) + u32(1) + "a" + u32(0) + u32(0x04)));
+
+  auto version = parse_version(u32(3) + u32(24) + "posix-rename@openssh.com" + u32(1) + "1");
+  REQUIRE(version);
+  CHECK(version->version == 3u);
+  REQUIRE(version->extensions.size() == 1);
+  CHECK(version->extensions[0].first == k_posix_rename);
+  CHECK_FALSE(parse_version(u32(3) + u32(5) + "abc"));
+}

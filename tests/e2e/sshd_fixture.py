@@ -75,7 +75,8 @@ class SshLab:
 class Sshd:
     """OpenSSH's sshd on 127.0.0.1:free port, ready once it answers with its banner."""
 
-    def __init__(self, tmp, authorized_keys, log_level="ERROR", extra_config=""):
+    def __init__(self, tmp, authorized_keys, log_level="ERROR", extra_config="", sftp="internal-sftp"):
+        """`sftp`: the sftp subsystem's command (a test's own server, say)."""
         os.makedirs("/run/sshd", exist_ok=True)
         self.dir = tempfile.mkdtemp(prefix="sshd-", dir=tmp)
         self.host_key = keygen(os.path.join(self.dir, "host_ed25519"))
@@ -92,7 +93,7 @@ UsePAM no
 PermitRootLogin prohibit-password
 PasswordAuthentication no
 KbdInteractiveAuthentication no
-Subsystem sftp internal-sftp
+Subsystem sftp {sftp}
 MaxStartups 200
 MaxSessions 200
 LogLevel {log_level}
