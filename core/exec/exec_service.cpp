@@ -14,6 +14,7 @@
 #include "core/loop/tcp.hpp"
 #include "core/loop/timer.hpp"
 #include "core/net/framed_stream.hpp"
+#include "core/util/error.hpp"
 #include "core/util/log.hpp"
 
 namespace netlab::exec {
@@ -66,9 +67,17 @@ protected:
 // What all sessions of one loop share. Sessions live in `sessions` until they close, so they
 // never outlive it.
 struct Shared {
-  Shared(loop::Loop& l, ServiceOptions o) : loop(l), options(std::move(o)) {}
+  Shared(loop::Loop& l, ServiceOptions o) : loop(l), options(std::move(o)) {
+    // Every command runs as a process tree, so nothing it starts outlives it (docs/security.md).
+    auto started = loop::Reaper::start(loop);
+    if (!started) {
+      throw Error(started.error());
+    }
+    reaper = std::move(*started);
+  }
   loop::Loop& loop;
   ServiceOptions options;
+  std::shared_ptr<loop::Reaper> reaper;
   std::shared_ptr<std::size_t> running = std::make_shared<std::size_t>(0);
   std::unordered_map<Session*, std::shared_ptr<Session>> sessions;
 };
@@ -230,6 +239,7 @@ private:
       spec.timeout = request.timeout;
       spec.kill_grace = m_shared.options.kill_grace;
       spec.max_output = m_shared.options.max_output;
+      spec.reaper = m_shared.reaper;
       std::weak_ptr<FramedSession> weak = weak_from_this();
       JobEvents events;
       events.on_output = [weak](int fd, std::string_view data) {
@@ -388,6 +398,7 @@ private:
     spec.timeout = m_shared.options.policy.max_timeout;
     spec.kill_grace = m_shared.options.kill_grace;
     spec.max_output = std::min(m_shared.options.max_output, m_shared.options.legacy_max_output);
+    spec.reaper = m_shared.reaper;
     std::weak_ptr<LegacySession> weak = weak_from_this();
     JobEvents events;
     events.on_output = [weak](int fd, std::string_view data) {
@@ -483,6 +494,8 @@ public:
     for (auto& [key, session] : sessions) {
       session->close();
     }
+    // Anything a command left behind that its tree could not claim goes too.
+    m_shared->reaper->kill_all();
   }
 
 private:

@@ -46,9 +46,12 @@ Job::Job(loop::Loop& loop, JobSpec spec, JobEvents events, std::shared_ptr<std::
 
 Job::~Job() {
   // Only a loop torn down under a live child gets here unreaped (server shutdown); the group must
-  // not outlive us.
+  // not outlive us. The tree kills what is left of itself when it goes.
   if (m_process && !m_reaped) {
     m_process->kill_group(SIGKILL);
+  }
+  if (m_counted && m_running && *m_running > 0) {
+    --*m_running;
   }
 }
 
@@ -75,6 +78,10 @@ Result<void> Job::spawn() {
     options.stdin_ = loop::Stdio::piped(m_stdin);
   }
   options.own_group = true;
+  if (m_spec.reaper) {
+    m_tree = m_spec.reaper->new_tree();
+    options.tree = m_tree;
+  }
 
   auto spawned = loop::Process::spawn(m_loop, options, [self = shared_from_this()](loop::ExitStatus status) {
     self->on_exit(status);
@@ -92,6 +99,7 @@ Result<void> Job::spawn() {
   m_started_ns = uv_hrtime();
   if (m_running) {
     ++*m_running;
+    m_counted = true;
   }
 
   for (int fd : {1, 2}) {
@@ -131,9 +139,46 @@ void Job::on_timer() {
   if (!m_term_sent) {
     m_term_sent = true;
     m_info.timed_out = true;
-    m_process->kill_group(SIGTERM);
+    signal_all(SIGTERM);
   } else {
-    m_process->kill_group(SIGKILL);
+    signal_all(SIGKILL);
+  }
+}
+
+void Job::signal_all(int signum) {
+  if (m_tree && signum != SIGKILL) {
+    // Once each: a process that traps the signal should not see it twice.
+    m_tree->signal(signum);
+    return;
+  }
+  if (m_tree) {
+    m_tree->kill();
+  }
+  if (m_process) {
+    m_process->kill_group(signum);
+  }
+}
+
+void Job::reap_leftovers() {
+  std::size_t left = 0;
+  if (m_tree) {
+    left = m_tree->kill();
+  }
+  if (left == 0) {
+    if (m_leftovers) {
+      m_leftovers->close();
+      m_leftovers.reset();
+    }
+    if (m_counted && m_running && *m_running > 0) {
+      --*m_running;
+    }
+    m_counted = false;
+    return;
+  }
+  // A process in uninterruptible sleep dies when it wakes; until then it holds the slot.
+  if (!m_leftovers) {
+    m_leftovers = loop::Timer::create(m_loop);
+    m_leftovers->start(50, 50, [self = shared_from_this()] { self->reap_leftovers(); });
   }
 }
 
@@ -156,7 +201,7 @@ void Job::on_output(int fd, std::string_view data) {
   if (over && !m_finished) {
     // Nothing past the cap is read, so nothing past it is held anywhere.
     if (!m_exited) {
-      m_process->kill_group(SIGKILL);
+      signal_all(SIGKILL);
     }
     close_output(1);
     close_output(2);
@@ -178,12 +223,11 @@ void Job::on_exit(loop::ExitStatus status) {
   m_reaped = true;
   m_info.exit_code = status.exit_code;
   m_info.term_signal = status.term_signal;
-  if (m_running && *m_running > 0) {
-    --*m_running;
-  }
-  // Whatever the command left running in its group goes with it, so it cannot hold the output
-  // pipes (or anything else) open after the command has been reported finished.
+  // Whatever the command left running (in its group, or anywhere in its tree) goes with it, so
+  // it cannot hold the output pipes (or anything else) open after the command has been reported
+  // finished.
   m_process->kill_group(SIGKILL);
+  reap_leftovers();
   m_process->close();
   if (m_timer) {
     m_timer->close();
@@ -257,7 +301,7 @@ void Job::abort() {
   m_finished = true;
   m_events = {};
   if (m_process && !m_reaped) {
-    m_process->kill_group(SIGKILL);
+    signal_all(SIGKILL);
   }
   for (auto* pipe : {&m_stdin, &m_stdout, &m_stderr}) {
     if (*pipe) {

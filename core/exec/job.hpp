@@ -13,6 +13,7 @@
 #include "core/exec/request.hpp"
 #include "core/loop/loop.hpp"
 #include "core/loop/process.hpp"
+#include "core/loop/reaper.hpp"
 #include "core/loop/tcp.hpp"
 #include "core/loop/timer.hpp"
 #include "core/util/result.hpp"
@@ -33,6 +34,11 @@ struct JobSpec {
   // After the command exits, how long a process that escaped its group may keep the output
   // pipes open before we stop waiting for them.
   double drain_after_exit = 2.0;
+  // With a reaper, the command runs as a loop::ProcessTree: the timeout, the output cap, abort()
+  // and the command's exit reach every process it started, also those that left its process
+  // group or session, and the job counts as running until the last of them is gone. Without one,
+  // they reach its process group only.
+  std::shared_ptr<loop::Reaper> reaper;
 };
 
 struct JobEvents {
@@ -44,7 +50,8 @@ struct JobEvents {
 
 class Job : public std::enable_shared_from_this<Job> {
 public:
-  // Spawns the command. `running` counts live jobs; it drops when the child has been reaped.
+  // Spawns the command. `running` counts live jobs; it drops when the child has been reaped and
+  // (with a reaper) its whole tree is gone.
   static Result<std::shared_ptr<Job>> start(loop::Loop& loop, JobSpec spec, JobEvents events,
                                             std::shared_ptr<std::size_t> running);
   ~Job();
@@ -55,7 +62,7 @@ public:
   void resume_output();
   // Signals the command's process group.
   void signal(int signum);
-  // The client is gone: kill the group, drop the events; the child is still reaped.
+  // The client is gone: kill the group (the tree), drop the events; the child is still reaped.
   void abort();
   int pid() const { return m_process ? m_process->pid() : 0; }
 
@@ -68,6 +75,11 @@ private:
   void close_output(int fd);
   void maybe_finish();
   void on_timer();
+  // Signals everything the command started: its tree, or its process group.
+  void signal_all(int signum);
+  // Once the command exited: kills what it left behind and gives back its running slot when
+  // nothing of it is left.
+  void reap_leftovers();
 
   loop::Loop& m_loop;
   JobSpec m_spec;
@@ -79,6 +91,10 @@ private:
   std::shared_ptr<loop::Pipe> m_stderr;
   std::shared_ptr<loop::Timer> m_timer;
   std::shared_ptr<loop::Timer> m_drain;
+  std::shared_ptr<loop::ProcessTree> m_tree;
+  // Retries reap_leftovers while a killed process is slow to die.
+  std::shared_ptr<loop::Timer> m_leftovers;
+  bool m_counted = false;
   ExitInfo m_info;
   std::uint64_t m_started_ns = 0;
   bool m_exited = false;

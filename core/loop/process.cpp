@@ -5,8 +5,13 @@
 #include <string.h>
 
 #include <cstdlib>
+#include <string_view>
 
 #include <fmt/format.h>
+
+#include "core/loop/reaper.hpp"
+
+extern char** environ;
 
 namespace netlab::loop {
 namespace {
@@ -41,8 +46,29 @@ Result<std::shared_ptr<Process>> Process::spawn(Loop& loop, const SpawnOptions& 
   }
   argv.push_back(nullptr);
   std::vector<char*> env;
-  if (options.env) {
-    for (const auto& entry : *options.env) {
+  std::vector<std::string> marked;
+  if (options.tree) {
+    // The marker replaces any inherited one: a tree's processes carry exactly one.
+    constexpr std::string_view key = "NETLAB_TREE=";
+    auto keep = [&](std::string_view entry) {
+      if (entry.substr(0, key.size()) != key) {
+        marked.emplace_back(entry);
+      }
+    };
+    if (options.env) {
+      for (const auto& entry : *options.env) {
+        keep(entry);
+      }
+    } else {
+      for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+        keep(*entry);
+      }
+    }
+    marked.push_back(options.tree->env_entry());
+  }
+  const auto* env_source = options.tree ? &marked : (options.env ? &*options.env : nullptr);
+  if (env_source != nullptr) {
+    for (const auto& entry : *env_source) {
       env.push_back(const_cast<char*>(entry.c_str()));
     }
     env.push_back(nullptr);
@@ -56,13 +82,14 @@ Result<std::shared_ptr<Process>> Process::spawn(Loop& loop, const SpawnOptions& 
   uv_process_options_t uv_options{};
   uv_options.file = argv[0];
   uv_options.args = argv.data();
-  uv_options.env = options.env ? env.data() : nullptr;
+  uv_options.env = env_source != nullptr ? env.data() : nullptr;
   uv_options.cwd = options.cwd ? options.cwd->c_str() : nullptr;
   uv_options.stdio_count = 3;
   uv_options.stdio = stdio;
   uv_options.flags = options.own_group ? UV_PROCESS_DETACHED : 0;
   uv_options.exit_cb = [](uv_process_t* handle, int64_t exit_status, int term_signal) {
     auto* self = static_cast<Process*>(HandleBase::from(reinterpret_cast<uv_handle_t*>(handle)));
+    spawn_registry::remove(handle->pid);
     self->m_exited = true;
     if (self->m_on_exit) {
       self->m_on_exit(ExitStatus{exit_status, term_signal});
@@ -72,7 +99,13 @@ Result<std::shared_ptr<Process>> Process::spawn(Loop& loop, const SpawnOptions& 
   auto process = std::make_shared<Process>();
   process->m_on_exit = std::move(on_exit);
   process->m_own_group = options.own_group;
+  // Held from fork to registration, so a Reaper's scan never takes this child for an orphan.
+  auto registry = spawn_registry::lock();
   int rc = uv_spawn(loop.raw(), process->raw(), &uv_options);
+  if (rc == 0) {
+    spawn_registry::add(process->pid(), options.tree.get());
+  }
+  registry.unlock();
   // libuv initialises the handle even when spawning fails, so it must be closed either way.
   process->adopt(process);
   if (rc != 0) {

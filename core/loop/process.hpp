@@ -15,6 +15,8 @@
 
 namespace netlab::loop {
 
+class ProcessTree;
+
 // How one of the child's standard descriptors is connected.
 struct Stdio {
   enum class Kind { ignore, inherit, pipe };
@@ -36,6 +38,10 @@ struct SpawnOptions {
   Stdio stderr_;
   // A new session and process group (setsid), so kill_group() reaches grandchildren too.
   bool own_group = true;
+  // Roots this tree (core/loop/reaper.hpp): the child's environment gets the tree's marker, and
+  // the tree then finds every process the child starts, wherever it moves. Not owned: the
+  // caller keeps the tree for as long as it wants to control them.
+  std::shared_ptr<ProcessTree> tree;
 };
 
 struct ExitStatus {

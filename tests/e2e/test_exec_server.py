@@ -368,6 +368,98 @@ class TestProcessHygiene(Base):
         self.assertTrue(wait_gone(pid))
 
 
+def descendants_of(pid):
+    """Every live (non-zombie) process below pid, found through /proc's parent links."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if fields[0] not in ("Z", "X"):
+            parents[int(entry)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+# Each command hides sleepers the ways issue 14 found: a new session, a double fork, nohup.
+ESCAPES = ("setsid sleep 300 >/dev/null 2>&1 </dev/null & echo $!; "
+           "sh -c 'sleep 300 >/dev/null 2>&1 </dev/null & echo $!'; "
+           "nohup sleep 300 >/dev/null 2>&1 </dev/null & echo $!")
+
+
+def escaped_pids(out):
+    pids = [int(p) for p in out.split()]
+    assert len(pids) == 3, out
+    return pids
+
+
+class TestEscapingDescendants(Base):
+    """A command's descendants die with it, wherever they moved (issue 14 item 3)."""
+
+    def assert_all_gone(self, pids, why):
+        for pid in pids:
+            self.assertTrue(wait_gone(pid), f"pid {pid} outlived {why}")
+
+    def test_leftovers_of_finished_commands_under_max_running(self):
+        with nt.Server("exec-server", "0", "--shell", "--max-running", "2") as server:
+            pids = []
+            for i in range(10):
+                final, out, _, _ = self.client(server).run(shell=ESCAPES)
+                self.assertEqual(final.get("exit_code"), 0, final)
+                pids += escaped_pids(out)
+            self.assert_all_gone(pids, "its command")
+            self.assertTrue(nt.wait_until(lambda: descendants_of(server.proc.pid) == set()),
+                            descendants_of(server.proc.pid))
+
+    def test_timeout_reaches_escaped_descendants(self):
+        c = self.client()
+        c.send_exec(1, shell=ESCAPES + "; sleep 300", timeout=0.5)
+        final, out, _, _ = c.collect(1)
+        self.assertTrue(final["timed_out"])
+        self.assert_all_gone(escaped_pids(out), "--timeout")
+
+    def test_disconnect_reaches_escaped_descendants(self):
+        c = self.client()
+        c.send_exec(1, shell=ESCAPES + "; echo ready; sleep 300")
+        out = b""
+        while not out.endswith(b"ready\n"):
+            header, body = c.recv_frame()
+            out += body
+        pids = escaped_pids(out.replace(b"ready", b""))
+        self.assertTrue(all(pid_alive(p) for p in pids))
+        c.close()
+        self.assert_all_gone(pids, "its client")
+
+    def test_server_stop_reaches_escaped_descendants(self):
+        server = nt.Server("exec-server", "0", "--shell", "--max-running", "12")
+        self.addCleanup(server.close)
+        pids = []
+        clients = []
+        for i in range(12):
+            c = self.client(server)
+            c.send_exec(1, shell=ESCAPES + "; echo ready; exec sleep 300")
+            out = b""
+            while not out.endswith(b"ready\n"):
+                out += c.recv_frame()[1]
+            pids += escaped_pids(out.replace(b"ready", b""))
+            clients.append(c)
+        self.assertEqual(server.stop(), 0)
+        self.assert_all_gone(pids, "SIGTERM of the server")
+
+    def test_legacy_leftovers_die(self):
+        with nt.Server("exec-server", "0", "--protocol", "legacy") as server:
+            header, body = legacy_run("127.0.0.1", server.port, ESCAPES)
+            self.assertEqual(header["exit_code"], 0)
+            self.assert_all_gone(escaped_pids(body), "its legacy command")
+
+
 class TestMalformed(Base):
     """Every malformed case of protocol.md section 1: error frame "protocol", then a close, and the
     other connections carry on."""
