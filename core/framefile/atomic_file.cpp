@@ -1,84 +1,214 @@
-// Temp file + rename.
+// Temp file + rename, relative to an open folder, and the signal handlers that clean up.
 #include "core/framefile/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
-#include <vector>
+#include <random>
 
 #include <fmt/format.h>
 
 #include "core/util/fd_io.hpp"
+#include "core/util/log.hpp"
 
 namespace netlab::framefile {
+namespace {
+
+constexpr int k_cleanup_signals[] = {SIGINT, SIGTERM, SIGHUP};
+constexpr char k_temp_prefix[] = ".netlab-";
+
+// The temporary file a signal handler must remove: its folder descriptor (-1 for none) and
+// name. Written only with the cleanup signals blocked, read only by the handler.
+std::atomic<int> g_temp_dir{-1};
+char g_temp_name[32];
+struct sigaction g_previous[3];
+int g_installed = 0;
+// The line the handler writes, made beforehand: formatting is not async-signal-safe.
+char g_interrupted_line[128];
+std::size_t g_interrupted_size = 0;
+
+extern "C" void remove_temporary_and_exit(int signum) {
+  int dir = g_temp_dir.load();
+  if (dir >= 0) {
+    ::unlinkat(dir, g_temp_name, 0);
+  }
+  (void)!::write(STDERR_FILENO, g_interrupted_line, g_interrupted_size);
+  ::_exit(128 + signum);
+}
+
+// Blocks the cleanup signals for its lifetime, so a temporary file and its registration
+// appear (and go) together.
+class BlockCleanupSignals {
+public:
+  BlockCleanupSignals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int signum : k_cleanup_signals) {
+      sigaddset(&set, signum);
+    }
+    pthread_sigmask(SIG_BLOCK, &set, &m_old);
+  }
+  ~BlockCleanupSignals() { pthread_sigmask(SIG_SETMASK, &m_old, nullptr); }
+
+private:
+  sigset_t m_old;
+};
+
+std::string random_suffix() {
+  static constexpr char k_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  static thread_local std::mt19937_64 engine{std::random_device{}()};
+  std::string out;
+  for (int i = 0; i < 6; ++i) {
+    out.push_back(k_chars[engine() % (sizeof(k_chars) - 1)]);
+  }
+  return out;
+}
+
+} // namespace
 
 AtomicFile::~AtomicFile() { discard(); }
 
 Result<void> AtomicFile::open(const std::string& path) {
-  discard();
-  m_path = path;
   auto slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+  std::string dir = slash == std::string::npos ? std::string(".") : path.substr(0, slash + 1);
   std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  // A dot name keeps the temporary file out of a casual `ls` while it is being written.
-  std::string templ = fmt::format("{}.{}.netlab-XXXXXX", dir, base);
-  std::vector<char> buffer(templ.begin(), templ.end());
-  buffer.push_back('\0');
-  int fd = ::mkostemp(buffer.data(), O_CLOEXEC);
-  if (fd < 0) {
+  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) {
     return fail(fmt::format("create {}: {}", path, std::strerror(errno)), errno);
   }
-  m_fd = fd;
-  m_temp = buffer.data();
-  return {};
+  auto opened = open_in(dir_fd, base, path);
+  ::close(dir_fd);
+  return opened;
 }
 
-Result<void> AtomicFile::write(std::string_view data) { return write_all(m_fd, data, m_path); }
+Result<void> AtomicFile::open_in(int dir_fd, const std::string& name, const std::string& shown) {
+  discard();
+  m_name = name;
+  m_shown = shown;
+  BlockCleanupSignals blocked;
+  int dup = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) {
+    return fail(fmt::format("create {}: {}", shown, std::strerror(errno)), errno);
+  }
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::string temp = k_temp_prefix + random_suffix();
+    int fd = ::openat(dup, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST) {
+      continue;
+    }
+    if (fd < 0) {
+      int saved = errno;
+      ::close(dup);
+      return fail(fmt::format("create {}: {}", shown, std::strerror(saved)), saved);
+    }
+    m_fd = fd;
+    m_dir_fd = dup;
+    m_temp = temp;
+    std::memcpy(g_temp_name, temp.c_str(), temp.size() + 1);
+    g_temp_dir.store(dup);
+    return {};
+  }
+  ::close(dup);
+  return fail(fmt::format("create {}: no free temporary name", shown), EEXIST);
+}
 
-Result<void> AtomicFile::commit(mode_t mode) {
+Result<void> AtomicFile::write(std::string_view data) { return write_all(m_fd, data, m_shown); }
+
+Result<void> AtomicFile::commit(mode_t mode, bool replace) {
   if (::fchmod(m_fd, mode) != 0) {
     int saved = errno;
     discard();
-    return fail(fmt::format("chmod {}: {}", m_path, std::strerror(saved)), saved);
+    return fail(fmt::format("chmod {}: {}", m_shown, std::strerror(saved)), saved);
   }
   int fd = m_fd;
   m_fd = -1;
   if (::close(fd) != 0) {
     int saved = errno;
-    ::unlink(m_temp.c_str());
-    m_temp.clear();
-    return fail(fmt::format("write {}: {}", m_path, std::strerror(saved)), saved);
+    discard();
+    return fail(fmt::format("write {}: {}", m_shown, std::strerror(saved)), saved);
   }
-  if (::rename(m_temp.c_str(), m_path.c_str()) != 0) {
+  int rc = 0;
+  if (replace) {
+    rc = ::renameat(m_dir_fd, m_temp.c_str(), m_dir_fd, m_name.c_str());
+  } else {
+    rc = ::renameat2(m_dir_fd, m_temp.c_str(), m_dir_fd, m_name.c_str(), RENAME_NOREPLACE);
+    if (rc != 0 && errno == EINVAL) {
+      // A file system without RENAME_NOREPLACE: a hard link also refuses an existing name.
+      rc = ::linkat(m_dir_fd, m_temp.c_str(), m_dir_fd, m_name.c_str(), 0);
+    }
+  }
+  if (rc != 0) {
     int saved = errno;
-    ::unlink(m_temp.c_str());
-    m_temp.clear();
-    return fail(fmt::format("rename into {}: {}", m_path, std::strerror(saved)), saved);
+    discard();
+    if (saved == EEXIST) {
+      return fail(fmt::format("{} exists; use --force to replace it", m_shown), saved);
+    }
+    return fail(fmt::format("rename into {}: {}", m_shown, std::strerror(saved)), saved);
   }
-  m_temp.clear();
+  // After linkat the temporary name is still there; after a rename this finds nothing.
+  discard();
   return {};
 }
 
 void AtomicFile::discard() {
+  BlockCleanupSignals blocked;
   if (m_fd >= 0) {
     ::close(m_fd);
     m_fd = -1;
   }
-  if (!m_temp.empty()) {
-    ::unlink(m_temp.c_str());
-    m_temp.clear();
+  if (m_dir_fd >= 0) {
+    if (!m_temp.empty()) {
+      ::unlinkat(m_dir_fd, m_temp.c_str(), 0);
+    }
+    if (g_temp_dir.load() == m_dir_fd) {
+      g_temp_dir.store(-1);
+    }
+    ::close(m_dir_fd);
+    m_dir_fd = -1;
+  }
+  m_temp.clear();
+}
+
+RemoveTemporaryOnSignal::RemoveTemporaryOnSignal() {
+  if (g_installed++ > 0) {
+    return;
+  }
+  auto line = fmt::format("netlab: {}: interrupted\n", log::command());
+  g_interrupted_size = std::min(line.size(), sizeof(g_interrupted_line));
+  std::memcpy(g_interrupted_line, line.data(), g_interrupted_size);
+  struct sigaction action{};
+  action.sa_handler = remove_temporary_and_exit;
+  sigemptyset(&action.sa_mask);
+  for (int signum : k_cleanup_signals) {
+    sigaddset(&action.sa_mask, signum);
+  }
+  for (std::size_t i = 0; i < std::size(k_cleanup_signals); ++i) {
+    ::sigaction(k_cleanup_signals[i], &action, &g_previous[i]);
   }
 }
 
-mode_t default_file_mode() {
+RemoveTemporaryOnSignal::~RemoveTemporaryOnSignal() {
+  if (--g_installed > 0) {
+    return;
+  }
+  for (std::size_t i = 0; i < std::size(k_cleanup_signals); ++i) {
+    ::sigaction(k_cleanup_signals[i], &g_previous[i], nullptr);
+  }
+}
+
+mode_t default_file_mode() { return received_file_mode(0666); }
+
+mode_t received_file_mode(mode_t mode) {
   // umask can only be read by setting it; put it straight back.
   mode_t mask = ::umask(022);
   ::umask(mask);
-  return 0666 & ~mask;
+  return mode & 0777 & ~mask;
 }
 
 } // namespace netlab::framefile

@@ -1,7 +1,11 @@
 // Frame-file reading: the shared frame::Decoder does framing, limits and sha256 checks; this
 // file adds the file-frame rules (names, sequence of chunks, overwrite policy, atomic writes).
+// Every path below the target folder is walked one component at a time from open folder
+// descriptors with O_NOFOLLOW, never resolved as a string, so another user swapping a folder
+// for a symbolic link at any moment cannot redirect a write outside the target folder.
 #include "core/framefile/reader.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,12 +16,12 @@
 
 #include <fmt/format.h>
 
-#include "core/util/escape.hpp"
-
 #include "core/frame/frame.hpp"
 #include "core/framefile/atomic_file.hpp"
-#include "core/util/fd_io.hpp"
 #include "core/framefile/names.hpp"
+#include "core/net/socket.hpp"
+#include "core/util/escape.hpp"
+#include "core/util/fd_io.hpp"
 
 namespace netlab::framefile {
 namespace {
@@ -30,11 +34,13 @@ struct OpenFile {
   AtomicFile file;
 };
 
-std::string join(const std::string& dir, const std::string& name) {
-  if (dir.empty()) {
-    return name;
+// Requires the body checksum protocol.md §6 says every file and data frame carries: the
+// decoder verifies it when present, so without this a frame could skip the check.
+Result<void> require_sha256(const frame::Frame& frame) {
+  if (frame.header.find("sha256") == frame.header.end()) {
+    return fail(fmt::format("{} frame has no \"sha256\"", escape_text(frame.type())));
   }
-  return dir.back() == '/' ? dir + name : dir + "/" + name;
+  return {};
 }
 
 Result<std::uint64_t> optional_count(const nlohmann::json& header, const char* key, std::uint64_t fallback) {
@@ -50,7 +56,9 @@ Result<std::uint64_t> optional_count(const nlohmann::json& header, const char* k
 
 class Extractor {
 public:
-  Extractor(const ReaderOptions& options, const ReaderEvents& events) : m_options(options), m_events(events) {}
+  // `root_fd`: the target folder, open (-1 in list mode); borrowed.
+  Extractor(const ReaderOptions& options, const ReaderEvents& events, int root_fd)
+      : m_options(options), m_events(events), m_root_fd(root_fd) {}
 
   Result<void> take(frame::Frame& frame, std::size_t number) {
     auto type = frame.type();
@@ -66,6 +74,9 @@ public:
                               m_current->size));
     }
     if (type == "data") {
+      if (auto checked = require_sha256(frame); !checked) {
+        return fail(fmt::format("frame {}: {}", number, checked.error()));
+      }
       m_stats.data_bytes += frame.body.size();
       if (m_options.list) {
         if (m_events.listed) {
@@ -100,6 +111,7 @@ private:
     }
     auto name = name_it->get<std::string>();
     NETLAB_TRY_VOID(check_name(name));
+    NETLAB_TRY_VOID(require_sha256(frame));
     NETLAB_TRY(auto offset, optional_count(header, "offset", 0));
     NETLAB_TRY(auto file_size, optional_count(header, "file_size", frame.body.size()));
     mode_t mode = default_file_mode();
@@ -107,8 +119,9 @@ private:
       if (!it->is_number_integer() || it->get<std::int64_t>() < 0 || it->get<std::int64_t>() > 07777) {
         return fail(fmt::format("'{}': \"mode\" is not permission bits", escape_text(name)));
       }
-      // Set-id and sticky bits are dropped: a received file should not gain privileges.
-      mode = static_cast<mode_t>(it->get<std::int64_t>()) & 0777;
+      // Set-id and sticky bits are dropped (a received file should not gain privileges) and the
+      // umask applies, as for any file this user creates.
+      mode = received_file_mode(static_cast<mode_t>(it->get<std::int64_t>()));
     }
     if (offset == 0) {
       if (m_current) {
@@ -127,7 +140,7 @@ private:
     m_current->written += frame.body.size();
     if (m_current->written == m_current->size) {
       if (!m_options.list) {
-        NETLAB_TRY_VOID(m_current->file.commit(m_current->mode));
+        NETLAB_TRY_VOID(m_current->file.commit(m_current->mode, m_options.force));
       }
       ++m_stats.files;
       m_current.reset();
@@ -146,10 +159,11 @@ private:
       }
       return {};
     }
-    NETLAB_TRY_VOID(make_parents(name));
-    auto target = join(m_options.dir, name);
+    NETLAB_TRY(auto parent, open_parent(name));
+    auto slash = name.rfind('/');
+    auto base = slash == std::string::npos ? name : name.substr(slash + 1);
     struct stat st{};
-    if (::lstat(target.c_str(), &st) == 0) {
+    if (::fstatat(parent.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
       if (S_ISDIR(st.st_mode)) {
         return fail(fmt::format("'{}' exists and is a folder", escape_text(name)));
       }
@@ -157,35 +171,54 @@ private:
         return fail(fmt::format("'{}' exists; use --force to replace it", escape_text(name)));
       }
     }
-    return m_current->file.open(target);
+    // The commit refuses an existing name without --force even if one appears meanwhile.
+    return m_current->file.open_in(parent.get(), base, fmt::format("'{}'", escape_text(name)));
   }
 
-  // Creates the folders above `name`, refusing to pass through a symbolic link: an existing
-  // link "a" -> /etc would otherwise let the name "a/passwd" write outside the target folder.
-  Result<void> make_parents(const std::string& name) {
-    std::size_t slash = 0;
-    while ((slash = name.find('/', slash)) != std::string::npos) {
-      auto folder = join(m_options.dir, name.substr(0, slash));
-      ++slash;
-      struct stat st{};
-      if (::lstat(folder.c_str(), &st) == 0) {
-        if (S_ISLNK(st.st_mode)) {
-          return fail(fmt::format("refusing to write through symbolic link {}", escape_text(folder)));
-        }
-        if (!S_ISDIR(st.st_mode)) {
-          return fail(fmt::format("{} exists and is not a folder", escape_text(folder)));
-        }
-        continue;
-      }
-      if (::mkdir(folder.c_str(), 0777) != 0 && errno != EEXIST) {
-        return fail(fmt::format("mkdir {}: {}", escape_text(folder), std::strerror(errno)), errno);
-      }
+  // Opens the folder that holds `name` (a name check_name accepted), creating missing folders,
+  // one component at a time from the target folder's descriptor. A component that is a
+  // symbolic link is refused, whenever it became one: an existing link "a" -> /etc would
+  // otherwise let the name "a/passwd" write outside the target folder.
+  Result<net::Fd> open_parent(const std::string& name) {
+    net::Fd current{::fcntl(m_root_fd, F_DUPFD_CLOEXEC, 0)};
+    if (!current) {
+      return fail(fmt::format("open {}: {}", escape_text(m_options.dir), std::strerror(errno)), errno);
     }
-    return {};
+    std::size_t start = 0;
+    std::size_t slash = 0;
+    while ((slash = name.find('/', start)) != std::string::npos) {
+      auto part = name.substr(start, slash - start);
+      auto shown = escape_text(name.substr(0, slash));
+      start = slash + 1;
+      int next = -1;
+      for (int attempt = 0; attempt < 2 && next < 0; ++attempt) {
+        next = ::openat(current.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0 && errno == ENOENT && attempt == 0) {
+          if (::mkdirat(current.get(), part.c_str(), 0777) != 0 && errno != EEXIST) {
+            return fail(fmt::format("mkdir '{}': {}", shown, std::strerror(errno)), errno);
+          }
+          continue;
+        }
+        if (next < 0) {
+          int saved = errno;
+          struct stat st{};
+          if (::fstatat(current.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+            return fail(fmt::format("refusing to write through symbolic link '{}'", shown));
+          }
+          if (saved == ENOTDIR) {
+            return fail(fmt::format("'{}' exists and is not a folder", shown));
+          }
+          return fail(fmt::format("open '{}': {}", shown, std::strerror(saved)), saved);
+        }
+      }
+      current = net::Fd{next};
+    }
+    return current;
   }
 
   const ReaderOptions& m_options;
   const ReaderEvents& m_events;
+  int m_root_fd;
   std::unique_ptr<OpenFile> m_current;
   ReaderStats m_stats;
 };
@@ -194,14 +227,17 @@ private:
 
 Result<ReaderStats> read_frames(int in_fd, const std::string& in_name, const ReaderOptions& options,
                                 const ReaderEvents& events) {
+  net::Fd root;
   if (!options.list) {
-    struct stat st{};
-    if (::stat(options.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    // The target folder itself is the user's choice, so a link to a folder is followed here.
+    root = net::Fd{::open(options.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    if (!root) {
       return fail(fmt::format("{}: not a folder", options.dir));
     }
   }
+  RemoveTemporaryOnSignal cleanup;
   frame::Decoder decoder;
-  Extractor extractor(options, events);
+  Extractor extractor(options, events, root.get());
   std::vector<frame::Frame> frames;
   std::string buffer(options.read_size, '\0');
   std::size_t number = 0;

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <optional>
 #include <span>
 
 #include <fmt/format.h>
@@ -36,6 +37,7 @@ class Sink {
 public:
   Sink(const PackConfig& options, bool binary) {
     if (!options.output.empty() && options.output != "-") {
+      m_cleanup.emplace();
       auto opened = m_file.open(options.output);
       if (!opened) {
         throw Error(opened.error());
@@ -69,6 +71,8 @@ public:
   }
 
 private:
+  // An interrupted pack -o removes its temporary file.
+  std::optional<framefile::RemoveTemporaryOnSignal> m_cleanup;
   framefile::AtomicFile m_file;
   int m_fd = STDOUT_FILENO;
   std::string m_name = "stdout";

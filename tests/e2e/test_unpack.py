@@ -4,12 +4,15 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import struct
+import subprocess
+import sys
 import tempfile
 import time
 import unittest
 
-from netlab_test import run, main
+from netlab_test import NETLAB, run, main
 
 
 def frame(header, body=b""):
@@ -152,6 +155,107 @@ class Unpack(unittest.TestCase):
         self.assertFalse(os.path.exists(self.path("escape")))
         self.assertFalse(os.path.exists("/tmp/netlab-absolute-escape"))
         self.assertEqual(os.listdir(out), [])
+
+    def test_frame_without_sha256_is_refused(self):
+        out = self.path("out")
+        os.mkdir(out)
+        for stream in (frame({"type": "file", "name": "unchecked"}, b"data"),
+                       frame({"type": "data"}, b"data")):
+            with self.subTest(stream=stream[:40]):
+                proc = run("unpack", "--frame", "-C", out, input=stream)
+                self.assertEqual(proc.returncode, 1)
+                self.assertIn(b'frame has no "sha256"', proc.stderr)
+                self.assertEqual(proc.stdout, b"")
+        self.assertEqual(os.listdir(out), [])
+
+    def test_frame_mode_is_masked_by_the_umask(self):
+        cases = [("open", 0o777, 0o750), ("setid", 0o6777, 0o750), ("private", 0o600, 0o600), ("default", None, 0o640)]
+        stream = b"".join(file_frame(name, b"x", **({} if mode is None else {"mode": mode})) for name, mode, _ in cases)
+        out = self.path("out")
+        os.mkdir(out)
+        old = os.umask(0o027)
+        try:
+            run("unpack", "--frame", "-C", out, input=stream, check=True)
+        finally:
+            os.umask(old)
+        for name, _, expected in cases:
+            self.assertEqual(oct(os.stat(os.path.join(out, name)).st_mode & 0o7777), oct(expected), name)
+
+    def test_frame_names_up_to_255_bytes(self):
+        out = self.path("out")
+        os.mkdir(out)
+        names = ["a" * 241, "b" * 255, "c" * 255 + "/" + "d" * 255]
+        run("unpack", "--frame", "-C", out, input=b"".join(file_frame(n, n.encode()) for n in names), check=True)
+        for name in names:
+            with open(os.path.join(out, name), "rb") as f:
+                self.assertEqual(f.read(), name.encode())
+        self.assertEqual(sorted(os.listdir(out)), sorted(["a" * 241, "b" * 255, "c" * 255]))
+
+    def test_frame_interrupted_inside_a_large_file_leaves_no_temporary_file(self):
+        # The first 16 MiB piece of a 40 MiB file and the start of the second: the temporary file
+        # holds the first piece, and the rest never comes until the signal.
+        piece = os.urandom(16 << 20)
+        head = (file_frame("big.bin", piece, offset=0, file_size=40 << 20) +
+                file_frame("big.bin", piece, offset=16 << 20, file_size=40 << 20)[:4 << 20])
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            with self.subTest(signal=signum):
+                out = self.path("out-%d" % signum)
+                os.mkdir(out)
+                proc = subprocess.Popen([NETLAB, "unpack", "--frame", "-C", out], stdin=subprocess.PIPE,
+                                        stderr=subprocess.PIPE)
+                proc.stdin.write(head)
+                proc.stdin.flush()
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    sizes = [os.stat(os.path.join(out, n)).st_size for n in os.listdir(out)]
+                    if sizes == [len(piece)]:
+                        break
+                    time.sleep(0.01)
+                else:
+                    self.fail(f"no 16 MiB temporary file in {os.listdir(out)}")
+                proc.send_signal(signum)
+                _, err = proc.communicate(timeout=60)
+                self.assertEqual(proc.returncode, 128 + signum, err)
+                self.assertIn(b"netlab: unpack: interrupted", err)
+                self.assertEqual(os.listdir(out), [])
+
+    @unittest.skipUnless(os.geteuid() == 0, "the race is the one a root unpack is exposed to")
+    def test_frame_folder_swapped_for_a_symlink_while_unpacking(self):
+        # Another user keeps swapping the folder d for a symbolic link to a folder outside the
+        # target while root unpacks many files into d: nothing may land outside.
+        out = self.path("out")
+        outside = self.path("outside")
+        os.mkdir(out)
+        os.mkdir(outside)
+        stream = b"".join(file_frame("d/f%04d" % i, b"x") for i in range(1500))
+        racer_code = (
+            "import os, sys\n"
+            "d, real, outside, stop = sys.argv[1:]\n"
+            "for _ in range(3000000):\n"
+            "    if os.path.exists(stop): break\n"
+            "    for step in (lambda: os.rename(d, real), lambda: os.symlink(outside, d),\n"
+            "                 lambda: os.unlink(d), lambda: os.rename(real, d)):\n"
+            "        try: step()\n"
+            "        except OSError: pass\n")
+        stop = self.path("stop")
+        for run_number in range(6):
+            with self.subTest(run=run_number):
+                shutil.rmtree(out)
+                os.mkdir(out)
+                os.mkdir(os.path.join(out, "d"))
+                racer = subprocess.Popen([sys.executable, "-c", racer_code, os.path.join(out, "d"),
+                                          os.path.join(out, "d.real"), outside, stop])
+                try:
+                    proc = run("unpack", "--frame", "--force", "-C", out, input=stream)
+                finally:
+                    with open(stop, "w"):
+                        pass
+                    racer.wait(timeout=60)
+                    os.unlink(stop)
+                self.assertIn(proc.returncode, (0, 1), proc.stderr)
+                if proc.returncode == 1:
+                    self.assertRegex(proc.stderr, rb"symbolic link|exists and is not a folder|No such file")
+                self.assertEqual(os.listdir(outside), [])
 
     def test_data_frames_from_stdin_with_chunk_size(self):
         data = os.urandom(100000)
