@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/crypto/digest.hpp"
 #include "core/exec/request.hpp"
 #include "core/frame/frame.hpp"
 #include "core/net/socket.hpp"
@@ -173,8 +174,16 @@ void handshake(Channel& channel, const ClientOptions& options) {
     protocol_error(fmt::format("server speaks exec protocol version {}, this client {}",
                                hello.header.value("version", json(nullptr)).dump(), k_protocol_version));
   }
-  auto auth = hello.header.value("auth", std::string());
+  auto auth_field = hello.header.find("auth");
+  auto auth = auth_field != hello.header.end() && auth_field->is_string() ? auth_field->get<std::string>() : "";
   if (auth == "none") {
+    // Holding a token means we expect to prove it; a server that asks for nothing may not be
+    // the one we meant, and would get argv and stdin.
+    if (!options.token.empty()) {
+      throw ConnectError("server offers no authentication but a token was given: refusing to send the "
+                         "command to a server that does not check it (drop --token-file/NETLAB_TOKEN to "
+                         "use an open server)");
+    }
     return;
   }
   if (auth != "hmac-sha256") {
@@ -183,7 +192,14 @@ void handshake(Channel& channel, const ClientOptions& options) {
   if (options.token.empty()) {
     throw ConnectError("server requires a token: give --token-file FILE or set NETLAB_TOKEN");
   }
-  auto nonce = hello.header.value("nonce", std::string());
+  auto nonce_field = hello.header.find("nonce");
+  // The MAC is computed only over a nonce of the documented shape, so a server cannot pick the
+  // message we sign (protocol.md: 32 random bytes as 64 lowercase hex digits).
+  if (nonce_field == hello.header.end() || !nonce_field->is_string() ||
+      !crypto::is_sha256_hex(nonce_field->get_ref<const std::string&>())) {
+    protocol_error("the hello's nonce is not 64 lowercase hex digits");
+  }
+  const auto& nonce = nonce_field->get_ref<const std::string&>();
   channel.send(json{{"type", "auth"}, {"mac", auth_mac(options.token, nonce)}}, {}, deadline);
   auto reply = channel.next(deadline, no_interrupt);
   if (reply.type() == "error") {

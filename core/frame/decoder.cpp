@@ -5,6 +5,7 @@
 
 #include "core/crypto/digest.hpp"
 #include "core/frame/frame.hpp"
+#include "core/util/escape.hpp"
 
 namespace netlab::frame {
 namespace {
@@ -84,9 +85,40 @@ Result<void> Decoder::feed(std::string_view data, std::vector<Frame>& out) {
 }
 
 Result<void> Decoder::take_header() {
-  auto header = nlohmann::json::parse(m_buffer, nullptr, false);
+  // nlohmann/json would stop at a NUL (taking what follows for the end of input), skip a UTF-8
+  // byte order mark and let the last of two equal keys win: a header is exactly one JSON object,
+  // so each of these is an error rather than a second reading of the same bytes.
+  if (m_buffer.find('\0') != std::string::npos) {
+    return error("header contains a NUL byte");
+  }
+  if (m_buffer.rfind("\xEF\xBB\xBF", 0) == 0) {
+    return error("header starts with a byte order mark");
+  }
+  std::vector<std::vector<std::string>> keys; // per open object, the keys seen so far
+  std::string duplicate;
+  auto header = nlohmann::json::parse(
+      m_buffer,
+      [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        if (event == nlohmann::json::parse_event_t::object_start) {
+          keys.emplace_back();
+        } else if (event == nlohmann::json::parse_event_t::object_end && !keys.empty()) {
+          keys.pop_back();
+        } else if (event == nlohmann::json::parse_event_t::key && !keys.empty()) {
+          const auto& key = parsed.get_ref<const std::string&>();
+          auto& seen = keys.back();
+          if (duplicate.empty() && std::find(seen.begin(), seen.end(), key) != seen.end()) {
+            duplicate = key;
+          }
+          seen.push_back(key);
+        }
+        return true;
+      },
+      false);
   if (header.is_discarded()) {
     return error("header is not valid JSON");
+  }
+  if (!duplicate.empty()) {
+    return error(fmt::format("header has the key \"{}\" twice", escape_text(duplicate)));
   }
   if (!header.is_object()) {
     return error("header is not a JSON object");

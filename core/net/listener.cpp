@@ -70,7 +70,13 @@ Result<std::unique_ptr<Listener>> Listener::open(loop::Loop& loop, const Address
       if (::lstat(address.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && !unix_socket_alive(endpoint)) {
         ::unlink(address.path.c_str());
       }
+      // The file is born with its final permissions: with the caller's umask it could be open to
+      // every local user between bind and the chmod in start(), and a server that runs commands
+      // would take their connections (issue 14). The umask is process-wide, so this relies on
+      // servers binding before they start other threads.
+      mode_t previous = ::umask(static_cast<mode_t>(~options.unix_mode & 0777));
       rc = self->m_pipe->bind(address.path);
+      ::umask(previous);
       if (rc != 0) {
         return fail(uv_message("bind", text, rc));
       }

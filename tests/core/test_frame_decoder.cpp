@@ -152,6 +152,15 @@ TEST_CASE("frame::Decoder: every malformed case is a clear error", "[frame]") {
        raw_frame(R"({"type":"x","size":3,"sha256":")" + netlab::crypto::sha256_hex("abd") + "\"}", "abc"),
        "does not match"},
       {"invalid UTF-8 header", raw_frame("{\"type\":\"\xff\",\"size\":0}"), "not valid JSON"},
+      // Issue 14 item 8: one header, one reading.
+      {"bytes after a NUL", raw_frame(std::string(R"({"type":"x","size":0})") + '\0' + R"({"type":"y"})"), "NUL"},
+      {"NUL alone at the end", raw_frame(std::string(R"({"type":"x","size":0})") + '\0'), "NUL"},
+      {"byte order mark", raw_frame("\xEF\xBB\xBF{\"type\":\"x\",\"size\":0}"), "byte order mark"},
+      {"duplicate key", raw_frame(R"({"type":"exec","size":0,"type":"auth"})"), "\"type\" twice"},
+      {"duplicate size", raw_frame(R"({"type":"x","size":0,"size":5})"), "\"size\" twice"},
+      {"nested duplicate", raw_frame(R"({"type":"x","size":0,"env":{"A":"1","A":"2"}})"), "\"A\" twice"},
+      {"trailing bytes", raw_frame(R"({"type":"x","size":0}x)"), "not valid JSON"},
+      {"two objects", raw_frame(R"({"type":"x","size":0}{"type":"y","size":0})"), "not valid JSON"},
       {"truncated prefix", std::string("\0\0", 2), "ends inside the length prefix"},
       {"truncated header", prefix(20) + "{\"type\"", "ends inside the header"},
       {"truncated body", raw_frame(R"({"type":"x","size":10})", "abc"), "ends inside the body"},
@@ -166,6 +175,14 @@ TEST_CASE("frame::Decoder: every malformed case is a clear error", "[frame]") {
       CHECK_THAT(error, Catch::Contains("frame 1 at offset 0"));
     }
   }
+}
+
+TEST_CASE("frame::Decoder: equal keys in different objects are not duplicates", "[frame]") {
+  Decoder decoder;
+  std::vector<Frame> frames;
+  REQUIRE(decoder.feed(raw_frame(R"( {"type":"x","size":0,"a":{"type":1,"b":{"type":2}},"c":[{"a":1},{"a":2}]} )"),
+                       frames));
+  REQUIRE(frames.size() == 1);
 }
 
 TEST_CASE("frame::Decoder: errors name the frame and offset; the decoder stays failed", "[frame]") {

@@ -54,12 +54,13 @@ def run(*args, input=None, timeout=60, env=None, check=False):
 class Server:
     """A netlab server started as a child, ready once it printed `listening on ADDR`."""
 
-    def __init__(self, *args, env=None, wait=True):
+    def __init__(self, *args, env=None, wait=True, umask=None):
         self.tmp = tempfile.mkdtemp(prefix="netlab-e2e-")
         self.stderr_path = os.path.join(self.tmp, "stderr")
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen([NETLAB, *map(str, args)], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=self._stderr, env=env)
+                                     stdout=subprocess.PIPE, stderr=self._stderr, env=env,
+                                     umask=-1 if umask is None else umask)
         self.address = None
         if wait:
             self.wait_ready()

@@ -30,14 +30,23 @@ class FakeServer:
         self.thread.start()
 
     def _serve(self, script):
+        self.received = b""
         conn, _ = self.sock.accept()
         with conn:
+            conn.settimeout(10)
             for part in script:
                 if part is None:
-                    conn.recv(65536)
+                    try:
+                        self.received += conn.recv(65536)
+                    except (socket.timeout, OSError):
+                        pass
                 else:
                     conn.sendall(part)
             time.sleep(0.5)
+
+    def received_after_close(self):
+        self.thread.join(30)
+        return self.received
 
     def close(self):
         self.sock.close()
@@ -51,7 +60,7 @@ class TestExecClient(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="netlab-exec-client-")
         cls.token_file = os.path.join(cls.tmp, "token")
-        with open(cls.token_file, "w") as f:
+        with open(os.open(cls.token_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
             f.write(TOKEN + "\n")
         cls.server = nt.Server("exec-server", "0", "--shell")
         cls.auth_server = nt.Server("exec-server", "0", "--token-file", cls.token_file)
@@ -198,6 +207,29 @@ class TestExecClient(unittest.TestCase):
         self.assertEqual(proc.wait(10), 130)
         # Leaving killed the remote command.
         self.assertTrue(nt.wait_until(lambda: not any(p in nt.children_of(self.server.proc.pid) for p in remote)))
+
+    def test_token_holder_refuses_server_without_auth(self):
+        # A server (or something in the middle) answering "auth": "none" must not get the
+        # command: the client holding a token expected to prove it (issue 14 item 9).
+        fake = FakeServer([HELLO, None])
+        self.addCleanup(fake.close)
+        proc = nt.run("exec-client", fake.port, "--token-file", self.token_file, "--", "echo", "secret-argv")
+        self.assertEqual(proc.returncode, 255)
+        self.assertIn("no authentication", proc.stderr.decode())
+        self.assertNotIn(b"secret-argv", fake.received_after_close())
+
+    def test_nonce_must_be_64_lowercase_hex(self):
+        # The client signs only a nonce of the documented shape, never text the server chose.
+        for nonce in ("", "ab", "A" * 64, "0" * 63, "0" * 65, "g" * 64, 5):
+            with self.subTest(nonce=nonce):
+                hello = encode_frame({"type": "hello", "version": 1, "server": "fake", "auth": "hmac-sha256",
+                                      "nonce": nonce})
+                fake = FakeServer([hello, None])
+                self.addCleanup(fake.close)
+                proc = nt.run("exec-client", fake.port, "--token-file", self.token_file, "--", "true")
+                self.assertEqual(proc.returncode, 255)
+                self.assertIn("nonce", proc.stderr.decode())
+                self.assertEqual(fake.received_after_close(), b"")
 
     def test_help_has_example(self):
         out = nt.run("exec-client", "--help").stdout.decode()

@@ -498,6 +498,13 @@ class TestMalformed(Base):
                 b'{"type":"exec","id":1,"argv":["cat"],"size":3,"sha256":"%s"}'
                 % hashlib.sha256(b"abd").hexdigest().encode(), b"abc"),
             "sha256 malformed": self.raw_frame(b'{"type":"exec","size":0,"sha256":"XYZ"}'),
+            # Issue 14 item 8: a header has exactly one reading.
+            "bytes after a NUL": self.raw_frame(b'{"type":"exec","id":1,"argv":["true"],"size":0}\0junk'),
+            "byte order mark": self.raw_frame(b'\xef\xbb\xbf{"type":"exec","id":1,"argv":["true"],"size":0}'),
+            "duplicate key": self.raw_frame(b'{"type":"exec","id":1,"argv":["true"],"argv":["false"],"size":0}'),
+            "duplicate nested key": self.raw_frame(
+                b'{"type":"exec","id":1,"argv":["true"],"env":{"A":"1","A":"2"},"size":0}'),
+            "trailing bytes": self.raw_frame(b'{"type":"exec","id":1,"argv":["true"],"size":0}}'),
         }
         for name, raw in cases.items():
             with self.subTest(name):
@@ -591,6 +598,66 @@ class TestSecureDefaults(unittest.TestCase):
             echo_path = os.path.join(tmp, "echo.sock")
             with nt.Server("echo-server", f"unix:{echo_path}"):
                 self.assertEqual(os.stat(echo_path).st_mode & 0o777, 0o666)
+
+
+class TestUnixSocketRace(unittest.TestCase):
+    def test_socket_never_open_to_others_even_with_umask_000(self):
+        # Issue 14 item 1: the socket file must never exist with group/other permission, not even
+        # between bind and chmod. A racing watcher stats it as fast as it can through 20 start-ups
+        # under umask 000; as root it also tries to connect as nobody.
+        import pwd
+        nobody = pwd.getpwnam("nobody").pw_uid if os.geteuid() == 0 else None
+        with tempfile.TemporaryDirectory() as tmp:
+            os.chmod(tmp, 0o755)
+            path = os.path.join(tmp, "exec.sock")
+            seen_modes, connected = set(), []
+            for _ in range(20):
+                stop = threading.Event()
+
+                def watch():
+                    while not stop.is_set():
+                        try:
+                            seen_modes.add(os.lstat(path).st_mode & 0o777)
+                        except FileNotFoundError:
+                            pass
+
+                def intrude():
+                    # A child that drops to nobody and keeps trying to connect.
+                    pid = os.fork()
+                    if pid == 0:
+                        os.setgid(65534)
+                        os.setuid(nobody)
+                        deadline = time.monotonic() + 5
+                        while time.monotonic() < deadline:
+                            s = socket.socket(socket.AF_UNIX)
+                            try:
+                                s.connect(path)
+                                os._exit(3)
+                            except OSError:
+                                pass
+                            finally:
+                                s.close()
+                        os._exit(0)
+                    return pid
+
+                watcher = threading.Thread(target=watch)
+                watcher.start()
+                intruder = intrude() if nobody is not None else None
+                server = nt.Server("exec-server", f"unix:{path}", wait=False,
+                                   env=dict(os.environ), umask=0)
+                try:
+                    server.wait_ready()
+                finally:
+                    stop.set()
+                    watcher.join()
+                    server.close()
+                if intruder is not None:
+                    os.kill(intruder, 9)
+                    _, status = os.waitpid(intruder, 0)
+                    connected.append(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3)
+            self.assertTrue(seen_modes)
+            self.assertEqual({m & 0o077 for m in seen_modes}, {0}, f"modes seen: {sorted(map(oct, seen_modes))}")
+            self.assertFalse(any(connected), "another user connected during start-up")
 
 
 class TestAllow(Base):
