@@ -212,6 +212,18 @@ std::string last_error(ssh_session session) {
   return text.empty() ? "unknown libssh error" : text;
 }
 
+std::optional<std::string> take_env_secret(const std::string& name) {
+  char* value = std::getenv(name.c_str());
+  if (value == nullptr) {
+    return std::nullopt;
+  }
+  std::string copy = value;
+  // Wiped in place too: the initial environment is also what /proc/PID/environ shows.
+  explicit_bzero(value, copy.size());
+  ::unsetenv(name.c_str());
+  return copy;
+}
+
 const IdentityKey* Credentials::key(const std::string& path) const {
   for (const auto& identity : m_keys) {
     if (identity.path == path) {
@@ -243,11 +255,11 @@ Result<std::shared_ptr<Credentials>> Credentials::load(const CredentialOptions& 
 
   std::string env_passphrase;
   if (!options.passphrase_env.empty()) {
-    const char* value = std::getenv(options.passphrase_env.c_str());
-    if (value == nullptr) {
+    auto value = take_env_secret(options.passphrase_env);
+    if (!value) {
       return fail(fmt::format("--passphrase-env {}: variable not set", options.passphrase_env));
     }
-    env_passphrase = value;
+    env_passphrase = std::move(*value);
   }
   for (const auto& path : paths) {
     if (credentials->key(path) != nullptr) {
@@ -289,13 +301,13 @@ Result<std::shared_ptr<Credentials>> Credentials::load(const CredentialOptions& 
   }
 
   if (!options.password_env.empty()) {
-    const char* value = std::getenv(options.password_env.c_str());
-    if (value == nullptr) {
+    auto value = take_env_secret(options.password_env);
+    if (!value) {
       return fail(fmt::format("--password-env {}: variable not set", options.password_env));
     }
-    credentials->m_password = std::string(value);
+    credentials->m_password = std::move(*value);
   } else if (!options.password_file.empty()) {
-    auto text = fs::read_file(options.password_file);
+    auto text = fs::read_private_file(options.password_file);
     if (!text) {
       return fail(fmt::format("--password-file {}", text.error()));
     }

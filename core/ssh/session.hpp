@@ -65,12 +65,17 @@ using SftpAttributesPtr = std::unique_ptr<sftp_attributes_struct, SftpAttributes
 // variable, a file, or a prompt on the terminal.
 struct CredentialOptions {
   std::vector<std::string> identity_files; // -i, in order; replace the defaults like ssh
-  std::string passphrase_env;
-  std::string password_env;
-  std::string password_file;
+  std::string passphrase_env; // read once, then removed from the environment (take_env_secret)
+  std::string password_env;   // likewise
+  std::string password_file;  // refused when group or others may read it (fs::read_private_file)
   bool use_agent = true;
   bool may_prompt = false; // a terminal is there to ask on
 };
+
+// The value of environment variable `name`, then removed from this process's environment and
+// wiped from the environment block, so neither children nor /proc/PID/environ see it; nullopt
+// when unset. Not thread-safe (unsetenv): call before any thread starts.
+std::optional<std::string> take_env_secret(const std::string& name);
 
 // A private key read once, before any thread starts, so an encrypted key asks for its passphrase
 // once instead of once per host. Each session imports its own libssh key object from the text.

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -40,11 +41,9 @@ Result<void> write_file_atomic(const std::string& path, const std::string& conte
   return {};
 }
 
-Result<std::string> read_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return fail(fmt::format("read {}: {}", path, std::strerror(errno)));
-  }
+namespace {
+
+Result<std::string> read_all(int fd, const std::string& path) {
   std::string out;
   char buf[65536];
   while (true) {
@@ -64,6 +63,41 @@ Result<std::string> read_file(const std::string& path) {
   }
   ::close(fd);
   return out;
+}
+
+} // namespace
+
+Result<std::string> read_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return fail(fmt::format("read {}: {}", path, std::strerror(errno)));
+  }
+  return read_all(fd, path);
+}
+
+Result<std::string> read_private_file(const std::string& path) {
+  // O_NONBLOCK: a FIFO planted under the name must not hang the open; it is refused below.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    return fail(fmt::format("read {}: {}", path, std::strerror(errno)));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int saved = errno;
+    ::close(fd);
+    return fail(fmt::format("stat {}: {}", path, std::strerror(saved)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail(fmt::format("{}: not a regular file", path));
+  }
+  if ((st.st_mode & 077) != 0) {
+    ::close(fd);
+    return fail(fmt::format("{}: permissions {:04o} are too open: group or others may read or write it; "
+                            "refusing it (chmod 600 {})",
+                            path, st.st_mode & 07777, path));
+  }
+  return read_all(fd, path);
 }
 
 void raise_fd_limit() {
