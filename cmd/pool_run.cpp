@@ -1,4 +1,5 @@
 // netlab pool-run: run many commands with a bounded pool, like xargs -P or GNU parallel.
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 
 #include "cmd/common.hpp"
 #include "cmd/registry.hpp"
+#include "core/loop/process.hpp"
 #include "core/pool/input.hpp"
 #include "core/pool/pool.hpp"
 #include "core/pool/ssh_executor.hpp"
@@ -190,7 +192,9 @@ int run_pool_run(const Options& options) {
     throw Error(result.error());
   }
   if (result->interrupted) {
-    throw InterruptedError();
+    // As a shell reports a command killed by the signal: 130 INT, 143 TERM, 129 HUP.
+    int signum = result->interrupt_signal != 0 ? result->interrupt_signal : SIGINT;
+    throw Error(fmt::format("interrupted by SIG{}", loop::signal_name(signum)), 128 + signum);
   }
   if (result->output_closed) {
     throw Error("write stdout: broken pipe");

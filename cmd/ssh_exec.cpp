@@ -142,7 +142,7 @@ Runner setup_ssh_exec(CLI::App& app) {
       ->type_name("VAR");
   app.add_option("--password-env", options->password_env, "password authentication with the password in $VAR")
       ->type_name("VAR");
-  app.add_option("--password-file", options->password_file, "password authentication with the first line of FILE")
+  app.add_option("--password-file", options->password_file, "password authentication with the first line of FILE (refused unless only its owner may read it)")
       ->type_name("FILE");
   app.add_option("-l,--user", options->user, "log in as USER where the host does not say user@")
       ->type_name("USER");
@@ -191,8 +191,8 @@ Runner setup_ssh_exec(CLI::App& app) {
                    "  netlab ssh-exec --put build.tar.gz /tmp/ --get /var/log/syslog logs db1 db2\n"
                    "  netlab ssh-exec -r --preserve --get /srv/app backup web1\n"
                    "Exit status: one host: the command's (255 connect, authentication or host key failure;\n"
-                   "124 --timeout; 130, 143, 129 when INT, TERM, HUP interrupted transfers);\n"
-                   "many hosts: the number of hosts that failed, at most 100.");
+                   "124 --timeout; 130, 143, 129 after SIGINT, SIGTERM, SIGHUP, which stop transfers and\n"
+                   "the remote command first); many hosts: the number of hosts that failed, at most 100.");
   return [options] { return run_ssh_exec(*options); };
 }
 

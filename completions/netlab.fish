@@ -149,7 +149,7 @@ complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -l accept-new -d 'a
 complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -l no-agent -d 'do not ask ssh-agent (SSH_AUTH_SOCK) for keys'
 complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -l passphrase-env -x -d 'decrypt encrypted keys with the passphrase in $VAR'
 complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -l password-env -x -d 'password authentication with the password in $VAR'
-complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -l password-file -r -F -d 'password authentication with the first line of FILE'
+complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -l password-file -r -F -d 'password authentication with the first line of FILE (refused unless only its owner may read it)'
 complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -s l -l user -x -d 'log in as USER where the host does not say user@'
 complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -s p -l port -x -d 'connect to PORT where the host does not say :port'
 complete -c netlab -n '__fish_seen_subcommand_from ssh-exec' -s F -l config -r -F -d 'read Host, HostName, User, Port, IdentityFile from this ssh_config (default ~/.ssh/config)'

@@ -97,9 +97,9 @@ public:
       }
       NETLAB_TRY_VOID(write_all(m_joblog_fd, joblog_header()));
     }
-    for (int signum : {SIGINT, SIGTERM}) {
+    for (int signum : {SIGINT, SIGTERM, SIGHUP}) {
       auto watcher = loop::Signal::create(m_loop);
-      watcher->start(signum, [this](int) { interrupt(); });
+      watcher->start(signum, [this](int number) { interrupt(number); });
       m_signals.push_back(std::move(watcher));
     }
     m_kill_timer = loop::Timer::create(m_loop);
@@ -366,13 +366,14 @@ private:
     }
   }
 
-  void interrupt() {
+  void interrupt(int signum) {
     if (m_result.interrupted) {
       // A second Ctrl-C does not wait for the grace period.
       kill_all(SIGKILL);
       return;
     }
     m_result.interrupted = true;
+    m_result.interrupt_signal = signum;
     halt_now();
     maybe_finish();
   }

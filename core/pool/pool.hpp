@@ -50,13 +50,14 @@ struct PoolResult {
   std::uint64_t killed = 0;    // stopped by --halt now or an interrupt
   bool halted = false;
   bool interrupted = false;
+  int interrupt_signal = 0;    // the first of SIGINT, SIGTERM, SIGHUP that stopped it
   bool output_closed = false;  // stdout's reader went away (EPIPE)
 
   // GNU parallel's convention: 0, else the number of failed jobs, capped at 101.
   int exit_code() const;
 };
 
-// Runs the pool on a loop of its own until every job is done. SIGINT and SIGTERM stop it: the
+// Runs the pool on a loop of its own until every job is done. SIGINT, SIGTERM and SIGHUP stop it: the
 // running jobs' process groups get TERM, then KILL, and the result says interrupted.
 Result<PoolResult> run_pool(const PoolConfig& config);
 

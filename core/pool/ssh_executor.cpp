@@ -254,8 +254,8 @@ private:
     }
     bool started = false;
     ssh::ExecRequest request;
-    request.command = ssh::supervised_command(job->command);
-    request.supervised = true;
+    request.watchdog = ssh::Watchdog::control;
+    request.command = ssh::supervised_command(job->command, request.watchdog);
     request.signal = &job->signal;
     request.started = &started;
     ssh::OutputSink sink;

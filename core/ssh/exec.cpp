@@ -110,16 +110,26 @@ int ExecOutcome::exit_code() const {
   return 255;
 }
 
-std::string supervised_command(const std::string& command) {
-  // $1 is the command. The watchdog ignores the signals it relays (it is in the same group), and
-  // the wrapper stops it once the command ends so the channel can close.
-  // An asynchronous list's stdin is /dev/null in a shell without job control, so the channel's
-  // stdin is kept on fd 3 for the watchdog before anything runs in the background.
-  static constexpr std::string_view k_wrapper =
+std::string supervised_command(const std::string& command, Watchdog watchdog) {
+  // $1 is the command, run by the login shell ($SHELL, set by sshd) as ssh would. The watchdog
+  // ignores the signals it relays (it is in the same group), and the wrapper stops it once the
+  // command ends so the channel can close.
+  // control: an asynchronous list's stdin is /dev/null in a shell without job control, so the
+  // channel's stdin is kept on fd 3 for the watchdog before anything runs in the background.
+  static constexpr std::string_view k_control =
       "exec 3<&0 </dev/null; (trap '' INT TERM HUP; while read -r s; do case $s in INT|TERM|HUP|QUIT|USR1|USR2) "
-      "kill -s $s 0;; esac; done; kill -s KILL 0) <&3 >/dev/null 2>&1 & w=$!; exec 3<&-; /bin/sh -c \"$1\"; "
+      "kill -s $s 0;; esac; done; kill -s KILL 0) <&3 >/dev/null 2>&1 & w=$!; exec 3<&-; \"${SHELL:-/bin/sh}\" -c \"$1\"; "
       "s=$?; kill -s KILL $w 2>/dev/null; exit $s";
-  return fmt::format("exec /bin/sh -c {} netlab-job {}", shell_quote(k_wrapper), shell_quote(command));
+  // parent: $PPID is the sshd session process (the login shell exec'd this one); once it is gone
+  // nobody can read the command's output or stop it any more.
+  static constexpr std::string_view k_parent =
+      "p=$PPID; (trap '' INT TERM HUP; while kill -0 $p 2>/dev/null; do sleep 1; done; kill -s KILL 0) "
+      "</dev/null >/dev/null 2>&1 & w=$!; \"${SHELL:-/bin/sh}\" -c \"$1\"; s=$?; kill -s KILL $w 2>/dev/null; exit $s";
+  if (watchdog == Watchdog::none) {
+    return command;
+  }
+  return fmt::format("exec /bin/sh -c {} netlab-job {}", shell_quote(watchdog == Watchdog::control ? k_control : k_parent),
+                     shell_quote(command));
 }
 
 std::string join_command(const std::vector<std::string>& argv) {
@@ -180,7 +190,8 @@ Result<ExecOutcome> run_command(ssh_session session, const ExecRequest& request,
     return fail(fmt::format("exec: {}", last_error(session)));
   }
   int stdin_fd = request.stdin_fd;
-  if (stdin_fd < 0 && !request.supervised) {
+  bool control = request.watchdog == Watchdog::control;
+  if (stdin_fd < 0 && !control) {
     ssh_channel_send_eof(channel.get());
   }
   std::optional<RawTerminal> raw;
@@ -192,30 +203,54 @@ Result<ExecOutcome> run_command(ssh_session session, const ExecRequest& request,
   auto deadline = request.timeout > 0
                       ? Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(request.timeout))
                       : Clock::time_point::max();
+  // Stopping: the signal last sent, and when to escalate (to KILL, then to giving up).
   int signal_sent = 0;
-  auto kill_deadline = Clock::time_point::max();
+  auto escalate_at = Clock::time_point::max();
+  auto send_stop = [&](int signum) -> Result<void> {
+    signal_sent = signum;
+    escalate_at = Clock::now() + k_kill_grace;
+    const char* name = signal_name(signum);
+    if (control && signum == SIGKILL) {
+      if (stdin_fd < 0) {
+        ssh_channel_send_eof(channel.get());
+      }
+      return {};
+    }
+    if (control && *name != '\0') {
+      std::string line = fmt::format("{}\n", name);
+      return write_channel(channel.get(), line.data(), line.size());
+    }
+    if (*name != '\0') {
+      // Honoured by OpenSSH for non-root logins (killpg of the session); the escalation below
+      // covers a server that refuses or ignores it.
+      ssh_channel_request_send_signal(channel.get(), name);
+    }
+    return {};
+  };
   std::vector<char> buffer(64 * 1024);
   while (true) {
-    if (request.signal != nullptr) {
-      int wanted = request.signal->load(std::memory_order_relaxed);
-      if (wanted != 0 && wanted != signal_sent) {
-        signal_sent = wanted;
-        const char* name = signal_name(wanted);
-        if (request.supervised && wanted == SIGKILL) {
-          ssh_channel_send_eof(channel.get());
-        } else if (request.supervised && *name != '\0') {
-          std::string line = fmt::format("{}\n", name);
-          NETLAB_TRY_VOID(write_channel(channel.get(), line.data(), line.size()));
-        } else if (*name != '\0') {
-          // Best effort: a server that refuses or ignores it is handled by the KILL grace below.
-          ssh_channel_request_send_signal(channel.get(), name);
-        }
-        if (wanted == SIGKILL) {
-          kill_deadline = Clock::now() + k_kill_grace;
-        }
+    int wanted = request.signal != nullptr ? request.signal->load(std::memory_order_relaxed) : 0;
+    if (wanted != 0 && outcome.stopped_by == 0 && !outcome.timed_out) {
+      outcome.stopped_by = wanted;
+    }
+    if (wanted != 0 && wanted != signal_sent && signal_sent != SIGKILL) {
+      NETLAB_TRY_VOID(send_stop(wanted));
+    }
+    if (!outcome.timed_out && Clock::now() >= deadline) {
+      outcome.timed_out = true;
+      if (signal_sent == 0) {
+        NETLAB_TRY_VOID(send_stop(SIGTERM));
       }
-      if (Clock::now() >= kill_deadline) {
-        outcome.signal = "KILL";
+    }
+    if (Clock::now() >= escalate_at) {
+      if (signal_sent != SIGKILL) {
+        NETLAB_TRY_VOID(send_stop(SIGKILL));
+      } else {
+        // The server neither ended the command nor closed the channel: leave it to the watchdog,
+        // which sees the session close when the caller drops it.
+        if (outcome.signal.empty()) {
+          outcome.signal = "KILL";
+        }
         return outcome;
       }
     }
@@ -240,16 +275,14 @@ Result<ExecOutcome> run_command(ssh_session session, const ExecRequest& request,
       break;
     }
     auto now = Clock::now();
-    if (now >= deadline) {
-      outcome.timed_out = true;
-      break;
-    }
-    // Wait for the socket or our stdin; the cap keeps the deadline honoured and covers data
-    // libssh already buffered while it was writing.
+    // Wait for the socket or our stdin; the cap keeps the deadlines honoured, notices a stop
+    // request, and covers data libssh already buffered while it was writing.
     int wait_ms = 100;
-    if (deadline != Clock::time_point::max()) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
-      wait_ms = static_cast<int>(std::min<long long>(wait_ms, left + 1));
+    for (auto until : {deadline, escalate_at}) {
+      if (until != Clock::time_point::max() && until > now) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count();
+        wait_ms = static_cast<int>(std::min<long long>(wait_ms, left + 1));
+      }
     }
     struct pollfd fds[2] = {{ssh_get_fd(session), POLLIN, 0}, {stdin_fd, POLLIN, 0}};
     int rc = ::poll(fds, stdin_fd >= 0 ? 2 : 1, wait_ms);
@@ -271,10 +304,9 @@ Result<ExecOutcome> run_command(ssh_session session, const ExecRequest& request,
     }
   }
   raw.reset();
-  if (!outcome.timed_out) {
-    outcome.exit_status = ssh_channel_get_exit_status(channel.get());
-    outcome.signal = catcher.signal;
-  }
+  // The channel may close before libssh has read the exit-status message that precedes it.
+  outcome.exit_status = ssh_channel_get_exit_status(channel.get());
+  outcome.signal = catcher.signal;
   return outcome;
 }
 

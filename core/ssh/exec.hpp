@@ -14,18 +14,33 @@
 
 namespace netlab::ssh {
 
+// How the remote command is stopped where the server ignores SSH "signal" requests (OpenSSH's
+// sshd refuses them for root logins, whose sessions run without privilege separation) and when
+// the connection is lost (sshd leaves a command without a terminal running). See
+// supervised_command().
+enum class Watchdog {
+  none,    // the command as given: signal requests only
+  control, // the channel's stdin carries signal names for the watchdog; EOF kills the command
+  parent,  // stdin goes to the command; the watchdog kills it once the sshd session is gone
+};
+
 struct ExecRequest {
   std::string command;      // run by the remote user's shell, as ssh does
   bool pty = false;
   int stdin_fd = -1;        // forwarded until EOF; -1 sends EOF at once
   bool raw_terminal = false; // put stdin_fd (a terminal) in raw mode while the command runs
-  double timeout = 0;       // seconds; 0: none
-  // Another thread may store a signal number here (pool-run's --timeout, Ctrl-C). It reaches the
-  // remote command as an SSH "signal" request, or through the watchdog when `supervised`. After
-  // KILL the channel is given up on if the server does not close it within a grace period.
+  double timeout = 0;       // seconds; 0: none. At the deadline the command is stopped like a TERM
+                            // from `signal` (then KILL after the grace) and timed_out is set.
+  // Another thread or a signal handler may store a signal number here (pool-run's --timeout,
+  // Ctrl-C). It reaches the remote command through the watchdog's control line (Watchdog::control)
+  // or as an SSH "signal" request. A stop that has not ended the command after a grace period
+  // becomes KILL (EOF for the control watchdog); a KILL the server has not obeyed after another
+  // grace period makes run_command give up on the channel, and the caller closing the session
+  // then lets the watchdog kill the command.
   const std::atomic<int>* signal = nullptr;
-  // `command` came from supervised_command(): stdin belongs to the watchdog (stdin_fd must be -1).
-  bool supervised = false;
+  // `command` came from supervised_command(command, watchdog). With Watchdog::control, stdin
+  // belongs to the watchdog (stdin_fd must be -1).
+  Watchdog watchdog = Watchdog::none;
   // Set once the exec request went out: from then on the remote may have run the command, so a
   // failure must not be retried elsewhere as if it never started.
   bool* started = nullptr;
@@ -41,6 +56,7 @@ struct ExecOutcome {
   int exit_status = -1;  // the remote status; -1 when none came (a signal, a timeout)
   std::string signal;    // "TERM", "KILL"... when the command died of a signal
   bool timed_out = false;
+  int stopped_by = 0;    // the signal number read from ExecRequest::signal that stopped it, if any
   // What a shell would report: the status, 128+N for a signal, 124 for a timeout, 255 if unknown.
   int exit_code() const;
 };
@@ -52,12 +68,19 @@ const char* signal_name(int number);
 int signal_number(const std::string& name);
 
 // Wraps a shell command so that it can be stopped even where the server refuses SSH signal
-// requests (OpenSSH does for root logins, which run without privilege separation). A watchdog in
-// the remote shell reads signal names as lines on the channel's stdin and sends them to the
-// command's process group (sshd makes each session its own group); EOF on stdin sends KILL, so a
-// closed or lost connection never leaves the command running. The command gets /dev/null as
-// stdin. Needs a POSIX shell as the login shell, as pool-run jobs do anyway.
-std::string supervised_command(const std::string& command);
+// requests, and never outlives its session. The wrapper starts a watchdog in the background of
+// the remote shell, in the command's process group (sshd makes each session its own group), and
+// runs the command under it:
+// - Watchdog::control: the watchdog reads signal names as lines on the channel's stdin and sends
+//   them to the group; EOF on stdin (netlab closed it, or the connection is gone) sends KILL. The
+//   command gets /dev/null as stdin.
+// - Watchdog::parent: the command keeps the channel's stdin; the watchdog checks once a second
+//   that the sshd session process (the wrapper's parent) is still there and sends KILL to the
+//   group when it is not, so a lost connection or a killed netlab ends the command within about
+//   a second. Signals travel as SSH signal requests.
+// The watchdog ignores the signals it relays and is stopped when the command ends, so the
+// channel closes as usual. Needs a POSIX shell as the login shell.
+std::string supervised_command(const std::string& command, Watchdog watchdog = Watchdog::control);
 
 // Joins argv the way ssh does: words separated by one space, left for the remote shell to split.
 std::string join_command(const std::vector<std::string>& argv);

@@ -1,6 +1,7 @@
 // ssh-exec: per-host work, output modes and the fan-out pool.
 #include "core/ssh/ssh_exec.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,6 +33,42 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int k_max_failed_exit = 100;
 
+// One host, streaming: INT, TERM and HUP while the command runs are forwarded to it instead of
+// ending netlab at once, so the remote command is stopped first (exec.hpp); a second one makes
+// that a KILL. Outside the command (connecting, transferring) they keep their default action.
+std::atomic<int> g_stop_signal{0};
+
+extern "C" void on_stop_signal(int signum) {
+  int none = 0;
+  if (!g_stop_signal.compare_exchange_strong(none, signum)) {
+    g_stop_signal.store(SIGKILL);
+  }
+}
+
+class StopSignals {
+public:
+  StopSignals() {
+    g_stop_signal.store(0);
+    struct sigaction action {};
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    for (std::size_t i = 0; i < std::size(k_signals); ++i) {
+      ::sigaction(k_signals[i], &action, &m_saved[i]);
+    }
+  }
+  ~StopSignals() {
+    for (std::size_t i = 0; i < std::size(k_signals); ++i) {
+      ::sigaction(k_signals[i], &m_saved[i], nullptr);
+    }
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+private:
+  static constexpr int k_signals[] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction m_saved[std::size(k_signals)] {};
+};
+
 // A closed stdout costs the output, not the remote commands.
 void write_out(int fd, std::string_view data) { (void)write_all(fd, data, "output"); }
 
@@ -43,6 +80,7 @@ struct HostResult {
   int exit_status = -1;
   std::string signal;
   bool timed_out = false;
+  int stopped_by = 0; // a local signal stopped the command
   std::string out;
   std::string err;
   double duration = 0;
@@ -147,12 +185,20 @@ public:
     }
     if (!m_config.command.empty()) {
       ExecRequest request;
-      request.command = join_command(m_config.command);
       request.pty = m_config.pty;
       request.timeout = m_config.timeout;
       request.stdin_fd = m_config.forward_stdin && m_config.hosts.size() == 1 ? STDIN_FILENO : -1;
       request.raw_terminal = m_config.raw_terminal;
+      // The control watchdog needs the channel's stdin to itself, and a pty would echo its lines.
+      request.watchdog = request.stdin_fd >= 0 || request.pty ? Watchdog::parent : Watchdog::control;
+      request.command = supervised_command(join_command(m_config.command), request.watchdog);
+      std::optional<StopSignals> stop_signals;
+      if (m_config.hosts.size() == 1) {
+        stop_signals.emplace();
+        request.signal = &g_stop_signal;
+      }
       auto outcome = run_command(session, request, sink);
+      stop_signals.reset();
       if (!outcome) {
         result.error = outcome.error();
         result.exit_code = k_exit_connect;
@@ -161,6 +207,7 @@ public:
       result.exit_status = outcome->exit_status;
       result.signal = outcome->signal;
       result.timed_out = outcome->timed_out;
+      result.stopped_by = outcome->stopped_by;
       result.exit_code = outcome->exit_code();
       if (outcome->timed_out) {
         result.error = fmt::format("command timed out after {}s", m_config.timeout);
@@ -269,6 +316,12 @@ int run_single(const ExecConfig& config, Runner& runner) {
   sink.out = [](std::string_view data) { write_out(STDOUT_FILENO, data); };
   sink.err = [](std::string_view data) { write_out(STDERR_FILENO, data); };
   auto result = runner.run_host(config.hosts.front(), "", sink);
+  if (result.stopped_by != 0) {
+    int first = result.stopped_by == SIGKILL ? SIGINT : result.stopped_by;
+    throw Error(fmt::format("{}: interrupted by SIG{}; the remote command was stopped", result.label,
+                            signal_name(first)),
+                128 + first);
+  }
   if (result.timed_out) {
     throw TimeoutError(fmt::format("{}: {}", result.label, result.error));
   }

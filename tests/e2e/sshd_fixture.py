@@ -4,6 +4,7 @@ and config made in a temporary folder; plus key generation. Importing it skips t
 user as root)."""
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +34,28 @@ def keygen(path, kind="ed25519", passphrase=""):
 def fingerprint(pub_path):
     out = subprocess.run(["ssh-keygen", "-lf", pub_path], check=True, capture_output=True).stdout.decode()
     return out.split()[1]  # "256 SHA256:... comment (ED25519)"
+
+
+def remote_any(text):
+    """pids of processes whose command line contains `text` (the remote side is this machine)."""
+    found = subprocess.run(["pgrep", "-f", text], capture_output=True, text=True)
+    return found.stdout.split()
+
+
+def kill_session_of(pattern):
+    """Drops the SSH connection of the process running `pattern` by killing its sshd session
+    process, as a lost network or a crashed server would."""
+    pid = subprocess.run(["pgrep", "-f", "-x", pattern], capture_output=True, text=True).stdout.split()[0]
+    while pid != "1":
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        pid = fields[1]  # the parent
+        with open(f"/proc/{pid}/comm") as f:
+            if f.read().strip() == "sshd":
+                os.kill(int(pid), signal.SIGKILL)
+                return
+    raise AssertionError(f"no sshd above '{pattern}'")
+
 
 
 class SshLab:

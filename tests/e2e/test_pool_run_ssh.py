@@ -13,7 +13,7 @@ import time
 import unittest
 
 from netlab_test import NETLAB, check_sanitizers, free_port, main
-from sshd_fixture import SshLab, fingerprint, keygen
+from sshd_fixture import SshLab, fingerprint, keygen, kill_session_of, remote_any
 
 # Prints the job's input and the port of the sshd that ran it.
 WHERE = 'echo "{} ${SSH_CONNECTION##* }"'
@@ -181,6 +181,37 @@ class PoolRunSshTest(unittest.TestCase):
         check_sanitizers(err.decode(errors="replace"), "pool-run --ssh interrupted")
         self.assertEqual(proc.returncode, 130, err)
         self.assert_no_remote_process(f"sleep {marker}")
+
+    def test_every_way_of_ending_stops_remote_jobs(self):
+        # TERM and HUP like INT (test_interrupt_stops_remote_jobs), each with its shell status;
+        # a dropped connection (sshd's session process killed) fails that job, and the
+        # watchdog, not netlab, stops the command. Nothing of a job is left: not the command,
+        # not the watchdog whose command line holds the same words.
+        for name, how, code in (("SIGTERM", signal.SIGTERM, 143), ("SIGHUP", signal.SIGHUP, 129),
+                                ("dropped", "drop", 1), ("normal", None, 0)):
+            with self.subTest(ending=name):
+                marker = f"{len(name)}{code}.{os.getpid()}"
+                count = 1 if how in ("drop", None) else 4
+                sleep = marker if how is not None else f"0.{os.getpid()}{len(name)}"
+                argv = self.argv("-j", "2", "--", "sleep", ":::", *[sleep] * count, hosts=self.hosts)
+                proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env(),
+                                        stdin=subprocess.DEVNULL)
+                if how is not None:
+                    deadline = time.monotonic() + 30
+                    while time.monotonic() < deadline and self.remote_count(f"sleep {sleep}") < count:
+                        time.sleep(0.05)
+                    self.assertEqual(self.remote_count(f"sleep {sleep}"), count)
+                if how == "drop":
+                    kill_session_of(f"sleep {sleep}")
+                elif how is not None:
+                    proc.send_signal(how)
+                out, err = proc.communicate(timeout=60)
+                check_sanitizers(err.decode(errors="replace"), " ".join(argv))
+                self.assertEqual(proc.returncode, code, err)
+                if how not in ("drop", None):
+                    self.assertIn(f"interrupted by {name}".encode(), err)
+                self.assert_no_remote_process(f"sleep {sleep}")
+                self.assertEqual(remote_any(f"sleep {sleep}"), [])
 
     def remote_count(self, pattern):
         found = subprocess.run(["pgrep", "-f", "-x", pattern], capture_output=True, text=True)

@@ -18,7 +18,7 @@ import time
 import unittest
 
 from netlab_test import NETLAB, check_sanitizers, free_port, main
-from sshd_fixture import SshLab, Sshd, fingerprint, keygen
+from sshd_fixture import SshLab, Sshd, fingerprint, keygen, kill_session_of, remote_any
 
 
 def sha256_file(path):
@@ -39,6 +39,27 @@ def tree_digest(root):
             path = os.path.join(folder, name)
             out[os.path.join(rel, name)] = (sha256_file(path), os.stat(path).st_mode & 0o7777)
     return out
+
+
+def remote_count(pattern):
+    """Processes on the "remote" side (the same machine) whose whole command line is `pattern`."""
+    found = subprocess.run(["pgrep", "-f", "-x", pattern], capture_output=True, text=True)
+    return len(found.stdout.split())
+
+
+def wait_for_remote(pattern, count, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and remote_count(pattern) < count:
+        time.sleep(0.05)
+    if remote_count(pattern) < count:
+        raise AssertionError(f"'{pattern}' did not start {count} times")
+
+
+def assert_no_remote_process(test, pattern, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and remote_count(pattern) > 0:
+        time.sleep(0.05)
+    test.assertEqual(remote_count(pattern), 0, f"'{pattern}' still running")
 
 
 class SshExecTest(unittest.TestCase):
@@ -144,6 +165,117 @@ class SshExecTest(unittest.TestCase):
                          env=self.env(KEY_PASS="nope"), key=False)
         self.assertEqual(wrong.returncode, 255)
         self.assertIn(b"cannot load", wrong.stderr)
+
+    # --- no way of ending leaves the command running ---------------------------------------
+
+    def start_remote(self, marker, *extra, stdin=subprocess.PIPE, hosts=None, count=1):
+        """Starts ssh-exec running `sleep MARKER` and returns it once the remote sleep runs."""
+        argv = [NETLAB, "ssh-exec", "--known-hosts", self.known, "-i", self.key, *extra,
+                *(hosts or [self.host]), "--", f"sleep {marker}"]
+        proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env())
+        try:
+            wait_for_remote(f"sleep {marker}", count)
+        except BaseException:
+            proc.kill()
+            proc.communicate()
+            raise
+        return proc, argv
+
+    def assert_nothing_left(self, marker):
+        """Neither the command nor the watchdog that ran it (its command line holds the marker)."""
+        assert_no_remote_process(self, f"sleep {marker}")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and remote_any(marker):
+            time.sleep(0.05)
+        self.assertEqual(remote_any(marker), [], "processes of the command still running")
+
+    def test_every_way_of_ending_stops_the_remote_command(self):
+        # Two ways to run the command: stdin forwarded to it (the watchdog follows the sshd
+        # session) and -n (the watchdog also takes signal names on the channel). sshd refuses SSH
+        # signal requests for root, as here, so these show the watchdog at work.
+        endings = [
+            ("timeout", ["--timeout", "1"], None, 124),
+            ("SIGINT", [], signal.SIGINT, 130),
+            ("SIGTERM", [], signal.SIGTERM, 143),
+            ("SIGHUP", [], signal.SIGHUP, 129),
+            ("SIGKILL", [], signal.SIGKILL, -signal.SIGKILL),
+            ("dropped", [], "drop", 255),
+        ]
+        for mode in ([], ["-n"]):
+            for name, extra, how, code in endings:
+                with self.subTest(mode=mode, ending=name):
+                    marker = f"3{len(mode)}{len(name)}{code % 97}.{os.getpid()}"
+                    proc, argv = self.start_remote(marker, *mode, *extra)
+                    if how == "drop":
+                        kill_session_of(f"sleep {marker}")
+                    elif how is not None:
+                        proc.send_signal(how)
+                    out, err = proc.communicate(timeout=60)
+                    check_sanitizers(err.decode(errors="replace"), " ".join(argv))
+                    self.assertEqual(proc.returncode, code, err)
+                    if how not in (None, "drop", signal.SIGKILL):
+                        self.assertEqual(len(err.decode().splitlines()), 1, err)
+                        self.assertIn(f"SIG{how.name[3:]}".encode(), err)
+                    self.assert_nothing_left(marker)
+
+    def test_normal_end_leaves_no_watchdog(self):
+        for mode in ([], ["-n"]):
+            marker = f"0.{os.getpid()}{len(mode)}1"
+            out = self.ssh(*mode, self.host, "--", f"sleep {marker}; echo done; exit 3")
+            self.assertEqual(out.returncode, 3, out.stderr)
+            self.assertEqual(out.stdout, b"done\n")
+            self.assertEqual(out.stderr, b"")
+            self.assert_nothing_left(marker)
+
+    # --- secrets --------------------------------------------------------------------------
+
+    def test_password_file_readable_by_others_is_refused(self):
+        # Like ssh with a private key: a password file group or others may read is refused
+        # before any connection, on one line, exit 2; a 0600 file is read.
+        folder = tempfile.mkdtemp(dir=self.tmp)
+        path = os.path.join(folder, "password")
+        with open(path, "w") as f:
+            f.write("hunter2\n")
+        for mode in (0o644, 0o640, 0o604, 0o620, 0o660):
+            os.chmod(path, mode)
+            out = self.ssh("--password-file", path, self.host, "--", "echo should-not-run")
+            self.assertEqual(out.returncode, 2, (oct(mode), out.stderr))
+            self.assertEqual(out.stdout, b"")
+            lines = out.stderr.decode().splitlines()
+            self.assertEqual(len(lines), 1, out.stderr)
+            self.assertIn(path, lines[0])
+            self.assertIn(f"permissions {mode:04o} are too open", lines[0])
+        os.chmod(path, 0o600)
+        out = self.ssh("--password-file", path, self.host, "--", "echo ran")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, b"ran\n")
+        # A FIFO or a folder under the name is refused, not waited on.
+        fifo = os.path.join(folder, "fifo")
+        os.mkfifo(fifo, 0o600)
+        for bad in (fifo, folder):
+            out = self.ssh("--password-file", bad, self.host, "--", "true", timeout=30)
+            self.assertEqual(out.returncode, 2, (bad, out.stderr))
+
+    def test_password_env_is_removed_from_our_environment(self):
+        # Once read, the password is gone from netlab's environment: nothing it starts sees it,
+        # and /proc/PID/environ (what `ps e` shows other users' tools) no longer holds it.
+        secret = "pw-" + os.urandom(8).hex()
+        marker = "71.3125"
+        argv = [NETLAB, "ssh-exec", "--known-hosts", self.known, "-i", self.key, "--password-env", "NETLAB_PW",
+                self.host, "--", f"sleep {marker}"]
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env=self.env(NETLAB_PW=secret))
+        try:
+            wait_for_remote(f"sleep {marker}", 1)
+            with open(f"/proc/{proc.pid}/environ", "rb") as f:
+                environ = f.read()
+            self.assertNotIn(secret.encode(), environ)
+            self.assertIn(b"HOME=", environ)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=30)
+        check_sanitizers(err.decode(errors="replace"), " ".join(argv))
+        assert_no_remote_process(self, f"sleep {marker}")
 
     # --- host keys ------------------------------------------------------------------------
 
