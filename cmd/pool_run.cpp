@@ -14,6 +14,7 @@
 #include "core/loop/process.hpp"
 #include "core/pool/input.hpp"
 #include "core/pool/pool.hpp"
+#include "core/pool/template.hpp"
 #include "core/pool/ssh_executor.hpp"
 #include "core/ssh/client_setup.hpp"
 #include "core/util/error.hpp"
@@ -165,6 +166,11 @@ int run_pool_run(const Options& options) {
     }
   }
   config.shell = options.shell;
+  if (options.shell) {
+    if (auto checked = pool::check_shell_template(config.command); !checked) {
+      throw UsageError(checked.error());
+    }
+  }
   config.separator = separator;
   config.keep_order = options.keep_order;
   config.tag = options.tag;
@@ -237,7 +243,7 @@ Runner setup_pool_run(CLI::App& app) {
   app.add_flag("--progress", options->progress,
                "show done/running/failed counts and an ETA on stderr (default: when stderr is a terminal)");
   app.add_flag("--no-progress", options->no_progress, "no progress line, even on a terminal");
-  app.add_flag("--shell", options->shell, "run the command with /bin/sh -c, inputs shell-quoted (default: no shell)");
+  app.add_flag("--shell", options->shell, "run the command with /bin/sh -c, inputs shell-quoted and also as $1...; {} must stand bare (default: no shell)");
   app.add_flag("--dry-run", options->dry_run, "print each command instead of running it");
   app.add_flag("-0,--null", options->null, "inputs on stdin (and :::: files) are separated by NUL, not newline");
   const char* remote = "Remote hosts (SSH)";

@@ -106,7 +106,7 @@ complete -c netlab -n '__fish_seen_subcommand_from pool-run' -l joblog -r -F -d 
 complete -c netlab -n '__fish_seen_subcommand_from pool-run' -l json -d 'print one JSON object per job (seq, input, host, exit, signal, duration, stdout, stderr) instead of its output'
 complete -c netlab -n '__fish_seen_subcommand_from pool-run' -l progress -d 'show done/running/failed counts and an ETA on stderr (default: when stderr is a terminal)'
 complete -c netlab -n '__fish_seen_subcommand_from pool-run' -l no-progress -d 'no progress line, even on a terminal'
-complete -c netlab -n '__fish_seen_subcommand_from pool-run' -l shell -d 'run the command with /bin/sh -c, inputs shell-quoted (default: no shell)'
+complete -c netlab -n '__fish_seen_subcommand_from pool-run' -l shell -d 'run the command with /bin/sh -c, inputs shell-quoted and also as $1...; {} must stand bare (default: no shell)'
 complete -c netlab -n '__fish_seen_subcommand_from pool-run' -l dry-run -d 'print each command instead of running it'
 complete -c netlab -n '__fish_seen_subcommand_from pool-run' -s 0 -l null -d 'inputs on stdin (and :::: files) are separated by NUL, not newline'
 complete -c netlab -n '__fish_seen_subcommand_from pool-run' -l ssh -x -d 'run the jobs on [user@]host[:port] over SSH instead of locally (repeatable; -j is then per host)'

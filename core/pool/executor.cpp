@@ -122,7 +122,7 @@ public:
   explicit DryRunExecutor(bool shell) : m_shell(shell) {}
 
   std::shared_ptr<JobControl> start(JobSpec&& spec, JobObserver& observer) override {
-    observer.on_stdout(display_command(spec.argv, m_shell) + "\n");
+    observer.on_stdout(shown_command(spec.argv, m_shell) + "\n");
     observer.on_done(JobOutcome{});
     return nullptr;
   }

@@ -1,10 +1,40 @@
 // Joblog and JSON formatting.
 #include "core/pool/joblog.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 namespace netlab::pool {
+
+Result<int> open_joblog(const std::string& path) {
+  constexpr int k_flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+  int fd = ::open(path.c_str(), k_flags | O_NOFOLLOW, 0644);
+  if (fd >= 0) {
+    return fd;
+  }
+  int saved = errno;
+  struct stat st{};
+  if (saved == ELOOP && ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    if (st.st_uid != ::geteuid()) {
+      return fail(fmt::format("joblog {}: is a symbolic link owned by uid {}, not by this user; refusing to follow it "
+                              "(remove it or name another file)",
+                              path, st.st_uid));
+    }
+    fd = ::open(path.c_str(), k_flags, 0644);
+    if (fd >= 0) {
+      return fd;
+    }
+    saved = errno;
+  }
+  return fail(fmt::format("joblog {}: {}", path, std::strerror(saved)), saved);
+}
 
 std::string joblog_header() { return "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n"; }
 

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "core/util/result.hpp"
+
 namespace netlab::pool {
 
 // What is known about a job once it finished for good.
@@ -21,6 +23,12 @@ struct JobRecord {
   std::string command;
   const std::vector<std::string>* inputs = nullptr;
 };
+
+// Opens (creates or truncates) the joblog at `path` for writing; returns the descriptor. A final
+// symbolic link is followed only if it belongs to this user (the one who runs pool-run made it,
+// so it points where they want): one planted by another user, say in /tmp, is refused rather
+// than letting it aim the truncation at one of this user's files (O_NOFOLLOW, then lstat).
+Result<int> open_joblog(const std::string& path);
 
 // The same header and columns as `parallel --joblog`, so tools written for it read ours.
 std::string joblog_header();

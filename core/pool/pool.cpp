@@ -67,6 +67,7 @@ struct Job final : JobObserver {
   bool done_during_start = false;
   bool timed_out = false;
   bool killed = false;
+  bool bad_input = false; // refused before starting (a NUL in a newline-separated record)
 };
 
 class Pool {
@@ -91,10 +92,7 @@ public:
     }
     m_source->on_ready([this] { fill(); });
     if (!m_config.joblog.empty()) {
-      m_joblog_fd = ::open(m_config.joblog.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (m_joblog_fd < 0) {
-        return fail(fmt::format("joblog {}: {}", m_config.joblog, std::strerror(errno)));
-      }
+      NETLAB_TRY(m_joblog_fd, open_joblog(m_config.joblog));
       NETLAB_TRY_VOID(write_all(m_joblog_fd, joblog_header()));
     }
     for (int signum : {SIGINT, SIGTERM, SIGHUP}) {
@@ -196,6 +194,19 @@ private:
     }
     job.record.start_time = wall_seconds();
     job.start_ns = uv_hrtime();
+    job.bad_input = false;
+    if (m_config.separator != '\0' && std::any_of(job.inputs.begin(), job.inputs.end(), [](const std::string& input) {
+          return input.find('\0') != std::string::npos;
+        })) {
+      // An argument ends at its first NUL: running the job would silently use a cut input.
+      job.bad_input = true;
+      job.err.append(fmt::format("netlab: {}: input {} contains a NUL byte, which no argument can hold; not run "
+                                 "(for NUL-separated input use -0)\n",
+                                 command_name(), job.seq));
+      job.outcome.exit_code = 1;
+      finish(job);
+      return;
+    }
     job.starting = true;
     job.done_during_start = false;
     auto control = m_executor->start(JobSpec{job.seq, job.slot, job.argv}, job);
@@ -239,7 +250,7 @@ private:
     job.control.reset();
     double runtime = static_cast<double>(uv_hrtime() - job.start_ns) / 1e9;
     bool ok = !job.timed_out && job.outcome.exit_code == 0 && job.outcome.term_signal == 0;
-    if (!ok && !job.killed && !m_stop_starting && job.attempt < m_config.retries) {
+    if (!ok && !job.killed && !job.bad_input && !m_stop_starting && job.attempt < m_config.retries) {
       // Only the last attempt's output is shown, as with GNU parallel's --retries.
       ++job.attempt;
       job.out.reset();
@@ -267,7 +278,7 @@ private:
     record.timed_out = job.timed_out;
     record.inputs = &job.inputs;
     if (m_joblog_fd >= 0 || m_config.json) {
-      record.command = display_command(job.argv, m_config.shell);
+      record.command = shown_command(job.argv, m_config.shell);
     }
     if (m_joblog_fd >= 0 && m_joblog_error.empty()) {
       auto written = write_all(m_joblog_fd, joblog_line(record));

@@ -41,8 +41,8 @@ TEST_CASE("pool::CommandTemplate: braces that are not replacement strings stay",
 
 TEST_CASE("pool::CommandTemplate: inputs never reach a shell unquoted", "[pool]") {
   CHECK(expand({"echo", "{}"}, {"$(rm -rf /); `x`"}) == Argv{"echo", "$(rm -rf /); `x`"});
-  CHECK(expand({"echo {} | wc -c"}, {"it's $HOME"}, true) == Argv{"/bin/sh", "-c", "echo 'it'\\''s $HOME' | wc -c"});
-  CHECK(expand({"echo"}, {"a b", "c"}, true) == Argv{"/bin/sh", "-c", "echo 'a b' c"});
+  CHECK(expand({"echo {} | wc -c"}, {"it's $HOME"}, true) == Argv{"/bin/sh", "-c", "echo 'it'\\''s $HOME' | wc -c", "/bin/sh", "it's $HOME"});
+  CHECK(expand({"echo"}, {"a b", "c"}, true) == Argv{"/bin/sh", "-c", "echo 'a b' c", "/bin/sh", "a b", "c"});
 }
 
 TEST_CASE("pool::path transforms match GNU parallel", "[pool]") {
@@ -70,6 +70,47 @@ TEST_CASE("pool::CommandTemplate: a brace before a replacement string does not h
   CHECK(expand({"echo", "{{}}"}, {"a"}) == Argv{"echo", "{a}"});
   CHECK(expand({"x{x{1}"}, {"a", "b"}) == Argv{"x{xa"});
   // --shell joins the words, so a lone "{" must not swallow a "{}" in the next word.
-  CHECK(expand({"echo", "{.", "{}/}", "{/"}, {"a"}, true) == Argv{"/bin/sh", "-c", "echo {. a/} {/"});
+  CHECK(expand({"echo", "{.", "{}/}", "{/"}, {"a"}, true) == Argv{"/bin/sh", "-c", "echo {. a/} {/", "/bin/sh", "a"});
   CHECK(CommandTemplate::parse({"{", "{}"}, true).has_placeholder());
+}
+
+TEST_CASE("pool::CommandTemplate: a --shell script that reads $1 gets the inputs only as parameters") {
+  CHECK(expand({"echo \"$1\""}, {"a b"}, true) == Argv{"/bin/sh", "-c", "echo \"$1\"", "/bin/sh", "a b"});
+  CHECK(expand({"printf %s \"$2\""}, {"a", "b"}, true) == Argv{"/bin/sh", "-c", "printf %s \"$2\"", "/bin/sh", "a", "b"});
+}
+
+TEST_CASE("pool::check_shell_template: a placeholder only where the shell unquotes it") {
+  using netlab::pool::check_shell_template;
+  auto ok = [](const std::string& script) { return check_shell_template({script}).ok(); };
+  CHECK(ok("echo {}"));
+  CHECK(ok("echo {} | tr a b > {.}.out"));
+  CHECK(ok("cp {} \"$HOME\"/x/{/}"));
+  CHECK(ok("echo $(basename {})"));
+  CHECK(ok("echo \"$(basename {})\""));
+  CHECK(ok("sh -c 'echo \"$1\"' sh {}"));
+  CHECK(ok("awk '{print $1}' {}"));
+  CHECK(ok("cat <<EOF\nplain\nEOF\necho {}"));
+  CHECK(ok("for f in {}; do echo \"$f\"; done"));
+  CHECK(ok("echo a#{}"));
+  CHECK_FALSE(ok("echo '{}'"));
+  CHECK_FALSE(ok("echo \"{}\""));
+  CHECK_FALSE(ok("echo \"$(echo '{}')\""));
+  CHECK_FALSE(ok("echo `echo {}`"));
+  CHECK_FALSE(ok("echo ${x:-{}}"));
+  CHECK_FALSE(ok("echo $(({}+1))"));
+  CHECK_FALSE(ok("echo \\{}"));
+  CHECK_FALSE(ok("echo ${}"));
+  CHECK_FALSE(ok("echo \"${2}\"")); // {2} is a replacement string: ${2} cannot name $2 here
+  CHECK_FALSE(ok("echo # {}"));
+  CHECK_FALSE(ok("cat <<EOF\n{}\nEOF"));
+  CHECK_FALSE(ok("cat <<-'END'\n\t{#}\n\tEND"));
+  CHECK_FALSE(ok("eval echo {}"));
+  CHECK_FALSE(ok("X=1 eval \"echo {}\""));
+  CHECK_FALSE(ok("sh -c {}"));
+  CHECK_FALSE(ok("nohup /bin/bash -xc {} && true"));
+  CHECK_FALSE(ok("true; env A=1 dash -c \"echo {}\""));
+  auto refused = check_shell_template({"echo", "'{1/}'"});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().find("{1/} stands inside single quotes") != std::string::npos);
+  CHECK(refused.error().find("\"$1\"") != std::string::npos);
 }

@@ -169,6 +169,41 @@ class PoolRunTest(unittest.TestCase):
         self.assertEqual([row[6] for row in rows], ["0", "3"])
         self.assertEqual(rows[1][8], "sh -c 'exit 3'")
 
+    def test_joblog_does_not_follow_a_stranger_s_symlink(self):
+        victim = self.path("victim")
+        with open(victim, "w") as f:
+            f.write("precious\n")
+        link = self.path("planted")
+        os.symlink(victim, link)
+        if os.geteuid() == 0:
+            os.lchown(link, 54321, 54321)  # planted by another user
+            proc = pool("--joblog", link, "--", "true", ":::", "x")
+            self.assertEqual(proc.returncode, 1, proc.stderr)
+            self.assertIn(b"is a symbolic link owned by uid 54321", proc.stderr)
+            self.assertEqual(len(proc.stderr.decode().splitlines()), 1, proc.stderr)
+            with open(victim) as f:
+                self.assertEqual(f.read(), "precious\n")
+            os.unlink(link)
+            os.symlink(victim, link)
+        # A link of the user's own is followed: they made it point there.
+        pool("--joblog", link, "--", "true", ":::", "x", check=True)
+        self.assertTrue(os.path.islink(link))
+        self.assertEqual(len(joblog_rows(victim)), 1)
+
+    def test_nul_in_newline_separated_input_is_reported(self):
+        proc = pool("-k", "--joblog", self.path("log"), "--", "printf", "[%s]", input=b"a\0b\nc\n")
+        self.assertEqual(proc.returncode, 1)
+        self.assertEqual(proc.stdout, b"[c]")
+        self.assertIn(b"input 1 contains a NUL byte", proc.stderr)
+        self.assertIn(b"-0", proc.stderr)
+        self.assertEqual([row[6] for row in joblog_rows(self.path("log"))], ["1", "0"])
+        with open(self.path("records"), "wb") as f:
+            f.write(b"x\0y\n")
+        proc = pool("--", "printf", "[%s]", "::::", self.path("records"))
+        self.assertEqual(proc.returncode, 1)
+        self.assertEqual(proc.stdout, b"")
+        self.assertIn(b"contains a NUL byte", proc.stderr)
+
     def test_exit_status_counts_failures(self):
         self.assertEqual(pool("--", "sh", "-c", "exit {}", ":::", "0", "1", "2", "3").returncode, 3)
         self.assertEqual(pool("-j", "4", "--", "false", ":::", *map(str, range(102))).returncode, 101)
@@ -236,6 +271,81 @@ class PoolRunTest(unittest.TestCase):
             time.sleep(0.02)
         self.assertEqual([pid for pid in pids if alive(pid)], [])
 
+
+# --shell templates in every quoting context, with inputs written to break out of each one.
+# "refuse": pool-run must refuse the template (exit 2, a message showing the safe forms);
+# otherwise it must run it, and `expect(value)`, when given, is the exact output for one input.
+SHELL_TEMPLATES = [
+    ("echo {}", None, lambda v: v + "\n"),
+    ("echo '{}'", "refuse", None),
+    ('echo "{}"', "refuse", None),
+    ('echo "x{}y"', "refuse", None),
+    ("echo 'x'{}'y'", None, lambda v: "x" + v + "y\n"),
+    ('echo "$1"', None, lambda v: v + "\n"),
+    ('printf "%s|" "$@"', None, lambda v: v + "|"),
+    ("printf '%s\\n' {}", None, lambda v: v + "\n"),
+    ("cat <<EOF\n{}\nEOF", "refuse", None),
+    ("cat <<'EOF'\n{}\nEOF", "refuse", None),
+    ("cat <<-EOF\n\t{}\n\tEOF", "refuse", None),
+    ("eval echo {}", "refuse", None),
+    ('eval "echo {}"', "refuse", None),
+    ("sh -c 'echo {}'", "refuse", None),
+    ('sh -c "echo {}"', "refuse", None),
+    ("sh -c {}", "refuse", None),
+    ("env bash -ec {}", "refuse", None),
+    ("sh -c 'echo \"$1\"' sh {}", None, lambda v: v + "\n"),
+    ("bash -c 'printf %s \"$1\"' sh {}", None, lambda v: v),
+    ("x=$(printf %s {}); printf %s \"$x\"", None, lambda v: v.rstrip("\n")),
+    ('printf %s "$(printf %s {})"', None, lambda v: v.rstrip("\n")),
+    ("echo `echo {}`", "refuse", None),
+    ("echo ${x:-{}}", "refuse", None),
+    ("echo $(( {} ))", "refuse", None),
+    ("echo \\{}", "refuse", None),
+    ("echo hi # {}", "refuse", None),
+    ("x={}; printf %s \"$x\"", None, lambda v: v),
+    ("test -n {} && printf %s {} | cat", None, lambda v: v),
+]
+
+HOSTILE_INPUTS = ["'; touch PWNED; '", "$(touch PWNED)", "`touch PWNED`", '"; touch PWNED; "',
+                  "x\ntouch PWNED", "x\ntouch PWNED #", "EOF\ntouch PWNED\nEOF", "\\", "a'b\"c"]
+
+
+class ShellTemplateTest(unittest.TestCase):
+    def test_no_quoting_context_lets_an_input_run_code(self):
+        self.assertEqual(len(SHELL_TEMPLATES), 28)
+        for template, verdict, expect in SHELL_TEMPLATES:
+            with self.subTest(template=template):
+                cwd = tempfile.mkdtemp(prefix="netlab-pool-shell-")
+                try:
+                    proc = subprocess.run([NETLAB, "pool-run", "-k", "--shell", "--", template, ":::", *HOSTILE_INPUTS],
+                                          cwd=cwd, capture_output=True, timeout=60)
+                    self.assertEqual(os.listdir(cwd), [], f"{template!r} let an input run code")
+                finally:
+                    shutil.rmtree(cwd)
+                err = proc.stderr.decode()
+                if verdict == "refuse":
+                    self.assertEqual(proc.returncode, 2, err)
+                    self.assertIn("--shell: {} stands ", err)
+                    self.assertIn('"$1"', err)
+                    self.assertEqual(len(err.splitlines()), 1, err)
+                    continue
+                self.assertNotEqual(proc.returncode, 2, err)
+                if expect is not None:
+                    for value in HOSTILE_INPUTS:
+                        one = subprocess.run([NETLAB, "pool-run", "--shell", "--", template, ":::", value],
+                                             capture_output=True, timeout=60)
+                        self.assertEqual(one.stdout.decode(), expect(value), (template, value, one.stderr))
+
+    def test_inputs_are_positional_parameters_and_joblog_shows_the_script(self):
+        tmp = tempfile.mkdtemp(prefix="netlab-pool-shell-")
+        self.addCleanup(shutil.rmtree, tmp)
+        log = os.path.join(tmp, "log")
+        proc = pool("-k", "--joblog", log, "--shell", "--", 'printf "[%s]" "$1" "$2" "$#"', ":::", "a b", ":::", "c",
+                    check=True)
+        self.assertEqual(proc.stdout, b"[a b][c][2]")
+        self.assertEqual(joblog_rows(log)[0][8], 'printf "[%s]" "$1" "$2" "$#"')
+        dry = pool("--dry-run", "--shell", "--", "echo {}", ":::", "a b", check=True)
+        self.assertEqual(dry.stdout, b"echo 'a b'\n")
 
 if __name__ == "__main__":
     main()

@@ -16,7 +16,9 @@ from netlab_test import NETLAB, check_sanitizers, free_port, main
 from sshd_fixture import SshLab, fingerprint, keygen, kill_session_of, remote_any
 
 # Prints the job's input and the port of the sshd that ran it.
-WHERE = 'echo "{} ${SSH_CONNECTION##* }"'
+# "$1": with --shell the inputs are the script's positional parameters, remotely too ({} may not
+# stand inside double quotes).
+WHERE = 'echo "$1 ${SSH_CONNECTION##* }"'
 
 
 def read_joblog(path):

@@ -2,7 +2,8 @@
 // separated by '\n', a NUL, then the job's inputs separated by NULs. Checked: expanding into a
 // reused argv gives what a fresh expansion gives, argv has the expected shape, and in --shell mode
 // no input escapes its quoting: when the template's own text is plain, splitting the script the
-// way /bin/sh does gives back exactly the argv the same template expands to without --shell.
+// way /bin/sh does gives back exactly the argv the same template expands to without --shell, and
+// the quoting-context check accepts it; the inputs are also the script's positional parameters.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -55,6 +56,20 @@ bool plain_words(const std::vector<std::string>& words) {
   return true;
 }
 
+// Whether a word names eval or a shell (whose -c script is code read again).
+bool rereads(const std::vector<std::string>& words) {
+  for (const auto& word : words) {
+    auto slash = word.rfind('/');
+    std::string_view name = slash == std::string::npos ? std::string_view(word) : std::string_view(word).substr(slash + 1);
+    for (std::string_view shell : {"eval", "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash"}) {
+      if (name == shell) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 std::vector<std::string> expand_reusing(const CommandTemplate& command, const JobValues& values) {
   // A previous job's argv, longer and with different content, as the executor reuses it.
   std::vector<std::string> other_inputs = {"previous-input", "x y", ""};
@@ -83,9 +98,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   auto shell = CommandTemplate::parse(words, true);
   auto script = expand_reusing(shell, values);
-  require(script.size() == 3 && script[0] == "/bin/sh" && script[1] == "-c");
+  require(script.size() == 4 + inputs.size() && script[0] == "/bin/sh" && script[1] == "-c" && script[3] == "/bin/sh");
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    require(script[4 + i] == inputs[i]);
+  }
   require(shell.has_placeholder() == plain.has_placeholder() || !plain_words(words));
   if (plain_words(words)) {
+    // Nothing in plain words changes how the shell reads a placeholder, short of a command that
+    // reads its arguments as code again: the context check agrees.
+    if (!rereads(words)) {
+      require(netlab::pool::check_shell_template(words).ok());
+    }
     auto split_script = netlab::exec::split_words(script[2]);
     require(split_script && *split_script == argv);
   }
