@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cmd/cli_spec.hpp"
 #include "cmd/common.hpp"
 #include "cmd/registry.hpp"
 #include "core/exec/exec_client.hpp"
@@ -44,8 +45,11 @@ int run_exec_client(const Options& options) {
 Runner setup_exec_client(CLI::App& app) {
   auto options = std::make_shared<Options>();
   app.add_option("ADDR", options->address, "server address: HOST:PORT, [IPv6]:PORT, PORT or unix:/path")->required();
-  app.add_option("COMMAND", options->command,
-                 "command and arguments to run once (put them after --); without one, a >>: prompt runs lines");
+  complete_as(app.add_option("COMMAND", options->command,
+                              "command and arguments to run once (put them after --); without one, a >>: "
+                              "prompt runs lines"),
+              clidoc::Hint::remote);
+  complete_after_dashes(app, clidoc::Hint::remote);
   app.add_option("--token-file", options->token_file, "answer the server's challenge with the token in FILE "
                                                       "(default: $NETLAB_TOKEN if set)")
       ->type_name("FILE");

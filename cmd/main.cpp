@@ -1,5 +1,6 @@
 // netlab's entry point: busybox dispatch, the CLI tree from the registry, and the one place
 // where errors become exit codes.
+#include <errno.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "cmd/cli_spec.hpp"
 #include "cmd/registry.hpp"
 #include "core/util/error.hpp"
+#include "core/util/links.hpp"
 #include "core/util/log.hpp"
 
 namespace {
@@ -51,30 +53,35 @@ std::string suggestion_for(std::string_view name) {
   return best.empty() ? std::string() : fmt::format(" (did you mean '{}'?)", best);
 }
 
-int install_links(const std::string& dir) {
-  namespace fs = std::filesystem;
+// --install-links / --uninstall-links: every registry name, pointing at this binary.
+int manage_links(const std::string& dir, bool install) {
   std::error_code ec;
-  auto self = fs::read_symlink("/proc/self/exe", ec);
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) {
-    throw netlab::Error(fmt::format("install-links: cannot find own path: {}", ec.message()));
+    throw netlab::Error(fmt::format("find own path: {}", ec.message()));
   }
-  if (!fs::is_directory(dir, ec)) {
-    throw netlab::UsageError(fmt::format("install-links: '{}' is not a directory", dir));
-  }
+  std::vector<std::string> names;
   for (const auto& command : commands()) {
-    fs::path link = fs::path(dir) / std::string(command.name);
-    if (fs::is_symlink(link, ec)) {
-      fs::remove(link, ec);
-    } else if (fs::exists(link, ec)) {
-      throw netlab::Error(fmt::format("install-links: {} exists and is not a link; not replacing it", link.string()));
+    names.emplace_back(command.name);
+  }
+  auto report = install ? netlab::links::install(dir, names, self.string(), "netlab")
+                        : netlab::links::uninstall(dir, names, self.string(), "netlab");
+  const char* option = install ? "install-links" : "uninstall-links";
+  if (!report) {
+    if (report.code() == ENOTDIR || report.code() == ENOENT) {
+      throw netlab::UsageError(fmt::format("{}: {}", option, report.error()));
     }
-    fs::create_symlink(self, link, ec);
-    if (ec) {
-      throw netlab::Error(fmt::format("install-links: {}: {}", link.string(), ec.message()));
+    throw netlab::Error(fmt::format("{}: {}", option, report.error()));
+  }
+  if (install) {
+    fmt::print("linked {} commands in {}\n", report->done.size(), dir);
+  } else {
+    fmt::print("removed {} links from {}\n", report->done.size(), dir);
+    for (const auto& name : report->skipped) {
+      netlab::log::line(fmt::format("uninstall-links: left {}/{}: not a link to netlab", dir, name));
     }
   }
-  fmt::print("linked {} commands in {}\n", commands().size(), dir);
-  return 0;
+  return netlab::k_exit_ok;
 }
 
 int run(int argc, char** argv) {
@@ -96,10 +103,16 @@ int run(int argc, char** argv) {
   app.name("netlab");
   app.set_version_flag("--version", std::string("netlab ") + NETLAB_VERSION);
   std::string links_dir;
+  std::string unlinks_dir;
   bool man = false;
   // Hidden: the build generates the man page from the same tree as --help.
   app.add_flag("--man", man, "print the man page (roff)")->group("");
+  // Hidden: the build installs a bash completion link for each name it prints.
+  bool list_commands = false;
+  app.add_flag("--commands", list_commands, "print the command names, one per line")->group("");
   app.add_option("--install-links", links_dir, "create a symlink per subcommand in DIR (busybox style)")
+      ->type_name("DIR");
+  app.add_option("--uninstall-links", unlinks_dir, "remove the symlinks --install-links made in DIR (others stay)")
       ->type_name("DIR");
   app.require_subcommand(0, 1);
   app.footer("Run 'netlab COMMAND --help' for a command's options and an example.\n"
@@ -134,12 +147,21 @@ int run(int argc, char** argv) {
     return netlab::k_exit_usage;
   }
 
+  if (list_commands) {
+    for (const auto& command : commands()) {
+      fmt::print("{}\n", command.name);
+    }
+    return netlab::k_exit_ok;
+  }
   if (man) {
     fmt::print("{}", netlab::clidoc::man_page(netlab::cmd::describe_cli(app)));
     return netlab::k_exit_ok;
   }
   if (!links_dir.empty()) {
-    return install_links(links_dir);
+    return manage_links(links_dir, true);
+  }
+  if (!unlinks_dir.empty()) {
+    return manage_links(unlinks_dir, false);
   }
   for (auto* sub : app.get_subcommands()) {
     netlab::log::set_command(sub->get_name());

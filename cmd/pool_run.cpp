@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cmd/cli_spec.hpp"
 #include "cmd/common.hpp"
 #include "cmd/registry.hpp"
 #include "core/loop/process.hpp"
@@ -220,6 +221,7 @@ Runner setup_pool_run(CLI::App& app) {
   // one never takes a value (its check always fails, so the word falls through to the prefix
   // handling above); it exists to keep `--` here and to name COMMAND in --help.
   app.validate_positionals();
+  complete_after_dashes(app, clidoc::Hint::command);
   app.add_option("COMMAND", options->unused_positional, "command, its arguments, then ::: INPUT... groups")
       ->check(CLI::Validator([](std::string&) { return std::string("taken verbatim"); }, "", "verbatim"));
   app.add_option("-j,--jobs", options->jobs, "run N jobs at once (default: number of CPUs; 0: one per input, capped)")

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cmd/cli_spec.hpp"
 #include "cmd/common.hpp"
 #include "cmd/registry.hpp"
 #include "core/ssh/client_setup.hpp"
@@ -121,6 +122,7 @@ Runner setup_ssh_exec(CLI::App& app) {
   // --help and keeps `--` in this subcommand, as in pool-run.
   app.prefix_command();
   app.validate_positionals();
+  complete_after_dashes(app, clidoc::Hint::remote);
   // Repeatable options take exactly their values per occurrence (allow_extra_args(false)), so
   // `-i KEY HOST` never swallows the host.
   app.add_option("HOST", options->unused_positional, "[user@]host[:port] ..., then -- and the command to run")

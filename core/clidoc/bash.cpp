@@ -1,4 +1,5 @@
-// The bash completion script.
+// The bash completion script: one generic engine in shell, and per command a table of its
+// options, the hints for their values and its positionals, all from the command definitions.
 #include <fmt/format.h>
 
 #include "core/clidoc/spec.hpp"
@@ -6,20 +7,42 @@
 namespace netlab::clidoc {
 namespace {
 
-std::string join_names(const std::vector<OptionSpec>& options, bool with_values) {
+// A hint as the engine's shell code spells it; choices become `w:a,b,c`.
+std::string hint_word(Hint hint, const std::vector<std::string>& choices) {
+  switch (hint) {
+  case Hint::file:
+    return "file";
+  case Hint::directory:
+    return "dir";
+  case Hint::host:
+    return "host";
+  case Hint::command:
+    return "command";
+  case Hint::remote:
+    return "remote";
+  case Hint::choices: {
+    std::string list;
+    for (const auto& choice : choices) {
+      list += (list.empty() ? "" : ",") + choice;
+    }
+    return "w:" + list;
+  }
+  case Hint::none:
+    break;
+  }
+  return "none";
+}
+
+// `--put` taking LOCAL REMOTE becomes "file|remote": one hint per value.
+std::string value_hints(const OptionSpec& option) {
   std::string out;
-  for (const auto& option : options) {
-    if (option.takes_value() != with_values) {
-      continue;
-    }
-    for (const auto& name : option.names) {
-      out += (out.empty() ? "" : "|") + name;
-    }
+  for (std::size_t i = 0; i < option.arity(); ++i) {
+    out += (out.empty() ? "" : "|") + hint_word(option.hint_for_value(i), option.choices);
   }
   return out;
 }
 
-std::string words(const std::vector<OptionSpec>& options) {
+std::string option_words(const std::vector<OptionSpec>& options) {
   std::string out;
   for (const auto& option : options) {
     for (const auto& name : option.names) {
@@ -29,120 +52,227 @@ std::string words(const std::vector<OptionSpec>& options) {
   return out;
 }
 
-// The `case "$prev"` arms that complete an option's value.
-std::string value_cases(const std::vector<OptionSpec>& options, const std::string& indent) {
+// `[--port-file]=file [-j]=none ...` for every option that takes values.
+std::string value_table(const std::vector<OptionSpec>& options) {
   std::string out;
   for (const auto& option : options) {
-    if (!option.takes_value() || option.hint == OptionSpec::Hint::none) {
+    if (!option.takes_value()) {
       continue;
     }
-    std::string names;
     for (const auto& name : option.names) {
-      names += (names.empty() ? "" : "|") + name;
+      out += fmt::format(" [{}]='{}'", name, value_hints(option));
     }
-    std::string action;
-    switch (option.hint) {
-    case OptionSpec::Hint::file:
-      action = "COMPREPLY=($(compgen -f -- \"$cur\"))";
-      break;
-    case OptionSpec::Hint::directory:
-      action = "COMPREPLY=($(compgen -d -- \"$cur\"))";
-      break;
-    case OptionSpec::Hint::choices: {
-      std::string list;
-      for (const auto& choice : option.choices) {
-        list += (list.empty() ? "" : " ") + choice;
-      }
-      action = fmt::format("COMPREPLY=($(compgen -W \"{}\" -- \"$cur\"))", list);
-      break;
-    }
-    case OptionSpec::Hint::none:
-      break;
-    }
-    out += fmt::format("{}{}) {}; return ;;\n", indent, names, action);
-  }
-  auto free_values = join_names(options, true);
-  if (!free_values.empty()) {
-    // Any other option that takes a value: nothing sensible to offer but the user's own text.
-    out += fmt::format("{}{}) return ;;\n", indent, free_values);
   }
   return out;
+}
+
+std::string command_arm(const CommandSpec& command) {
+  std::string positionals;
+  bool rest = false;
+  for (const auto& positional : command.positionals) {
+    // A positional with nothing better to offer completes files, as bash does with no script.
+    Hint hint = positional.hint == Hint::none ? Hint::file : positional.hint;
+    positionals += (positionals.empty() ? "" : " ") + fmt::format("'{}'", hint_word(hint, positional.choices));
+    rest = positional.repeatable;
+  }
+  return fmt::format("    {})\n      opts='{}'\n      vals=({})\n      pos=({})\n      rest={}\n"
+                     "      dashes={}\n      ;;\n",
+                     command.name, option_words(command.options), value_table(command.options), positionals,
+                     rest ? 1 : 0, hint_word(command.after_dashes, {}));
 }
 
 } // namespace
 
 std::string bash_completion(const ProgramSpec& program) {
-  std::string commands;
-  for (const auto& command : program.commands) {
-    commands += (commands.empty() ? "" : " ") + command.name;
-  }
+  std::string names;
   std::string alternatives;
   for (const auto& command : program.commands) {
+    names += (names.empty() ? "" : " ") + command.name;
     alternatives += (alternatives.empty() ? "" : "|") + command.name;
   }
   std::string arms;
   for (const auto& command : program.commands) {
-    std::string positional_action = "COMPREPLY=($(compgen -f -- \"$cur\"))";
-    for (const auto& positional : command.positionals) {
-      if (positional.hint == OptionSpec::Hint::choices) {
-        std::string list;
-        for (const auto& choice : positional.choices) {
-          list += (list.empty() ? "" : " ") + choice;
-        }
-        positional_action = fmt::format("COMPREPLY=($(compgen -W \"{}\" -- \"$cur\"))", list);
-      }
-    }
-    arms += fmt::format("    {})\n      case \"$prev\" in\n{}      esac\n"
-                        "      if [[ $cur == -* ]]; then\n"
-                        "        COMPREPLY=($(compgen -W \"{}\" -- \"$cur\"))\n"
-                        "      else\n        {}\n      fi\n      ;;\n",
-                        command.name, value_cases(command.options, "        "), words(command.options),
-                        positional_action);
+    arms += command_arm(command);
   }
-  return fmt::format(R"(# bash completion for {0}                                   -*- shell-script -*-
+  return fmt::format(R"BASH(# bash completion for {0}                                   -*- shell-script -*-
 # Generated by `{0} completions bash` from the command definitions; do not edit.
+#
+# The same function serves the busybox-style links ({0} --install-links), but only for a name
+# that really runs {0}: a `probe` or `pack` of another program keeps its own completion.
+
+# Whether the command word $1 resolves to the {0} binary (directly or through links).
+_{0}_is_{0}() {{
+  local path=$1
+  [[ $path == */* ]] || path=$(type -P -- "$path") || return 1
+  path=$(readlink -f -- "$path") || return 1
+  [[ ${{path##*/}} == {0} ]]
+}}
+
+# Paths as `ls <Tab>` completes them: spaces and quotes kept, folders entered (trailing /).
+_{0}_files() {{
+  if declare -F _filedir >/dev/null 2>&1; then
+    _filedir "$@"
+    return
+  fi
+  compopt -o filenames 2>/dev/null
+  local IFS=$'\n'
+  if [[ $1 == -d ]]; then
+    COMPREPLY=($(compgen -d -- "$cur"))
+  else
+    COMPREPLY=($(compgen -f -- "$cur"))
+  fi
+}}
+
+# SSH hosts: the names in any --hosts-file on the line, then ~/.ssh/config and known_hosts.
+_{0}_hosts() {{
+  local -a found=()
+  local i file line host
+  for ((i = 1; i < cword - 1; i++)); do
+    [[ ${{words[i]}} == --hosts-file ]] || continue
+    file=${{words[i + 1]/#\~/$HOME}}
+    [[ -r $file && ! -d $file ]] || continue
+    while IFS= read -r line || [[ -n $line ]]; do
+      line=${{line%%#*}}
+      for host in $line; do
+        [[ $host == "$cur"* ]] && found+=("$host")
+      done
+    done <"$file"
+  done
+  COMPREPLY=()
+  if declare -F _known_hosts_real >/dev/null 2>&1; then
+    _known_hosts_real -a -- "$cur"
+  else
+    COMPREPLY=($(compgen -A hostname -- "$cur"))
+  fi
+  COMPREPLY=("${{found[@]}}" "${{COMPREPLY[@]}}")
+}}
+
+# A local command line starting at word $1: a program, then what that program completes.
+_{0}_command_line() {{
+  if declare -F _command_offset >/dev/null 2>&1; then
+    _command_offset "$1"
+  elif ((cword == $1)); then
+    COMPREPLY=($(compgen -c -- "$cur"))
+  else
+    _{0}_files
+  fi
+}}
+
+# Completes the current word from one hint (see the tables below); $2 is the word's index.
+_{0}_complete_hint() {{
+  case "$1" in
+    file) _{0}_files ;;
+    dir) _{0}_files -d ;;
+    host) _{0}_hosts ;;
+    command) _{0}_command_line "$2" ;;
+    w:*) local list=${{1#w:}}; COMPREPLY=($(compgen -W "${{list//,/ }}" -- "$cur")) ;;
+    *) COMPREPLY=() ;;
+  esac
+}}
 
 _{0}() {{
-  local cur prev words cword
+  local cur prev words cword split=false
   if declare -F _init_completion >/dev/null 2>&1; then
-    _init_completion || return
+    _init_completion -s || return
   else
-    cur="${{COMP_WORDS[COMP_CWORD]}}"
-    prev="${{COMP_WORDS[COMP_CWORD-1]}}"
+    cur=${{COMP_WORDS[COMP_CWORD]}}
+    prev=${{COMP_WORDS[COMP_CWORD - 1]}}
     words=("${{COMP_WORDS[@]}}")
     cword=$COMP_CWORD
   fi
 
-  # The subcommand: the program's own name when started through a busybox-style link, else
-  # the first word that is not an option.
-  local command="" i
+  # The subcommand: the link's own name, or the first word that is not an option.
+  local command="" start=0 i
   case "${{words[0]##*/}}" in
-    {4}) command="${{words[0]##*/}}" ;;
-    *)
-      for ((i = 1; i < cword; i++)); do
-        case "${{words[i]}}" in
-          --install-links) ((i++)) ;;
-          -*) ;;
-          *) command="${{words[i]}}"; break ;;
-        esac
-      done
+    {0}) ;;
+    {4})
+      if ! _{0}_is_{0} "${{words[0]}}"; then
+        compopt -o default 2>/dev/null
+        COMPREPLY=()
+        return
+      fi
+      command=${{words[0]##*/}}
       ;;
   esac
-
+  if [[ -z $command ]]; then
+    for ((i = 1; i < cword; i++)); do
+      case "${{words[i]}}" in
+        --install-links | --uninstall-links) ((i++)) ;;
+        -*) ;;
+        *) command=${{words[i]}}; start=$i; break ;;
+      esac
+    done
+  fi
   if [[ -z $command ]]; then
     case "$prev" in
-      --install-links) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+      --install-links | --uninstall-links) _{0}_files -d; return ;;
     esac
     COMPREPLY=($(compgen -W "{1} {2}" -- "$cur"))
     return
   fi
 
+  local opts="" rest=0 dashes=none
+  local -A vals=()
+  local -a pos=()
   case "$command" in
-{3}  esac
-}} &&
-  complete -F _{0} {0} {1}
-)",
-                     program.name, commands, words(program.options), arms, alternatives);
+{3}    *) return ;;
+  esac
+
+  # --opt=VALUE: bash-completion split it into $prev and $cur.
+  if [[ $split == true && -n ${{vals[$prev]+x}} ]]; then
+    _{0}_complete_hint "${{vals[$prev]%%|*}}" "$cword"
+    return
+  fi
+
+  # Walk the words before the cursor: option values, positionals, and `--`.
+  local word n index=0 hints
+  for ((i = start + 1; i < cword; i++)); do
+    word=${{words[i]}}
+    if [[ $word == -- ]]; then
+      case "$dashes" in
+        command) _{0}_command_line $((i + 1)); return ;;
+        remote) COMPREPLY=(); return ;;
+      esac
+      continue
+    fi
+    if [[ -n ${{vals[$word]+x}} ]]; then
+      hints=${{vals[$word]}}
+      IFS='|' read -ra hints <<<"$hints"
+      n=${{#hints[@]}}
+      if ((i + n >= cword)); then
+        _{0}_complete_hint "${{hints[cword - i - 1]}}" "$cword"
+        return
+      fi
+      ((i += n))
+      continue
+    fi
+    [[ $word == -* ]] && continue
+    # A command line positional takes the rest of the line (pool-run grep -n x ::: a b).
+    if [[ ${{pos[index]}} == command ]]; then
+      _{0}_command_line "$i"
+      return
+    fi
+    if ((index < ${{#pos[@]}} - 1 || rest == 0)); then
+      ((index++))
+    fi
+  done
+
+  if [[ $cur == -* ]]; then
+    COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    return
+  fi
+  if ((index < ${{#pos[@]}})); then
+    _{0}_complete_hint "${{pos[index]}}" "$cword"
+  fi
+}}
+
+complete -F _{0} {0}
+for _{0}_link in {1}; do
+  _{0}_is_{0} "$_{0}_link" && complete -F _{0} "$_{0}_link"
+done
+unset _{0}_link
+)BASH",
+                     program.name, names, option_words(program.options), arms, alternatives);
 }
 
 } // namespace netlab::clidoc

@@ -51,11 +51,67 @@ std::string option_entry(const OptionSpec& option) {
   return fmt::format(".TP\n{}\n{}\n", names, help);
 }
 
+// Splits a shell command line into words at spaces outside quotes, so a long example can be
+// wrapped with `\` continuations without changing what it means.
+std::vector<std::string> shell_words(const std::string& line) {
+  std::vector<std::string> words;
+  std::string word;
+  char quote = 0;
+  for (char c : line) {
+    if (quote != 0) {
+      quote = c == quote ? 0 : quote;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == ' ') {
+      if (!word.empty()) {
+        words.push_back(word);
+      }
+      word.clear();
+      continue;
+    }
+    word += c;
+  }
+  if (!word.empty()) {
+    words.push_back(word);
+  }
+  return words;
+}
+
+// Example lines sit in a no-fill block, which man cannot wrap: keep each line within `width`
+// columns by continuing it on the next line with a trailing backslash.
+std::string wrap_example(const std::string& example, std::size_t width) {
+  std::string out;
+  std::size_t start = 0;
+  while (start <= example.size()) {
+    auto end = example.find('\n', start);
+    std::string line = example.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string current;
+    for (const auto& word : shell_words(line)) {
+      if (!current.empty() && current.size() + 1 + word.size() + 2 > width) {
+        out += current + " \\\n";
+        current = "  " + word;
+      } else {
+        current += (current.empty() ? "" : " ") + word;
+      }
+    }
+    out += current + "\n";
+    if (end == std::string::npos) {
+      break;
+    }
+    start = end + 1;
+  }
+  if (!out.empty()) {
+    out.pop_back();
+  }
+  return out;
+}
+
 } // namespace
 
 std::string man_page(const ProgramSpec& program) {
   std::string out;
-  out += fmt::format(".TH NETLAB 1 \"\" \"netlab {}\" \"User Commands\"\n", roff(program.version));
+  out += fmt::format(".TH NETLAB 1 \"{}\" \"netlab {}\" \"User Commands\"\n", program.date,
+                     roff(program.version));
   out += ".SH NAME\nnetlab \\- " + roff(program.summary) + "\n";
   out += ".SH SYNOPSIS\n.B netlab\n.I COMMAND\n.RI [ OPTIONS ]\n.br\n.B netlab\n.RB [ \\-\\-help | \\-\\-version ]\n";
   out += ".br\n.B netlab \\-\\-install\\-links\n.I DIR\n";
@@ -83,14 +139,30 @@ std::string man_page(const ProgramSpec& program) {
       out += option_entry(option);
     }
     if (!command.example.empty()) {
-      out += ".PP\nExample:\n.PP\n.nf\n.RS 4\n" + roff(command.example) + "\n.RE\n.fi\n";
+      // man indents a subsection's text by 7 columns and this block by 4 more: 80 - 11.
+      out += ".PP\nExample:\n.PP\n.nf\n.RS 4\n" + roff(wrap_example(command.example, 69)) + "\n.RE\n.fi\n";
+    }
+    for (const auto& note : command.notes) {
+      out += ".PP\n" + roff(note) + "\n";
     }
   }
   out += ".SH EXIT STATUS\n"
          ".TP\n0\nsuccess\n.TP\n1\nfailure\n.TP\n2\nusage error (bad option or argument)\n"
          ".TP\n124\na timeout\n.TP\n130\ninterrupted\n.TP\n255\ncould not connect or authenticate\n"
          ".PP\nexec\\-client and single\\-host ssh\\-exec pass the remote exit code through.\n";
-  out += ".SH ENVIRONMENT\n.TP\n.B NO_COLOR\nWhen set, no colour is used.\n";
+  out += ".SH ENVIRONMENT\n";
+  for (const auto& variable : program.environment) {
+    out += fmt::format(".TP\n.B {}\n{}\n", roff(variable.name), roff(variable.help));
+  }
+  out += ".SH FILES\n"
+         ".TP\n.I /usr/share/doc/netlab/protocol.md.gz\n"
+         "the wire formats: frames, frame files, the exec protocol, for clients in other languages\n"
+         ".TP\n.I /usr/share/doc/netlab/security.md.gz\n"
+         "what each server trusts, its limits and defaults, the exec\\-server threat model\n"
+         ".TP\n.I /usr/share/doc/netlab/\n"
+         "the README and the guides to pack, pool\\-run, select\\-server and ssh\\-exec\n"
+         ".TP\n.I ~/.ssh/known_hosts, ~/.ssh/config\n"
+         "host keys and host settings read by ssh\\-exec and pool\\-run \\-\\-ssh\n";
   out += ".SH SEE ALSO\n.BR socat (1),\n.BR ncat (1),\n.BR xargs (1),\n.BR parallel (1),\n.BR ssh (1)\n";
   return out;
 }

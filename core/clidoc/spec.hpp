@@ -2,20 +2,40 @@
 // the man page are generated (so they cannot drift from --help).
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <string>
 #include <vector>
 
 namespace netlab::clidoc {
 
+// What a value is, so each shell can offer the right words for it.
+enum class Hint {
+  none,      // free text (an address, a number): nothing to offer
+  file,      // a local path, completed as `ls` would (folders entered, spaces kept)
+  directory, // a local folder
+  choices,   // one of `choices`
+  host,      // an SSH host: ~/.ssh/config, known_hosts and --hosts-file names
+  command,   // a local command line: a program from PATH, then that program's arguments
+  remote,    // text for another machine (a remote command or path): nothing local to offer
+};
+
 struct OptionSpec {
+  using Hint = clidoc::Hint;
   std::vector<std::string> names; // "-m", "--message"; empty for a positional
-  std::string value_name;         // "FILE", "N"; empty for a flag
-  enum class Hint { none, file, directory, choices } hint = Hint::none;
+  std::string value_name;         // "FILE", "N", "LOCAL REMOTE"; empty for a flag
+  Hint hint = Hint::none;         // for the first (or only) value
+  // For an option that takes several values at once (`--put LOCAL REMOTE`): one hint per value,
+  // in order. Empty for the usual single value, where `hint` says it.
+  std::vector<Hint> value_hints;
   std::vector<std::string> choices;
   std::string help;
   bool repeatable = false;
 
   bool takes_value() const { return !value_name.empty(); }
+  // How many words follow the option name: 0 for a flag, 1 usually, 2 for `--put LOCAL REMOTE`.
+  std::size_t arity() const { return takes_value() ? std::max<std::size_t>(1, value_hints.size()) : 0; }
+  Hint hint_for_value(std::size_t index) const { return index < value_hints.size() ? value_hints[index] : hint; }
   bool positional() const { return names.empty(); }
 };
 
@@ -23,15 +43,26 @@ struct CommandSpec {
   std::string name;
   std::string summary;
   std::string description;
-  std::string example; // the footer text after "Example:"
+  std::string example;            // the example command lines, one per line, without indentation
+  std::vector<std::string> notes; // paragraphs after the example ("Exit status: ...")
   std::vector<OptionSpec> options;
-  std::vector<OptionSpec> positionals;
+  std::vector<OptionSpec> positionals; // in order; a repeatable one takes every further word
+  // What the words after `--` are: a local command line (pool-run), text for a remote machine
+  // (exec-client, ssh-exec), or `none` when `--` only ends the options.
+  Hint after_dashes = Hint::none;
+};
+
+struct EnvironmentSpec {
+  std::string name;
+  std::string help;
 };
 
 struct ProgramSpec {
   std::string name = "netlab";
   std::string version;
+  std::string date; // release date, YYYY-MM-DD, for the man page's .TH line
   std::string summary;
+  std::vector<EnvironmentSpec> environment;
   std::vector<OptionSpec> options;
   std::vector<CommandSpec> commands;
 };

@@ -33,23 +33,45 @@ std::string describe(std::string text) {
   return out;
 }
 
-std::string action(const OptionSpec& option) {
-  switch (option.hint) {
-  case OptionSpec::Hint::file:
+std::string action(Hint hint, const std::vector<std::string>& choices) {
+  switch (hint) {
+  case Hint::file:
     return "_files";
-  case OptionSpec::Hint::directory:
+  case Hint::directory:
     return "_files -/";
-  case OptionSpec::Hint::choices: {
+  case Hint::host:
+    return "_ssh_hosts";
+  case Hint::command:
+    return "_normal";
+  case Hint::choices: {
     std::string list;
-    for (const auto& choice : option.choices) {
+    for (const auto& choice : choices) {
       list += (list.empty() ? "" : " ") + choice;
     }
     return "(" + list + ")";
   }
-  case OptionSpec::Hint::none:
+  case Hint::none:
+  case Hint::remote:
     break;
   }
   return " ";
+}
+
+// ":LOCAL:_files:REMOTE: " for an option taking two values at once.
+std::string value_specs(const OptionSpec& option) {
+  std::string out;
+  std::vector<std::string> names;
+  std::string words = option.value_name + " ";
+  for (std::size_t at = 0, space; (space = words.find(' ', at)) != std::string::npos; at = space + 1) {
+    if (space > at) {
+      names.push_back(words.substr(at, space - at));
+    }
+  }
+  for (std::size_t i = 0; i < option.arity(); ++i) {
+    auto name = i < names.size() ? names[i] : option.value_name;
+    out += fmt::format(":{}:{}", describe(name), action(option.hint_for_value(i), option.choices));
+  }
+  return out;
 }
 
 std::string argument_specs(const std::vector<OptionSpec>& options, const std::string& indent) {
@@ -57,7 +79,7 @@ std::string argument_specs(const std::vector<OptionSpec>& options, const std::st
   for (const auto& option : options) {
     std::string value;
     if (option.takes_value()) {
-      value = fmt::format(":{}:{}", describe(option.value_name), action(option));
+      value = value_specs(option);
     }
     std::string spec = fmt::format("[{}]{}'", describe(first_line(option.help)), value);
     if (option.names.size() == 1) {
@@ -90,11 +112,26 @@ std::string zsh_completion(const ProgramSpec& program) {
   }
   std::string arms;
   for (const auto& command : program.commands) {
-    std::string positional = "'*:file:_files'";
+    // Positionals in order; a repeatable last one takes every further word, and a command line
+    // (pool-run) takes the rest of the line as its own words.
+    std::string positional;
+    std::size_t index = 0;
     for (const auto& p : command.positionals) {
-      if (p.hint == OptionSpec::Hint::choices) {
-        positional = fmt::format("'1:{}:{}'", describe(p.value_name), action(p));
+      ++index;
+      Hint hint = p.hint == Hint::none ? Hint::file : p.hint;
+      auto what = describe(p.value_name.empty() ? std::string("arg") : p.value_name);
+      std::string spec;
+      if (hint == Hint::command) {
+        spec = fmt::format("'*::{}:_normal'", what);
+      } else if (p.repeatable) {
+        spec = fmt::format("'*:{}:{}'", what, action(hint, p.choices));
+      } else {
+        spec = fmt::format("'{}:{}:{}'", index, what, action(hint, p.choices));
       }
+      positional += (positional.empty() ? "" : " \\\n            ") + spec;
+    }
+    if (positional.empty()) {
+      positional = "'*:file:_files'";
     }
     arms += fmt::format("        {})\n          _arguments -s \\\n{}            {}\n          ;;\n", command.name,
                         argument_specs(command.options, "            "), positional);
@@ -114,6 +151,12 @@ _{0}() {{
   local -a busybox
   busybox=({4})
   if (( ${{busybox[(Ie)$service]}} )); then
+    # Only a link that runs {0}: another program called `probe` keeps its usual completion.
+    local target=${{commands[$service]:A}}
+    if [[ ${{target:t}} != {0} ]]; then
+      _default
+      return
+    fi
     words=({0} $service "${{(@)words[2,-1]}}")
     (( CURRENT++ ))
   fi

@@ -91,6 +91,54 @@ class CliTest(unittest.TestCase):
         out = run("--install-links", "/nonexistent/dir")
         self.assertEqual(out.returncode, 2)
 
+    def test_install_links_is_all_or_nothing(self):
+        """A file in the way of one link fails the whole call before any link is made."""
+        with tempfile.TemporaryDirectory() as tmp:
+            blocker = os.path.join(tmp, "probe")
+            with open(blocker, "w") as f:
+                f.write("#!/bin/sh\necho someone else's probe\n")
+            out = run("--install-links", tmp)
+            self.assertEqual(out.returncode, 1, out.stderr)
+            self.assertRegex(out.stderr.decode(), r"^netlab: install-links: .*/probe exists and is not a link to "
+                                                  r"netlab; not replacing it\n$")
+            self.assertEqual(sorted(os.listdir(tmp)), ["probe"])
+            with open(blocker) as f:
+                self.assertIn("someone else", f.read())
+
+    def test_install_links_refuses_a_link_to_another_program(self):
+        """A symlink named like a command but pointing elsewhere is not netlab's to replace."""
+        with tempfile.TemporaryDirectory() as tmp:
+            os.symlink("/bin/true", os.path.join(tmp, "bench"))
+            out = run("--install-links", tmp)
+            self.assertEqual(out.returncode, 1)
+            self.assertEqual(os.readlink(os.path.join(tmp, "bench")), "/bin/true")
+            self.assertEqual(os.listdir(tmp), ["bench"])
+
+    def test_install_links_moves_links_of_an_older_install(self):
+        """Links to another netlab binary (an older install path) are replaced, dangling or not."""
+        with tempfile.TemporaryDirectory() as tmp:
+            os.symlink("/nonexistent/old/netlab", os.path.join(tmp, "pack"))
+            out = run("--install-links", tmp)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(os.path.realpath(os.path.join(tmp, "pack")), os.path.realpath(NETLAB))
+            self.assertFalse([n for n in os.listdir(tmp) if n.startswith(".")], "temporary names left behind")
+
+    def test_uninstall_links_removes_only_netlabs_links(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            self.assertEqual(run("--install-links", tmp).returncode, 0)
+            os.unlink(os.path.join(tmp, "unpack"))
+            with open(os.path.join(tmp, "unpack"), "w") as f:
+                f.write("mine\n")
+            os.symlink("/bin/true", os.path.join(tmp, "other"))
+            out = run("--uninstall-links", tmp)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(sorted(os.listdir(tmp)), ["other", "unpack"])
+            self.assertIn(b"unpack: not a link to netlab", out.stderr)
+            with open(os.path.join(tmp, "unpack")) as f:
+                self.assertEqual(f.read(), "mine\n")
+            # Nothing left to remove: still a success.
+            self.assertEqual(run("--uninstall-links", tmp).returncode, 0)
+
 
 if __name__ == "__main__":
     main()

@@ -10,7 +10,9 @@ import unittest
 
 from netlab_test import NETLAB, SOURCE_DIR, main, require, run
 
-require("bash", "zsh", "fish", "groff")
+require("bash", "zsh", "fish", "groff", "tmux")
+
+BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"
 
 FILES = {"bash": "netlab.bash", "zsh": "_netlab", "fish": "netlab.fish"}
 BIN_DIR = os.path.dirname(os.path.abspath(NETLAB))
@@ -49,7 +51,7 @@ class GeneratedFilesTest(unittest.TestCase):
                               f"bash: {command} {option}")
                 name = option.lstrip("-")
                 flag = "-l" if option.startswith("--") else "-s"
-                self.assertRegex(scripts["fish"], rf"seen_subcommand_from {re.escape(command)}'.* {flag} {re.escape(name)}\b",
+                self.assertRegex(scripts["fish"], rf"_using {re.escape(command)}'.* {flag} {re.escape(name)}\b",
                                  f"fish: {command} {option}")
                 self.assertIn(option, scripts["zsh"], f"zsh: {command} {option}")
 
@@ -125,6 +127,175 @@ class ShellsTest(unittest.TestCase):
                 self.assertIn(model, shown)
 
 
+class Tmux:
+    """A real interactive shell on a tmux pane: type keys, read the screen."""
+
+    def __init__(self, argv, cwd, env):
+        self.dir = tempfile.mkdtemp(prefix="netlab-tmux-")
+        self.socket = os.path.join(self.dir, "socket")
+        subprocess.run(["tmux", "-S", self.socket, "-f", "/dev/null", "new-session", "-d", "-x", "200", "-y", "50",
+                        "-c", cwd, *argv], env=env, check=True, timeout=30)
+
+    def type(self, *keys):
+        subprocess.run(["tmux", "-S", self.socket, "send-keys", *keys], check=True, timeout=30)
+
+    def screen(self):
+        return subprocess.run(["tmux", "-S", self.socket, "capture-pane", "-p"], capture_output=True, text=True,
+                              timeout=30).stdout
+
+    def wait_for(self, predicate, what, timeout=30):
+        """Polls the screen until predicate(screen) holds; fails with the screen after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if predicate(screen):
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"waited {timeout}s for {what}; screen:\n{screen}")
+            time.sleep(0.05)
+
+    def close(self):
+        subprocess.run(["tmux", "-S", self.socket, "kill-server"], capture_output=True, timeout=30)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def last_line(screen):
+    lines = [l for l in screen.splitlines() if l.strip()]
+    return lines[-1] if lines else ""
+
+
+class InstalledBashTest(unittest.TestCase):
+    """bash 5 with bash-completion, the script found the way an installed package's is: lazily, by
+    the command's name, from PREFIX/share/bash-completion/completions beside PREFIX/bin on PATH."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.path.exists(BASH_COMPLETION):
+            raise unittest.SkipTest("bash-completion is not installed")
+        cls.prefix = tempfile.mkdtemp(prefix="netlab-prefix-")
+        build = os.environ.get("NETLAB_BUILD_DIR", os.path.dirname(os.path.abspath(NETLAB)))
+        subprocess.run(["cmake", "--install", build, "--prefix", cls.prefix], check=True, capture_output=True,
+                       timeout=120)
+        bindir = os.path.join(cls.prefix, "bin")
+        subprocess.run([os.path.join(bindir, "netlab"), "--install-links", bindir], check=True, capture_output=True)
+        # Another program called `probe`, found before netlab's link: its completion is not ours.
+        cls.other = tempfile.mkdtemp(prefix="netlab-other-")
+        with open(os.path.join(cls.other, "probe"), "w") as f:
+            f.write("#!/bin/sh\nexit 0\n")
+        os.chmod(os.path.join(cls.other, "probe"), 0o755)
+        cls.work = tempfile.mkdtemp(prefix="netlab-files-")
+        os.mkdir(os.path.join(cls.work, "my dir"))
+        os.mkdir(os.path.join(cls.work, "sub"))
+        for name in ["file one.bin", "it's.txt", os.path.join("sub", "inner.bin")]:
+            open(os.path.join(cls.work, name), "w").close()
+        with open(os.path.join(cls.work, "hosts"), "w") as f:
+            f.write("# fleet\nweb1 web2\ndb-primary\n")
+        home = os.path.join(cls.work, "home")
+        os.makedirs(os.path.join(home, ".ssh"))
+        with open(os.path.join(home, ".ssh", "config"), "w") as f:
+            f.write("Host jumpbox\n  HostName 127.0.0.1\n")
+        # XDG_DATA_DIRS is where bash-completion looks for a command's script, as for /usr/share.
+        cls.env = dict(os.environ, PATH=os.pathsep.join([cls.other, bindir, "/usr/bin", "/bin"]), HOME=home,
+                       TERM="xterm", INPUTRC="/dev/null", BASH_COMPLETION_USER_DIR=os.path.join(home, "none"),
+                       XDG_DATA_DIRS=os.path.join(cls.prefix, "share"))
+
+    @classmethod
+    def tearDownClass(cls):
+        for d in (cls.prefix, cls.other, cls.work):
+            shutil.rmtree(d, ignore_errors=True)
+
+    def setUp(self):
+        self.shell = Tmux(["bash", "--norc", "--noprofile", "-i"], self.work, self.env)
+        self.addCleanup(self.shell.close)
+        self.shell.type(f"source {BASH_COMPLETION}; PS1='READY$ '; clear", "Enter")
+        self.shell.wait_for(lambda s: s.strip().endswith("READY$"), "the prompt")
+
+    def complete(self, line, tabs=1, expect=None):
+        """Types `line`, Tab(s) and a `%` marker, and returns the screen once the marker shows.
+
+        readline handles keys in order, so when `%` is on screen the completion is done, and the
+        marker shows whether it ended the word with a space (`bin %`) or not (`sub/%`).
+        """
+        self.shell.type("C-u", "clear", "Enter")
+        self.shell.wait_for(lambda s: s.strip() == "READY$", "a clear screen")
+        self.shell.type("-l", line)
+        for _ in range(tabs):
+            self.shell.type("Tab")
+        self.shell.type("-l", "%")
+        screen = self.shell.wait_for(lambda s: "%" in s, f"the marker after {line!r}<Tab>")
+        self.assertRegex(screen, re.compile(expect, re.M), f"after {line!r}<Tab>")
+        return screen
+
+    def test_file_arguments_complete_like_ls(self):
+        """Names with spaces and quotes stay one word; folders are entered, not ended with a space."""
+        self.complete("netlab pack --frame fi", expect=r"^READY\$ netlab pack --frame file\\ one\.bin %$")
+        self.complete("netlab pack --frame s", expect=r"^READY\$ netlab pack --frame sub/%$")
+        self.complete("netlab pack --frame my", expect=r"^READY\$ netlab pack --frame my\\ dir/%$")
+        self.complete("netlab pack --frame it", expect=r"^READY\$ netlab pack --frame it\\'s\.txt %$")
+        self.complete("netlab echo-server 0 --port-file s", expect=r"^READY\$ netlab echo-server 0 --port-file sub/%$")
+
+    def test_ssh_exec_transfers_and_hosts(self):
+        """--put LOCAL REMOTE completes LOCAL as a file; hosts come from --hosts-file and ~/.ssh/config."""
+        self.complete("netlab ssh-exec --put fi", expect=r"--put file\\ one\.bin %$")
+        self.complete("netlab ssh-exec --get /etc/hostname s", expect=r"--get /etc/hostname sub/%$")
+        self.complete("netlab ssh-exec --hosts-file hosts db", expect=r"--hosts-file hosts db-primary %$")
+        self.complete("netlab ssh-exec jump", expect=r"ssh-exec jumpbox %$")
+
+    def test_command_after_dashes(self):
+        """pool-run's command completes as a command, then as that command's own arguments."""
+        self.complete("netlab pool-run -j 2 -- gzi", expect=r"-- gzip %$")
+        self.complete("netlab pool-run -j 2 -- gzip -9 fi", expect=r"-- gzip -9 file\\ one\.bin %$")
+
+    def test_filled_positional_is_not_offered_again(self):
+        self.complete("netlab bench t", expect=r"netlab bench tcp %$")
+        screen = self.complete("netlab bench tcp 80 ", tabs=2, expect=r"(file one\.bin|netlab bench tcp 80 %$)")
+        self.assertNotIn("udp", screen)
+
+    def test_link_names_work_on_first_use(self):
+        """No `netlab<Tab>` first: the link's own name loads the script."""
+        self.complete("select-server --mo", expect=r"^READY\$ select-server --model %$")
+
+    def test_other_programs_keep_their_names(self):
+        """`probe` here is another program: netlab's script never claims it, even once loaded."""
+        self.complete("netlab ec", expect=r"netlab echo-%$")
+        self.shell.type("C-u", "complete -p probe netlab 2>&1 | tr -s ' ' ; echo DONE", "Enter")
+        screen = self.shell.wait_for(lambda s: "\nDONE" in s, "complete -p")
+        self.assertNotRegex(screen, r"_netlab probe")
+        self.assertRegex(screen, r"complete -F _netlab netlab")
+        self.complete("probe fi", expect=r"^READY\$ probe file\\ one\.bin %$")
+
+
+class FishFilesTest(unittest.TestCase):
+    """fish's own completion engine (`complete -C`) on the generated script."""
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="netlab-fish-")
+        self.addCleanup(shutil.rmtree, self.work, True)
+        os.mkdir(os.path.join(self.work, "sub"))
+        open(os.path.join(self.work, "file one.bin"), "w").close()
+
+    def complete(self, line):
+        script = f"source {os.path.join(SOURCE_DIR, 'completions', 'netlab.fish')}; complete -C {line!r}"
+        out = subprocess.run(["fish", "--no-config", "-c", script], capture_output=True, text=True, env=ENV,
+                             cwd=self.work, timeout=30)
+        return sorted(l.split("\t")[0] for l in out.stdout.splitlines() if l)
+
+    def test_file_arguments(self):
+        self.assertEqual(self.complete("netlab pack --frame fi"), ["file one.bin"])
+        self.assertEqual(self.complete("netlab unpack --frame x "), ["file one.bin", "sub/"])
+        self.assertEqual(self.complete("netlab echo-server 0 --port-file s"), ["sub/"])
+        self.assertEqual(self.complete("netlab ssh-exec --put fi"), ["file one.bin"])
+        self.assertEqual(self.complete("netlab ssh-exec --get /remote/x s"), ["sub/"])
+
+    def test_command_after_dashes(self):
+        self.assertIn("gzip", self.complete("netlab pool-run -- gzi"))
+        self.assertEqual(self.complete("netlab pool-run -- gzip -9 fi"), ["file one.bin"])
+
+    def test_filled_positional_is_not_offered_again(self):
+        self.assertEqual(self.complete("netlab bench "), ["tcp", "udp"])
+        self.assertNotIn("udp", self.complete("netlab bench tcp 80 "))
+
+
 class ManPageTest(unittest.TestCase):
     def test_renders_without_warnings_and_covers_every_command(self):
         page = run("--man", check=True).stdout.decode()
@@ -136,6 +307,28 @@ class ManPageTest(unittest.TestCase):
         self.assertIn(".SH EXIT STATUS", page)
         rendered = subprocess.run(["groff", "-man", "-Tutf8"], input=page, capture_output=True, text=True).stdout
         self.assertIn("echo-server", rendered.replace("\u2010", "-"))
+
+    def test_fits_80_columns_as_man_shows_it(self):
+        """man's own rendering at 80 columns: no line longer (examples are wrapped with \\)."""
+        with tempfile.NamedTemporaryFile("w", suffix=".1") as page:
+            page.write(run("--man", check=True).stdout.decode())
+            page.flush()
+            out = subprocess.run(f"man -l {page.name} | col -b", shell=True, capture_output=True, text=True,
+                                 env=dict(ENV, MANWIDTH="80", MANPAGER="cat", PAGER="cat"), timeout=60)
+        self.assertGreater(len(out.stdout.splitlines()), 300, out.stderr)
+        long = [l for l in out.stdout.splitlines() if len(l) > 80]
+        self.assertEqual(long, [])
+
+    def test_header_environment_and_files(self):
+        page = run("--man", check=True).stdout.decode()
+        self.assertRegex(page.splitlines()[0], r'^\.TH NETLAB 1 "\d{4}-\d\d-\d\d" "netlab \d+\.\d+\.\d+" ')
+        environment = page.split(".SH ENVIRONMENT", 1)[1].split(".SH ", 1)[0]
+        for name in ["NETLAB_TOKEN", "SSH_AUTH_SOCK", "HOME"]:
+            self.assertIn(f".B {name}\n", environment)
+        self.assertNotIn("NO_COLOR", page)
+        self.assertRegex(environment, r"NETLAB_TOKEN\n[^\n]*token itself")
+        self.assertIn("/usr/share/doc/netlab/protocol.md.gz", page)
+        self.assertNotIn("docs/protocol.md", page)
 
 
 if __name__ == "__main__":
