@@ -74,6 +74,7 @@ clidoc::OptionSpec describe_option(const CLI::Option& option) {
   if (option.get_expected_max() == 0) {
     return spec; // a flag
   }
+  spec.default_value = option.get_default_str();
   auto type = option.get_type_name();
   spec.choices = parse_choices(type);
   spec.value_name = type.substr(0, type.find(':'));

@@ -48,6 +48,9 @@ std::string option_entry(const OptionSpec& option) {
     }
     help += " (one of: " + list + ")";
   }
+  if (!option.default_value.empty()) {
+    help += " (default: " + roff(option.default_value) + ")";
+  }
   return fmt::format(".TP\n{}\n{}\n", names, help);
 }
 

@@ -29,6 +29,7 @@ struct OptionSpec {
   // in order. Empty for the usual single value, where `hint` says it.
   std::vector<Hint> value_hints;
   std::vector<std::string> choices;
+  std::string default_value; // as --help shows it; empty when --help shows none
   std::string help;
   bool repeatable = false;
 

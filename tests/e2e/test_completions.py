@@ -328,6 +328,9 @@ class ManPageTest(unittest.TestCase):
         self.assertNotIn("NO_COLOR", page)
         self.assertRegex(environment, r"NETLAB_TOKEN\n[^\n]*token itself")
         self.assertIn("/usr/share/doc/netlab/protocol.md.gz", page)
+        # Defaults as --help gives them: ssh-exec --jobs shows =32 there.
+        self.assertIn("=32", run("ssh-exec", "--help", check=True).stdout.decode())
+        self.assertRegex(page, r"connect to N hosts at once \(default: 32\)")
         self.assertNotIn("docs/protocol.md", page)
 
 
