@@ -1,7 +1,9 @@
 // Sessions: target resolution, connect, host-key policy and the authentication chain.
 #include "core/ssh/session.hpp"
 
+#include <fcntl.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "core/ssh/known_hosts.hpp"
 #include "core/util/fs.hpp"
 #include "core/util/log.hpp"
 
@@ -48,7 +51,173 @@ std::string where(const Target& target) {
                            : fmt::format("{}@{}:{}", target.user, target.hostname, target.port);
 }
 
-Result<void> check_host_key(ssh_session session, const Target& target, const ConnectOptions& options) {
+// known_hosts files as read for one session: the user's file, then the global one, as ssh
+// reads them. `sources` point into `texts`.
+struct KnownHostsFiles {
+  std::vector<std::string> texts;
+  std::vector<known_hosts::Source> sources;
+};
+
+// Reads a known_hosts file through symbolic links, as ssh does. Missing: nothing to read. A
+// folder is an error, not an empty file, so a wrong path is not taken for "host not known"; a
+// device (`/dev/null`) or a FIFO reads as empty. `lenient` (the global file) also takes an
+// unreadable file as empty, as ssh does.
+Result<std::optional<std::string>> read_known_hosts(const std::string& path, bool lenient) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    int error = errno;
+    if (error == ENOENT || error == ENOTDIR || (lenient && error == EACCES)) {
+      return std::optional<std::string>{};
+    }
+    return fail(fmt::format("read known_hosts {}: {}", path, std::strerror(error)));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
+    bool folder = S_ISDIR(st.st_mode);
+    ::close(fd);
+    if (folder) {
+      return fail(fmt::format("known_hosts {} is a folder, not a file", path));
+    }
+    return std::optional<std::string>{std::string{}};
+  }
+  std::string text;
+  char buffer[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      int error = errno;
+      ::close(fd);
+      return fail(fmt::format("read known_hosts {}: {}", path, std::strerror(error)));
+    }
+    if (n == 0) {
+      break;
+    }
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return std::optional<std::string>{std::move(text)};
+}
+
+Result<KnownHostsFiles> read_known_hosts_files(const ConnectOptions& options) {
+  KnownHostsFiles files;
+  std::vector<std::string> names;
+  NETLAB_TRY(auto user, read_known_hosts(options.known_hosts, false));
+  if (user) {
+    files.texts.push_back(std::move(*user));
+    names.push_back(options.known_hosts);
+  }
+  if (!options.global_known_hosts.empty()) {
+    NETLAB_TRY(auto global, read_known_hosts(options.global_known_hosts, true));
+    if (global) {
+      files.texts.push_back(std::move(*global));
+      names.push_back(options.global_known_hosts);
+    }
+  }
+  for (std::size_t i = 0; i < files.texts.size(); ++i) {
+    files.sources.push_back(known_hosts::Source{names[i], files.texts[i]});
+  }
+  return files;
+}
+
+// Creates each missing folder of `folder` with mode 0700, as ssh creates ~/.ssh.
+Result<void> make_private_folders(const std::filesystem::path& folder) {
+  if (folder.empty()) {
+    return {};
+  }
+  struct stat st {};
+  if (::stat(folder.c_str(), &st) == 0) {
+    return {};
+  }
+  NETLAB_TRY_VOID(make_private_folders(folder.parent_path()));
+  if (::mkdir(folder.c_str(), 0700) != 0 && errno != EEXIST) {
+    return fail(fmt::format("create folder {}: {}", folder.string(), std::strerror(errno)));
+  }
+  return {};
+}
+
+// Appends `line` to the known_hosts file at `path` with one write() on an O_APPEND descriptor,
+// so concurrent writers (other netlab or ssh processes) never interleave inside a line. A new
+// file is created 0600. A symbolic link is not followed: appending would write wherever it
+// points, so the user is told where it points and the key is not added.
+Result<void> append_known_host(const std::string& path, const std::string& line) {
+  NETLAB_TRY_VOID(make_private_folders(std::filesystem::path(path).parent_path()));
+  int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
+  if (fd < 0) {
+    int error = errno;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      std::error_code ec;
+      auto target = std::filesystem::read_symlink(path, ec);
+      return fail(fmt::format("add host key to {}: it is a symbolic link (to {}); netlab does not append through "
+                              "links: point --known-hosts at the file itself, or add the key yourself",
+                              path, ec ? std::string("?") : target.string()));
+    }
+    if (error == EISDIR) {
+      return fail(fmt::format("known_hosts {} is a folder, not a file", path));
+    }
+    return fail(fmt::format("add host key to {}: {}", path, std::strerror(error)));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail(fmt::format("add host key to {}: not a regular file", path));
+  }
+  std::string data = line;
+  char last = '\n';
+  if (st.st_size > 0 && ::pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
+    // Never glue the new line onto an unterminated last one. (Two processes doing this at once
+    // leave an empty line, which readers skip.)
+    data.insert(data.begin(), '\n');
+  }
+  ssize_t written = ::write(fd, data.data(), data.size());
+  int error = errno;
+  if (written == static_cast<ssize_t>(data.size()) && ::fsync(fd) != 0) {
+    error = errno;
+    written = -1;
+  }
+  ::close(fd);
+  if (written != static_cast<ssize_t>(data.size())) {
+    return fail(fmt::format("add host key to {}: {}", path,
+                            written < 0 ? std::strerror(error) : "short write"));
+  }
+  return {};
+}
+
+// The refusal for a verdict that is not ok, one line.
+std::string refusal(const known_hosts::Verdict& verdict, const Target& target, const std::string& print,
+                    const std::string& file) {
+  std::string notes;
+  if (!verdict.cert_authority.empty()) {
+    notes += fmt::format("; {} names a certificate authority for it (@cert-authority), but netlab does not "
+                         "support host certificates, so that line cannot accept it",
+                         verdict.cert_authority.text());
+  }
+  switch (verdict.status) {
+  case known_hosts::Status::revoked:
+    return fmt::format("host key of {} is REVOKED: its {} is marked @revoked in {}; refusing to connect, and "
+                       "--accept-new never adds it{}",
+                       where(target), print, verdict.place.text(), notes);
+  case known_hosts::Status::changed:
+    return fmt::format("HOST KEY CHANGED for {}: it now offers {}, which does not match the key in {}; someone may "
+                       "be intercepting the connection, or the host was reinstalled; refusing to connect (if the "
+                       "change is expected, remove the old line from {}){}",
+                       target.hostname, print, verdict.place.text(), verdict.place.file, notes);
+  default:
+    break;
+  }
+  if (!verdict.portless_other.empty()) {
+    notes += fmt::format("; {} holds another key for {} on port 22, which ssh does not use for port {}",
+                         verdict.portless_other.text(), target.hostname, target.port);
+  }
+  return fmt::format("host {} is not in {}: its {}; verify it and rerun with --accept-new to add it{}",
+                     where(target), file, print, notes);
+}
+
+Result<void> check_host_key(ssh_session session, const Target& target, const ConnectOptions& options,
+                            const KnownHostsFiles& files) {
   ssh_key raw = nullptr;
   if (ssh_get_server_publickey(session, &raw) != SSH_OK) {
     return fail(fmt::format("host key of {}: {}", where(target), last_error(session)));
@@ -57,42 +226,34 @@ Result<void> check_host_key(ssh_session session, const Target& target, const Con
   std::string print = fmt::format("{} key {}", key_type_name(key.get()), fingerprint(key.get()));
   const auto& file = options.known_hosts;
 
-  switch (ssh_session_is_known_server(session)) {
-  case SSH_KNOWN_HOSTS_OK:
+  auto verdict = known_hosts::check(files.sources, target.hostname, target.port, key.get());
+  if (verdict.status == known_hosts::Status::ok) {
     return {};
-  case SSH_KNOWN_HOSTS_CHANGED:
-    return fail(fmt::format("HOST KEY CHANGED for {}: it now offers {}, which does not match {}; someone may be "
-                            "intercepting the connection, or the host was reinstalled; refusing to connect "
-                            "(if the change is expected, remove the old line from {})",
-                            target.hostname, print, file, file));
-  case SSH_KNOWN_HOSTS_OTHER:
-    return fail(fmt::format("HOST KEY MISMATCH for {}: it offers {} but {} holds a key of another type for it; "
-                            "someone may be intercepting the connection; refusing to connect",
-                            target.hostname, print, file));
-  case SSH_KNOWN_HOSTS_NOT_FOUND:
-  case SSH_KNOWN_HOSTS_UNKNOWN:
-    break;
-  case SSH_KNOWN_HOSTS_ERROR:
-  default:
-    return fail(fmt::format("check host key of {} in {}: {}", where(target), file, last_error(session)));
   }
-  if (!options.accept_new) {
-    return fail(fmt::format("host {} is not in {}: its {}; verify it and rerun with --accept-new to add it",
-                            where(target), file, print));
+  if (verdict.status != known_hosts::Status::unknown || !options.accept_new) {
+    return fail(refusal(verdict, target, print, file));
   }
+  // Read again under the lock: another session may have added this host meanwhile (then one
+  // line, not twenty), or someone may have added another key for it (then it is refused).
   std::lock_guard lock(g_known_hosts_mutex);
-  if (ssh_session_is_known_server(session) == SSH_KNOWN_HOSTS_OK) {
+  NETLAB_TRY(auto fresh, read_known_hosts_files(options));
+  verdict = known_hosts::check(fresh.sources, target.hostname, target.port, key.get());
+  if (verdict.status == known_hosts::Status::ok) {
     return {};
   }
-  std::error_code ec;
-  auto parent = std::filesystem::path(file).parent_path();
-  if (!parent.empty()) {
-    std::filesystem::create_directories(parent, ec);
+  if (verdict.status != known_hosts::Status::unknown) {
+    return fail(refusal(verdict, target, print, file));
   }
-  if (ssh_session_update_known_hosts(session) != SSH_OK) {
-    return fail(fmt::format("add {} to {}: {}", where(target), file, last_error(session)));
+  std::string line = known_hosts::entry_line(target.hostname, target.port, key.get());
+  if (line.empty()) {
+    return fail(fmt::format("add {} to {}: cannot encode its {}", where(target), file, print));
   }
+  NETLAB_TRY_VOID(append_known_host(file, line));
   log::info("added {} ({}) to {}", where(target), print, file);
+  if (!verdict.cert_authority.empty()) {
+    log::info("note: {} names a certificate authority for {} (@cert-authority), which netlab does not use",
+              verdict.cert_authority.text(), target.hostname);
+  }
   return {};
 }
 
@@ -353,6 +514,11 @@ Result<Connected> connect(const Target& target, const ConnectOptions& options) {
     return fail("ssh_new: out of memory");
   }
   ssh_session s = session.get();
+  // known_hosts is read here, by netlab's own matcher (core/ssh/known_hosts), never by libssh:
+  // libssh is pointed at /dev/null so that its reader, which ignores @revoked lines, negated
+  // patterns and port-less lines, neither judges the key nor orders the algorithms.
+  NETLAB_TRY(auto known, read_known_hosts_files(options));
+  std::string algorithms = known_hosts::preferred_algorithms(known.sources, target.hostname, target.port);
   long timeout_sec = static_cast<long>(options.connect_timeout);
   long timeout_usec = static_cast<long>((options.connect_timeout - static_cast<double>(timeout_sec)) * 1e6);
   unsigned int port = static_cast<unsigned int>(target.port);
@@ -364,7 +530,9 @@ Result<Connected> connect(const Target& target, const ConnectOptions& options) {
       ssh_options_set(s, SSH_OPTIONS_HOST, target.hostname.c_str()) != SSH_OK ||
       ssh_options_set(s, SSH_OPTIONS_PORT, &port) != SSH_OK ||
       ssh_options_set(s, SSH_OPTIONS_USER, target.user.c_str()) != SSH_OK ||
-      ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, options.known_hosts.c_str()) != SSH_OK ||
+      ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, "/dev/null") != SSH_OK ||
+      ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") != SSH_OK ||
+      ssh_options_set(s, SSH_OPTIONS_HOSTKEYS, algorithms.c_str()) != SSH_OK ||
       ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &timeout_sec) != SSH_OK ||
       ssh_options_set(s, SSH_OPTIONS_TIMEOUT_USEC, &timeout_usec) != SSH_OK ||
       // Without it every synchronous SFTP write waits on Nagle plus delayed ACK (97 s vs 1.3 s
@@ -375,7 +543,7 @@ Result<Connected> connect(const Target& target, const ConnectOptions& options) {
   if (ssh_connect(s) != SSH_OK) {
     return fail(fmt::format("connect {}: {}", where(target), last_error(s)));
   }
-  NETLAB_TRY_VOID(check_host_key(s, target, options));
+  NETLAB_TRY_VOID(check_host_key(s, target, options, known));
   Connected connected;
   NETLAB_TRY_VOID(authenticate(s, target, *options.credentials, connected.auth_method));
   connected.session = std::move(session);

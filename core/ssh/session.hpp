@@ -110,7 +110,9 @@ struct ConnectOptions {
   std::string default_user;        // --user
   int default_port = 0;            // --port
   std::string known_hosts;         // file checked and, with accept_new, appended to
-  bool accept_new = false;         // add unknown hosts; never accept a changed key
+  // Read after `known_hosts`, never written; empty: none. Missing or unreadable counts as empty.
+  std::string global_known_hosts = "/etc/ssh/ssh_known_hosts";
+  bool accept_new = false;         // add unknown hosts; never a changed or revoked key
   double connect_timeout = 10;     // seconds for TCP connect + banner + key exchange
   std::string config_text;         // ssh_config contents; empty: none
   std::string home;                // for `~/` in IdentityFile
