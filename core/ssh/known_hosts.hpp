@@ -50,8 +50,9 @@ struct Verdict {
   // A @cert-authority line applies to the host. netlab does not do host certificates, so such a
   // line never accepts a key; it is named in refusals so the user knows why it did not help.
   Place cert_authority;
-  // Lines that named the host but could not be read (bad base64, unknown type, truncated key):
-  // they are skipped, as by ssh, and never change the verdict.
+  // Lines that named the host but could not be read (bad base64, unknown type, truncated key),
+  // plus hashed names that could not be read (their host is unknown): skipped, as by ssh, and
+  // never change the verdict.
   std::size_t malformed = 0;
 };
 

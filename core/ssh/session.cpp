@@ -190,6 +190,10 @@ Result<void> append_known_host(const std::string& path, const std::string& line)
 std::string refusal(const known_hosts::Verdict& verdict, const Target& target, const std::string& print,
                     const std::string& file) {
   std::string notes;
+  if (verdict.malformed != 0) {
+    notes += fmt::format("; {} line{} that could not be read {} skipped, as ssh does", verdict.malformed,
+                         verdict.malformed == 1 ? "" : "s", verdict.malformed == 1 ? "was" : "were");
+  }
   if (!verdict.cert_authority.empty()) {
     notes += fmt::format("; {} names a certificate authority for it (@cert-authority), but netlab does not "
                          "support host certificates, so that line cannot accept it",
