@@ -4,8 +4,10 @@
 #include <fmt/format.h>
 
 #include "core/loop/process.hpp"
+#include "core/loop/reaper.hpp"
 #include "core/loop/tcp.hpp"
 #include "core/pool/template.hpp"
+#include "core/pool/watchdog.hpp"
 #include "core/util/log.hpp"
 
 namespace netlab::pool {
@@ -17,7 +19,25 @@ class LocalJob : public JobControl, public std::enable_shared_from_this<LocalJob
 public:
   explicit LocalJob(JobObserver& observer) : m_observer(&observer) {}
 
+  ~LocalJob() override {
+    if (m_watchdog && m_pgid > 0) {
+      m_watchdog->forget(m_pgid);
+    }
+    // m_tree goes too, killing whatever the job left running anywhere in its process tree.
+  }
+
+  // The whole job: its process group, and with a tree every descendant, also one that left the
+  // group (setsid, a double fork). SIGKILL repeats until none is left.
   void signal(int signum) override {
+    if (m_tree) {
+      if (signum == SIGKILL) {
+        m_tree->kill();
+      } else {
+        // Once each: a process that traps the signal should not see it twice.
+        m_tree->signal(signum);
+        return;
+      }
+    }
     if (m_process) {
       m_process->kill_group(signum);
     }
@@ -55,6 +75,9 @@ public:
   }
 
   std::shared_ptr<loop::Process> m_process;
+  std::shared_ptr<loop::ProcessTree> m_tree;
+  std::shared_ptr<Watchdog> m_watchdog;
+  pid_t m_pgid = 0;
 
 private:
   void part_done() {
@@ -70,7 +93,26 @@ private:
 
 class LocalExecutor : public Executor {
 public:
-  explicit LocalExecutor(loop::Loop& loop) : m_loop(loop) {}
+  explicit LocalExecutor(loop::Loop& loop) : m_loop(loop) {
+    // Without either, jobs still run, supervised only through their process groups.
+    if (auto reaper = loop::Reaper::start(loop)) {
+      m_reaper = std::move(*reaper);
+    } else {
+      log::line(reaper.error());
+    }
+    if (auto watchdog = Watchdog::start()) {
+      m_watchdog = std::move(*watchdog);
+    } else {
+      log::line(watchdog.error());
+    }
+  }
+
+  ~LocalExecutor() override {
+    if (m_reaper) {
+      m_reaper->kill_all();
+      m_reaper->close();
+    }
+  }
 
   std::shared_ptr<JobControl> start(JobSpec&& spec, JobObserver& observer) override {
     auto job = std::make_shared<LocalJob>(observer);
@@ -81,10 +123,16 @@ public:
     m_options.stdout_ = loop::Stdio::piped(out);
     m_options.stderr_ = loop::Stdio::piped(err);
     m_options.own_group = true;
+    if (m_reaper) {
+      job->m_tree = m_reaper->new_tree();
+      m_options.tree = job->m_tree;
+    }
     auto process = loop::Process::spawn(m_loop, m_options, [job](loop::ExitStatus status) { job->exited(status); });
-    // The pipes are ours again once spawn returns; drop the references the options hold.
+    // The pipes are ours again once spawn returns; drop the references the options hold. The
+    // tree too: the job alone keeps it, so it goes (with any leftovers) when the job does.
     m_options.stdout_ = {};
     m_options.stderr_ = {};
+    m_options.tree = {};
     if (!process) {
       out->close();
       err->close();
@@ -97,6 +145,12 @@ public:
       return nullptr;
     }
     job->m_process = std::move(*process);
+    if (m_watchdog) {
+      // own_group: the job leads a session of its own, so its pid is its process group.
+      job->m_pgid = job->m_process->pid();
+      job->m_watchdog = m_watchdog;
+      m_watchdog->watch(job->m_pgid);
+    }
     job->watch(*out, true);
     job->watch(*err, false);
     return job;
@@ -115,6 +169,10 @@ private:
   loop::Loop& m_loop;
   // Reused across jobs so each spawn does not rebuild it.
   loop::SpawnOptions m_options;
+  std::shared_ptr<loop::Reaper> m_reaper;
+  // Shared with the jobs, which unregister their group when they go; it is told "all is well"
+  // when the last of them and the executor are gone.
+  std::shared_ptr<Watchdog> m_watchdog;
 };
 
 class DryRunExecutor : public Executor {

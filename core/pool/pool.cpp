@@ -95,7 +95,9 @@ public:
       NETLAB_TRY(m_joblog_fd, open_joblog(m_config.joblog));
       NETLAB_TRY_VOID(write_all(m_joblog_fd, joblog_header()));
     }
-    for (int signum : {SIGINT, SIGTERM, SIGHUP}) {
+    // QUIT and HUP stop the run like TERM: every job runs in a session of its own, so a terminal's
+    // hangup or Ctrl-\ reaches only pool-run, which must not leave the jobs running unsupervised.
+    for (int signum : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) {
       auto watcher = loop::Signal::create(m_loop);
       watcher->start(signum, [this](int number) { interrupt(number); });
       m_signals.push_back(std::move(watcher));

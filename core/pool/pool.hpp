@@ -50,15 +50,18 @@ struct PoolResult {
   std::uint64_t killed = 0;    // stopped by --halt now or an interrupt
   bool halted = false;
   bool interrupted = false;
-  int interrupt_signal = 0;    // the first of SIGINT, SIGTERM, SIGHUP that stopped it
+  int interrupt_signal = 0;    // the first of SIGINT, SIGTERM, SIGHUP, SIGQUIT that stopped it
   bool output_closed = false;  // stdout's reader went away (EPIPE)
 
   // GNU parallel's convention: 0, else the number of failed jobs, capped at 101.
   int exit_code() const;
 };
 
-// Runs the pool on a loop of its own until every job is done. SIGINT, SIGTERM and SIGHUP stop it: the
-// running jobs' process groups get TERM, then KILL, and the result says interrupted.
+// Runs the pool on a loop of its own until every job is done. SIGINT, SIGTERM, SIGHUP and SIGQUIT
+// stop it: every running job's whole process tree (core/loop/reaper.hpp: also descendants that
+// left the job's process group) gets TERM, then KILL; their joblog lines and captured output are
+// written as they end, and the result says interrupted and by which signal. Local jobs are also
+// covered when pool-run is SIGKILLed, by a watchdog process (watchdog.hpp).
 Result<PoolResult> run_pool(const PoolConfig& config);
 
 } // namespace netlab::pool

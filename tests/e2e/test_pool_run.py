@@ -272,6 +272,91 @@ class PoolRunTest(unittest.TestCase):
         self.assertEqual([pid for pid in pids if alive(pid)], [])
 
 
+# Each job starts a child in its process group and one that leaves it (setsid), writes their
+# pids beside its input, says it started (captured output, written when the job ends), waits.
+TREE_SCRIPT = "setsid sleep 300 & echo $! > {}.escaped; sleep 300 & echo $! > {}.child; echo started {}; wait"
+
+
+class PoolRunSignalTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="netlab-pool-sig-")
+        self.pids = []
+
+    def tearDown(self):
+        for pid in self.pids:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def start(self, *extra):
+        inputs = [os.path.join(self.tmp, name) for name in ("a", "b", "c")]
+        proc = subprocess.Popen([NETLAB, "pool-run", "-j", "2", "-k", *extra, "--shell", "--", TREE_SCRIPT, ":::",
+                                 *inputs], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        files = []
+        while time.monotonic() < deadline:
+            files = [f for f in os.listdir(self.tmp) if f.endswith((".escaped", ".child"))]
+            if len(files) == 4 and all(os.path.getsize(os.path.join(self.tmp, f)) > 0 for f in files):
+                break
+            time.sleep(0.02)
+        self.assertEqual(len(files), 4, files)
+        for name in files:
+            with open(os.path.join(self.tmp, name)) as f:
+                self.pids.append(int(f.read()))
+        return proc, inputs
+
+    def assert_all_gone(self):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(alive(pid) for pid in self.pids):
+            time.sleep(0.02)
+        self.assertEqual([pid for pid in self.pids if alive(pid)], [])
+
+    def test_int_term_hup_quit_stop_every_job_tree(self):
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+            with self.subTest(signal=signum.name):
+                for name in os.listdir(self.tmp):
+                    os.unlink(os.path.join(self.tmp, name))
+                self.pids = []
+                joblog = os.path.join(self.tmp, "log")
+                proc, inputs = self.start("--joblog", joblog)
+                proc.send_signal(signum)
+                out, err = proc.communicate(timeout=60)
+                self.assertEqual(proc.returncode, 128 + signum, err)
+                self.assertIn(f"interrupted by SIG{signum.name[3:]}".encode(), err)
+                # Captured output of the stopped jobs is written, in order; the third never ran.
+                self.assertEqual(out.decode().splitlines(), [f"started {inputs[0]}", f"started {inputs[1]}"])
+                rows = joblog_rows(joblog)
+                self.assertEqual([row[0] for row in rows], ["1", "2"])
+                self.assertTrue(all(row[7] in ("15", "9") for row in rows), rows)
+                self.assert_all_gone()
+
+    def test_sigkill_of_pool_run_leaves_nothing_running(self):
+        proc, _ = self.start()
+        watchdogs = watchdogs_of(proc.pid)
+        self.pids += watchdogs
+        proc.kill()
+        proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, -signal.SIGKILL)
+        # The jobs' trees, the escaped sleepers and then the watchdog itself all go.
+        self.assert_all_gone()
+        self.assertEqual(len(watchdogs), 1)
+
+
+def watchdogs_of(pool_pid):
+    """pool-run's children that run netlab itself: the watchdog it forks."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pool_pid and os.path.realpath(f"/proc/{name}/exe") == os.path.realpath(NETLAB):
+                found.append(int(name))
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return found
+
 # --shell templates in every quoting context, with inputs written to break out of each one.
 # "refuse": pool-run must refuse the template (exit 2, a message showing the safe forms);
 # otherwise it must run it, and `expect(value)`, when given, is the exact output for one input.

@@ -1,0 +1,242 @@
+// The watchdog process: a read loop over a pipe, then a kill sweep. Everything after fork() is
+// async-signal-safe system calls on stack or static memory: pool-run may have other threads, and
+// one of them could hold the allocator's lock at the moment of the fork.
+#include "core/pool/watchdog.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "core/loop/reaper.hpp"
+
+namespace netlab::pool {
+namespace {
+
+constexpr std::size_t k_max_groups = 4096; // pool-run runs at most 1024 jobs at once
+pid_t g_groups[k_max_groups];
+char g_environ[1 << 16];
+
+// Writes `value` in decimal at `out`; returns the length.
+std::size_t put_decimal(char* out, unsigned long value) {
+  char digits[24];
+  std::size_t n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    out[i] = digits[n - 1 - i];
+  }
+  return n;
+}
+
+// Whether /proc/PID/environ holds an entry starting with `marker`.
+bool carries(const char* pid_text, const char* marker, std::size_t marker_size) {
+  char path[64] = "/proc/";
+  std::size_t at = 6;
+  std::size_t length = std::strlen(pid_text);
+  if (length > 20) {
+    return false;
+  }
+  std::memcpy(path + at, pid_text, length);
+  at += length;
+  std::memcpy(path + at, "/environ", 9);
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  ssize_t got = ::read(fd, g_environ, sizeof(g_environ));
+  ::close(fd);
+  for (ssize_t start = 0; start < got;) {
+    const char* entry = g_environ + start;
+    std::size_t left = static_cast<std::size_t>(got - start);
+    if (left >= marker_size && std::memcmp(entry, marker, marker_size) == 0) {
+      return true;
+    }
+    const void* nul = std::memchr(entry, '\0', left);
+    if (nul == nullptr) {
+      break;
+    }
+    start = static_cast<const char*>(nul) - g_environ + 1;
+  }
+  return false;
+}
+
+// SIGKILLs every process whose environment carries `marker`; returns how many.
+int kill_marked(const char* marker, std::size_t marker_size) {
+  int fd = ::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return 0;
+  }
+  int killed = 0;
+  alignas(8) char buffer[8192];
+  pid_t self = ::getpid();
+  while (true) {
+    long got = ::syscall(SYS_getdents64, fd, buffer, sizeof(buffer));
+    if (got <= 0) {
+      break;
+    }
+    for (long at = 0; at < got;) {
+      auto* entry = reinterpret_cast<struct dirent64*>(buffer + at);
+      at += entry->d_reclen;
+      const char* name = entry->d_name;
+      if (name[0] < '1' || name[0] > '9') {
+        continue;
+      }
+      long pid = std::strtol(name, nullptr, 10);
+      if (pid == self) {
+        continue;
+      }
+      if (carries(name, marker, marker_size) && ::kill(static_cast<pid_t>(pid), SIGKILL) == 0) {
+        ++killed;
+      }
+    }
+  }
+  ::close(fd);
+  return killed;
+}
+
+[[noreturn]] void watchdog_main(int control, pid_t parent) {
+  ::setsid();
+  for (int signum : {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE, SIGUSR1, SIGUSR2}) {
+    ::signal(signum, SIG_IGN);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  int null = ::open("/dev/null", O_RDWR);
+  for (int fd = 0; fd < 3; ++fd) {
+    if (null >= 0 && null != fd) {
+      ::dup2(null, fd);
+    }
+  }
+  if (control != 3) {
+    ::dup2(control, 3);
+  }
+  control = 3;
+  // Every other descriptor of pool-run's goes: holding a pipe's write end would keep its reader
+  // waiting for an end that never comes.
+  if (::syscall(SYS_close_range, 4U, ~0U, 0U) != 0) {
+    long max = ::sysconf(_SC_OPEN_MAX);
+    for (long fd = 4; fd < (max > 0 ? max : 65536); ++fd) {
+      ::close(static_cast<int>(fd));
+    }
+  }
+  std::size_t groups = 0;
+  char line[32];
+  std::size_t line_size = 0;
+  bool quit = false;
+  char buffer[4096];
+  while (true) {
+    ssize_t got = ::read(control, buffer, sizeof(buffer));
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got <= 0) {
+      break;
+    }
+    for (ssize_t i = 0; i < got; ++i) {
+      char c = buffer[i];
+      if (c != '\n') {
+        if (line_size < sizeof(line) - 1) {
+          line[line_size++] = c;
+        }
+        continue;
+      }
+      line[line_size] = '\0';
+      pid_t pgid = line_size > 1 ? static_cast<pid_t>(std::strtol(line + 1, nullptr, 10)) : 0;
+      if (line[0] == 'Q') {
+        quit = true;
+      } else if (line[0] == '+' && pgid > 0 && groups < k_max_groups) {
+        g_groups[groups++] = pgid;
+      } else if (line[0] == '-') {
+        for (std::size_t g = 0; g < groups; ++g) {
+          if (g_groups[g] == pgid) {
+            g_groups[g] = g_groups[--groups];
+            break;
+          }
+        }
+      }
+      line_size = 0;
+    }
+  }
+  if (quit) {
+    ::_exit(0);
+  }
+  // pool-run is gone.
+  for (std::size_t g = 0; g < groups; ++g) {
+    ::kill(-g_groups[g], SIGKILL);
+  }
+  char marker[48] = "NETLAB_TREE=";
+  std::size_t marker_size = 12;
+  marker_size += put_decimal(marker + marker_size, static_cast<unsigned long>(parent));
+  marker[marker_size++] = '.';
+  // A process forking while a sweep runs can be missed by it: sweep until one finds nothing.
+  for (int pass = 0; pass < 10 && kill_marked(marker, marker_size) > 0; ++pass) {
+  }
+  ::_exit(0);
+}
+
+} // namespace
+
+Result<std::unique_ptr<Watchdog>> Watchdog::start() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return fail(fmt::format("watchdog pipe: {}", std::strerror(errno)));
+  }
+  // Never block pool-run on a watchdog that stopped reading.
+  ::fcntl(fds[1], F_SETFL, O_NONBLOCK);
+  pid_t parent = ::getpid();
+  pid_t pid = 0;
+  {
+    // Registered as a child we spawned, so the process-tree reaper leaves it alone.
+    auto registry = loop::spawn_registry::lock();
+    pid = ::fork();
+    if (pid == 0) {
+      ::close(fds[1]);
+      watchdog_main(fds[0], parent);
+    }
+    if (pid > 0) {
+      loop::spawn_registry::add(pid, nullptr);
+    }
+  }
+  int saved = errno;
+  ::close(fds[0]);
+  if (pid < 0) {
+    ::close(fds[1]);
+    return fail(fmt::format("fork watchdog: {}", std::strerror(saved)));
+  }
+  return std::make_unique<Watchdog>(fds[1], pid);
+}
+
+Watchdog::~Watchdog() {
+  send('Q', 0);
+  ::close(m_fd);
+  int status = 0;
+  while (::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  loop::spawn_registry::remove(m_pid);
+}
+
+void Watchdog::watch(pid_t pgid) { send('+', pgid); }
+
+void Watchdog::forget(pid_t pgid) { send('-', pgid); }
+
+void Watchdog::send(char op, pid_t pgid) {
+  char line[32];
+  line[0] = op;
+  std::size_t size = 1 + put_decimal(line + 1, static_cast<unsigned long>(pgid));
+  line[size++] = '\n';
+  // Short lines on a pipe are written whole; a full pipe (the watchdog stuck) must not stop us.
+  (void)!::write(m_fd, line, size);
+}
+
+} // namespace netlab::pool
