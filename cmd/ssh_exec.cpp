@@ -38,6 +38,7 @@ struct Options {
   bool no_stdin = false;
   bool recursive = false;
   bool preserve = false;
+  bool follow_links = false;
   bool no_progress = false;
   std::vector<std::pair<std::string, std::string>> puts;
   std::vector<std::pair<std::string, std::string>> gets;
@@ -99,6 +100,7 @@ int run_ssh_exec(const Options& options) {
   }
   config.recursive = options.recursive;
   config.preserve = options.preserve;
+  config.follow_links = options.follow_links;
   config.pty = options.pty;
   config.tag = options.tag;
   config.json = options.json;
@@ -186,6 +188,8 @@ Runner setup_ssh_exec(CLI::App& app) {
   app.add_flag("--preserve", options->preserve,
                "keep set-id and sticky bits and times in --put/--get (default: mode & 0777, and a download "
                "also applies the umask)");
+  app.add_flag("--follow-links", options->follow_links,
+               "-r --get copies what remote symbolic links point at (default: skips them with a note)");
   app.add_flag("--no-progress", options->no_progress,
                "no SFTP progress line (default: shown on stderr when it is a terminal)");
   set_example(app, "  netlab ssh-exec -i ~/.ssh/id_ed25519 web1 root@web2:2222 -- uptime\n"

@@ -197,7 +197,7 @@ _netlab() {
       dashes=none
       ;;
     ssh-exec)
-      opts='-h --help --hosts-file -i --identity --known-hosts --accept-new --no-agent --passphrase-env --password-env --password-file -l --user -p --port -F --config --connect-timeout --timeout -j --jobs --tag --json -t --tty -n --no-stdin --put --get -r --recursive --preserve --no-progress'
+      opts='-h --help --hosts-file -i --identity --known-hosts --accept-new --no-agent --passphrase-env --password-env --password-file -l --user -p --port -F --config --connect-timeout --timeout -j --jobs --tag --json -t --tty -n --no-stdin --put --get -r --recursive --preserve --follow-links --no-progress'
       vals=( [--hosts-file]='file' [-i]='file' [--identity]='file' [--known-hosts]='file' [--passphrase-env]='none' [--password-env]='none' [--password-file]='file' [-l]='none' [--user]='none' [-p]='none' [--port]='none' [-F]='file' [--config]='file' [--connect-timeout]='none' [--timeout]='none' [-j]='none' [--jobs]='none' [--put]='file|remote' [--get]='remote|file')
       pos=('host')
       rest=0

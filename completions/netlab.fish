@@ -454,6 +454,7 @@ complete -c netlab -n '__netlab_using ssh-exec' -l put -r -f -a '(__netlab_argum
 complete -c netlab -n '__netlab_using ssh-exec' -l get -r -f -a '(__netlab_arguments)' -d 'copy REMOTE to LOCAL over SFTP, verified; with many hosts into LOCAL/HOST (repeatable)'
 complete -c netlab -n '__netlab_using ssh-exec' -s r -l recursive -d '--put/--get copy folders'
 complete -c netlab -n '__netlab_using ssh-exec' -l preserve -d 'keep set-id and sticky bits and times in --put/--get (default: mode & 0777, and a download also applies the umask)'
+complete -c netlab -n '__netlab_using ssh-exec' -l follow-links -d '-r --get copies what remote symbolic links point at (default: skips them with a note)'
 complete -c netlab -n '__netlab_using ssh-exec' -l no-progress -d 'no SFTP progress line (default: shown on stderr when it is a terminal)'
 
 complete -c netlab -n '__netlab_using completions' -s h -l help -d 'Print this help message and exit'

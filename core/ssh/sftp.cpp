@@ -259,8 +259,11 @@ private:
       NETLAB_TRY_VOID(check_interrupt());
       auto child = join_remote(remote, name);
       auto child_shown = (stdfs::path(shown) / name).string();
-      // lstat: a remote symbolic link is not followed.
+      // lstat: a remote symbolic link is not followed unless asked.
       SftpAttributesPtr attributes(sftp_lstat(m_sftp, child.c_str()));
+      if (attributes && attributes->type == SSH_FILEXFER_TYPE_SYMLINK && m_options.follow_links) {
+        attributes.reset(sftp_stat(m_sftp, child.c_str()));
+      }
       if (!attributes) {
         return fail(fmt::format("get {}: {}", child, sftp_error(m_sftp, m_session)));
       }
@@ -269,7 +272,7 @@ private:
       } else if (attributes->type == SSH_FILEXFER_TYPE_REGULAR) {
         NETLAB_TRY_VOID(get_file(child, dir.get(), name, child_shown, *attributes));
       } else if (attributes->type == SSH_FILEXFER_TYPE_SYMLINK) {
-        log::info("get {}: a symbolic link, not followed; skipped", child);
+        log::info("get {}: a symbolic link, not followed (--follow-links); skipped", child);
       } else {
         log::info("get {}: not a file or folder; skipped", child);
       }

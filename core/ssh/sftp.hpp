@@ -32,6 +32,8 @@ struct TransferOptions {
   // Keep set-id and sticky bits and the access and modification times, like `sftp -p`. Without
   // it a file gets its source's mode & 0777, and a download also loses the local umask's bits.
   bool preserve = false;
+  // Folder downloads copy what a remote symbolic link points at, instead of skipping the link.
+  bool follow_links = false;
   TransferMeter* meter = nullptr;  // shared progress; may be null
   TransferGuard* guard = nullptr;  // told when SFTP is up; may be null
 };
@@ -53,7 +55,7 @@ Result<TransferStats> put(ssh_session session, const std::string& local, const s
 // into place only after it verified, so an interrupted or corrupt transfer never replaces a good
 // file. Folders are created relative to open folder descriptors without following symbolic links,
 // and every name a listing holds must be one path component, so nothing is written outside
-// `local`. Remote symbolic links are skipped with a note.
+// `local`. Remote symbolic links in a folder are skipped with a note unless `follow_links`.
 Result<TransferStats> get(ssh_session session, const std::string& remote, const std::string& local,
                           const TransferOptions& options);
 

@@ -137,8 +137,7 @@ private:
 
 class Runner {
 public:
-  Runner(const ExecConfig& config, TransferProgress& progress, InterruptWatch* interrupts)
-      : m_config(config), m_progress(progress), m_interrupts(interrupts) {}
+  Runner(const ExecConfig& config, TransferProgress& progress) : m_config(config), m_progress(progress) {}
 
   // Connects, transfers, runs; `sink` receives the command's output as it arrives.
   HostResult run_host(const HostSpec& spec, const std::string& get_prefix, const OutputSink& sink) {
@@ -150,9 +149,6 @@ public:
     auto end_transfers = [&] {
       if (!std::exchange(transfers_over, true)) {
         m_progress.host_done();
-        if (m_interrupts != nullptr) {
-          m_interrupts->done();
-        }
       }
     };
     auto finish = [&]() -> HostResult {
@@ -223,8 +219,10 @@ private:
     if (m_config.puts.empty() && m_config.gets.empty()) {
       return true;
     }
+    // INT, TERM and HUP let the transfers remove their temporary files before netlab ends.
+    InterruptWatch interrupts;
     TransferGuard guard(session, m_config.connect.connect_timeout, m_config.timeout);
-    TransferOptions options{m_config.recursive, m_config.preserve, m_progress.meter(), &guard};
+    TransferOptions options{m_config.recursive, m_config.preserve, m_config.follow_links, m_progress.meter(), &guard};
     auto failed = [&](const std::string& error) {
       guard.stop();
       result.exit_code = k_exit_failure;
@@ -287,7 +285,6 @@ private:
 
   const ExecConfig& m_config;
   TransferProgress& m_progress;
-  InterruptWatch* m_interrupts; // null without transfers
 };
 
 std::string safe_file_name(const std::string& label) {
@@ -442,12 +439,7 @@ int run_ssh_exec(const ExecConfig& config) {
   std::mutex output_mutex;
   bool has_transfers = !config.puts.empty() || !config.gets.empty();
   TransferProgress progress(output_mutex, config.hosts.size(), expected, config.progress && has_transfers);
-  // INT, TERM and HUP let transfers remove their temporary files before netlab ends.
-  std::optional<InterruptWatch> interrupts;
-  if (has_transfers) {
-    interrupts.emplace(config.hosts.size());
-  }
-  Runner runner(effective, progress, interrupts ? &*interrupts : nullptr);
+  Runner runner(effective, progress);
   if (config.hosts.size() == 1 && !config.tag && !config.json) {
     return run_single(effective, runner);
   }

@@ -24,6 +24,7 @@ struct ExecConfig {
   std::vector<TransferSpec> gets;
   bool recursive = false;
   bool preserve = false; // --preserve: set-id bits and times survive transfers
+  bool follow_links = false; // --follow-links: -r --get copies what remote links point at
   bool pty = false;
   bool tag = false;
   bool json = false;

@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <optional>
 
 namespace netlab::ssh {
@@ -20,6 +21,9 @@ constexpr std::array<int, 3> k_signals = {SIGINT, SIGTERM, SIGHUP};
 volatile std::sig_atomic_t g_caught = 0;
 int g_pipe[2] = {-1, -1};
 struct sigaction g_previous[3];
+// Watches alive; the handlers are installed while it is above zero.
+std::mutex g_watch_mutex;
+std::size_t g_watchers = 0;
 
 extern "C" void on_signal(int signum) {
   int saved = errno;
@@ -45,7 +49,11 @@ Clock::time_point after(double seconds) {
 
 } // namespace
 
-InterruptWatch::InterruptWatch(std::size_t users) : m_users(users) {
+InterruptWatch::InterruptWatch() {
+  std::lock_guard lock(g_watch_mutex);
+  if (g_watchers++ > 0) {
+    return;
+  }
   if (g_pipe[0] < 0 && ::pipe2(g_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
     g_pipe[0] = g_pipe[1] = -1;
   }
@@ -55,21 +63,11 @@ InterruptWatch::InterruptWatch(std::size_t users) : m_users(users) {
     sigemptyset(&action.sa_mask);
     ::sigaction(k_signals[i], &action, &g_previous[i]);
   }
-  if (users == 0) {
-    restore();
-  }
 }
 
-InterruptWatch::~InterruptWatch() { restore(); }
-
-void InterruptWatch::done() {
-  if (m_users.fetch_sub(1) == 1) {
-    restore();
-  }
-}
-
-void InterruptWatch::restore() {
-  if (m_restored.exchange(true)) {
+InterruptWatch::~InterruptWatch() {
+  std::lock_guard lock(g_watch_mutex);
+  if (--g_watchers > 0) {
     return;
   }
   for (std::size_t i = 0; i < k_signals.size(); ++i) {

@@ -21,17 +21,16 @@
 
 namespace netlab::ssh {
 
-// While one lives, SIGINT, SIGTERM and SIGHUP are caught instead of ending netlab; the previous
-// handlers come back when the last of `users` calls done() (each host, at the end of its
-// transfers) or at destruction. One per process at a time.
+// While at least one lives (any thread), SIGINT, SIGTERM and SIGHUP are caught instead of ending
+// netlab, so that transfers can remove their temporary files first; when the last one ends, the
+// handlers from before come back. Outside transfers a signal acts as it did (a slow connect or a
+// running command is not held up by it).
 class InterruptWatch {
 public:
-  explicit InterruptWatch(std::size_t users);
+  InterruptWatch();
   ~InterruptWatch();
   InterruptWatch(const InterruptWatch&) = delete;
   InterruptWatch& operator=(const InterruptWatch&) = delete;
-
-  void done();
 
   // The signal caught so far (the first one), 0 for none. Stays set after the watch ends.
   static int caught();
@@ -39,11 +38,6 @@ public:
   static std::string name(int signum);
   // Readable once a signal was caught; for poll().
   static int wake_fd();
-
-private:
-  void restore();
-  std::atomic<std::size_t> m_users;
-  std::atomic<bool> m_restored{false};
 };
 
 class TransferGuard {

@@ -151,10 +151,18 @@ class SftpTrustTest(unittest.TestCase):
         os.unlink(os.path.join(local, "tree", "sub"))
         out = self.ssh("-r", "--get", remote, local, self.host)
         self.assertEqual(out.returncode, 0, out.stderr)
-        self.assertIn(f"get {remote}/link: a symbolic link, not followed; skipped".encode(), out.stderr)
+        self.assertIn(f"get {remote}/link: a symbolic link, not followed (--follow-links); skipped".encode(),
+                      out.stderr)
         self.assertFalse(os.path.lexists(os.path.join(local, "tree", "link")))
         with open(os.path.join(local, "tree", "sub", "file.txt")) as f:
             self.assertEqual(f.read(), "from the host\n")
+        # Asked to, it copies what the link points at, as a plain file.
+        followed = os.path.join(base, "followed")
+        out = self.ssh("-r", "--follow-links", "--get", remote, followed, self.host)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertFalse(os.path.islink(os.path.join(followed, "link")))
+        with open(os.path.join(followed, "link")) as f:
+            self.assertEqual(f.read(), "not for download\n")
 
     # --- 2. modes -----------------------------------------------------------------------------
 
