@@ -5,9 +5,11 @@
 #include <fmt/format.h>
 
 #include "cmd/common.hpp"
+#include "cmd/values.hpp"
 #include "cmd/registry.hpp"
 #include "core/bench/bench.hpp"
 #include "core/util/error.hpp"
+#include "core/util/units.hpp"
 #include "core/util/log.hpp"
 
 namespace netlab::cmd {
@@ -90,31 +92,30 @@ Runner setup_bench(CLI::App& app) {
       ->type_name("MODE")
       ->capture_default_str()
       ->check(CLI::IsMember({"rr", "stream", "connect"}));
-  app.add_option("-c,--conns", options->conns, "connections (udp: sockets) at once")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 100000));
-  app.add_option("-s,--size", options->size, "bytes per message (default 64; stream: bytes per write, 65536)")
-      ->type_name("BYTES")
-      ->check(CLI::Range(1, static_cast<int>(bench::k_max_size)));
-  app.add_option("-d,--duration", options->duration, "seconds to run")
-      ->type_name("SECONDS")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  as_count(app.add_option("-c,--conns", options->conns, "connections (udp: sockets) at once")->capture_default_str(),
+           1, 100000);
+  as_size(app.add_option("-s,--size", options->size, "bytes per message (default 64; stream: bytes per write, 64K)"),
+          1, bench::k_max_size);
+  as_duration(app.add_option("-d,--duration", options->duration, "how long to run")->capture_default_str(),
+              {.min = 0, .above = true});
   app.add_option("--rate", options->rate,
                  "open loop: N messages/s per connection on a schedule, latency timed from when each was due")
       ->type_name("N")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--threads", options->threads, "event loops (threads) to spread the connections over")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 64));
-  app.add_option("--messages", options->messages, "stop after N messages in all (0: run for --duration)")
-      ->type_name("N");
-  app.add_option("--timeout", options->timeout, "udp: seconds before an unanswered datagram counts as lost")
-      ->type_name("SECONDS")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            auto rate = units::parse_number(text);
+            return rate ? std::string() : rate.error();
+          },
+          "", "rate"));
+  as_count(app.add_option("--threads", options->threads, "event loops (threads) to spread the connections over")
+               ->capture_default_str(),
+           1, 64);
+  as_count(app.add_option("--messages", options->messages, "stop after N messages in all (0: run for --duration)"),
+           0);
+  as_duration(app.add_option("--timeout", options->timeout, "udp: how long before an unanswered datagram counts "
+                                                            "as lost")
+                  ->capture_default_str(),
+              {.min = 0, .above = true});
   app.add_flag("--json", options->json, "print the result as one JSON object");
   app.footer("Exit status: 0 ok, 1 a byte differed or a connection failed, 255 could not connect.\n"
              "Example:\n"

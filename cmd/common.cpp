@@ -1,5 +1,6 @@
 // Shared option helpers.
 #include "cmd/common.hpp"
+#include "cmd/values.hpp"
 
 #include <unistd.h>
 
@@ -24,15 +25,10 @@ CLI::Option* add_port_file(CLI::App& app, std::string& target) {
 
 void add_connection_limits(CLI::App& app, std::size_t& max_conns, AccessOptions& access, double& idle_timeout,
                            const std::string& idle_help) {
-  app.add_option("--max-conns", max_conns, "refuse connections beyond N open at once")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  as_count(app.add_option("--max-conns", max_conns, "refuse connections beyond N open at once")->capture_default_str(),
+           1);
   add_access_options(app, access);
-  app.add_option("--idle-timeout", idle_timeout, idle_help)
-      ->type_name("SECONDS")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+  as_duration(app.add_option("--idle-timeout", idle_timeout, idle_help)->capture_default_str());
 }
 
 void add_access_options(CLI::App& app, AccessOptions& target, bool per_ip_limit) {
@@ -53,9 +49,8 @@ void add_access_options(CLI::App& app, AccessOptions& target, bool per_ip_limit)
   if (per_ip_limit) {
     app.add_option("--max-conns-per-ip", target.max_conns_per_ip,
                    "refuse connections beyond N open at once from one address (0: no limit)")
-        ->type_name("N")
-        ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->capture_default_str();
+    as_count(app.get_option("--max-conns-per-ip"), 0);
   }
 }
 

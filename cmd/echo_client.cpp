@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cmd/common.hpp"
+#include "cmd/values.hpp"
 #include "cmd/registry.hpp"
 #include "core/echo/echo_client.hpp"
 #include "core/util/error.hpp"
@@ -40,10 +41,8 @@ Runner setup_echo_client(CLI::App& app) {
       ->required();
   app.add_option("-m,--message", options->messages, "send TEXT as one line and print the reply (repeatable)")
       ->type_name("TEXT");
-  app.add_option("--timeout", options->timeout,
-                 "seconds for connecting and for each reply (default 10; --raw: none, else idle limit)")
-      ->type_name("SECONDS")
-      ->check(CLI::NonNegativeNumber);
+  as_duration(app.add_option("--timeout", options->timeout,
+                             "limit for connecting and for each reply (default 10s; --raw: none, else idle limit)"));
   app.add_flag("--raw", options->raw,
                "copy stdin to the server and its replies to stdout, binary-safe; half-close at end of input");
   set_example(app, "  netlab echo-client 127.0.0.1:8080 --message hello --message world\n"

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cmd/common.hpp"
+#include "cmd/values.hpp"
 #include "cmd/registry.hpp"
 #include "core/echo/echo_service.hpp"
 #include "core/net/server.hpp"
@@ -47,10 +48,9 @@ Runner setup_echo_server(CLI::App& app) {
   app.add_flag("--upper", options->upper, "upper-case ASCII letters in the echo");
   add_connection_limits(app, options->max_conns, options->access, options->idle_timeout);
   add_port_file(app, options->port_file);
-  app.add_option("--workers", options->workers, "N event loops on N threads sharing the port (SO_REUSEPORT)")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 256));
+  as_count(app.add_option("--workers", options->workers, "N event loops on N threads sharing the port (SO_REUSEPORT)")
+               ->capture_default_str(),
+           1, 256);
   set_example(app, "  netlab echo-server 0 --port-file /tmp/port &\n"
                    "  netlab echo-client $(cat /tmp/port) --message hello");
   return [options] { return run_echo_server(*options); };

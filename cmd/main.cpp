@@ -1,7 +1,9 @@
 // netlab's entry point: busybox dispatch, the CLI tree from the registry, and the one place
 // where errors become exit codes.
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +16,8 @@
 #include <fmt/format.h>
 
 #include "cmd/cli_spec.hpp"
+#include "cmd/help_format.hpp"
+#include "cmd/usage_errors.hpp"
 #include "cmd/registry.hpp"
 #include "core/util/error.hpp"
 #include "core/util/links.hpp"
@@ -94,6 +98,14 @@ int run(int argc, char** argv) {
   if (netlab::cmd::find_command(invoked) != nullptr) {
     args.insert(args.begin() + 1, invoked);
   }
+  // `netlab help [COMMAND]` is `netlab [COMMAND] --help`, as git and go read it.
+  if (args.size() > 1 && args[1] == "help" && netlab::cmd::find_command("help") == nullptr) {
+    args.erase(args.begin() + 1);
+    args.insert(args.begin() + std::min<std::size_t>(args.size(), 2), "--help");
+    if (args.size() > 3) {
+      throw netlab::UsageError("help takes one command name; run 'netlab --help' for the list");
+    }
+  }
   if (args.size() > 1 && !args[1].empty() && args[1][0] != '-' && netlab::cmd::find_command(args[1]) == nullptr) {
     throw netlab::UsageError(fmt::format("unknown command '{}'{}; run 'netlab --help' for the list", args[1],
                                          suggestion_for(args[1])));
@@ -101,7 +113,12 @@ int run(int argc, char** argv) {
 
   CLI::App app{"netlab: network and concurrency programming from the terminal"};
   app.name("netlab");
-  app.set_version_flag("--version", std::string("netlab ") + NETLAB_VERSION);
+  // Before any subcommand is added: they take the root's formatter.
+  auto formatter = netlab::cmd::make_help_formatter();
+  formatter->label("SUBCOMMAND", "COMMAND");
+  formatter->label("Positionals", "Arguments");
+  app.formatter(formatter);
+  app.set_version_flag("-V,--version", std::string("netlab ") + NETLAB_VERSION);
   std::string links_dir;
   std::string unlinks_dir;
   bool man = false;
@@ -121,6 +138,7 @@ int run(int argc, char** argv) {
   std::map<std::string, netlab::cmd::Runner, std::less<>> runners;
   for (const auto& command : commands()) {
     auto* sub = app.add_subcommand(std::string(command.name), std::string(command.summary));
+    sub->group("Commands");
     runners.emplace(command.name, command.setup(*sub));
   }
 
@@ -141,9 +159,11 @@ int run(int argc, char** argv) {
       active = args[1];
     }
     netlab::log::set_command(active);
-    std::string message = e.what();
-    std::replace(message.begin(), message.end(), '\n', ' ');
-    netlab::log::line(fmt::format("{}; run 'netlab {}--help'", message, active.empty() ? "" : active + " "));
+    auto message = netlab::cmd::describe_parse_error(e);
+    if (message.point_to_help) {
+      message.text += fmt::format("; run 'netlab {}--help'", active.empty() ? "" : active + " ");
+    }
+    netlab::log::line(message.text);
     return netlab::k_exit_usage;
   }
 
@@ -173,14 +193,34 @@ int run(int argc, char** argv) {
 
 } // namespace
 
+// Whether stdout is a pipe whose reader has gone (`netlab ... | head`): poll reports POLLERR on
+// the write end of such a pipe. SIGPIPE is ignored so a peer cannot kill a server, which turns
+// this case into EPIPE errors wherever the output was written.
+bool stdout_reader_left() {
+  struct stat st {};
+  if (::fstat(STDOUT_FILENO, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+    return false;
+  }
+  pollfd entry{STDOUT_FILENO, 0, 0};
+  return ::poll(&entry, 1, 0) == 1 && (entry.revents & POLLERR) != 0;
+}
+
+// A command that stops because its reader left ends as `seq | head` does: quietly, status 141
+// (128 + SIGPIPE), whatever error the failed write turned into on the way up.
+int finish_failure(const std::string& message, int code) {
+  if (stdout_reader_left()) {
+    return netlab::k_exit_broken_pipe;
+  }
+  netlab::log::line(message);
+  return code;
+}
+
 int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const netlab::Error& e) {
-    netlab::log::line(e.what());
-    return e.exit_code();
+    return finish_failure(e.what(), e.exit_code());
   } catch (const std::exception& e) {
-    netlab::log::line(e.what());
-    return netlab::k_exit_failure;
+    return finish_failure(e.what(), netlab::k_exit_failure);
   }
 }

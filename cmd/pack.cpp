@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cmd/common.hpp"
+#include "cmd/values.hpp"
 #include "cmd/registry.hpp"
 #include "core/framefile/writer.hpp"
 #include "core/pack/commands.hpp"
@@ -32,10 +33,9 @@ Runner setup_pack(CLI::App& app) {
                              "one case per stdin line: FORMAT<TAB>VALUE...; prints hex or 'error: MESSAGE' per line");
   auto* frame = app.add_flag("--frame", options->frame,
                              "write netlab frames: file frames for FILEs and folders, data frames for stdin");
-  auto* chunk = app.add_option("--chunk-size", options->chunk_size, "largest frame body in BYTES (with --frame)")
-                    ->capture_default_str()
-                    ->check(CLI::Range(std::size_t{1}, framefile::k_max_chunk))
-                    ->type_name("BYTES");
+  auto* chunk = as_size(app.add_option("--chunk-size", options->chunk_size, "largest frame body (with --frame)")
+                            ->capture_default_str(),
+                        1, framefile::k_max_chunk);
   chunk->needs(frame);
   for (auto* mode : {calcsize, explain, iter, batch, frame}) {
     for (auto* other : {calcsize, explain, iter, batch, frame}) {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cmd/common.hpp"
+#include "cmd/values.hpp"
 #include "cmd/registry.hpp"
 #include "core/probe/probe.hpp"
 #include "core/util/error.hpp"
@@ -43,14 +44,11 @@ Runner setup_probe(CLI::App& app) {
   auto options = std::make_shared<Options>();
   app.add_option("ADDR", options->addresses, "addresses to check: HOST:PORT, [IPv6]:PORT, PORT or unix:/path")
       ->required();
-  app.add_option("--timeout", options->timeout, "seconds one connection attempt may take")
-      ->type_name("SECONDS")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--wait", options->wait,
-                 "retry closed addresses until all are open or SECONDS pass (exit 124 if they do)")
-      ->type_name("SECONDS")
-      ->check(CLI::NonNegativeNumber);
+  as_duration(app.add_option("--timeout", options->timeout, "how long one connection attempt may take")
+                  ->capture_default_str(),
+              {.min = 0, .above = true});
+  as_duration(app.add_option("--wait", options->wait,
+                             "retry closed addresses until all are open or SECONDS pass (exit 124 if they do)"));
   app.add_flag("--json", options->json, "one JSON object per address");
   app.footer("Exit status: 0 all open, 1 any closed, 124 --wait ran out, 2 bad arguments.\n"
              "Example:\n"

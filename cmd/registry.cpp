@@ -1,4 +1,5 @@
-// Adding a subcommand: one file cmd/NAME.cpp defining setup_NAME, and one row here.
+// Adding a subcommand: one file cmd/NAME.cpp defining setup_NAME, and one row here. A summary
+// fits `netlab --help`'s one line per command: at most 63 characters (a test checks).
 #include "cmd/registry.hpp"
 
 #include <array>
@@ -8,15 +9,15 @@ namespace netlab::cmd {
 #define NETLAB_COMMANDS(X) \
   X("echo-server", echo_server, "TCP and unix-socket echo server on a libuv loop") \
   X("echo-client", echo_client, "line client for any stream server, or netcat-style raw copy") \
-  X("exec-server", exec_server, "remote command execution over framed TCP: token auth, limits, legacy mode") \
-  X("exec-client", exec_client, "run a command on an exec-server and exit with its status, or a REPL") \
+  X("exec-server", exec_server, "remote command execution over framed TCP, with token auth") \
+  X("exec-client", exec_client, "run a command on an exec-server and exit with its status") \
   X("udp-echo", udp_echo, "UDP echo server, and a client that reports lost datagrams") \
   X("select-server", select_server, "echo server on the IO model you choose, with stats to compare") \
-  X("bench", bench, "load generator for echo servers: TCP rr/stream/connect and UDP, verified") \
-  X("probe", probe, "check that TCP addresses accept connections; --wait until they do") \
-  X("pool-run", pool_run, "run many commands with a bounded process pool, like xargs -P or GNU parallel") \
-  X("pack", pack, "pack values into bytes like Python struct.pack; write frame files") \
-  X("unpack", unpack, "unpack bytes into values like Python struct.unpack; read frame files") \
+  X("bench", bench, "verifying load generator for echo servers, TCP and UDP") \
+  X("probe", probe, "check that TCP ports accept connections; --wait until they do") \
+  X("pool-run", pool_run, "run many commands on a bounded process pool, like xargs -P") \
+  X("pack", pack, "pack values into bytes like Python struct.pack; frame files") \
+  X("unpack", unpack, "unpack bytes into values like Python struct.unpack; frame files") \
   X("ssh-exec", ssh_exec, "run a command on one or many hosts over SSH, with SFTP put/get") \
   X("completions", completions, "print the bash, zsh or fish completion script")
 

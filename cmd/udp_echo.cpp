@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cmd/common.hpp"
+#include "cmd/values.hpp"
 #include "cmd/registry.hpp"
 #include "core/udp/udp_client.hpp"
 #include "core/udp/udp_server.hpp"
@@ -82,14 +83,13 @@ Runner setup_udp_echo(CLI::App& app) {
   add_port_file(app, options->port_file);
   // No --max-conns-per-ip: UDP has no connections to count.
   add_access_options(app, options->access, false);
-  app.add_option("--timeout", options->timeout, "client: seconds to wait for each reply before retrying")
-      ->type_name("SECONDS")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--retries", options->retries, "client: extra sends of an unanswered datagram before it is lost")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 1000));
+  as_duration(app.add_option("--timeout", options->timeout, "client: how long to wait for each reply before retrying")
+                  ->capture_default_str(),
+              {.min = 0, .above = true});
+  as_count(app.add_option("--retries", options->retries,
+                          "client: extra sends of an unanswered datagram before it is lost")
+               ->capture_default_str(),
+           0, 1000);
   set_example(app, "  netlab udp-echo 0 --port-file /tmp/port &\n"
                    "  printf 'one\\ntwo\\n' | netlab udp-echo --client $(cat /tmp/port) --timeout 0.5");
   return [options] { return run_udp_echo(*options); };

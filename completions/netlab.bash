@@ -111,7 +111,7 @@ _netlab() {
     case "$prev" in
       --install-links | --uninstall-links) _netlab_files -d; return ;;
     esac
-    COMPREPLY=($(compgen -W "echo-server echo-client exec-server exec-client udp-echo select-server bench probe pool-run pack unpack ssh-exec completions -h --help --version --install-links --uninstall-links" -- "$cur"))
+    COMPREPLY=($(compgen -W "echo-server echo-client exec-server exec-client udp-echo select-server bench probe pool-run pack unpack ssh-exec completions -h --help -V --version --install-links --uninstall-links" -- "$cur"))
     return
   fi
 

@@ -54,61 +54,6 @@ std::string option_entry(const OptionSpec& option) {
   return fmt::format(".TP\n{}\n{}\n", names, help);
 }
 
-// Splits a shell command line into words at spaces outside quotes, so a long example can be
-// wrapped with `\` continuations without changing what it means.
-std::vector<std::string> shell_words(const std::string& line) {
-  std::vector<std::string> words;
-  std::string word;
-  char quote = 0;
-  for (char c : line) {
-    if (quote != 0) {
-      quote = c == quote ? 0 : quote;
-    } else if (c == '\'' || c == '"') {
-      quote = c;
-    } else if (c == ' ') {
-      if (!word.empty()) {
-        words.push_back(word);
-      }
-      word.clear();
-      continue;
-    }
-    word += c;
-  }
-  if (!word.empty()) {
-    words.push_back(word);
-  }
-  return words;
-}
-
-// Example lines sit in a no-fill block, which man cannot wrap: keep each line within `width`
-// columns by continuing it on the next line with a trailing backslash.
-std::string wrap_example(const std::string& example, std::size_t width) {
-  std::string out;
-  std::size_t start = 0;
-  while (start <= example.size()) {
-    auto end = example.find('\n', start);
-    std::string line = example.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    std::string current;
-    for (const auto& word : shell_words(line)) {
-      if (!current.empty() && current.size() + 1 + word.size() + 2 > width) {
-        out += current + " \\\n";
-        current = "  " + word;
-      } else {
-        current += (current.empty() ? "" : " ") + word;
-      }
-    }
-    out += current + "\n";
-    if (end == std::string::npos) {
-      break;
-    }
-    start = end + 1;
-  }
-  if (!out.empty()) {
-    out.pop_back();
-  }
-  return out;
-}
-
 } // namespace
 
 std::string man_page(const ProgramSpec& program) {
@@ -143,7 +88,7 @@ std::string man_page(const ProgramSpec& program) {
     }
     if (!command.example.empty()) {
       // man indents a subsection's text by 7 columns and this block by 4 more: 80 - 11.
-      out += ".PP\nExample:\n.PP\n.nf\n.RS 4\n" + roff(wrap_example(command.example, 69)) + "\n.RE\n.fi\n";
+      out += ".PP\nExample:\n.PP\n.nf\n.RS 4\n" + roff(wrap_command_lines(command.example, 69)) + "\n.RE\n.fi\n";
     }
     for (const auto& note : command.notes) {
       out += ".PP\n" + roff(note) + "\n";

@@ -78,6 +78,12 @@ inline std::string first_line(const std::string& text) {
   return line;
 }
 
+// Example command lines (one per line) kept within `width` columns: a longer line continues on
+// the next with a trailing backslash, broken only at spaces outside quotes, so the text still
+// runs as the same command when pasted into a shell. Example blocks are not filled by man or
+// --help, so this is what keeps them inside 80 columns.
+std::string wrap_command_lines(const std::string& lines, std::size_t width);
+
 std::string bash_completion(const ProgramSpec& program);
 std::string zsh_completion(const ProgramSpec& program);
 std::string fish_completion(const ProgramSpec& program);

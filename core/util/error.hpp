@@ -13,6 +13,7 @@ enum ExitCode : int {
   k_exit_usage = 2,
   k_exit_timeout = 124,
   k_exit_interrupted = 130,
+  k_exit_broken_pipe = 141, // 128 + SIGPIPE: stdout's reader left, as `seq | head` reports
   k_exit_connect = 255,
 };
 

@@ -10,7 +10,7 @@ from netlab_test import NETLAB, Server, main, run
 
 def listed_commands():
     out = run("--help", check=True).stdout.decode()
-    section = out.split("Subcommands:", 1)[1]
+    section = out.split("Commands:", 1)[1]
     return re.findall(r"^  (\S+)\s+\S", section, re.M)
 
 
@@ -42,7 +42,7 @@ class CliTest(unittest.TestCase):
     def test_no_command_is_a_usage_error(self):
         out = run()
         self.assertEqual(out.returncode, 2)
-        self.assertIn("Subcommands:", out.stderr.decode())
+        self.assertIn("Commands:", out.stderr.decode())
 
     def test_unknown_command_suggests(self):
         out = run("echo-sever")
@@ -138,6 +138,83 @@ class CliTest(unittest.TestCase):
                 self.assertEqual(f.read(), "mine\n")
             # Nothing left to remove: still a success.
             self.assertEqual(run("--uninstall-links", tmp).returncode, 0)
+
+
+class ValuesAndMessagesTest(unittest.TestCase):
+    """Values in units, one-line errors in netlab's words, help without CLI11's internals."""
+
+    def usage_error(self, *args):
+        out = run(*args)
+        self.assertEqual(out.returncode, 2, out.stderr)
+        lines = out.stderr.decode().splitlines()
+        self.assertEqual(len(lines), 1, lines)
+        return lines[0]
+
+    def test_durations_sizes_and_counts(self):
+        self.assertEqual(self.usage_error("bench", "tcp", "127.0.0.1:9", "-d", "1x"),
+                         "netlab: bench: --duration: '1x' is not a duration (like 1.5, 500ms, 2m)")
+        self.assertEqual(self.usage_error("bench", "tcp", "127.0.0.1:9", "-d", "nan"),
+                         "netlab: bench: --duration: 'nan' is not a duration (like 1.5, 500ms, 2m)")
+        self.assertEqual(self.usage_error("echo-server", "0", "--max-conns", "0"),
+                         "netlab: echo-server: --max-conns: must be at least 1 (got 0)")
+        self.assertEqual(self.usage_error("udp-echo", "--client", "--retries", "-1"),
+                         "netlab: udp-echo: --retries: must be at least 0 (got -1)")
+        self.assertEqual(self.usage_error("pack", "--frame", "--chunk-size", "12Q"),
+                         "netlab: pack: --chunk-size: '12Q' is not a size (like 4096, 64K, 16MiB)")
+        self.assertEqual(self.usage_error("bench", "tcp", "127.0.0.1:9", "--threads", "1.5"),
+                         "netlab: bench: --threads: '1.5' is not a whole number")
+
+    def test_units_are_accepted(self):
+        """250ms and 64K reach the command as seconds and bytes (a closed port fails fast, exit 255)."""
+        out = run("probe", "--timeout", "250ms", "127.0.0.1:1")
+        self.assertEqual(out.returncode, 1, out.stderr)
+        out = run("bench", "tcp", "127.0.0.1:1", "-d", "250ms", "-s", "1K", "--timeout", "1m")
+        self.assertEqual(out.returncode, 255, out.stderr)
+
+    def test_cli11_wording_never_reaches_the_user(self):
+        for args in [("echo-client",), ("echo-client", "a", "b", "c"), ("select-server", "--model", "nope"),
+                     ("completions",), ("bench", "tcp")]:
+            line = self.usage_error(*args)
+            for phrase in ["required", "At Most", "Could not convert", "not in range", "TEXT", "not expected",
+                           "{", "Value "]:
+                self.assertNotIn(phrase, line, args)
+        self.assertEqual(self.usage_error("echo-client", "a", "b", "c"),
+                         "netlab: echo-client: unexpected arguments 'b', 'c'; run 'netlab echo-client --help'")
+        self.assertEqual(self.usage_error("select-server", "--model", "nope"),
+                         "netlab: select-server: --model: 'nope' is not one of blocking, threads, nonblocking, "
+                         "select, poll, epoll, uv")
+
+    def test_help_speaks_in_metavariables_and_units(self):
+        for command in listed_commands():
+            text = run(command, "--help", check=True).stdout.decode()
+            self.assertNotRegex(text, r"\b[A-Z]{2,} (TEXT|INT|UINT|FLOAT)\b", f"{command}: a CLI11 type name")
+            for phrase in [":TEXT", ":INT", ":UINT", ":FLOAT", "Excludes:", "Needs:", "REQUIRED", ":POSITIVE",
+                           "Positionals:"]:
+                self.assertNotIn(phrase, text, f"{command} --help shows {phrase!r}")
+            for line in text.splitlines():
+                self.assertLessEqual(len(line), 80, f"{command} --help: {line!r}")
+        text = run("probe", "--help", check=True).stdout.decode()
+        self.assertRegex(text, r"--timeout SECONDS +how long one connection attempt may take\s+\(default:\s+1s\)")
+        top = run("--help", check=True).stdout.decode().split("Commands:", 1)[1]
+        for command in listed_commands():
+            self.assertRegex(top, rf"(?m)^  {re.escape(command)} +\S.*$")
+        self.assertEqual(len([l for l in top.splitlines() if l.startswith("  ")]), len(listed_commands()),
+                         "one line per command")
+
+    def test_help_and_version_spellings(self):
+        self.assertEqual(run("help").stdout, run("--help").stdout)
+        self.assertEqual(run("help", "probe").stdout, run("probe", "--help").stdout)
+        self.assertEqual(run("-V").stdout, run("--version").stdout)
+        self.assertEqual(run("help", "nosuch").returncode, 2)
+
+    def test_closed_stdout_is_quiet_141(self):
+        """`netlab ... | head` ends as `seq | head` does: status 141 and no message."""
+        # An endless input: the writer must stop because its reader left, not because input ended.
+        script = (f"yes 1 | {NETLAB} pack --iter '<I' 2>err | head -c 10 >/dev/null; "
+                  "echo ${PIPESTATUS[1]}; cat err")
+        with tempfile.TemporaryDirectory() as tmp:
+            out = subprocess.run(["bash", "-c", script], cwd=tmp, capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.stdout, "141\n", out.stderr)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ ENV = dict(os.environ, PATH=BIN_DIR + os.pathsep + os.environ.get("PATH", ""))
 
 
 def commands():
-    section = run("--help", check=True).stdout.decode().split("Subcommands:", 1)[1]
+    section = run("--help", check=True).stdout.decode().split("Commands:", 1)[1]
     return re.findall(r"^  (\S+)\s+\S", section, re.M)
 
 
@@ -329,7 +329,7 @@ class ManPageTest(unittest.TestCase):
         self.assertRegex(environment, r"NETLAB_TOKEN\n[^\n]*token itself")
         self.assertIn("/usr/share/doc/netlab/protocol.md.gz", page)
         # Defaults as --help gives them: ssh-exec --jobs shows =32 there.
-        self.assertIn("=32", run("ssh-exec", "--help", check=True).stdout.decode())
+        self.assertIn("(default: 32)", run("ssh-exec", "--help", check=True).stdout.decode())
         self.assertRegex(page, r"connect to N hosts at once \(default: 32\)")
         self.assertNotIn("docs/protocol.md", page)
 
