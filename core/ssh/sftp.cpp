@@ -214,6 +214,10 @@ private:
         return fail(fmt::format("list {}: more than {} entries", remote, SftpChannel::k_max_entries));
       }
     }
+    // readdir gives nothing both at the end and on an error: only the end is a whole listing.
+    if (sftp_dir_eof(dir.get()) == 0) {
+      return fail(fmt::format("list {}: {}", remote, sftp_error(m_sftp, m_session)));
+    }
     return out;
   }
 
@@ -636,6 +640,7 @@ private:
     }
     crypto::Sha256 digest;
     NETLAB_TRY_VOID(read_remote(remote, size, [&digest](const char* data, std::size_t n) -> Result<void> {
+      NETLAB_TRY_VOID(check_interrupt());
       digest.update(data, n);
       return {};
     }));

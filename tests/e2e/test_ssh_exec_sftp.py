@@ -164,6 +164,35 @@ class SftpTrustTest(unittest.TestCase):
         with open(os.path.join(followed, "link")) as f:
             self.assertEqual(f.read(), "not for download\n")
 
+    def test_folder_transfers_with_a_single_channel(self):
+        # MaxSessions 1: no channel of netlab's own, so libssh's client lists, and uploads fall back
+        # to remove + rename. The same checks hold.
+        single = Sshd(self.tmp, self.lab.authorized, extra_config="MaxSessions 1\n")
+        self.addCleanup(single.close)
+        known = os.path.join(tempfile.mkdtemp(dir=self.tmp), "known_hosts")
+        with open(known, "w") as f:
+            f.write(single.known_hosts_line())
+        host = f"root@127.0.0.1:{single.port}"
+        base = tempfile.mkdtemp(dir=self.tmp)
+        src = os.path.join(base, "src")
+        os.makedirs(os.path.join(src, "a"))
+        for rel in ("top.bin", "a/inner.bin"):
+            with open(os.path.join(src, rel), "wb") as f:
+                f.write(os.urandom(70000))
+        remote = os.path.join(base, "remote")
+        os.makedirs(os.path.join(remote, "src"))
+        with open(os.path.join(remote, "src", "top.bin"), "w") as f:
+            f.write("old\n")
+        out = self.ssh("-r", "--put", src, remote, host, known=known)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        back = os.path.join(base, "back")
+        out = self.ssh("-r", "--get", os.path.join(remote, "src"), back, host, known=known)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        for rel in ("top.bin", "a/inner.bin"):
+            self.assertEqual(sha256_file(os.path.join(back, rel)), sha256_file(os.path.join(src, rel)))
+        for folder in (os.path.join(remote, "src"), os.path.join(remote, "src", "a"), back, os.path.join(back, "a")):
+            self.assertEqual(temporaries(folder), [])
+
     # --- 2. modes -----------------------------------------------------------------------------
 
     def test_modes_are_masked_unless_preserve(self):
