@@ -51,7 +51,8 @@ Runner setup_exec_client(CLI::App& app) {
               clidoc::Hint::remote);
   complete_after_dashes(app, clidoc::Hint::remote);
   app.add_option("--token-file", options->token_file, "answer the server's challenge with the token in FILE "
-                                                      "(default: $NETLAB_TOKEN if set)")
+                                                      "(mode 600). Without it, the environment variable "
+                                                      "NETLAB_TOKEN, if set, holds the token itself")
       ->type_name("FILE");
   app.add_flag("--shell", options->shell, "send the command (or each line) as one shell command line");
   app.add_option("--timeout", options->timeout, "ask the server to kill the command after SECONDS (exit 124)")

@@ -10,6 +10,7 @@
 #include "core/exec/exec_service.hpp"
 #include "core/net/server.hpp"
 #include "core/util/error.hpp"
+#include "core/util/log.hpp"
 
 namespace netlab::cmd {
 namespace {
@@ -19,6 +20,7 @@ struct Options {
   std::string token_file;
   bool shell = false;
   std::vector<std::string> allow;
+  std::vector<std::string> allow_env;
   double timeout = 0;
   std::uint64_t max_output = 1ull << 30;
   std::uint64_t max_body = frame::k_default_max_body;
@@ -26,6 +28,8 @@ struct Options {
   AccessOptions access;
   std::size_t max_running = 64;
   double idle_timeout = 300;
+  double auth_timeout = 10;
+  std::size_t max_unauthenticated = 32;
   double kill_grace = 2;
   std::string protocol = "framed";
   bool insecure = false;
@@ -67,6 +71,8 @@ int run_exec_server(const Options& options) {
   if (!token) {
     throw UsageError(token.error());
   }
+  // The token is ours, not the commands': they never see it (Job also leaves it out).
+  ::unsetenv("NETLAB_TOKEN");
   if (legacy && !token->empty()) {
     throw UsageError("--protocol legacy has no authentication, so a token would protect nothing; drop "
                      "--token-file/NETLAB_TOKEN or use the framed protocol");
@@ -88,15 +94,36 @@ int run_exec_server(const Options& options) {
     }
   }
 
+  if (token->empty() && !config.address.is_unix()) {
+    log::info("warning: no token: every local user can connect to {} and run commands as this user; give "
+              "--token-file FILE (or NETLAB_TOKEN) or listen on a unix: socket",
+              config.address.to_string());
+  }
+
   exec::ServiceOptions service;
   service.token = *token;
   service.policy.allow_shell = options.shell || legacy;
   service.policy.allow = options.allow;
+  for (const auto& name : options.allow) {
+    auto path = exec::resolve_program(name, std::getenv("PATH"));
+    if (!path) {
+      throw UsageError(path.error());
+    }
+    service.policy.allow_paths.push_back(*path);
+  }
+  for (const auto& key : options.allow_env) {
+    if (key.empty() || key.find('=') != std::string::npos) {
+      throw UsageError(fmt::format("--allow-env '{}': not a variable name", key));
+    }
+  }
+  service.policy.allow_env = options.allow_env;
   service.policy.max_timeout = options.timeout;
   service.max_output = options.max_output;
   service.max_running = options.max_running;
   service.limits.max_body = options.max_body;
   service.idle_timeout = options.idle_timeout;
+  service.auth_timeout = options.auth_timeout;
+  service.max_unauthenticated = options.max_unauthenticated;
   service.kill_grace = options.kill_grace;
   auto served = net::run_server(config, [service, legacy](loop::Loop& loop) {
     return legacy ? exec::make_legacy_service(loop, service) : exec::make_exec_service(loop, service);
@@ -114,11 +141,19 @@ Runner setup_exec_server(CLI::App& app) {
   app.add_option("ADDR", options->address, "address to listen on: HOST:PORT, [IPv6]:PORT, PORT or unix:/path")
       ->capture_default_str();
   app.add_option("--token-file", options->token_file,
-                 "require the HMAC challenge with the token in FILE (default: $NETLAB_TOKEN if set)")
+                 "require the HMAC challenge with the token in FILE (mode 600, at least 16 bytes). Without it, "
+                 "the environment variable NETLAB_TOKEN, if set, holds the token itself (not a file name)")
       ->type_name("FILE");
   app.add_flag("--shell", options->shell, "also accept shell command lines (run by /bin/sh -c), not just argv");
-  app.add_option("--allow", options->allow, "only run this program as argv[0] (exact match; repeatable)")
+  app.add_option("--allow", options->allow,
+                 "only run this program as argv[0] (exact match; repeatable); it is found in PATH once, at "
+                 "start-up, and that file is what runs")
       ->type_name("PROGRAM");
+  app.add_option("--allow-env", options->allow_env,
+                 "let requests set environment variable KEY (repeatable). With --allow, only such keys may be "
+                 "set; without, any key but PATH, LD_*, BASH_ENV, ENV and the others docs/security.md lists "
+                 "(all with --shell)")
+      ->type_name("KEY");
   app.add_option("--timeout", options->timeout,
                  "kill a command after SECONDS (TERM, then KILL after --kill-grace); the most a request may ask "
                  "for (0: no limit)")
@@ -145,6 +180,16 @@ Runner setup_exec_server(CLI::App& app) {
   add_connection_limits(
       app, options->max_conns, options->access, options->idle_timeout,
       "close a connection with no command running for SECONDS, or not authenticated by then (0: never)");
+  app.add_option("--auth-timeout", options->auth_timeout,
+                 "with a token, close a connection not authenticated within SECONDS (0: only --idle-timeout)")
+      ->type_name("SECONDS")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-unauthenticated", options->max_unauthenticated,
+                 "with a token, at most N connections waiting to authenticate; one more closes the oldest")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--protocol", options->protocol,
                  "framed (protocol.md section 3), or legacy: the classic unframed shell protocol (section 4)")
       ->type_name("PROTOCOL")

@@ -134,8 +134,8 @@ _netlab() {
       dashes=none
       ;;
     exec-server)
-      opts='-h --help --token-file --shell --allow --timeout --kill-grace --max-output --max-body --max-running --max-conns --allow-from --deny-from --max-conns-per-ip --idle-timeout --protocol --insecure --port-file'
-      vals=( [--token-file]='file' [--allow]='none' [--timeout]='none' [--kill-grace]='none' [--max-output]='none' [--max-body]='none' [--max-running]='none' [--max-conns]='none' [--allow-from]='none' [--deny-from]='none' [--max-conns-per-ip]='none' [--idle-timeout]='none' [--protocol]='w:framed,legacy' [--port-file]='file')
+      opts='-h --help --token-file --shell --allow --allow-env --timeout --kill-grace --max-output --max-body --max-running --max-conns --allow-from --deny-from --max-conns-per-ip --idle-timeout --auth-timeout --max-unauthenticated --protocol --insecure --port-file'
+      vals=( [--token-file]='file' [--allow]='none' [--allow-env]='file' [--timeout]='none' [--kill-grace]='none' [--max-output]='none' [--max-body]='none' [--max-running]='none' [--max-conns]='none' [--allow-from]='none' [--deny-from]='none' [--max-conns-per-ip]='none' [--idle-timeout]='none' [--auth-timeout]='none' [--max-unauthenticated]='none' [--protocol]='w:framed,legacy' [--port-file]='file')
       pos=('file')
       rest=0
       dashes=none

@@ -3,8 +3,11 @@
 // in all (max_output), time without a command (idle_timeout).
 #include "core/exec/exec_service.hpp"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <deque>
+#include <list>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -40,6 +43,8 @@ public:
   virtual ~Session() = default;
   virtual void start() = 0;
   virtual void close() = 0;
+  // Closes a connection that has not authenticated, saying why.
+  virtual void evict(const std::string& why) { (void)why; close(); }
 
 protected:
   // The part of closing both kinds share: marks the session closed, kills what it runs and stops
@@ -80,6 +85,96 @@ struct Shared {
   std::shared_ptr<loop::Reaper> reaper;
   std::shared_ptr<std::size_t> running = std::make_shared<std::size_t>(0);
   std::unordered_map<Session*, std::shared_ptr<Session>> sessions;
+  // Connections that still have to authenticate, oldest first.
+  std::list<Session*> unauthenticated;
+  // Per throttled address: the theoretical arrival time (ns) of its next auth attempt (GCRA).
+  std::unordered_map<std::string, std::uint64_t> auth_tat;
+  // Failed-authentication lines: at most one a second, with a count of those not written.
+  std::uint64_t auth_logged_at = 0;
+  std::size_t auth_unlogged = 0;
+
+  void log_auth_failure(const std::string& peer) {
+    auto now = uv_hrtime();
+    if (auth_logged_at != 0 && now - auth_logged_at < 1'000'000'000) {
+      ++auth_unlogged;
+      return;
+    }
+    if (auth_unlogged != 0) {
+      log::info("{}: authentication failed ({} more failed authentications not logged in the last second)", peer,
+                auth_unlogged);
+    } else {
+      log::info("{}: authentication failed", peer);
+    }
+    auth_logged_at = now;
+    auth_unlogged = 0;
+  }
+};
+
+// The address failed authentications are counted against: every local user shares loopback,
+// and one host usually holds a whole IPv6 /64, so those count as one.
+std::string throttle_key(loop::Stream& stream) {
+  auto* tcp = dynamic_cast<loop::Tcp*>(&stream);
+  if (tcp == nullptr) {
+    return "unix";
+  }
+  auto endpoint = tcp->peer_endpoint();
+  const auto* sa = endpoint.sa();
+  if (sa->sa_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    if (!IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+      std::string key = "v6:";
+      for (int i = 0; i < 8; ++i) {
+        key += fmt::format("{:02x}", in6->sin6_addr.s6_addr[i]);
+      }
+      return endpoint.is_loopback() ? "loopback" : key;
+    }
+    const auto* bytes = in6->sin6_addr.s6_addr + 12;
+    return bytes[0] == 127 ? "loopback" : fmt::format("{}.{}.{}.{}", bytes[0], bytes[1], bytes[2], bytes[3]);
+  }
+  if (sa->sa_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+    const auto* bytes = reinterpret_cast<const unsigned char*>(&in->sin_addr);
+    return bytes[0] == 127 ? "loopback" : fmt::format("{}.{}.{}.{}", bytes[0], bytes[1], bytes[2], bytes[3]);
+  }
+  return "other";
+}
+
+// Calls `on_hangup` once the peer has closed or reset the connection, checked every 100 ms;
+// for while a session does not read (a paused stream sees no end of stream).
+class HangupWatch {
+public:
+  void start(loop::Loop& loop, loop::Stream& stream, std::function<void()> on_hangup) {
+    if (m_timer && m_timer->is_active()) {
+      return;
+    }
+    uv_os_fd_t fd = -1;
+    if (uv_fileno(stream.uv_handle(), &fd) != 0) {
+      return;
+    }
+    if (!m_timer) {
+      m_timer = loop::Timer::create(loop);
+    }
+    m_timer->start(100, 100, [fd, on_hangup = std::move(on_hangup)] {
+      pollfd entry{fd, POLLRDHUP, 0};
+      if (::poll(&entry, 1, 0) == 1 && (entry.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+        on_hangup();
+      }
+    });
+  }
+  void stop() {
+    if (m_timer) {
+      m_timer->stop();
+    }
+  }
+  void close() {
+    if (m_timer) {
+      m_timer->close();
+      m_timer.reset();
+    }
+  }
+
+private:
+  std::shared_ptr<loop::Timer> m_timer;
 };
 
 void enable_keepalive(loop::Stream& stream) {
@@ -145,11 +240,20 @@ public:
       return;
     }
     m_framed->send(hello_header(!m_authed, m_nonce));
+    if (!m_authed) {
+      start_unauthenticated();
+    }
     arm_idle();
     update_reading();
   }
 
   void close() override { close_session(false); }
+
+  // Called after the list already dropped this session.
+  void evict(const std::string& why) override {
+    m_in_unauth = false;
+    fail(nullptr, "auth-timeout", why);
+  }
 
 private:
   void close_session(bool flush) {
@@ -158,6 +262,12 @@ private:
     }
     auto keep = shared_from_this();
     stop_work();
+    leave_unauthenticated();
+    m_hangup.close();
+    if (m_auth_wait) {
+      m_auth_wait->close();
+    }
+    refund_auth_attempt();
     if (m_framed) {
       if (flush) {
         m_framed->close_after_flush();
@@ -184,14 +294,13 @@ private:
   void on_frame(frame::Frame&& frame) {
     auto type = frame.type();
     if (!m_authed) {
-      if (type != "auth") {
+      if (m_auth_pending) {
+        // Nothing may follow the auth frame before its answer; reading is paused meanwhile.
+        fail(nullptr, "auth-required", fmt::format("'{}' before the answer to auth", type));
+      } else if (type != "auth") {
         fail(nullptr, "auth-required", fmt::format("'{}' before authenticating; send an auth frame first", type));
-      } else if (!check_auth(frame, m_shared.options.token, m_nonce)) {
-        log::info("{}: authentication failed", m_connection->peer());
-        fail(nullptr, "auth-failed", "the MAC does not match this connection's nonce and the server's token");
       } else {
-        m_authed = true;
-        m_framed->send(json{{"type", "auth-ok"}});
+        throttle_auth(std::move(frame));
       }
       return;
     }
@@ -233,6 +342,7 @@ private:
       }
       JobSpec spec;
       spec.argv = std::move(request.argv);
+      spec.program = std::move(request.program);
       spec.env = std::move(request.env);
       spec.cwd = std::move(request.cwd);
       spec.stdin_data = std::move(request.stdin_data);
@@ -286,17 +396,127 @@ private:
   }
 
   // Reads only while the client is keeping up and has not queued too much: beyond that, TCP
-  // flow control holds it off instead of our memory.
+  // flow control holds it off instead of our memory. While not reading, a client that leaves is
+  // still noticed (HangupWatch), so what it started is killed.
   void update_reading() {
     if (m_closed) {
       return;
     }
     bool want = m_framed->write_queue_size() <= m_shared.options.max_buffered &&
-                m_queue.size() < m_shared.options.max_queued;
+                m_queue.size() < m_shared.options.max_queued && !m_auth_pending;
     if (want && m_framed->paused()) {
       m_framed->resume();
     } else if (!want && !m_framed->paused()) {
       m_framed->pause();
+    }
+    if (m_framed->paused()) {
+      std::weak_ptr<FramedSession> weak = weak_from_this();
+      m_hangup.start(m_shared.loop, m_connection->stream(), [weak] {
+        if (auto self = weak.lock()) {
+          self->close();
+        }
+      });
+    } else {
+      m_hangup.stop();
+    }
+  }
+
+  void start_unauthenticated() {
+    auto& waiting = m_shared.unauthenticated;
+    // Past the cap, the longest-waiting stranger makes room: a newcomer (perhaps the token
+    // holder) is never the one refused.
+    while (waiting.size() >= std::max<std::size_t>(1, m_shared.options.max_unauthenticated)) {
+      auto* oldest = waiting.front();
+      waiting.pop_front();
+      oldest->evict(fmt::format("{} connections are waiting to authenticate; the oldest is closed to make room",
+                                m_shared.options.max_unauthenticated));
+    }
+    m_unauth_position = waiting.insert(waiting.end(), this);
+    m_in_unauth = true;
+    if (m_shared.options.auth_timeout > 0) {
+      m_auth_deadline = loop::Timer::create(m_shared.loop);
+      std::weak_ptr<FramedSession> weak = weak_from_this();
+      m_auth_deadline->start(to_ms(m_shared.options.auth_timeout), 0, [weak] {
+        if (auto self = weak.lock(); self && !self->m_authed) {
+          self->fail(nullptr, "auth-timeout",
+                     fmt::format("not authenticated within {} s (--auth-timeout)", self->m_shared.options.auth_timeout));
+        }
+      });
+    }
+  }
+
+  void leave_unauthenticated() {
+    if (m_in_unauth) {
+      m_shared.unauthenticated.erase(m_unauth_position);
+      m_in_unauth = false;
+    }
+    if (m_auth_deadline) {
+      m_auth_deadline->close();
+      m_auth_deadline.reset();
+    }
+  }
+
+  // Checks the MAC when this peer's address has budget left, else once its turn comes: a guess
+  // costs every later guess from that address auth_interval (after a burst of auth_burst).
+  void throttle_auth(frame::Frame&& frame) {
+    const auto interval = static_cast<std::uint64_t>(m_shared.options.auth_interval * 1e9);
+    const auto burst = interval * m_shared.options.auth_burst;
+    const auto now = uv_hrtime();
+    m_throttle_key = throttle_key(m_connection->stream());
+    if (m_shared.auth_tat.size() > 4096) {
+      // Addresses whose debt is paid are forgotten, so the table holds only recent offenders.
+      std::erase_if(m_shared.auth_tat, [now](const auto& entry) { return entry.second <= now; });
+    }
+    auto& tat = m_shared.auth_tat[m_throttle_key];
+    auto allowed = tat > burst && tat - burst > now ? tat - burst : now;
+    tat = std::max(tat, now) + interval;
+    m_auth_reserved = true;
+    m_auth_pending = true;
+    if (allowed <= now) {
+      verify_auth(frame);
+      return;
+    }
+    update_reading();
+    m_auth_wait = loop::Timer::create(m_shared.loop);
+    std::weak_ptr<FramedSession> weak = weak_from_this();
+    m_auth_wait->start((allowed - now) / 1'000'000 + 1, 0, [weak, frame = std::move(frame)] {
+      if (auto self = weak.lock()) {
+        self->verify_auth(frame);
+      }
+    });
+  }
+
+  void verify_auth(const frame::Frame& frame) {
+    if (m_closed) {
+      return;
+    }
+    m_auth_pending = false;
+    if (!check_auth(frame, m_shared.options.token, m_nonce)) {
+      m_auth_reserved = false; // the failure keeps its cost
+      m_shared.log_auth_failure(m_connection->peer());
+      fail(nullptr, "auth-failed", "the MAC does not match this connection's nonce and the server's token");
+      return;
+    }
+    refund_auth_attempt();
+    m_authed = true;
+    leave_unauthenticated();
+    m_framed->send(json{{"type", "auth-ok"}});
+    update_reading();
+  }
+
+  // A success, or an attempt that never got its answer, costs the address nothing.
+  void refund_auth_attempt() {
+    if (!m_auth_reserved) {
+      return;
+    }
+    m_auth_reserved = false;
+    const auto interval = static_cast<std::uint64_t>(m_shared.options.auth_interval * 1e9);
+    auto found = m_shared.auth_tat.find(m_throttle_key);
+    if (found != m_shared.auth_tat.end()) {
+      found->second = found->second > interval ? found->second - interval : 0;
+      if (found->second <= uv_hrtime()) {
+        m_shared.auth_tat.erase(found);
+      }
     }
   }
 
@@ -313,6 +533,14 @@ private:
   std::deque<frame::Frame> m_queue;
   std::int64_t m_job_id = 0;
   bool m_authed = false;
+  HangupWatch m_hangup;
+  std::shared_ptr<loop::Timer> m_auth_deadline;
+  std::shared_ptr<loop::Timer> m_auth_wait;
+  std::list<Session*>::iterator m_unauth_position;
+  bool m_in_unauth = false;
+  std::string m_throttle_key;
+  bool m_auth_reserved = false;
+  bool m_auth_pending = false;
 };
 
 // protocol.md §4: raw command bytes in; length, JSON header and stdout+stderr out.

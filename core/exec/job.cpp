@@ -19,11 +19,15 @@ std::uint64_t to_ms(double seconds) {
   return static_cast<std::uint64_t>(std::llround(std::clamp(seconds, 0.0, 1e9) * 1000));
 }
 
+// Ours, minus NETLAB_TOKEN (the server's secret is not its commands'), with `overrides` on top.
 std::vector<std::string> merged_environment(const std::vector<std::string>& overrides) {
   std::vector<std::string> out;
   auto key_of = [](std::string_view entry) { return entry.substr(0, entry.find('=')); };
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
     std::string_view text(*entry);
+    if (key_of(text) == "NETLAB_TOKEN") {
+      continue;
+    }
     bool replaced = false;
     for (const auto& override_entry : overrides) {
       if (key_of(override_entry) == key_of(text)) {
@@ -65,10 +69,9 @@ Result<std::shared_ptr<Job>> Job::start(loop::Loop& loop, JobSpec spec, JobEvent
 Result<void> Job::spawn() {
   loop::SpawnOptions options;
   options.argv = m_spec.argv;
+  options.file = m_spec.program;
   options.cwd = m_spec.cwd;
-  if (!m_spec.env.empty()) {
-    options.env = merged_environment(m_spec.env);
-  }
+  options.env = merged_environment(m_spec.env);
   m_stdout = loop::Pipe::create(m_loop);
   m_stderr = loop::Pipe::create(m_loop);
   options.stdout_ = loop::Stdio::piped(m_stdout);

@@ -22,6 +22,8 @@ namespace netlab::exec {
 
 struct JobSpec {
   std::vector<std::string> argv;
+  // Executed instead of looking argv[0] up in PATH (an --allow'ed program's absolute path).
+  std::optional<std::string> program;
   // Merged over the server's own environment.
   std::vector<std::string> env;
   std::optional<std::string> cwd;

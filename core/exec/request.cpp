@@ -2,6 +2,10 @@
 // client on the other side may be a hand-written script whose author reads them.
 #include "core/exec/request.hpp"
 
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -58,9 +62,15 @@ std::variant<Request, RequestError> parse_exec(frame::Frame&& frame, const Polic
     if (request.argv[0].empty()) {
       return bad("\"argv\"[0] is empty");
     }
-    if (!policy.allow.empty() &&
-        std::find(policy.allow.begin(), policy.allow.end(), request.argv[0]) == policy.allow.end()) {
-      return RequestError{"not-allowed", fmt::format("'{}' is not on the server's --allow list", request.argv[0])};
+    if (!policy.allow.empty()) {
+      auto found = std::find(policy.allow.begin(), policy.allow.end(), request.argv[0]);
+      if (found == policy.allow.end()) {
+        return RequestError{"not-allowed", fmt::format("'{}' is not on the server's --allow list", request.argv[0])};
+      }
+      auto index = static_cast<std::size_t>(found - policy.allow.begin());
+      if (index < policy.allow_paths.size()) {
+        request.program = policy.allow_paths[index];
+      }
     }
   } else {
     if (!shell->is_string() || shell->get_ref<const std::string&>().empty() ||
@@ -94,6 +104,12 @@ std::variant<Request, RequestError> parse_exec(frame::Frame&& frame, const Polic
       if (!value.is_string() || has_nul(value.get_ref<const std::string&>())) {
         return bad(fmt::format("\"env\".{} must be a string without NUL bytes", key));
       }
+      if (!env_key_allowed(key, policy)) {
+        return RequestError{"not-allowed",
+                            fmt::format("\"env\" key '{}' is not allowed on this server (it would need "
+                                        "--allow-env {})",
+                                        key, key)};
+      }
       request.env.push_back(key + "=" + value.get<std::string>());
     }
   }
@@ -107,6 +123,76 @@ std::variant<Request, RequestError> parse_exec(frame::Frame&& frame, const Polic
   }
   request.stdin_data = std::move(frame.body);
   return request;
+}
+
+bool is_dangerous_env_key(std::string_view key) {
+  static constexpr std::string_view prefixes[] = {"LD_", "BASH_FUNC_"};
+  static constexpr std::string_view names[] = {
+      // Where programs are found, and shells' start-up files and parsing.
+      "PATH", "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "IFS", "CDPATH", "GLOBIGNORE",
+      // glibc's list of variables unsafe for set-id programs (besides LD_* and TMPDIR/TZDIR).
+      "GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN", "LOCPATH", "MALLOC_TRACE",
+      "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF", "RES_OPTIONS",
+      // Interpreters that load code named by the environment.
+      "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PERL5OPT", "PERL5LIB", "PERLLIB", "RUBYOPT", "RUBYLIB",
+      "NODE_OPTIONS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS"};
+  for (auto prefix : prefixes) {
+    if (key.substr(0, prefix.size()) == prefix) {
+      return true;
+    }
+  }
+  return std::find(std::begin(names), std::end(names), key) != std::end(names);
+}
+
+bool env_key_allowed(std::string_view key, const Policy& policy) {
+  if (std::find(policy.allow_env.begin(), policy.allow_env.end(), key) != policy.allow_env.end()) {
+    return true;
+  }
+  if (!policy.allow.empty()) {
+    return false;
+  }
+  return policy.allow_shell || !is_dangerous_env_key(key);
+}
+
+Result<std::string> resolve_program(const std::string& name, const char* path_env) {
+  auto executable = [](const std::string& path) {
+    struct stat st{};
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+  };
+  if (name.empty()) {
+    return fail("--allow: empty program name");
+  }
+  if (name.find('/') != std::string::npos) {
+    std::string path = name;
+    if (name[0] != '/') {
+      char cwd[PATH_MAX];
+      if (::getcwd(cwd, sizeof(cwd)) == nullptr) {
+        return fail(fmt::format("--allow {}: cannot tell the current directory", name));
+      }
+      path = std::string(cwd) + "/" + name;
+    }
+    if (!executable(path)) {
+      return fail(fmt::format("--allow {}: not an executable file", name));
+    }
+    return path;
+  }
+  std::string_view search = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  while (true) {
+    auto colon = search.find(':');
+    auto dir = search.substr(0, colon);
+    // An empty entry means the current directory, which a server must not trust: skipped.
+    if (!dir.empty() && dir[0] == '/') {
+      auto path = std::string(dir) + "/" + name;
+      if (executable(path)) {
+        return path;
+      }
+    }
+    if (colon == std::string_view::npos) {
+      break;
+    }
+    search.remove_prefix(colon + 1);
+  }
+  return fail(fmt::format("--allow {}: not found in PATH", name));
 }
 
 std::variant<SignalRequest, RequestError> parse_signal(const frame::Frame& frame) {
@@ -248,6 +334,13 @@ Result<std::string> load_token(const std::string& file, const char* env_value) {
   std::string token;
   std::string source;
   if (!file.empty()) {
+    // Like ssh with private keys: a secret others can read is no secret, and one others can
+    // write is theirs to choose.
+    struct stat st{};
+    if (::stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0066) != 0) {
+      return fail(fmt::format("token file {} is {} by group or others (mode {:04o}); chmod 600 {}", file,
+                              (st.st_mode & 0022) != 0 ? "writable" : "readable", st.st_mode & 07777, file));
+    }
     NETLAB_TRY(token, fs::read_file(file));
     source = "token file " + file;
   } else if (env_value != nullptr) {
@@ -261,6 +354,10 @@ Result<std::string> load_token(const std::string& file, const char* env_value) {
   }
   if (token.empty()) {
     return fail(fmt::format("{} is empty", source));
+  }
+  if (token.size() < k_min_token_size) {
+    return fail(fmt::format("{} holds {} bytes; a token needs at least {} (e.g. head -c 32 /dev/urandom | base64)",
+                            source, token.size(), k_min_token_size));
   }
   return token;
 }

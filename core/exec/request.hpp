@@ -27,14 +27,36 @@ struct Policy {
   bool allow_shell = false;
   // Programs a request may name as argv[0], compared exactly; empty allows any.
   std::vector<std::string> allow;
+  // allow[i] resolved to an absolute path at start-up (resolve_program): what is executed, so
+  // neither the request's PATH nor its cwd can substitute another program.
+  std::vector<std::string> allow_paths;
+  // Environment keys a request may set in addition to (with `allow`: instead of) the default
+  // rule; see env_key_allowed.
+  std::vector<std::string> allow_env;
   // Seconds; a request's own timeout is capped to it. 0 means no limit.
   double max_timeout = 0;
 };
+
+// Keys that make a program run code or load libraries of the caller's choosing (the dynamic
+// loader's LD_*, shells' BASH_ENV/ENV/BASH_FUNC_*, PATH, interpreters' startup hooks...).
+bool is_dangerous_env_key(std::string_view key);
+
+// Whether a request may set `key`: a key named in allow_env always; with an --allow list, no
+// other; otherwise any key but the dangerous ones, and with --shell (which grants everything
+// anyway) those too.
+bool env_key_allowed(std::string_view key, const Policy& policy);
+
+// Finds `name` the way exec would, once, at start-up: a name with a slash is made absolute (it
+// must exist and be executable), any other is looked up in `path_env` (":"-separated; the
+// default path when null). Fails with a message naming the program.
+Result<std::string> resolve_program(const std::string& name, const char* path_env);
 
 struct Request {
   std::int64_t id = 0;
   // What is spawned: the request's argv, or {"/bin/sh", "-c", shell}.
   std::vector<std::string> argv;
+  // The file executed when it is not argv[0] looked up in PATH: the --allow'ed program's path.
+  std::optional<std::string> program;
   bool shell = false;
   // Seconds, 0 for none; already capped by the policy.
   double timeout = 0;
@@ -94,9 +116,13 @@ int exit_status_for(const nlohmann::json& exit_frame_header);
 // next character. No expansion of any kind. Fails on an unterminated quote.
 Result<std::vector<std::string>> split_words(std::string_view line);
 
+// The shortest token accepted, in bytes.
+inline constexpr std::size_t k_min_token_size = 16;
+
 // Reads a token from `file` (trailing whitespace dropped) or, when `file` is empty, from
-// `env_value`. Returns an empty string when neither is given; fails on an unreadable or empty
-// token.
+// `env_value` (the token itself, not a file name). Returns an empty string when neither is
+// given; fails on an unreadable token file, one that group or others may read or write, and a
+// token shorter than k_min_token_size.
 Result<std::string> load_token(const std::string& file, const char* env_value);
 
 } // namespace netlab::exec

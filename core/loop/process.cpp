@@ -80,7 +80,7 @@ Result<std::shared_ptr<Process>> Process::spawn(Loop& loop, const SpawnOptions& 
   };
 
   uv_process_options_t uv_options{};
-  uv_options.file = argv[0];
+  uv_options.file = options.file ? options.file->c_str() : argv[0];
   uv_options.args = argv.data();
   uv_options.env = env_source != nullptr ? env.data() : nullptr;
   uv_options.cwd = options.cwd ? options.cwd->c_str() : nullptr;

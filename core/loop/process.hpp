@@ -30,7 +30,8 @@ struct Stdio {
 };
 
 struct SpawnOptions {
-  std::vector<std::string> argv;       // argv[0] is looked up in PATH
+  std::vector<std::string> argv;       // argv[0] is looked up in PATH, unless `file` is set
+  std::optional<std::string> file;     // the program to execute (with a slash: no PATH search)
   std::optional<std::string> cwd;
   std::optional<std::vector<std::string>> env; // "KEY=VALUE"; unset means inherit ours
   Stdio stdin_;

@@ -150,3 +150,52 @@ TEST_CASE("exec::load_token", "[exec]") {
   CHECK_FALSE(netlab::exec::load_token("", "\n").ok());
   CHECK_FALSE(netlab::exec::load_token("/nonexistent/token", nullptr).ok());
 }
+
+TEST_CASE("exec::env_key_allowed: the --allow-env rule (issue 14 item 2)", "[exec]") {
+  using netlab::exec::env_key_allowed;
+  netlab::exec::Policy open;
+  CHECK(env_key_allowed("LC_ALL", open));
+  for (const char* key : {"PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "BASH_ENV", "ENV", "BASH_FUNC_ls%%",
+                          "GCONV_PATH", "PYTHONPATH", "NODE_OPTIONS"}) {
+    CHECK_FALSE(env_key_allowed(key, open));
+  }
+  netlab::exec::Policy shell;
+  shell.allow_shell = true;
+  CHECK(env_key_allowed("LD_PRELOAD", shell));
+  netlab::exec::Policy allow;
+  allow.allow = {"ls"};
+  CHECK_FALSE(env_key_allowed("LC_ALL", allow));
+  CHECK_FALSE(env_key_allowed("PATH", allow));
+  allow.allow_env = {"LC_ALL", "PATH"};
+  CHECK(env_key_allowed("LC_ALL", allow));
+  CHECK(env_key_allowed("PATH", allow));
+  CHECK_FALSE(env_key_allowed("LD_PRELOAD", allow));
+}
+
+TEST_CASE("exec::resolve_program: absolute paths from PATH, never from the current directory", "[exec]") {
+  using netlab::exec::resolve_program;
+  auto sh = resolve_program("sh", "/nonexistent:/bin:/usr/bin");
+  REQUIRE(sh.ok());
+  CHECK(*sh == "/bin/sh");
+  CHECK_FALSE(resolve_program("sh", "::.:relative").ok());
+  CHECK_FALSE(resolve_program("netlab-no-such-program", "/bin:/usr/bin").ok());
+  CHECK(*resolve_program("/bin/sh", nullptr) == "/bin/sh");
+  CHECK_FALSE(resolve_program("/etc/passwd", nullptr).ok());
+  CHECK_FALSE(resolve_program("", nullptr).ok());
+}
+
+TEST_CASE("exec::parse_exec: --allow runs the resolved path, env keys are checked", "[exec]") {
+  netlab::exec::Policy policy;
+  policy.allow = {"ls"};
+  policy.allow_paths = {"/usr/bin/ls"};
+  netlab::frame::Frame frame;
+  frame.header = nlohmann::json{{"type", "exec"}, {"id", 1}, {"argv", {"ls", "/"}}};
+  auto parsed = netlab::exec::parse_exec(netlab::frame::Frame(frame), policy);
+  REQUIRE(std::holds_alternative<netlab::exec::Request>(parsed));
+  CHECK(std::get<netlab::exec::Request>(parsed).program == std::optional<std::string>("/usr/bin/ls"));
+  CHECK(std::get<netlab::exec::Request>(parsed).argv[0] == "ls");
+  frame.header["env"] = {{"PATH", "/tmp"}};
+  auto refused = netlab::exec::parse_exec(netlab::frame::Frame(frame), policy);
+  REQUIRE(std::holds_alternative<netlab::exec::RequestError>(refused));
+  CHECK(std::get<netlab::exec::RequestError>(refused).code == "not-allowed");
+}

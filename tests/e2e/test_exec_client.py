@@ -126,7 +126,7 @@ class TestExecClient(unittest.TestCase):
         self.assertEqual(self.client("--", "true", env=env, server=self.auth_server).returncode, 0)
 
     def test_auth_failures_are_255(self):
-        env = dict(os.environ, NETLAB_TOKEN="wrong")
+        env = dict(os.environ, NETLAB_TOKEN="wrong-token-long-enough")
         for extra_env in (env, {k: v for k, v in os.environ.items() if k != "NETLAB_TOKEN"}):
             with self.subTest(token=extra_env.get("NETLAB_TOKEN")):
                 proc = self.client("--", "true", env=extra_env, server=self.auth_server)

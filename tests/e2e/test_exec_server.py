@@ -37,7 +37,7 @@ class Base(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="netlab-exec-")
         cls.token_file = os.path.join(cls.tmp, "token")
-        with open(cls.token_file, "w") as f:
+        with open(os.open(cls.token_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
             f.write(TOKEN + "\n")
         cls.open_server = nt.Server("exec-server", "127.0.0.1:0", "--shell", "--max-body", MAX_BODY)
         cls.auth_server = nt.Server("exec-server", "127.0.0.1:0", "--token-file", cls.token_file)
@@ -568,7 +568,7 @@ class TestSecureDefaults(unittest.TestCase):
     def test_non_loopback_with_insecure_or_token(self):
         with nt.Server("exec-server", "0.0.0.0:0", "--insecure") as server:
             self.assertTrue(server.address.startswith("0.0.0.0:"))
-        env = dict(os.environ, NETLAB_TOKEN="t")
+        env = dict(os.environ, NETLAB_TOKEN=TOKEN)
         with nt.Server("exec-server", "0.0.0.0:0", env=env) as server:
             self.assertTrue(server.address)
 
@@ -579,7 +579,7 @@ class TestSecureDefaults(unittest.TestCase):
         self.assertEqual(len(proc.stderr.decode().strip().splitlines()), 1)
 
     def test_legacy_refuses_token_and_allow_refuses_shell(self):
-        env = dict(os.environ, NETLAB_TOKEN="t")
+        env = dict(os.environ, NETLAB_TOKEN=TOKEN)
         self.assertEqual(nt.run("exec-server", "0", "--protocol", "legacy", env=env).returncode, 2)
         self.assertEqual(nt.run("exec-server", "0", "--shell", "--allow", "ls").returncode, 2)
 
@@ -671,6 +671,195 @@ class TestAllow(Base):
             final, _, _, _ = c.run(id=3, argv=["/bin/echo", "x"])
             self.assertEqual(final["code"], "not-allowed")
             self.assertEqual(c.run(id=4, argv=["true"])[0]["exit_code"], 0)
+
+
+class TestAllowCannotBeBypassed(Base):
+    """Issue 14 item 2: --allow names a program, and the request's environment cannot swap it or
+    make it run other code."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="netlab-attacker-")
+        self.addCleanup(lambda: __import__("shutil").rmtree(self.dir, ignore_errors=True))
+        self.marker = os.path.join(self.dir, "pwned")
+        # The attacker's own `ls`, found first if the request's PATH (or "." and cwd) were used.
+        fake_ls = os.path.join(self.dir, "ls")
+        with open(fake_ls, "w") as f:
+            f.write(f"#!/bin/sh\ntouch {self.marker}\necho fake\n")
+        os.chmod(fake_ls, 0o755)
+
+    def assert_refused(self, reply, key):
+        self.assertEqual((reply["type"], reply.get("code")), ("error", "not-allowed"), reply)
+        self.assertIn(key, reply["message"])
+        self.assertFalse(os.path.exists(self.marker), "attacker code ran")
+
+    def test_bash_env_through_a_bash_script(self):
+        with nt.Server("exec-server", "0", "--allow", "ldd") as server:
+            reply = self.client(server).run(argv=["ldd", "/bin/true"],
+                                            env={"BASH_ENV": f"$(touch {self.marker})"})[0]
+            self.assert_refused(reply, "BASH_ENV")
+
+    def test_path_and_loader_keys_refused_with_allow(self):
+        with nt.Server("exec-server", "0", "--allow", "ls") as server:
+            c = self.client(server)
+            for i, (key, value) in enumerate([("PATH", self.dir), ("PATH", "."), ("LD_PRELOAD", "/nonexistent.so"),
+                                              ("LD_LIBRARY_PATH", self.dir), ("ENV", self.marker),
+                                              ("HARMLESS", "x")]):
+                with self.subTest(key=key, value=value):
+                    self.assert_refused(c.run(id=i + 1, argv=["ls", "/"], env={key: value}, cwd=self.dir)[0], key)
+
+    def test_allowed_program_is_the_one_resolved_at_start(self):
+        # Even with PATH allowed, "ls" is the ls found when the server started, not the request's.
+        with nt.Server("exec-server", "0", "--allow", "ls", "--allow-env", "PATH", "--allow-env", "LC_ALL") as server:
+            c = self.client(server)
+            for i, path in enumerate([self.dir, "."]):
+                final, out, _, _ = c.run(id=i + 1, argv=["ls", "/"], env={"PATH": path, "LC_ALL": "C"}, cwd=self.dir)
+                self.assertEqual(final.get("exit_code"), 0, final)
+                self.assertIn(b"usr", out)
+                self.assertFalse(os.path.exists(self.marker), "the attacker's ls ran")
+            self.assert_refused(c.run(id=9, argv=["ls"], env={"LANG": "C"})[0], "LANG")
+
+    def test_allow_of_a_missing_program_is_a_usage_error(self):
+        proc = nt.run("exec-server", "0", "--allow", "netlab-no-such-program")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("netlab-no-such-program", proc.stderr.decode())
+
+    def test_dangerous_keys_refused_without_allow_unless_shell(self):
+        with nt.Server("exec-server", "0") as server:
+            c = self.client(server)
+            for i, key in enumerate(["LD_PRELOAD", "BASH_ENV", "ENV", "PATH", "BASH_FUNC_ls%%", "GCONV_PATH"]):
+                with self.subTest(key=key):
+                    self.assert_refused(c.run(id=i + 1, argv=["true"], env={key: self.dir})[0], key)
+            final, out, _, _ = c.run(id=20, argv=["sh", "-c", "echo $LC_ALL"], env={"LC_ALL": "C"})
+            self.assertEqual(out, b"C\n")
+        # --shell already lets a client run anything, so it may set anything too.
+        final, out, _, _ = self.client().run(argv=["sh", "-c", "echo $ENV"], env={"ENV": "/x"})
+        self.assertEqual(out, b"/x\n")
+
+
+class TestQueuedRequestsDoNotHideDisconnect(Base):
+    def test_full_queue_then_disconnect_kills_command(self):
+        # Issue 14 item 4: past 16 queued exec frames the server stops reading, but it must still
+        # see the client leave and kill the running command.
+        for how in ("close", "half-close"):
+            with self.subTest(how=how):
+                c = self.client()
+                c.send_exec(1, argv=["sh", "-c", "echo $$; exec sleep 300"])
+                pid = int(c.recv_frame()[1])
+                for i in range(2, 60):
+                    c.send_exec(i, argv=["true"])
+                if how == "close":
+                    c.close()
+                else:
+                    c.sock.shutdown(socket.SHUT_WR)
+                self.assertTrue(wait_gone(pid), f"command survived its client ({how}) behind a full queue")
+
+
+class TestStrangersCannotLockOut(Base):
+    """Issue 14 item 5: silent unauthenticated connections neither last nor fill the server."""
+
+    def test_auth_timeout(self):
+        with nt.Server("exec-server", "0", "--token-file", self.token_file, "--auth-timeout", "0.5") as server:
+            c = self.client(server, handshake=False)
+            c.read_hello()
+            reply, _ = c.recv_frame()
+            self.assertEqual((reply["type"], reply["code"]), ("error", "auth-timeout"))
+            self.assertTrue(c.at_eof())
+            # An authenticated connection is not bound by it.
+            ok = self.client(server, token=TOKEN)
+            final, out, _, _ = ok.run(argv=["sh", "-c", "sleep 1; echo late"])
+            self.assertEqual(out, b"late\n")
+
+    def test_token_holder_gets_in_past_silent_strangers(self):
+        # 100 silent strangers from 100 loopback addresses against --max-conns 64: past
+        # --max-unauthenticated (32) waiting, each newcomer closes the oldest (which is told why),
+        # so they never fill the server and the token holder gets in.
+        with nt.Server("exec-server", "0", "--token-file", self.token_file, "--max-conns", "64") as server:
+            strangers = []
+            for i in range(100):
+                s = socket.socket()
+                self.addCleanup(s.close)
+                s.bind((f"127.0.{1 + i // 250}.{1 + i % 250}", 0))
+                s.connect(("127.0.0.1", server.port))
+                strangers.append(s)
+                if i >= 32:
+                    oldest = strangers[i - 32]
+                    oldest.settimeout(10)
+                    self.assertIn(b"waiting to authenticate", nt.recv_until_close(oldest))
+            c = self.client(server, token=TOKEN)
+            final, out, _, _ = c.run(argv=["echo", "in"])
+            self.assertEqual(out, b"in\n")
+
+
+class TestTokenHygiene(Base):
+    """Issue 14 item 7."""
+
+    def write_token(self, text, mode):
+        path = os.path.join(self.tmp, f"token-{mode:o}-{len(text)}")
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
+    def test_token_file_open_to_others_is_refused(self):
+        for mode in (0o644, 0o640, 0o620, 0o602, 0o666):
+            with self.subTest(mode=oct(mode)):
+                proc = nt.run("exec-server", "0", "--token-file", self.write_token(TOKEN, mode))
+                self.assertEqual(proc.returncode, 2)
+                self.assertIn("chmod 600", proc.stderr.decode())
+                proc = nt.run("exec-client", "1", "--token-file", self.write_token(TOKEN, mode), "--", "true")
+                self.assertEqual(proc.returncode, 2)
+        with nt.Server("exec-server", "0", "--token-file", self.write_token(TOKEN, 0o400)) as server:
+            self.assertTrue(server.address)
+
+    def test_short_tokens_are_refused(self):
+        short = "x" * 15
+        proc = nt.run("exec-server", "0", "--token-file", self.write_token(short, 0o600))
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("16", proc.stderr.decode())
+        proc = nt.run("exec-server", "0", env=dict(os.environ, NETLAB_TOKEN=short))
+        self.assertEqual(proc.returncode, 2)
+        with nt.Server("exec-server", "0", env=dict(os.environ, NETLAB_TOKEN="x" * 16)) as server:
+            self.assertTrue(server.address)
+
+    def test_commands_never_see_the_token(self):
+        env = dict(os.environ, NETLAB_TOKEN=TOKEN)
+        for extra in ((), ("--token-file", self.token_file)):
+            with nt.Server("exec-server", "0", *extra, env=env) as server:
+                c = self.client(server, token=TOKEN)
+                final, out, _, _ = c.run(argv=["sh", "-c", "echo ${NETLAB_TOKEN-unset}"])
+                self.assertEqual(out, b"unset\n")
+                final, out, _, _ = c.run(id=2, argv=["sh", "-c", "echo ${NETLAB_TOKEN-unset}"], env={"LC_ALL": "C"})
+                self.assertEqual(out, b"unset\n")
+
+    def test_help_says_netlab_token_holds_the_token(self):
+        for command in ("exec-server", "exec-client"):
+            text = " ".join(nt.run(command, "--help").stdout.decode().split())
+            self.assertIn("NETLAB_TOKEN, if set, holds the token itself", text)
+
+    def test_one_warning_without_token_on_loopback(self):
+        with nt.Server("exec-server", "0") as server:
+            self.assertEqual(server.stderr().count("warning: no token"), 1)
+        with nt.Server("exec-server", "0", "--token-file", self.token_file) as server:
+            self.assertNotIn("warning", server.stderr())
+        with tempfile.TemporaryDirectory() as tmp:
+            with nt.Server("exec-server", f"unix:{tmp}/s") as server:
+                self.assertNotIn("warning", server.stderr())
+
+    def test_failed_authentications_are_throttled_and_logged_sparingly(self):
+        with nt.Server("exec-server", "0", "--token-file", self.token_file) as server:
+            start = time.monotonic()
+            for _ in range(30):
+                c = self.client(server, handshake=False)
+                c.read_hello()
+                self.assertEqual(c.auth("wrong-guess-wrong-guess")["code"], "auth-failed")
+                c.close()
+            # A burst of 10, then one guess per 0.1 s: 30 guesses cannot take less than 2 s.
+            self.assertGreaterEqual(time.monotonic() - start, 1.9)
+            # The token holder still gets in.
+            self.assertEqual(self.client(server, token=TOKEN).run(argv=["true"])[0]["exit_code"], 0)
+            lines = [l for l in server.stderr().splitlines() if "authentication failed" in l]
+            self.assertLess(len(lines), 10, lines)
+            self.assertTrue(any("not logged" in l for l in lines), lines)
 
 
 class TestLegacy(unittest.TestCase):

@@ -381,7 +381,7 @@ class TestSlowloris(ServerCase):
         tmp = tempfile.mkdtemp(prefix="netlab-fault-")
         self.addCleanup(shutil.rmtree, tmp, True)
         path = os.path.join(tmp, "token")
-        with open(path, "w") as f:
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
             f.write(TOKEN + "\n")
         return path
 
