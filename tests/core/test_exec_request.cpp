@@ -146,7 +146,8 @@ TEST_CASE("exec::legacy_length_prefix is struct.pack('i', n)", "[exec]") {
 
 TEST_CASE("exec::load_token", "[exec]") {
   CHECK(netlab::exec::load_token("", nullptr)->empty());
-  CHECK(*netlab::exec::load_token("", "abc\n") == "abc");
+  CHECK(*netlab::exec::load_token("", "0123456789abcdef\n") == "0123456789abcdef");
+  CHECK_FALSE(netlab::exec::load_token("", "0123456789abcde\n").ok()); // 15 bytes
   CHECK_FALSE(netlab::exec::load_token("", "\n").ok());
   CHECK_FALSE(netlab::exec::load_token("/nonexistent/token", nullptr).ok());
 }
