@@ -275,10 +275,10 @@ class SftpTrustTest(unittest.TestCase):
         dest = os.path.join(base, "dest.bin")
         # Not even the version answer: --connect-timeout bounds the SFTP start.
         host, known = self.hostile("hang")
-        out = self.ssh("--connect-timeout", "2", "--get", remote, dest, host, known=known, timeout=60)
+        out = self.ssh("--connect-timeout", "5", "--get", remote, dest, host, known=known, timeout=60)
         self.assertEqual(out.returncode, 124, out.stderr)
         self.assertOneLine(out.stderr)
-        self.assertIn(b"starting SFTP timed out after 2s (--connect-timeout)", out.stderr)
+        self.assertIn(b"starting SFTP timed out after 5s (--connect-timeout)", out.stderr)
         # The version, then silence: --timeout bounds the transfer, both ways.
         host, known = self.hostile("hang-after-init")
         out = self.ssh("--timeout", "3", "--get", remote, dest, host, known=known, timeout=60)
