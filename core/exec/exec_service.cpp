@@ -45,6 +45,12 @@ public:
   virtual void close() = 0;
   // Closes a connection that has not authenticated, saying why.
   virtual void evict(const std::string& why) { (void)why; close(); }
+  // Reads the running command's output again (after a pause for memory).
+  virtual void resume_output() {
+    if (m_job) {
+      m_job->resume_output();
+    }
+  }
 
 protected:
   // The part of closing both kinds share: marks the session closed, kills what it runs and stops
@@ -87,6 +93,20 @@ struct Shared {
   std::unordered_map<Session*, std::shared_ptr<Session>> sessions;
   // Connections that still have to authenticate, oldest first.
   std::list<Session*> unauthenticated;
+  // Legacy output held by all sessions (collected plus queued unsent), and the sessions whose
+  // commands are paused until it drops under legacy_max_held.
+  std::uint64_t legacy_held = 0;
+  std::list<std::weak_ptr<Session>> legacy_paused;
+
+  void resume_legacy() {
+    while (!legacy_paused.empty() && legacy_held < options.legacy_max_held) {
+      auto session = legacy_paused.front().lock();
+      legacy_paused.pop_front();
+      if (session) {
+        session->resume_output();
+      }
+    }
+  }
   // Per throttled address: the theoretical arrival time (ns) of its next auth attempt (GCRA).
   std::unordered_map<std::string, std::uint64_t> auth_tat;
   // Failed-authentication lines: at most one a second, with a count of those not written.
@@ -545,6 +565,20 @@ private:
 
 // protocol.md §4: raw command bytes in; length, JSON header and stdout+stderr out.
 class LegacySession : public Session, public std::enable_shared_from_this<LegacySession> {
+  // Keeps Shared::legacy_held equal to what this session holds now; when that drops, paused
+  // commands may go on.
+  void account() {
+    std::uint64_t now = m_closed ? 0 : m_out.size() + m_err.size() + m_connection->stream().write_queue_size();
+    bool dropped = now < m_held;
+    m_shared.legacy_held = m_shared.legacy_held - m_held + now;
+    m_held = now;
+    if (dropped) {
+      m_shared.resume_legacy();
+    }
+  }
+  std::uint64_t m_held = 0;
+
+
 public:
   LegacySession(Shared& shared, std::shared_ptr<net::Connection> connection)
       : m_shared(shared), m_connection(std::move(connection)) {}
@@ -571,6 +605,7 @@ public:
     });
     stream.on_drain([weak] {
       if (auto self = weak.lock()) {
+        self->account();
         self->run_pending();
       }
     });
@@ -588,6 +623,10 @@ public:
     auto keep = shared_from_this();
     stop_work();
     m_connection->stream().close();
+    m_out = std::string();
+    m_err = std::string();
+    account();
+    m_shared.resume_legacy();
     m_shared.sessions.erase(this);
   }
 
@@ -632,6 +671,13 @@ private:
     events.on_output = [weak](int fd, std::string_view data) {
       if (auto self = weak.lock()) {
         (fd == 1 ? self->m_out : self->m_err).append(data);
+        self->account();
+        if (self->m_shared.legacy_held >= self->m_shared.options.legacy_max_held && self->m_job) {
+          // Over the loop's budget: stop reading this command until someone else's output
+          // has gone out (or its own client is gone).
+          self->m_job->pause_output();
+          self->m_shared.legacy_paused.push_back(self->weak_from_this());
+        }
       }
     };
     events.on_done = [weak](const ExitInfo& info) {
@@ -671,17 +717,21 @@ private:
       header["error"] = error;
     }
     auto text = header.dump(-1, ' ', false, json::error_handler_t::replace);
-    std::string bytes = legacy_length_prefix(static_cast<std::uint32_t>(text.size()));
-    bytes.reserve(bytes.size() + text.size() + m_out.size() + m_err.size());
-    bytes += text;
-    bytes += m_out;
-    bytes += m_err;
-    m_out = std::string();
-    m_err = std::string();
-    if (m_connection->stream().write(std::move(bytes)) != 0) {
+    std::string head = legacy_length_prefix(static_cast<std::uint32_t>(text.size())) + text;
+    // Three writes, each taking its string over: the output is never copied.
+    auto& stream = m_connection->stream();
+    bool failed = stream.write(std::move(head)) != 0;
+    for (auto* part : {&m_out, &m_err}) {
+      if (!failed && !part->empty()) {
+        failed = stream.write(std::move(*part)) != 0;
+      }
+      *part = std::string();
+    }
+    if (failed) {
       close();
       return;
     }
+    account();
     arm_idle();
     run_pending();
   }

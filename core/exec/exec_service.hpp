@@ -37,8 +37,13 @@ struct ServiceOptions {
   std::size_t max_buffered = 1 << 20;
   // Exec requests a client may pipeline before we stop reading its socket.
   std::size_t max_queued = 16;
-  // Legacy mode answers with the whole output at once, so it must hold it: at most this much.
+  // Legacy mode answers with the whole output at once, so it must hold it: at most this much
+  // per command (more is cut and `truncated` set).
   std::uint64_t legacy_max_output = 64ull << 20;
+  // Output all legacy connections of a loop may hold at once, collected or queued to clients
+  // that do not read it; beyond it, running commands stop being read (they block on their pipes)
+  // until clients take what is queued.
+  std::uint64_t legacy_max_held = 128ull << 20;
 };
 
 std::unique_ptr<net::Service> make_exec_service(loop::Loop& loop, const ServiceOptions& options);

@@ -904,6 +904,45 @@ class TestLegacy(unittest.TestCase):
         for pid in sleepers:
             self.assertTrue(wait_gone(pid))
 
+    def test_clients_that_never_read_cannot_grow_the_server(self):
+        # Issue 14 item 6: eight legacy clients each get a command producing 60 MB and never read
+        # the answer. Each connection may hold up to 64 MiB (--max-output for legacy), but all of
+        # them together at most 128 MiB: past that, commands are left blocked on their pipes.
+        # Done when every command still running blocks writing.
+        with nt.Server("exec-server", "0", "--protocol", "legacy", "--max-running", "8") as server:
+            pid = server.proc.pid
+            base = nt.rss_kib(pid)
+            for i in range(8):
+                s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                self.addCleanup(s.close)
+                s.send(b"exec head -c 60000000 /dev/zero")
+
+            def settled():
+                writers = 0
+                for p in descendants_of(pid):
+                    try:
+                        # libuv's "pipes" are socketpairs: a blocked writer waits in
+                        # sock_alloc_send_pskb (pipe_write for a real pipe).
+                        with open(f"/proc/{p}/wchan") as f:
+                            wchan = f.read()
+                        if "pipe" not in wchan and "sock" not in wchan:
+                            return False
+                        writers += 1
+                    except FileNotFoundError:
+                        pass
+                return writers > 0
+
+            peak = 0
+
+            def watch():
+                nonlocal peak
+                peak = max(peak, nt.rss_kib(pid) - base)
+                return peak > 300 * 1024 or settled()
+
+            self.assertTrue(nt.wait_until(watch, timeout=60, interval=0.05))
+            self.assertLess(peak, 200 * 1024, f"server grew {peak} KiB")
+
     def test_timeout(self):
         start = time.monotonic()
         with nt.Server("exec-server", "0", "--protocol", "legacy", "--timeout", "0.3") as server:
