@@ -3,6 +3,9 @@
 #include "core/echo/echo_service.hpp"
 
 #include <string>
+#include <type_traits>
+
+#include "core/tls/tls_stream.hpp"
 
 namespace netlab::echo {
 
@@ -19,22 +22,42 @@ namespace {
 
 class EchoService : public net::Service {
 public:
-  explicit EchoService(EchoOptions options) : m_options(options) {}
+  EchoService(loop::Loop& loop, EchoOptions options) : m_loop(loop), m_options(std::move(options)) {}
 
   void on_connection(const std::shared_ptr<net::Connection>& connection) override {
+    if (!m_options.tls) {
+      serve(connection.get(), connection->stream());
+      return;
+    }
+    auto session = tls::Session::server(m_options.tls);
+    if (!session) {
+      connection->stream().close();
+      return;
+    }
+    auto tls_stream = tls::TlsStream::wrap(m_loop, connection->stream_ptr(), std::move(*session),
+                                           m_options.handshake_timeout);
+    net::Connection* conn = connection.get();
+    tls_stream->on_handshake([conn] { conn->touch(); });
+    serve(conn, *tls_stream);
+    tls_stream->start();
+  }
+
+private:
+  // The same echo over a plain stream or a TLS one.
+  template <typename S>
+  void serve(net::Connection* conn, S& stream) {
     // Raw pointers are safe: a stream and its Connection outlive the stream's callbacks, which
     // are dropped when it closes (handle.hpp). The state goes with them.
     struct State {
       net::Connection* conn;
-      loop::Stream* stream;
+      S* stream;
       bool input_ended = false;
     };
-    auto state = std::make_shared<State>(State{connection.get(), &connection->stream()});
-    auto& stream = connection->stream();
+    auto state = std::make_shared<State>(State{conn, &stream});
     stream.on_data([this, state](std::string_view data) {
       state->conn->touch();
       if (m_options.upper) {
-        // The view is the loop's read buffer, ours until this callback returns.
+        // The view is a read buffer, ours until this callback returns.
         upper_ascii(const_cast<char*>(data.data()), data.size());
       }
       if (state->stream->write(data) != 0) {
@@ -62,17 +85,19 @@ public:
         s->close();
       }
     });
-    stream.read_start();
+    if constexpr (std::is_same_v<S, loop::Stream>) {
+      stream.read_start();
+    }
   }
 
-private:
+  loop::Loop& m_loop;
   EchoOptions m_options;
 };
 
 } // namespace
 
-std::unique_ptr<net::Service> make_echo_service(const EchoOptions& options) {
-  return std::make_unique<EchoService>(options);
+std::unique_ptr<net::Service> make_echo_service(loop::Loop& loop, const EchoOptions& options) {
+  return std::make_unique<EchoService>(loop, options);
 }
 
 } // namespace netlab::echo

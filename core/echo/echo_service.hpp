@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "core/net/server.hpp"
+#include "core/tls/context.hpp"
 
 namespace netlab::echo {
 
@@ -15,12 +16,16 @@ struct EchoOptions {
   std::size_t max_buffered = 256 * 1024;
   // Told the size of each read once its echo is queued (select-server --stats); may be empty.
   std::function<void(std::size_t)> on_echo;
+  // Serve TLS with this server context (null: plain bytes), and give a peer this long to finish
+  // its handshake.
+  std::shared_ptr<tls::Context> tls;
+  double handshake_timeout = 10;
 };
 
 // ASCII upper-casing in place, as the classic teaching server's `data.upper()` does for ASCII.
 void upper_ascii(char* data, std::size_t size);
 
 // A Service for net::run_server.
-std::unique_ptr<net::Service> make_echo_service(const EchoOptions& options);
+std::unique_ptr<net::Service> make_echo_service(loop::Loop& loop, const EchoOptions& options);
 
 } // namespace netlab::echo

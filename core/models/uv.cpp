@@ -40,8 +40,8 @@ Result<void> run_uv_model(const ModelConfig& config, Stats& stats) {
     stats.read(bytes);
     stats.wrote(bytes);
   };
-  return net::run_server(server, [echo_options, &stats](loop::Loop&) {
-    return std::make_unique<CountingService>(echo::make_echo_service(echo_options), stats);
+  return net::run_server(server, [echo_options, &stats](loop::Loop& loop) {
+    return std::make_unique<CountingService>(echo::make_echo_service(loop, echo_options), stats);
   });
 }
 

@@ -19,7 +19,7 @@ TEST_CASE("echo service: a peer that does not read is not buffered without bound
   net::ConnectionTracker tracker(loop, count, net::ServerLimits{.max_conns = 4, .idle_timeout = 0});
   echo::EchoOptions options;
   options.max_buffered = 64 * 1024;
-  auto service = echo::make_echo_service(options);
+  auto service = echo::make_echo_service(loop, options);
   auto listener = net::Listener::open(loop, *net::parse_address("127.0.0.1:0"));
   REQUIRE(listener.ok());
   auto& server = **listener;
