@@ -4,6 +4,7 @@
 #include "cmd/common.hpp"
 #include "cmd/values.hpp"
 #include "cmd/registry.hpp"
+#include "cmd/tls_options.hpp"
 #include "core/echo/echo_client.hpp"
 #include "core/util/error.hpp"
 
@@ -15,6 +16,7 @@ struct Options {
   std::vector<std::string> messages;
   double timeout = -1;
   bool raw = false;
+  TlsClientOptions tls;
 };
 
 int run_echo_client(const Options& options) {
@@ -28,6 +30,12 @@ int run_echo_client(const Options& options) {
   if (options.raw && !options.messages.empty()) {
     throw UsageError("--raw copies stdin; it does not take --message");
   }
+  client.tls = tls_client_context(options.tls);
+  if (client.tls && client.address.is_unix()) {
+    throw UsageError("--tls needs a TCP address");
+  }
+  client.sni = options.tls.sni;
+  client.tls_show = options.tls.show;
   echo::run_echo_client(client);
   return k_exit_ok;
 }
@@ -45,9 +53,11 @@ Runner setup_echo_client(CLI::App& app) {
                              "limit for connecting and for each reply (default 10s; --raw: none, else idle limit)"));
   app.add_flag("--raw", options->raw,
                "copy stdin to the server and its replies to stdout, binary-safe; half-close at end of input");
+  add_tls_client_options(app, options->tls, true);
   set_example(app, "  netlab echo-client 127.0.0.1:8080 --message hello --message world\n"
                    "  printf 'a\\nb\\n' | netlab echo-client 8080\n"
-                   "  netlab echo-client 8080 --raw < file.bin > echoed.bin");
+                   "  netlab echo-client 8080 --raw < file.bin > echoed.bin\n"
+                   "  netlab echo-client localhost:8443 --tls --tls-ca ca.pem --tls-show -m hi");
   return [options] { return run_echo_client(*options); };
 }
 

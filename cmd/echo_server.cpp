@@ -4,6 +4,7 @@
 #include "cmd/common.hpp"
 #include "cmd/values.hpp"
 #include "cmd/registry.hpp"
+#include "cmd/tls_options.hpp"
 #include "core/echo/echo_service.hpp"
 #include "core/net/server.hpp"
 #include "core/util/error.hpp"
@@ -19,6 +20,7 @@ struct Options {
   double idle_timeout = 300;
   std::string port_file;
   int workers = 1;
+  TlsServerOptions tls;
 };
 
 int run_echo_server(const Options& options) {
@@ -31,7 +33,12 @@ int run_echo_server(const Options& options) {
   config.access = access_policy(options.access, config.address);
   echo::EchoOptions echo_options;
   echo_options.upper = options.upper;
-  auto served = net::run_server(config, [echo_options](loop::Loop&) { return echo::make_echo_service(echo_options); });
+  echo_options.tls = tls_server_context(options.tls);
+  echo_options.handshake_timeout = options.tls.handshake_timeout;
+  if (echo_options.tls && config.address.is_unix()) {
+    throw UsageError("--tls needs a TCP address");
+  }
+  auto served = net::run_server(config, [echo_options](loop::Loop& loop) { return echo::make_echo_service(loop, echo_options); });
   if (!served) {
     throw Error(served.error());
   }
@@ -51,8 +58,10 @@ Runner setup_echo_server(CLI::App& app) {
   as_count(app.add_option("--workers", options->workers, "N event loops on N threads sharing the port (SO_REUSEPORT)")
                ->capture_default_str(),
            1, 256);
+  add_tls_server_options(app, options->tls);
   set_example(app, "  netlab echo-server 0 --port-file /tmp/port &\n"
-                   "  netlab echo-client $(cat /tmp/port) --message hello");
+                   "  netlab echo-client $(cat /tmp/port) --message hello\n"
+                   "  netlab echo-server 127.0.0.1:8443 --tls --tls-cert cert.pem --tls-key key.pem");
   return [options] { return run_echo_server(*options); };
 }
 

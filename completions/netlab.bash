@@ -120,15 +120,15 @@ _netlab() {
   local -a pos=()
   case "$command" in
     echo-server)
-      opts='-h --help --upper --max-conns --allow-from --deny-from --max-conns-per-ip --idle-timeout --port-file --workers'
-      vals=( [--max-conns]='none' [--allow-from]='none' [--deny-from]='none' [--max-conns-per-ip]='none' [--idle-timeout]='none' [--port-file]='file' [--workers]='none')
+      opts='-h --help --upper --max-conns --allow-from --deny-from --max-conns-per-ip --idle-timeout --port-file --workers --tls --tls-cert --tls-key --tls-self-signed --tls-handshake-timeout'
+      vals=( [--max-conns]='none' [--allow-from]='none' [--deny-from]='none' [--max-conns-per-ip]='none' [--idle-timeout]='none' [--port-file]='file' [--workers]='none' [--tls-cert]='file' [--tls-key]='file' [--tls-handshake-timeout]='none')
       pos=('file')
       rest=0
       dashes=none
       ;;
     echo-client)
-      opts='-h --help -m --message --timeout --raw'
-      vals=( [-m]='none' [--message]='none' [--timeout]='none')
+      opts='-h --help -m --message --timeout --raw --tls --tls-ca --sni --alpn --tls-insecure --tls-show'
+      vals=( [-m]='none' [--message]='none' [--timeout]='none' [--tls-ca]='file' [--sni]='none' [--alpn]='none')
       pos=('file')
       rest=0
       dashes=none

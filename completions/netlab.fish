@@ -59,6 +59,9 @@ function __netlab_spec --argument-names name
             echo val --idle-timeout 'none'
             echo val --port-file 'file'
             echo val --workers 'none'
+            echo val --tls-cert 'file'
+            echo val --tls-key 'file'
+            echo val --tls-handshake-timeout 'none'
             echo pos 'file'
             echo rest 0
             echo dashes none
@@ -66,6 +69,9 @@ function __netlab_spec --argument-names name
             echo val -m 'none'
             echo val --message 'none'
             echo val --timeout 'none'
+            echo val --tls-ca 'file'
+            echo val --sni 'none'
+            echo val --alpn 'none'
             echo pos 'file'
             echo rest 0
             echo dashes none
@@ -322,11 +328,22 @@ complete -c netlab -n '__netlab_using echo-server' -l max-conns-per-ip -r -f -d 
 complete -c netlab -n '__netlab_using echo-server' -l idle-timeout -r -f -d 'close connections idle for SECONDS (0: never)'
 complete -c netlab -n '__netlab_using echo-server' -l port-file -r -F -d 'write the bound port to FILE once listening (for scripts)'
 complete -c netlab -n '__netlab_using echo-server' -l workers -r -f -d 'N event loops on N threads sharing the port (SO_REUSEPORT)'
+complete -c netlab -n '__netlab_using echo-server' -l tls -d 'speak TLS 1.2+ with the certificate of --tls-cert/--tls-key'
+complete -c netlab -n '__netlab_using echo-server' -l tls-cert -r -F -d 'certificate chain FILE (PEM, leaf first)'
+complete -c netlab -n '__netlab_using echo-server' -l tls-key -r -F -d 'private key FILE (PEM) of --tls-cert'
+complete -c netlab -n '__netlab_using echo-server' -l tls-self-signed -d 'TLS with a throwaway key and certificate made in memory (its SHA-256 fingerprint goes to stderr)'
+complete -c netlab -n '__netlab_using echo-server' -l tls-handshake-timeout -r -f -d 'close a connection whose TLS handshake is not done within this time'
 
 complete -c netlab -n '__netlab_using echo-client' -s h -l help -d 'Print this help message and exit'
 complete -c netlab -n '__netlab_using echo-client' -s m -l message -r -f -d 'send TEXT as one line and print the reply (repeatable)'
 complete -c netlab -n '__netlab_using echo-client' -l timeout -r -f -d 'limit for connecting and for each reply (default 10s; --raw: none, else idle limit)'
 complete -c netlab -n '__netlab_using echo-client' -l raw -d 'copy stdin to the server and its replies to stdout, binary-safe; half-close at end of input'
+complete -c netlab -n '__netlab_using echo-client' -l tls -d 'speak TLS 1.2+; the server\'s certificate chain and name are verified (system store or --tls-ca)'
+complete -c netlab -n '__netlab_using echo-client' -l tls-ca -r -F -d 'trust only the CA certificates in FILE (PEM) instead of the system store'
+complete -c netlab -n '__netlab_using echo-client' -l sni -r -f -d 'send NAME as TLS server name and verify the certificate for NAME, not the host'
+complete -c netlab -n '__netlab_using echo-client' -l alpn -r -f -d 'offer application protocol PROTO (repeatable, in order of preference)'
+complete -c netlab -n '__netlab_using echo-client' -l tls-insecure -d 'do NOT verify the server\'s certificate: anyone on the path can read and change the traffic'
+complete -c netlab -n '__netlab_using echo-client' -l tls-show -d 'print the TLS version, cipher, ALPN and the server\'s certificate chain on stderr'
 
 complete -c netlab -n '__netlab_using exec-server' -s h -l help -d 'Print this help message and exit'
 complete -c netlab -n '__netlab_using exec-server' -l token-file -r -F -d 'require the HMAC challenge with the token in FILE (mode 600, at least 16 bytes). Without it, the environment variable NETLAB_TOKEN, if set, holds the token itself (not a file name)'

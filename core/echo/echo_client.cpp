@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "core/net/socket.hpp"
+#include "core/tls/blocking.hpp"
 #include "core/util/fd_io.hpp"
 #include "core/util/error.hpp"
 
@@ -39,13 +40,24 @@ net::Fd connect(const ClientOptions& options) {
   return net::Fd(*fd);
 }
 
-// Sends one line and returns the reply up to and including its newline.
-std::string exchange(int fd, const std::string& line, std::string& pending, double timeout) {
-  auto deadline = net::deadline_after(timeout);
-  auto sent = net::send_all(fd, line + "\n", deadline);
-  if (!sent) {
-    raise_io(sent.failure(), "send");
+// The connection: plain bytes on `fd`, or TLS over it when `tls` is set.
+struct Link {
+  int fd = -1;
+  tls::Session* tls = nullptr;
+
+  void send(std::string_view data, const net::Deadline& deadline) {
+    auto sent = tls != nullptr ? tls::send(fd, *tls, data, deadline) : net::send_all(fd, data, deadline);
+    if (!sent) {
+      raise_io(sent.failure(), "send");
+    }
   }
+};
+
+// Sends one line and returns the reply up to and including its newline.
+std::string exchange(Link& link, const std::string& line, std::string& pending, double timeout) {
+  int fd = link.fd;
+  auto deadline = net::deadline_after(timeout);
+  link.send(line + "\n", deadline);
   while (true) {
     auto newline = pending.find('\n');
     if (newline != std::string::npos) {
@@ -55,6 +67,21 @@ std::string exchange(int fd, const std::string& line, std::string& pending, doub
     }
     if (!net::wait_for(fd, POLLIN, deadline)) {
       throw TimeoutError(fmt::format("no reply within {}s", timeout));
+    }
+    if (link.tls != nullptr) {
+      auto open = tls::receive(fd, *link.tls, pending, deadline);
+      if (!open) {
+        raise_io(open.failure(), "receive");
+      }
+      if (!*open && pending.find('\n') == std::string::npos) {
+        auto reply = std::move(pending);
+        pending.clear();
+        if (reply.empty()) {
+          throw Error("server closed the connection");
+        }
+        return reply;
+      }
+      continue;
     }
     char chunk[k_chunk];
     ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
@@ -77,11 +104,10 @@ std::string exchange(int fd, const std::string& line, std::string& pending, doub
   }
 }
 
-void run_lines(const ClientOptions& options, int fd) {
-  std::string pending;
+void run_lines(const ClientOptions& options, Link& link, std::string pending) {
   if (!options.messages.empty()) {
     for (const auto& message : options.messages) {
-      write_all_or_throw(options.out_fd, exchange(fd, message, pending, options.timeout));
+      write_all_or_throw(options.out_fd, exchange(link, message, pending, options.timeout));
     }
     return;
   }
@@ -100,13 +126,15 @@ void run_lines(const ClientOptions& options, int fd) {
     if (options.interactive && line.empty()) {
       continue;
     }
-    write_all_or_throw(options.out_fd, exchange(fd, line, pending, options.timeout));
+    write_all_or_throw(options.out_fd, exchange(link, line, pending, options.timeout));
   }
 }
 
-void run_raw(const ClientOptions& options, int fd) {
+void run_raw(const ClientOptions& options, Link& link, const std::string& early) {
+  int fd = link.fd;
   bool input_open = true;
   std::string to_socket;
+  write_all_or_throw(options.out_fd, early);
   char chunk[k_chunk];
   while (true) {
     pollfd fds[2] = {{fd, static_cast<short>(POLLIN | (to_socket.empty() ? 0 : POLLOUT)), 0},
@@ -119,7 +147,17 @@ void run_raw(const ClientOptions& options, int fd) {
     if (rc == 0) {
       throw TimeoutError(fmt::format("no data either way for {}s", options.timeout));
     }
-    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && link.tls != nullptr) {
+      std::string plain;
+      auto open = tls::receive(fd, *link.tls, plain, {});
+      write_all_or_throw(options.out_fd, plain);
+      if (!open) {
+        raise_io(open.failure(), "receive");
+      }
+      if (!*open) {
+        return; // close_notify: everything the server sent has been printed
+      }
+    } else if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
       if (n == 0) {
         return; // the server closed: everything it sent has been printed
@@ -149,7 +187,19 @@ void run_raw(const ClientOptions& options, int fd) {
       }
       if (n <= 0) {
         input_open = false;
-        ::shutdown(fd, SHUT_WR);
+        if (link.tls != nullptr) {
+          // close_notify first, then the TCP half-close once it has gone (below).
+          link.tls->close_notify();
+          to_socket = link.tls->take_output();
+        }
+        if (to_socket.empty()) {
+          ::shutdown(fd, SHUT_WR);
+        }
+      } else if (link.tls != nullptr) {
+        if (auto written = link.tls->write(std::string_view(chunk, static_cast<std::size_t>(n))); !written) {
+          throw Error(written.error());
+        }
+        to_socket = link.tls->take_output();
       } else {
         to_socket.assign(chunk, static_cast<std::size_t>(n));
       }
@@ -157,14 +207,55 @@ void run_raw(const ClientOptions& options, int fd) {
   }
 }
 
+void show_session(const ClientOptions& options, const tls::SessionInfo& info) {
+  std::string text = fmt::format("tls: {} {} alpn={}\n", info.version, info.cipher,
+                                 info.alpn.empty() ? "(none)" : info.alpn);
+  for (std::size_t i = 0; i < info.chain.size(); ++i) {
+    const auto& cert = info.chain[i];
+    text += fmt::format("tls: certificate {}: subject: {}\n"
+                        "tls:   issuer: {}\n"
+                        "tls:   valid: {} to {} ({} days left)\n"
+                        "tls:   sha256: {}\n",
+                        i, cert.subject, cert.issuer, cert.not_before, cert.not_after, cert.days_left,
+                        cert.fingerprint);
+  }
+  write_all_or_throw(options.err_fd, text);
+}
+
 } // namespace
 
 void run_echo_client(const ClientOptions& options) {
   auto fd = connect(options);
+  Link link{fd.get(), nullptr};
+  std::unique_ptr<tls::Session> session;
+  std::string early;
+  if (options.tls) {
+    auto made = tls::Session::client(options.tls, options.address.host, options.sni);
+    if (!made) {
+      throw Error(made.error());
+    }
+    session = std::move(*made);
+    auto done = tls::handshake(fd.get(), *session, early, net::deadline_after(options.timeout > 0 ? options.timeout : 10));
+    if (!done) {
+      if (done.code() == ETIMEDOUT) {
+        throw TimeoutError(done.error());
+      }
+      throw ConnectError(done.error());
+    }
+    link.tls = session.get();
+    if (options.tls_show) {
+      show_session(options, session->info());
+    }
+  }
   if (options.raw) {
-    run_raw(options, fd.get());
+    run_raw(options, link, early);
   } else {
-    run_lines(options, fd.get());
+    run_lines(options, link, early);
+    if (session) {
+      // Say goodbye properly so the server can tell our end from a cut; best effort.
+      session->close_notify();
+      (void)tls::flush(fd.get(), *session, net::deadline_after(1));
+    }
   }
 }
 

@@ -1,10 +1,12 @@
 // The echo client: a line client for any stream server, and a netcat-style raw mode.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/net/address.hpp"
+#include "core/tls/context.hpp"
 
 namespace netlab::echo {
 
@@ -18,12 +20,21 @@ struct ClientOptions {
   bool raw = false;
   // Prompt `>>: ` and skip empty lines (stdin is a terminal).
   bool interactive = false;
+  // TLS with this client context (null: plain bytes). The certificate must be valid for `sni`
+  // when given (which is also sent as server name), else for the address's host.
+  std::shared_ptr<tls::Context> tls;
+  std::string sni;
+  // Print the negotiated version, cipher, ALPN and the server's chain on `err_fd`.
+  bool tls_show = false;
+  int err_fd = 2;
   int in_fd = 0;
   int out_fd = 1;
 };
 
 // Runs the client to completion. Throws ConnectError (exit 255) when the server cannot be
-// reached, TimeoutError (124) when a reply does not come in time, Error (1) otherwise.
+// reached or its TLS handshake fails (refused certificate, no common protocol), TimeoutError (124)
+// when a reply does not come in time, Error (1) otherwise (including a TLS stream that ends
+// without close_notify, which may have been cut short).
 void run_echo_client(const ClientOptions& options);
 
 } // namespace netlab::echo
