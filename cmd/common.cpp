@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/ssh/client_setup.hpp"
 #include "core/util/error.hpp"
 
 namespace netlab::cmd {
@@ -80,6 +81,78 @@ net::AccessPolicy access_policy(const AccessOptions& options, const net::Address
   policy.deny_from = parse_all(options.deny_from, "--deny-from");
   policy.max_conns_per_ip = options.max_conns_per_ip;
   return policy;
+}
+
+void add_ssh_client_options(CLI::App& app, SshClientOptions& target, const std::string& group) {
+  std::vector<CLI::Option*> added;
+  // Repeatable options take exactly their values per occurrence (allow_extra_args(false)), so
+  // `-i KEY HOST` never swallows the host.
+  added.push_back(app.add_option("-i,--identity,--ssh-identity", target.identity_files,
+                                 "private key to offer (repeatable; default ~/.ssh/id_ed25519, id_ecdsa, id_rsa; "
+                                 "ssh-agent first)")
+                      ->type_name("FILE")
+                      ->allow_extra_args(false));
+  added.push_back(app.add_option("--known-hosts", target.known_hosts,
+                                 "known_hosts file to check host keys against (default ~/.ssh/known_hosts)")
+                      ->type_name("FILE"));
+  added.push_back(app.add_flag("--accept-new", target.accept_new,
+                               "add unknown hosts' keys to the known_hosts file (a changed key is still refused)"));
+  added.push_back(app.add_flag("--no-agent", target.no_agent, "do not ask ssh-agent (SSH_AUTH_SOCK) for keys"));
+  added.push_back(app.add_option("--passphrase-env", target.passphrase_env,
+                                 "decrypt encrypted keys with the passphrase in $VAR (then removed from our "
+                                 "environment)")
+                      ->type_name("VAR"));
+  added.push_back(app.add_option("--password-env", target.password_env,
+                                 "password authentication with the password in $VAR (then removed from our "
+                                 "environment)")
+                      ->type_name("VAR"));
+  added.push_back(app.add_option("--password-file", target.password_file,
+                                 "password authentication with the first line of FILE (refused unless only its "
+                                 "owner may read it)")
+                      ->type_name("FILE"));
+  added.push_back(app.add_option("-l,--user", target.user, "log in as USER where the host does not say user@")
+                      ->type_name("USER"));
+  added.push_back(as_count(app.add_option("-p,--port", target.port, "connect to PORT where the host does not say :port"),
+                           1, 65535, "PORT"));
+  added.push_back(app.add_option("-F,--config", target.config,
+                                 "read Host, HostName, User, Port, IdentityFile from this ssh_config (default "
+                                 "~/.ssh/config)")
+                      ->type_name("FILE"));
+  added.push_back(as_duration(app.add_option("--connect-timeout", target.connect_timeout,
+                                             "give up on a host that has not connected after SECONDS (exit 255; "
+                                             "pool-run: its jobs go to the other hosts), and on SFTP that has not "
+                                             "started SECONDS later (exit 124)")
+                                  ->capture_default_str(),
+                              DurationBounds{0, true}));
+  if (!group.empty()) {
+    for (auto* option : added) {
+      option->group(group);
+    }
+  }
+}
+
+SshClientSettings ssh_client_settings(const SshClientOptions& options, bool may_prompt) {
+  ssh::ClientFlags flags;
+  flags.identity_files = options.identity_files;
+  flags.known_hosts = options.known_hosts;
+  flags.accept_new = options.accept_new;
+  flags.config = options.config;
+  flags.user = options.user;
+  flags.port = options.port;
+  flags.connect_timeout = options.connect_timeout;
+  auto connect = ssh::make_connect_options(flags);
+  if (!connect) {
+    throw UsageError(connect.error());
+  }
+  SshClientSettings settings;
+  settings.connect = std::move(*connect);
+  settings.credentials.identity_files = options.identity_files;
+  settings.credentials.passphrase_env = options.passphrase_env;
+  settings.credentials.password_env = options.password_env;
+  settings.credentials.password_file = options.password_file;
+  settings.credentials.use_agent = !options.no_agent;
+  settings.credentials.may_prompt = may_prompt;
+  return settings;
 }
 
 void set_example(CLI::App& app, const std::string& example) { app.footer("Example:\n" + example); }

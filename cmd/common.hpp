@@ -9,6 +9,7 @@
 
 #include "core/net/access.hpp"
 #include "core/net/address.hpp"
+#include "core/ssh/session.hpp"
 
 namespace netlab::cmd {
 
@@ -40,6 +41,35 @@ net::AccessPolicy access_policy(const AccessOptions& options, const net::Address
 
 // Whether any of the access options was given.
 bool has_access_options(const AccessOptions& options);
+
+// The SSH client options ssh-exec and pool-run --ssh both take, declared once so the names and
+// meanings cannot drift apart.
+struct SshClientOptions {
+  std::vector<std::string> identity_files;
+  std::string known_hosts;
+  bool accept_new = false;
+  bool no_agent = false;
+  std::string passphrase_env;
+  std::string password_env;
+  std::string password_file;
+  std::string user;
+  int port = 0;
+  std::string config;
+  double connect_timeout = 10;
+};
+
+// Adds -i/--identity (also --ssh-identity), --known-hosts, --accept-new, --no-agent,
+// --passphrase-env, --password-env, --password-file, -l/--user, -p/--port, -F/--config and
+// --connect-timeout, in help group `group` ("" for the default).
+void add_ssh_client_options(CLI::App& app, SshClientOptions& target, const std::string& group = "");
+
+// Connection and credential settings from those options. Throws UsageError when a config file
+// named with -F cannot be read.
+struct SshClientSettings {
+  ssh::ConnectOptions connect;
+  ssh::CredentialOptions credentials;
+};
+SshClientSettings ssh_client_settings(const SshClientOptions& options, bool may_prompt);
 
 // Adds the conventional example footer.
 void set_example(CLI::App& app, const std::string& example);

@@ -42,12 +42,7 @@ struct Options {
   // --ssh: run the jobs on these hosts instead of locally.
   std::vector<std::string> ssh_hosts;
   std::vector<std::string> ssh_hosts_files;
-  std::vector<std::string> ssh_identity;
-  std::string known_hosts;
-  bool accept_new = false;
-  std::string password_env;
-  std::string passphrase_env;
-  double connect_timeout = 10;
+  SshClientOptions ssh;
   CLI::App* app = nullptr;
   std::string unused_positional;
 };
@@ -88,27 +83,14 @@ pool::SshPoolOptions ssh_pool_options(const Options& options, unsigned per_host,
   if (hosts.empty()) {
     throw UsageError("--ssh-hosts-file: no hosts in the file");
   }
-  ssh::ClientFlags flags;
-  flags.identity_files = options.ssh_identity;
-  flags.known_hosts = options.known_hosts;
-  flags.accept_new = options.accept_new;
-  flags.connect_timeout = options.connect_timeout;
-  auto connect = ssh::make_connect_options(flags);
-  if (!connect) {
-    throw UsageError(connect.error());
-  }
-  ssh::CredentialOptions credentials;
-  credentials.identity_files = options.ssh_identity;
-  credentials.password_env = options.password_env;
-  credentials.passphrase_env = options.passphrase_env;
-  credentials.may_prompt = may_prompt;
+  auto settings = ssh_client_settings(options.ssh, may_prompt);
   pool::SshPoolOptions result;
-  auto targets = ssh::prepare_targets(hosts, *connect, credentials);
+  auto targets = ssh::prepare_targets(hosts, settings.connect, settings.credentials);
   if (!targets) {
     throw UsageError(targets.error());
   }
   result.targets = std::move(*targets);
-  result.connect = std::move(*connect);
+  result.connect = std::move(settings.connect);
   result.per_host = per_host;
   result.shell = shell;
   return result;
@@ -181,6 +163,15 @@ int run_pool_run(const Options& options) {
   config.halt = *halt;
   config.joblog = options.joblog;
   config.progress = options.progress || (!options.no_progress && is_tty(STDERR_FILENO) && !options.dry_run);
+  if (!wants_ssh(options)) {
+    for (const char* name : {"--identity", "--known-hosts", "--accept-new", "--no-agent", "--passphrase-env",
+                             "--password-env", "--password-file", "--user", "--port", "--config",
+                             "--connect-timeout"}) {
+      if (options.app->count(name) > 0) {
+        throw UsageError(fmt::format("{} applies only with --ssh or --ssh-hosts-file", name));
+      }
+    }
+  }
   std::optional<ssh::Library> ssh_library;
   if (options.dry_run) {
     bool shell = options.shell;
@@ -258,37 +249,16 @@ Runner setup_pool_run(CLI::App& app) {
       ->type_name("FILE")
       ->allow_extra_args(false)
       ->group(remote);
-  app.add_option("--ssh-identity", options->ssh_identity,
-                 "private key to offer (repeatable; default ~/.ssh/id_ed25519, id_ecdsa, id_rsa; ssh-agent first)")
-      ->type_name("KEY")
-      ->allow_extra_args(false)
-      ->group(remote);
-  app.add_option("--known-hosts", options->known_hosts,
-                 "known_hosts file to check host keys against (default ~/.ssh/known_hosts)")
-      ->type_name("FILE")
-      ->group(remote);
-  app.add_flag("--accept-new", options->accept_new,
-               "add unknown hosts' keys to the known_hosts file (a changed key is still refused)")
-      ->group(remote);
-  app.add_option("--password-env", options->password_env, "password authentication with the password in $VAR")
-      ->type_name("VAR")
-      ->group(remote);
-  app.add_option("--passphrase-env", options->passphrase_env, "decrypt encrypted keys with the passphrase in $VAR")
-      ->type_name("VAR")
-      ->group(remote);
-  app.add_option("--connect-timeout", options->connect_timeout,
-                 "give up on a host that has not finished connecting after SECONDS; its jobs go to the others")
-      ->type_name("SECONDS")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber)
-      ->group(remote);
+  add_ssh_client_options(app, options->ssh, remote);
   set_example(app, "  find . -name '*.log' | netlab pool-run -j 4 -- gzip -9 {}\n"
                    "  netlab pool-run --keep-order --tag -- ping -c1 {} ::: host1 host2 host3\n"
                    "  netlab pool-run --joblog jobs.tsv --shell -- 'convert {} {.}.png' ::: *.jpg\n"
                    "  netlab pool-run --ssh web1 --ssh deploy@web2:2222 -j 4 --tag -- sha256sum {} ::: /etc/*.conf\n"
+                   "  netlab pool-run --ssh-hosts-file hosts -l deploy -i ~/.ssh/deploy_key -- make -C /srv {} ::: a b\n"
                    "Placeholders: {} input, {.} without extension, {/} basename, {//} dirname, {/.}, {#} job\n"
                    "number, {%} slot, {N} the Nth ::: group. Without any, the input is appended.\n"
-                   "Exit status: 0 if every job succeeded, else the number failed (101: more than 100).");
+                   "Exit status: 0 if every job succeeded, else the number failed (101: more than 100; 255 with\n"
+                   "--ssh when no host is reachable; 130, 143, 129 after SIGINT, SIGTERM, SIGHUP).");
   return [options] { return run_pool_run(*options); };
 }
 

@@ -19,17 +19,8 @@ struct Options {
   CLI::App* app = nullptr;
   std::string unused_positional;
   std::vector<std::string> hosts_files;
-  std::vector<std::string> identity_files;
-  std::string known_hosts;
-  bool accept_new = false;
-  bool no_agent = false;
-  std::string passphrase_env;
-  std::string password_env;
-  std::string password_file;
-  std::string user;
-  int port = 0;
-  std::string config;
-  double connect_timeout = 10;
+  SshClientOptions ssh;
+  std::string joblog;
   double timeout = 0;
   int jobs = 32;
   bool tag = false;
@@ -71,26 +62,9 @@ int run_ssh_exec(const Options& options) {
   }
   config.hosts.insert(config.hosts.end(), from_files->begin(), from_files->end());
 
-  ssh::ClientFlags flags;
-  flags.identity_files = options.identity_files;
-  flags.known_hosts = options.known_hosts;
-  flags.accept_new = options.accept_new;
-  flags.config = options.config;
-  flags.user = options.user;
-  flags.port = options.port;
-  flags.connect_timeout = options.connect_timeout;
-  auto connect = ssh::make_connect_options(flags);
-  if (!connect) {
-    throw UsageError(connect.error());
-  }
-  config.connect = std::move(*connect);
-
-  config.credentials.identity_files = options.identity_files;
-  config.credentials.passphrase_env = options.passphrase_env;
-  config.credentials.password_env = options.password_env;
-  config.credentials.password_file = options.password_file;
-  config.credentials.use_agent = !options.no_agent;
-  config.credentials.may_prompt = is_tty(STDIN_FILENO);
+  auto settings = ssh_client_settings(options.ssh, is_tty(STDIN_FILENO));
+  config.connect = std::move(settings.connect);
+  config.credentials = std::move(settings.credentials);
 
   for (const auto& [from, to] : options.puts) {
     config.puts.push_back({from, to});
@@ -106,6 +80,7 @@ int run_ssh_exec(const Options& options) {
   config.json = options.json;
   config.jobs = options.jobs;
   config.timeout = options.timeout;
+  config.joblog = options.joblog;
   bool stdin_tty = is_tty(STDIN_FILENO);
   // Like ssh: a pipe or file on stdin goes to the command; a terminal only with -t, in raw mode.
   config.forward_stdin = !options.no_stdin && (!stdin_tty || options.pty);
@@ -132,36 +107,7 @@ Runner setup_ssh_exec(CLI::App& app) {
   app.add_option("--hosts-file", options->hosts_files, "read more hosts from FILE, one per line, # comments")
       ->type_name("FILE")
       ->allow_extra_args(false);
-  app.add_option("-i,--identity", options->identity_files,
-                 "private key to offer (repeatable; default ~/.ssh/id_ed25519, id_ecdsa, id_rsa)")
-      ->type_name("FILE")
-      ->allow_extra_args(false);
-  app.add_option("--known-hosts", options->known_hosts, "known_hosts file to check host keys against "
-                                                        "(default ~/.ssh/known_hosts)")
-      ->type_name("FILE");
-  app.add_flag("--accept-new", options->accept_new,
-               "add unknown hosts' keys to the known_hosts file (a changed key is still refused)");
-  app.add_flag("--no-agent", options->no_agent, "do not ask ssh-agent (SSH_AUTH_SOCK) for keys");
-  app.add_option("--passphrase-env", options->passphrase_env, "decrypt encrypted keys with the passphrase in $VAR")
-      ->type_name("VAR");
-  app.add_option("--password-env", options->password_env, "password authentication with the password in $VAR")
-      ->type_name("VAR");
-  app.add_option("--password-file", options->password_file, "password authentication with the first line of FILE (refused unless only its owner may read it)")
-      ->type_name("FILE");
-  app.add_option("-l,--user", options->user, "log in as USER where the host does not say user@")
-      ->type_name("USER");
-  app.add_option("-p,--port", options->port, "connect to PORT where the host does not say :port")
-      ->type_name("PORT")
-      ->check(CLI::Range(1, 65535));
-  app.add_option("-F,--config", options->config,
-                 "read Host, HostName, User, Port, IdentityFile from this ssh_config (default ~/.ssh/config)")
-      ->type_name("FILE");
-  app.add_option("--connect-timeout", options->connect_timeout,
-                 "give up on a host that has not connected after SECONDS (exit 255), and on SFTP that has "
-                 "not started SECONDS later (exit 124)")
-      ->type_name("SECONDS")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  add_ssh_client_options(app, options->ssh);
   app.add_option("--timeout", options->timeout,
                  "stop waiting for a host's transfers after SECONDS, and for its command after SECONDS more (exit 124)")
       ->type_name("SECONDS")
@@ -172,7 +118,9 @@ Runner setup_ssh_exec(CLI::App& app) {
       ->check(CLI::Range(1, 1024));
   app.add_flag("--tag", options->tag, "prefix each output line with 'HOST: ' (default: whole output per host)");
   app.add_flag("--json", options->json,
-               "one JSON object per host: host, exit, signal, stdout, stderr, duration, error");
+               "one JSON object per host, as pool-run --json: host, exit, signal, stdout, stderr, duration, error, ...");
+  app.add_option("--joblog", options->joblog, "write a line per host to FILE, in GNU parallel's joblog format")
+      ->type_name("FILE");
   app.add_flag("-t,--tty", options->pty, "ask for a pseudo-terminal (for interactive programs)");
   app.add_flag("-n,--no-stdin", options->no_stdin, "do not send stdin to the command");
   app.add_option("--put", options->puts, "copy LOCAL to REMOTE on every host over SFTP, verified (repeatable)")
@@ -194,11 +142,13 @@ Runner setup_ssh_exec(CLI::App& app) {
                "no SFTP progress line (default: shown on stderr when it is a terminal)");
   set_example(app, "  netlab ssh-exec -i ~/.ssh/id_ed25519 web1 root@web2:2222 -- uptime\n"
                    "  netlab ssh-exec --hosts-file hosts -j 50 --tag -- 'df -h /'\n"
+                   "  netlab ssh-exec -l deploy --joblog hosts.tsv --json web1 web2 db1 -- 'systemctl is-active app'\n"
                    "  netlab ssh-exec --put build.tar.gz /tmp/ --get /var/log/syslog logs db1 db2\n"
                    "  netlab ssh-exec -r --preserve --get /srv/app backup web1\n"
                    "Exit status: one host: the command's (255 connect, authentication or host key failure;\n"
                    "124 --timeout; 130, 143, 129 after SIGINT, SIGTERM, SIGHUP, which stop transfers and\n"
-                   "the remote command first); many hosts: the number of hosts that failed, at most 100.");
+                   "the remote command first). Many hosts run on pool-run's scheduler: the number of hosts\n"
+                   "that failed (101: more than 100; 255: none reachable), then a summary on stderr.");
   return [options] { return run_ssh_exec(*options); };
 }
 

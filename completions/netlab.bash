@@ -176,8 +176,8 @@ _netlab() {
       dashes=none
       ;;
     pool-run)
-      opts='-h --help -j --jobs -k --keep-order --tag --timeout --retries --halt --joblog --json --progress --no-progress --shell --dry-run -0 --null --ssh --ssh-hosts-file --ssh-identity --known-hosts --accept-new --password-env --passphrase-env --connect-timeout'
-      vals=( [-j]='none' [--jobs]='none' [--timeout]='none' [--retries]='none' [--halt]='none' [--joblog]='file' [--ssh]='host' [--ssh-hosts-file]='file' [--ssh-identity]='file' [--known-hosts]='file' [--password-env]='none' [--passphrase-env]='none' [--connect-timeout]='none')
+      opts='-h --help -j --jobs -k --keep-order --tag --timeout --retries --halt --joblog --json --progress --no-progress --shell --dry-run -0 --null --ssh --ssh-hosts-file -i --identity --ssh-identity --known-hosts --accept-new --no-agent --passphrase-env --password-env --password-file -l --user -p --port -F --config --connect-timeout'
+      vals=( [-j]='none' [--jobs]='none' [--timeout]='none' [--retries]='none' [--halt]='none' [--joblog]='file' [--ssh]='host' [--ssh-hosts-file]='file' [-i]='file' [--identity]='file' [--ssh-identity]='file' [--known-hosts]='file' [--passphrase-env]='none' [--password-env]='none' [--password-file]='file' [-l]='none' [--user]='none' [-p]='none' [--port]='none' [-F]='file' [--config]='file' [--connect-timeout]='none')
       pos=('command')
       rest=0
       dashes=command
@@ -197,8 +197,8 @@ _netlab() {
       dashes=none
       ;;
     ssh-exec)
-      opts='-h --help --hosts-file -i --identity --known-hosts --accept-new --no-agent --passphrase-env --password-env --password-file -l --user -p --port -F --config --connect-timeout --timeout -j --jobs --tag --json -t --tty -n --no-stdin --put --get -r --recursive --preserve --follow-links --no-progress'
-      vals=( [--hosts-file]='file' [-i]='file' [--identity]='file' [--known-hosts]='file' [--passphrase-env]='none' [--password-env]='none' [--password-file]='file' [-l]='none' [--user]='none' [-p]='none' [--port]='none' [-F]='file' [--config]='file' [--connect-timeout]='none' [--timeout]='none' [-j]='none' [--jobs]='none' [--put]='file|remote' [--get]='remote|file')
+      opts='-h --help --hosts-file -i --identity --ssh-identity --known-hosts --accept-new --no-agent --passphrase-env --password-env --password-file -l --user -p --port -F --config --connect-timeout --timeout -j --jobs --tag --json --joblog -t --tty -n --no-stdin --put --get -r --recursive --preserve --follow-links --no-progress'
+      vals=( [--hosts-file]='file' [-i]='file' [--identity]='file' [--ssh-identity]='file' [--known-hosts]='file' [--passphrase-env]='none' [--password-env]='none' [--password-file]='file' [-l]='none' [--user]='none' [-p]='none' [--port]='none' [-F]='file' [--config]='file' [--connect-timeout]='none' [--timeout]='none' [-j]='none' [--jobs]='none' [--joblog]='file' [--put]='file|remote' [--get]='remote|file')
       pos=('host')
       rest=0
       dashes=remote

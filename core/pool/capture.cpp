@@ -48,6 +48,13 @@ void Capture::append(std::string_view data) {
   }
 }
 
+void Capture::finish_line() {
+  if (!m_prefix.empty() && !m_at_line_start) {
+    store("\n");
+    m_at_line_start = true;
+  }
+}
+
 void Capture::store(std::string_view data) {
   m_size += data.size();
   if (m_fd < 0 && !m_spill_failed &&

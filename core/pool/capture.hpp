@@ -27,6 +27,9 @@ public:
   // With a prefix (--tag), every line starts with it, including a line split across appends.
   void set_prefix(std::string prefix) { m_prefix = std::move(prefix); }
   void append(std::string_view data);
+  // With a prefix, ends a last line that has no newline, so the next job's lines start on a line
+  // of their own.
+  void finish_line();
 
   std::size_t size() const { return m_size; }
   bool empty() const { return m_size == 0; }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,11 +24,18 @@ struct JobSpec {
 struct JobOutcome {
   std::int64_t exit_code = 0;
   int term_signal = 0;
-  // Why the job could not start ("nosuch: command not found"); exit_code is then 126 or 127,
-  // as a shell would report.
+  // Why the job failed on netlab's side: it could not start ("nosuch: command not found";
+  // exit_code is then 126 or 127, as a shell would report), its host could not be reached, a
+  // transfer failed. Empty when the command itself decided the outcome.
   std::string start_error;
   // Where it ran, for the joblog's Host column; empty: the executor's host().
   std::string host;
+  // It never ran because its host (or every host) could not be connected to or authenticated
+  // with; a run where every job ends so exits 255, as ssh does.
+  bool unreachable = false;
+  // Bytes and files copied for the job (ssh-exec's --put/--get), for --json; absent: none tried.
+  std::optional<std::uint64_t> bytes_transferred;
+  std::optional<std::uint64_t> files_transferred;
 };
 
 // Receives one job's events on the loop thread. Output arrives in order per stream; done()

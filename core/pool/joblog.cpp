@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/loop/process.hpp"
+
 namespace netlab::pool {
 
 Result<int> open_joblog(const std::string& path) {
@@ -65,11 +67,19 @@ std::string json_line(const JobRecord& record, const std::string& out, const std
   object["command"] = record.command;
   object["host"] = record.host;
   object["exit"] = record.exit_code;
-  object["signal"] = record.signal;
+  // The name, as ssh-exec and the exec protocol give it; the joblog keeps GNU parallel's number.
+  object["signal"] = record.signal != 0 ? nlohmann::ordered_json(loop::signal_name(record.signal)) : nlohmann::ordered_json(nullptr);
   object["timeout"] = record.timed_out;
   object["duration"] = record.runtime;
   object["stdout"] = out;
   object["stderr"] = err;
+  object["error"] = record.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(record.error);
+  if (record.bytes_transferred) {
+    object["bytes_transferred"] = *record.bytes_transferred;
+  }
+  if (record.files_transferred) {
+    object["files_transferred"] = *record.files_transferred;
+  }
   return object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct JobRecord {
   bool timed_out = false;
   std::string command;
   const std::vector<std::string>* inputs = nullptr;
+  std::string error; // JobOutcome::start_error; "error" in --json (null when empty)
+  std::optional<std::uint64_t> bytes_transferred;
+  std::optional<std::uint64_t> files_transferred;
 };
 
 // Opens (creates or truncates) the joblog at `path` for writing; returns the descriptor. A final
@@ -34,7 +38,9 @@ Result<int> open_joblog(const std::string& path);
 std::string joblog_header();
 std::string joblog_line(const JobRecord& record);
 
-// One line of JSON: seq, input, inputs, command, host, exit, signal, timeout, duration, stdout, stderr.
+// One line of JSON: seq, input, inputs, command, host, exit, signal (a name such as "TERM", or
+// null), timeout, duration, stdout, stderr, error (null or a one-line reason), and
+// bytes_transferred/files_transferred when the record has them.
 // Bytes that are not UTF-8 are replaced rather than making the line invalid.
 std::string json_line(const JobRecord& record, const std::string& out, const std::string& err);
 

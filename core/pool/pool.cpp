@@ -30,6 +30,9 @@ int PoolResult::exit_code() const {
   if (failed == 0) {
     return 0;
   }
+  if (unreachable == failed && succeeded == 0) {
+    return 255;
+  }
   return failed <= 100 ? static_cast<int>(failed) : 101;
 }
 
@@ -190,7 +193,7 @@ private:
       for (const auto& input : job.inputs) {
         prefix.append(prefix.empty() ? "" : " ").append(input);
       }
-      prefix.push_back('\t');
+      prefix.append(m_config.tag_separator);
       job.out.set_prefix(prefix);
       job.err.set_prefix(std::move(prefix));
     }
@@ -270,6 +273,9 @@ private:
       ++m_result.succeeded;
     } else {
       ++m_result.failed;
+      if (job.outcome.unreachable) {
+        ++m_result.unreachable;
+      }
     }
     auto& record = job.record;
     record.seq = job.seq;
@@ -279,8 +285,16 @@ private:
     record.signal = job.outcome.term_signal;
     record.timed_out = job.timed_out;
     record.inputs = &job.inputs;
-    if (m_joblog_fd >= 0 || m_config.json) {
+    record.error = job.outcome.start_error;
+    record.bytes_transferred = job.outcome.bytes_transferred;
+    record.files_transferred = job.outcome.files_transferred;
+    if (!m_config.fixed_command.empty()) {
+      record.command = m_config.fixed_command;
+    } else if (m_joblog_fd >= 0 || m_config.json) {
       record.command = shown_command(job.argv, m_config.shell);
+    }
+    if (m_config.on_finished && !job.killed) {
+      m_config.on_finished(record, job.outcome);
     }
     if (m_joblog_fd >= 0 && m_joblog_error.empty()) {
       auto written = write_all(m_joblog_fd, joblog_line(record));
@@ -288,6 +302,8 @@ private:
         m_joblog_error = fmt::format("joblog {}: {}", m_config.joblog, written.error());
       }
     }
+    job.out.finish_line();
+    job.err.finish_line();
     if (m_config.keep_order) {
       m_pending.emplace(job.seq, std::move(owned));
       flush_ordered(false);
@@ -326,9 +342,18 @@ private:
       }
       written = write_all(m_config.stdout_fd, json_line(job.record, *out, *err));
     } else {
-      written = job.out.write_to(m_config.stdout_fd);
+      std::string header = m_config.group_header ? m_config.group_header(job.record, job.outcome) : std::string();
+      if (!header.empty()) {
+        written = write_all(m_config.stdout_fd, header);
+      }
+      if (written) {
+        written = job.out.write_to(m_config.stdout_fd);
+      }
       if (written) {
         // stderr's reader going away is not worth stopping for.
+        if (!header.empty() && !job.err.empty()) {
+          (void)write_all(m_config.stderr_fd, header);
+        }
         (void)job.err.write_to(m_config.stderr_fd);
       }
     }
@@ -387,6 +412,9 @@ private:
     }
     m_result.interrupted = true;
     m_result.interrupt_signal = signum;
+    if (m_config.on_interrupt) {
+      m_config.on_interrupt(signum);
+    }
     halt_now();
     maybe_finish();
   }

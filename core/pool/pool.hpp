@@ -13,6 +13,7 @@
 #include "core/pool/capture.hpp"
 #include "core/pool/executor.hpp"
 #include "core/pool/halt.hpp"
+#include "core/pool/joblog.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::pool {
@@ -41,6 +42,17 @@ struct PoolConfig {
 
   // Makes the executor; the local one unless set (--dry-run, --ssh).
   std::function<std::unique_ptr<Executor>(loop::Loop&)> executor;
+
+  // For runs over SSH hosts (ssh-exec): what --tag puts between the inputs and the line; the
+  // joblog's and --json's command instead of the expanded template; a line written before each
+  // job's grouped output (and before its stderr, when there is any), "" for none; and a callback
+  // for every job that ended for good, for a summary; `on_interrupt` hears the signal that
+  // stopped the pool, before the jobs are told.
+  std::string tag_separator = "\t";
+  std::string fixed_command;
+  std::function<std::string(const JobRecord&, const JobOutcome&)> group_header;
+  std::function<void(const JobRecord&, const JobOutcome&)> on_finished;
+  std::function<void(int)> on_interrupt;
 };
 
 struct PoolResult {
@@ -52,8 +64,10 @@ struct PoolResult {
   bool interrupted = false;
   int interrupt_signal = 0;    // the first of SIGINT, SIGTERM, SIGHUP, SIGQUIT that stopped it
   bool output_closed = false;  // stdout's reader went away (EPIPE)
+  std::uint64_t unreachable = 0; // failed because no host could be reached (JobOutcome::unreachable)
 
-  // GNU parallel's convention: 0, else the number of failed jobs, capped at 101.
+  // GNU parallel's convention: 0, else the number of failed jobs up to 100, 101 for more; 255
+  // when every job that ended failed because its host could not be reached.
   int exit_code() const;
 };
 

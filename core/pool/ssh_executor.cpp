@@ -3,9 +3,11 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -93,7 +95,7 @@ public:
     {
       std::lock_guard lock(m_mutex);
       if (m_live == 0) {
-        observer.on_stderr(fmt::format("netlab: {}: {}\n", log::command(), k_no_host));
+        // Said once, when the last host went (session_gone); the joblog shows 255 for each job.
         observer.on_done(no_host_outcome());
         return nullptr;
       }
@@ -118,6 +120,7 @@ private:
     outcome.exit_code = 255;
     outcome.start_error = k_no_host;
     outcome.host = "-";
+    outcome.unreachable = true;
     return outcome;
   }
 
@@ -185,7 +188,8 @@ private:
       std::unique_lock lock(m_mutex);
       if (k == 0) {
         host = HostState::down;
-        log::info("{}: {}; its jobs go to the other hosts", label(h), connected.error());
+        bool others = std::any_of(m_hosts.begin(), m_hosts.end(), [](HostState state) { return state != HostState::down; });
+        log::info("{}: {}{}", label(h), connected.error(), others ? "; its jobs go to the other hosts" : "");
         m_host_changed.notify_all();
       } else {
         log::info("{}: session {}: {}", label(h), k + 1, connected.error());
@@ -288,11 +292,8 @@ private:
     if (--m_live > 0 || m_stopping) {
       return;
     }
-    if (!m_queue.empty()) {
-      log::info("{}", k_no_host);
-    }
+    log::info("{}", k_no_host);
     for (auto& job : m_queue) {
-      m_events.push_back(Event{Event::Kind::err, job, fmt::format("netlab: {}: {}\n", log::command(), k_no_host), {}});
       m_events.push_back(Event{Event::Kind::done, std::move(job), {}, no_host_outcome()});
     }
     m_queue.clear();
@@ -319,7 +320,96 @@ private:
   std::atomic<unsigned> m_connected{0};
 };
 
+// One thread per job, each for one host; the loop hears of output and ends through an async.
+class HostJobExecutor : public Executor {
+public:
+  HostJobExecutor(loop::Loop& loop, HostJob run_host) : m_run_host(std::move(run_host)) {
+    m_wake = loop::Async::create(loop, [this] { deliver(); });
+    m_wake->unref();
+  }
+
+  ~HostJobExecutor() override {
+    // The scheduler waits for every job's end, so these threads are done or about to be.
+    for (auto& [job, thread] : m_threads) {
+      thread.join();
+    }
+    m_wake->close();
+  }
+
+  HostJobExecutor(const HostJobExecutor&) = delete;
+  HostJobExecutor& operator=(const HostJobExecutor&) = delete;
+
+  std::shared_ptr<JobControl> start(JobSpec&& spec, JobObserver& observer) override {
+    auto job = std::make_shared<RemoteJob>();
+    job->observer = &observer;
+    std::size_t host = static_cast<std::size_t>(spec.seq - 1);
+    if (m_in_flight++ == 0) {
+      m_wake->ref();
+    }
+    m_threads.emplace(job.get(), std::thread([this, job, host] {
+      ssh::OutputSink sink;
+      sink.out = [&](std::string_view data) { post(Event{Event::Kind::out, job, std::string(data), {}}); };
+      sink.err = [&](std::string_view data) { post(Event{Event::Kind::err, job, std::string(data), {}}); };
+      JobOutcome outcome = m_run_host(host, job->signal, sink);
+      post(Event{Event::Kind::done, job, {}, std::move(outcome)});
+    }));
+    return std::make_shared<RemoteControl>(std::move(job));
+  }
+
+private:
+  void post(Event event) {
+    {
+      std::lock_guard lock(m_mutex);
+      m_events.push_back(std::move(event));
+    }
+    m_wake->send();
+  }
+
+  void deliver() {
+    std::vector<Event> events;
+    {
+      std::lock_guard lock(m_mutex);
+      events.swap(m_events);
+    }
+    for (auto& event : events) {
+      switch (event.kind) {
+      case Event::Kind::out:
+        event.job->observer->on_stdout(event.data);
+        break;
+      case Event::Kind::err:
+        event.job->observer->on_stderr(event.data);
+        break;
+      case Event::Kind::done: {
+        // Its last act was posting this: the join is immediate.
+        auto node = m_threads.extract(event.job.get());
+        if (!node.empty()) {
+          node.mapped().join();
+        }
+        if (--m_in_flight == 0) {
+          m_wake->unref();
+        }
+        event.job->observer->on_done(event.outcome);
+        break;
+      }
+      case Event::Kind::capacity:
+        break;
+      }
+    }
+  }
+
+  HostJob m_run_host;
+  std::shared_ptr<loop::Async> m_wake;
+  std::map<RemoteJob*, std::thread> m_threads; // loop thread only
+  unsigned m_in_flight = 0;                    // loop thread only
+  std::mutex m_mutex;
+  std::vector<Event> m_events;
+};
+
 } // namespace
+
+std::unique_ptr<Executor> make_ssh_host_executor(loop::Loop& loop, HostJob run_host) {
+  return std::make_unique<HostJobExecutor>(loop, std::move(run_host));
+}
 
 std::unique_ptr<Executor> make_ssh_executor(loop::Loop& loop, SshPoolOptions options) {
   return std::make_unique<SshExecutor>(loop, std::move(options));

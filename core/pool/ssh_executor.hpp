@@ -2,11 +2,14 @@
 // joblog and exit codes stay the same; only where a job runs changes.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "core/loop/loop.hpp"
 #include "core/pool/executor.hpp"
+#include "core/ssh/exec.hpp"
 #include "core/ssh/session.hpp"
 
 namespace netlab::pool {
@@ -24,5 +27,13 @@ struct SshPoolOptions {
 // report, and its share of the jobs goes to the hosts that answered. When no host is left, the
 // remaining jobs fail with status 255, as ssh reports a connection failure.
 std::unique_ptr<Executor> make_ssh_executor(loop::Loop& loop, SshPoolOptions options);
+
+// ssh-exec's many-host mode: job N is host N-1, run by `run_host` on a thread of its own (libssh
+// blocks), which connects, transfers and runs the command there. `stop` is the job's signal from
+// the scheduler (--timeout, Ctrl-C, SIGTERM, SIGHUP), for ExecRequest::signal; output goes to
+// `sink` as it arrives and reaches the scheduler through the loop. The scheduler's -j bounds
+// how many hosts are worked on at once.
+using HostJob = std::function<JobOutcome(std::size_t host, const std::atomic<int>& stop, const ssh::OutputSink& sink)>;
+std::unique_ptr<Executor> make_ssh_host_executor(loop::Loop& loop, HostJob run_host);
 
 } // namespace netlab::pool

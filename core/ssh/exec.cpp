@@ -111,20 +111,23 @@ int ExecOutcome::exit_code() const {
 }
 
 std::string supervised_command(const std::string& command, Watchdog watchdog) {
-  // $1 is the command, run by the login shell ($SHELL, set by sshd) as ssh would. The watchdog
-  // ignores the signals it relays (it is in the same group), and the wrapper stops it once the
-  // command ends so the channel can close.
+  // $1 is the command. The wrapper starts the watchdog in the background and then becomes the
+  // command (exec "$SHELL" -c, the login shell sshd names, as ssh would run it), so its status
+  // and signal reach sshd unchanged and no shell is left in between to report "Terminated". The
+  // watchdog ignores the signals it relays (it is in the same group) and, once the command is
+  // over, kills what is left of the group, itself included.
   // control: an asynchronous list's stdin is /dev/null in a shell without job control, so the
-  // channel's stdin is kept on fd 3 for the watchdog before anything runs in the background.
+  // channel's stdin is kept on fd 3 for the watchdog before anything runs in the background; it
+  // reaches EOF when the session ends, whether the command ended or the connection did.
   static constexpr std::string_view k_control =
-      "exec 3<&0 </dev/null; (trap '' INT TERM HUP; while read -r s; do case $s in INT|TERM|HUP|QUIT|USR1|USR2) "
-      "kill -s $s 0;; esac; done; kill -s KILL 0) <&3 >/dev/null 2>&1 & w=$!; exec 3<&-; \"${SHELL:-/bin/sh}\" -c \"$1\"; "
-      "s=$?; kill -s KILL $w 2>/dev/null; exit $s";
-  // parent: $PPID is the sshd session process (the login shell exec'd this one); once it is gone
-  // nobody can read the command's output or stop it any more.
+      "exec 3<&0 </dev/null; (trap '' INT TERM HUP QUIT USR1 USR2; while read -r s; do case $s in "
+      "INT|TERM|HUP|QUIT|USR1|USR2) kill -s $s 0;; esac; done; kill -s KILL 0) <&3 >/dev/null 2>&1 & "
+      "exec 3<&-; exec \"${SHELL:-/bin/sh}\" -c \"$1\"";
+  // parent: $PPID is the sshd session process (the login shell exec'd this one) and $$ becomes
+  // the command; once either is gone, nobody can read the command's output or stop it any more.
   static constexpr std::string_view k_parent =
-      "p=$PPID; (trap '' INT TERM HUP; while kill -0 $p 2>/dev/null; do sleep 1; done; kill -s KILL 0) "
-      "</dev/null >/dev/null 2>&1 & w=$!; \"${SHELL:-/bin/sh}\" -c \"$1\"; s=$?; kill -s KILL $w 2>/dev/null; exit $s";
+      "p=$PPID c=$$; (trap '' INT TERM HUP QUIT USR1 USR2; while kill -0 $p 2>/dev/null && kill -0 $c 2>/dev/null; "
+      "do sleep 1; done; kill -s KILL 0) </dev/null >/dev/null 2>&1 & exec \"${SHELL:-/bin/sh}\" -c \"$1\"";
   if (watchdog == Watchdog::none) {
     return command;
   }

@@ -17,6 +17,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/pool/pool.hpp"
+#include "core/pool/ssh_executor.hpp"
 #include "core/ssh/client_setup.hpp"
 #include "core/ssh/exec.hpp"
 #include "core/ssh/sftp.hpp"
@@ -31,7 +33,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int k_max_failed_exit = 100;
 
 // One host, streaming: INT, TERM and HUP while the command runs are forwarded to it instead of
 // ending netlab at once, so the remote command is stopped first (exec.hpp); a second one makes
@@ -89,58 +90,16 @@ struct HostResult {
   bool failed() const { return !error.empty() || exit_code != 0; }
 };
 
-// Turns a byte stream into whole lines prefixed with the host, so lines from different hosts
-// never mix even when the remote writes half a line at a time.
-class LineTagger {
-public:
-  LineTagger(std::string prefix, int fd, std::mutex& mutex, TransferProgress& progress)
-      : m_prefix(std::move(prefix)), m_fd(fd), m_mutex(mutex), m_progress(progress) {}
-
-  void feed(std::string_view data) {
-    m_pending.append(data);
-    auto last = m_pending.rfind('\n');
-    if (last == std::string::npos) {
-      return;
-    }
-    emit(std::string_view(m_pending).substr(0, last + 1));
-    m_pending.erase(0, last + 1);
-  }
-
-  void flush() {
-    if (!m_pending.empty()) {
-      m_pending.push_back('\n');
-      emit(m_pending);
-      m_pending.clear();
-    }
-  }
-
-private:
-  void emit(std::string_view lines) {
-    std::string out;
-    while (!lines.empty()) {
-      auto newline = lines.find('\n');
-      out += m_prefix;
-      out.append(lines.substr(0, newline + 1));
-      lines.remove_prefix(newline + 1);
-    }
-    std::lock_guard lock(m_mutex);
-    m_progress.clear_locked();
-    write_out(m_fd, out);
-  }
-
-  std::string m_prefix;
-  int m_fd;
-  std::mutex& m_mutex;
-  TransferProgress& m_progress;
-  std::string m_pending;
-};
-
 class Runner {
 public:
-  Runner(const ExecConfig& config, TransferProgress& progress) : m_config(config), m_progress(progress) {}
+  Runner(const ExecConfig& config, TransferProgress& progress, bool scheduler_signals = false)
+      : m_config(config), m_progress(progress), m_scheduler_signals(scheduler_signals) {}
 
   // Connects, transfers, runs; `sink` receives the command's output as it arrives.
-  HostResult run_host(const HostSpec& spec, const std::string& get_prefix, const OutputSink& sink) {
+  // `stop`: the scheduler's signal for this host (many hosts); null for one host, which then
+  // catches INT, TERM and HUP itself while the command runs.
+  HostResult run_host(const HostSpec& spec, const std::string& get_prefix, const OutputSink& sink,
+                      const std::atomic<int>* stop = nullptr) {
     HostResult result;
     result.label = spec.label;
     auto started = Clock::now();
@@ -179,6 +138,13 @@ public:
       result.exit_code = 128 + signum;
       return finish();
     }
+    if (stop != nullptr && stop->load() != 0) {
+      // --timeout or an interrupt came while connecting or transferring.
+      result.stopped_by = stop->load();
+      result.error = "stopped before the command started";
+      result.exit_code = k_exit_failure;
+      return finish();
+    }
     if (!m_config.command.empty()) {
       ExecRequest request;
       request.pty = m_config.pty;
@@ -189,7 +155,9 @@ public:
       request.watchdog = request.stdin_fd >= 0 || request.pty ? Watchdog::parent : Watchdog::control;
       request.command = supervised_command(join_command(m_config.command), request.watchdog);
       std::optional<StopSignals> stop_signals;
-      if (m_config.hosts.size() == 1) {
+      if (stop != nullptr) {
+        request.signal = stop;
+      } else {
         stop_signals.emplace();
         request.signal = &g_stop_signal;
       }
@@ -220,7 +188,10 @@ private:
       return true;
     }
     // INT, TERM and HUP let the transfers remove their temporary files before netlab ends.
-    InterruptWatch interrupts;
+    std::optional<InterruptWatch> interrupts;
+    if (!m_scheduler_signals) {
+      interrupts.emplace();
+    }
     TransferGuard guard(session, m_config.connect.connect_timeout, m_config.timeout);
     TransferOptions options{m_config.recursive, m_config.preserve, m_config.follow_links, m_progress.meter(), &guard};
     auto failed = [&](const std::string& error) {
@@ -285,26 +256,13 @@ private:
 
   const ExecConfig& m_config;
   TransferProgress& m_progress;
+  bool m_scheduler_signals; // on pool-run's scheduler, whose watchers catch INT/TERM/HUP
 };
 
 std::string safe_file_name(const std::string& label) {
   std::string out = label;
   std::replace(out.begin(), out.end(), '/', '_');
   return out;
-}
-
-nlohmann::json to_json(const HostResult& result) {
-  nlohmann::json object;
-  object["host"] = result.label;
-  object["exit"] = result.exit_code;
-  object["signal"] = result.signal.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.signal);
-  object["stdout"] = result.out;
-  object["stderr"] = result.err;
-  object["duration"] = std::round(result.duration * 1e6) / 1e6;
-  object["error"] = result.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.error);
-  object["bytes_transferred"] = result.transferred.bytes;
-  object["files_transferred"] = result.transferred.files;
-  return object;
 }
 
 // One host, default output: stream straight through and let main() report a failure.
@@ -332,80 +290,92 @@ int run_single(const ExecConfig& config, Runner& runner) {
   return result.exit_code;
 }
 
-int run_many(const ExecConfig& config, Runner& runner, std::mutex& output_mutex, TransferProgress& progress) {
-  std::atomic<std::size_t> next{0};
-  std::atomic<int> failed{0};
+// Many hosts (or --tag, --json, --joblog): pool-run's scheduler with one job per host, so
+// --timeout, signals, grouping, tagging, --json, --joblog and exit codes are pool-run's.
+int run_pooled(const ExecConfig& config, Runner& runner, std::mutex& output_mutex, TransferProgress& progress) {
   bool many = config.hosts.size() > 1;
+  pool::PoolConfig pool;
+  pool.command = {"{}"}; // never run: the executor runs `config.command` on host {#}
+  pool.fixed_command = join_command(config.command);
+  std::vector<std::string> labels;
+  for (const auto& spec : config.hosts) {
+    labels.push_back(spec.label);
+  }
+  pool.groups = {labels};
+  pool.jobs = static_cast<unsigned>(std::clamp<std::size_t>(static_cast<std::size_t>(std::max(config.jobs, 1)), 1,
+                                                            config.hosts.size()));
+  pool.tag = config.tag;
+  pool.tag_separator = ": ";
+  pool.json = config.json;
+  // --timeout stays ssh-exec's (transfers, then the command, each; exec.hpp stops the command
+  // the same way the scheduler's signals do), so the scheduler gets none.
+  pool.joblog = config.joblog;
+  pool.group_header = [&config](const pool::JobRecord& record, const pool::JobOutcome& outcome) -> std::string {
+    if (config.tag || outcome.unreachable) {
+      return {};
+    }
+    return fmt::format("--- {}: exit {} ---\n", record.host, record.exit_code);
+  };
+  // The summary: each failed host and why, once the run is over.
+  std::vector<std::string> failures;
   int last_exit = 0;
-
-  auto work = [&] {
-    while (true) {
-      std::size_t index = next.fetch_add(1);
-      if (index >= config.hosts.size()) {
-        return;
-      }
-      const auto& spec = config.hosts[index];
-      std::optional<LineTagger> tag_out;
-      std::optional<LineTagger> tag_err;
-      std::string out;
-      std::string err;
-      OutputSink sink;
-      if (config.tag) {
-        tag_out.emplace(spec.label + ": ", STDOUT_FILENO, output_mutex, progress);
-        tag_err.emplace(spec.label + ": ", STDERR_FILENO, output_mutex, progress);
-        sink.out = [&](std::string_view data) { tag_out->feed(data); };
-        sink.err = [&](std::string_view data) { tag_err->feed(data); };
-      } else {
-        sink.out = [&](std::string_view data) { out.append(data); };
-        sink.err = [&](std::string_view data) { err.append(data); };
-      }
-      auto result = runner.run_host(spec, many ? safe_file_name(spec.label) : "", sink);
-      result.out = std::move(out);
-      result.err = std::move(err);
-      if (tag_out) {
-        tag_out->flush();
-        tag_err->flush();
-      }
-      if (result.failed()) {
-        failed.fetch_add(1);
-      }
+  pool.on_finished = [&](const pool::JobRecord& record, const pool::JobOutcome& outcome) {
+    {
       std::lock_guard lock(output_mutex);
       progress.clear_locked();
-      last_exit = result.exit_code;
-      if (config.json) {
-        write_out(STDOUT_FILENO,
-                  to_json(result).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-        continue;
-      }
-      if (!result.error.empty()) {
-        log::info("{}: {}", result.label, result.error);
-      }
-      if (!config.tag && result.connected) {
-        std::string header = fmt::format("--- {}: exit {} ---\n", result.label, result.exit_code);
-        write_out(STDOUT_FILENO, header + result.out);
-        if (!result.err.empty()) {
-          write_out(STDERR_FILENO, header + result.err);
-        }
-      }
+    }
+    last_exit = static_cast<int>(record.exit_code);
+    std::string why;
+    if (!outcome.start_error.empty()) {
+      why = outcome.start_error;
+    } else if (outcome.term_signal != 0) {
+      why = fmt::format("killed by SIG{}", signal_name(outcome.term_signal));
+    } else if (record.exit_code != 0) {
+      why = fmt::format("exit {}", record.exit_code);
+    }
+    if (!why.empty()) {
+      failures.push_back(fmt::format("{}: {}", record.host, why));
     }
   };
-
-  std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(std::max(config.jobs, 1)), config.hosts.size());
-  std::vector<std::thread> pool;
-  pool.reserve(threads);
-  for (std::size_t i = 0; i < threads; ++i) {
-    pool.emplace_back(work);
+  pool.on_interrupt = [](int signum) { InterruptWatch::notify(signum); };
+  pool.executor = [&](loop::Loop& loop) {
+    return pool::make_ssh_host_executor(
+        loop, [&, many](std::size_t index, const std::atomic<int>& stop, const OutputSink& sink) {
+          const auto& spec = config.hosts[index];
+          auto result = runner.run_host(spec, many ? safe_file_name(spec.label) : "", sink, &stop);
+          pool::JobOutcome outcome;
+          outcome.host = spec.label;
+          outcome.exit_code = result.exit_code;
+          outcome.term_signal = result.exit_status < 0 ? signal_number(result.signal) : 0;
+          outcome.start_error = result.error;
+          outcome.unreachable = !result.connected;
+          outcome.bytes_transferred = result.transferred.bytes;
+          outcome.files_transferred = result.transferred.files;
+          if (result.stopped_by != 0 && outcome.exit_code == 0 && outcome.term_signal == 0) {
+            outcome.term_signal = result.stopped_by;
+          }
+          return outcome;
+        });
+  };
+  auto result = pool::run_pool(pool);
+  if (!result) {
+    throw Error(result.error());
   }
-  for (auto& thread : pool) {
-    thread.join();
+  if (result->interrupted) {
+    int signum = result->interrupt_signal;
+    throw Error(fmt::format("interrupted by SIG{}; the remote commands were stopped", signal_name(signum)),
+                128 + signum);
+  }
+  if (!failures.empty()) {
+    log::info("{} of {} host{} failed:", failures.size(), config.hosts.size(), many ? "s" : "");
+    for (const auto& line : failures) {
+      log::info("{}", line);
+    }
   }
   if (!many) {
-    return last_exit;
+    return last_exit; // one host with --tag, --json or --joblog: its status, as without them
   }
-  if (failed > 0 && !config.json) {
-    log::info("{} of {} hosts failed", failed.load(), config.hosts.size());
-  }
-  return std::min(failed.load(), k_max_failed_exit);
+  return result->exit_code();
 }
 
 } // namespace
@@ -439,15 +409,14 @@ int run_ssh_exec(const ExecConfig& config) {
   std::mutex output_mutex;
   bool has_transfers = !config.puts.empty() || !config.gets.empty();
   TransferProgress progress(output_mutex, config.hosts.size(), expected, config.progress && has_transfers);
-  Runner runner(effective, progress);
-  if (config.hosts.size() == 1 && !config.tag && !config.json) {
+  if (config.hosts.size() == 1 && !config.tag && !config.json && config.joblog.empty()) {
+    Runner runner(effective, progress);
     return run_single(effective, runner);
   }
-  int status = run_many(effective, runner, output_mutex, progress);
-  if (int signum = InterruptWatch::caught(); signum != 0) {
-    throw Error(fmt::format("interrupted by {}", InterruptWatch::name(signum)), 128 + signum);
-  }
-  return status;
+  // The scheduler's signal watchers catch INT, TERM and HUP and tell transfers through
+  // InterruptWatch::notify; an InterruptWatch of the transfers' own would take them away.
+  Runner runner(effective, progress, /*scheduler_signals=*/true);
+  return run_pooled(effective, runner, output_mutex, progress);
 }
 
 } // namespace netlab::ssh

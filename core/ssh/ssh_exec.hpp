@@ -33,12 +33,16 @@ struct ExecConfig {
   bool forward_stdin = false; // one host only: our stdin goes to the command
   bool raw_terminal = false;  // with a pty on a terminal: pass keys through unprocessed
   bool progress = false;      // an SFTP progress line on stderr (a terminal)
+  std::string joblog;         // GNU parallel's joblog, one line per host
 };
 
 // Returns the exit code: one host → its command's status (255 connect/auth/host key, 124
-// timeout, 128+N when signal N interrupted the transfers); many hosts → 0, or the number of failed hosts capped at 100. Throws netlab::Error
-// subclasses for failures that stop the command before any host runs, and, with one host and
-// default output, for that host's failure, so main() prints it like every other command's error.
+// timeout, 128+N when signal N stopped it or its transfers). Many hosts (and one host with --tag,
+// --json or --joblog) run on pool-run's scheduler, one job per host: 0, else the number of hosts
+// that failed up to 100, 101 for more, 255 when no host could be reached; a summary on stderr
+// names each failed host and why. Throws netlab::Error subclasses for failures that stop the
+// command before any host runs, for an interrupt (128+N), and, with one host and default output,
+// for that host's failure, so main() prints it like every other command's error.
 int run_ssh_exec(const ExecConfig& config);
 
 } // namespace netlab::ssh

@@ -79,6 +79,13 @@ int InterruptWatch::caught() { return g_caught; }
 
 int InterruptWatch::wake_fd() { return g_pipe[0]; }
 
+void InterruptWatch::notify(int signum) {
+  if (g_pipe[0] < 0 && ::pipe2(g_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    g_pipe[0] = g_pipe[1] = -1;
+  }
+  on_signal(signum);
+}
+
 std::string InterruptWatch::name(int signum) {
   switch (signum) {
   case SIGINT:

@@ -38,6 +38,10 @@ public:
   static std::string name(int signum);
   // Readable once a signal was caught; for poll().
   static int wake_fd();
+  // Records `signum` as if it had been caught, for a caller whose own signal watchers caught it
+  // (ssh-exec on pool-run's scheduler, which creates no InterruptWatch), so transfers stop the
+  // same way.
+  static void notify(int signum);
 };
 
 class TransferGuard {

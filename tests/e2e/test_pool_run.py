@@ -222,10 +222,12 @@ class PoolRunTest(unittest.TestCase):
         self.assertEqual([o["seq"] for o in objects], [1, 2])
         self.assertEqual(objects[1]["input"], "2")
         self.assertEqual(objects[1]["exit"], 2)
-        self.assertEqual(objects[1]["signal"], 0)
+        self.assertIsNone(objects[1]["signal"])  # a name ("TERM") or null, as in ssh-exec
         self.assertEqual(objects[1]["stdout"], "out 2\n")
         self.assertEqual(objects[1]["stderr"], "err\n")
         self.assertGreaterEqual(objects[0]["duration"], 0)
+        killed = pool("--json", "--shell", "--", "kill -TERM $$", ":::", "x")
+        self.assertEqual(json.loads(killed.stdout)["signal"], "TERM")
 
     def test_ten_thousand_quick_jobs(self):
         # The sanitizer build checks memory, not scale: it runs the same test with fewer jobs.

@@ -116,21 +116,23 @@ class PoolRunSshTest(unittest.TestCase):
         joblog = os.path.join(self.tmp, "none.tsv")
         dead = [f"root@127.0.0.1:{free_port()}", f"root@127.0.0.1:{free_port()}"]
         proc = self.pool("--joblog", joblog, "--", "true", ":::", "1", "2", "3", hosts=dead, timeout=60)
-        self.assertEqual(proc.returncode, 3, proc.stderr)
-        self.assertIn(b"no SSH host is reachable", proc.stderr)
+        # GNU parallel's convention (issue 13/15): every host unreachable is 255, said once.
+        self.assertEqual(proc.returncode, 255, proc.stderr)
+        self.assertEqual(proc.stderr.count(b"no SSH host is reachable"), 1, proc.stderr)
+        self.assertNotIn(b"other hosts", proc.stderr.splitlines()[-2])
         self.assertEqual([r["Exitval"] for r in read_joblog(joblog)], ["255"] * 3)
 
     def test_wrong_key_is_refused(self):
         wrong = keygen(os.path.join(tempfile.mkdtemp(dir=self.tmp), "id_wrong"))
         proc = self.pool("--", "true", ":::", "1", "2", hosts=self.hosts[:1], key=wrong)
-        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertEqual(proc.returncode, 255, proc.stderr)  # no host reachable
         self.assertIn(b"auth", proc.stderr.lower())
 
     def test_unknown_host_refused_then_accept_new(self):
         known = os.path.join(tempfile.mkdtemp(dir=self.tmp), "known_hosts")
         open(known, "w").close()
         proc = self.pool("--", "true", ":::", "1", hosts=self.hosts[:1], known=known)
-        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertEqual(proc.returncode, 255, proc.stderr)  # no host reachable
         self.assertIn(fingerprint(self.sshd[0].host_key + ".pub").encode(), proc.stderr)
 
         proc = self.pool("--accept-new", "--", "echo", "ok", ":::", "1", hosts=self.hosts[:1], known=known)
@@ -224,6 +226,33 @@ class PoolRunSshTest(unittest.TestCase):
         while time.monotonic() < deadline and self.remote_count(pattern) > 0:
             time.sleep(0.1)
         self.assertEqual(self.remote_count(pattern), 0, f"'{pattern}' still running")
+
+    def test_ssh_client_options_shared_with_ssh_exec(self):
+        # -l, -p, -F, --no-agent and --password-file mean what they mean in ssh-exec.
+        port = self.sshd[0].port
+        config = os.path.join(tempfile.mkdtemp(dir=self.tmp), "config")
+        with open(config, "w") as f:
+            f.write(f"Host lab\n  HostName 127.0.0.1\n  Port {port}\n")
+        argv = [NETLAB, "pool-run", "--known-hosts", self.known, "-i", self.key, "--no-progress", "--no-agent",
+                "-l", "root", "-p", str(port), "--ssh", "127.0.0.1", "--", "echo", ":::", "a"]
+        proc = subprocess.run(argv, capture_output=True, env=self.env(), stdin=subprocess.DEVNULL, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, b"a\n")
+        argv = [NETLAB, "pool-run", "--known-hosts", self.known, "--ssh-identity", self.key, "-F", config,
+                "-l", "root", "--ssh", "lab", "--", "echo", ":::", "b"]
+        proc = subprocess.run(argv, capture_output=True, env=self.env(), stdin=subprocess.DEVNULL, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, b"b\n")
+        loose = os.path.join(tempfile.mkdtemp(dir=self.tmp), "pw")
+        with open(loose, "w") as f:
+            f.write("x\n")
+        os.chmod(loose, 0o644)
+        proc = self.pool("--password-file", loose, "--", "true", ":::", "1", hosts=self.hosts[:1])
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn(b"too open", proc.stderr)
+        proc = subprocess.run([NETLAB, "pool-run", "-l", "root", "--", "true", ":::", "1"], capture_output=True)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn(b"only with --ssh", proc.stderr)
 
     def test_usage_errors(self):
         proc = subprocess.run([NETLAB, "pool-run", "--ssh", "root@", "--", "true", ":::", "1"], capture_output=True)

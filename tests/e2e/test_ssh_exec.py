@@ -423,6 +423,56 @@ class SshExecTest(unittest.TestCase):
         self.assertIn(f"netlab: ssh-exec: {dead}: connect".encode(), mixed.stderr)
         self.assertIn(b"1 of 2 hosts failed", mixed.stderr)
 
+    def test_many_hosts_summary_exit_codes_joblog_and_json(self):
+        # Many hosts run on pool-run's scheduler: GNU parallel's exit codes, a summary naming
+        # each failed host and why, --joblog, and --json with the signal as a name.
+        dead = f"127.0.0.1:{free_port()}"
+        other = f"127.0.0.1:{self.sshd.port}"  # the same sshd under another label, as root via -l
+        joblog = os.path.join(tempfile.mkdtemp(dir=self.tmp), "hosts.tsv")
+        script = 'case "$SSH_CONNECTION" in *) exit 3;; esac'
+        out = self.ssh("-l", "root", "--joblog", joblog, self.host, dead, other, "--", "exit 3")
+        self.assertEqual(out.returncode, 3, out.stderr)
+        err = out.stderr.decode().splitlines()
+        self.assertIn("netlab: ssh-exec: 3 of 3 hosts failed:", err)
+        self.assertIn(f"netlab: ssh-exec: {self.host}: exit 3", err)
+        self.assertIn(f"netlab: ssh-exec: {other}: exit 3", err)
+        self.assertTrue(any(line.startswith(f"netlab: ssh-exec: {dead}: connect ") and "refused" in line.lower()
+                            for line in err), err)
+        with open(joblog) as f:
+            rows = [line.rstrip("\n").split("\t") for line in f]
+        self.assertEqual(rows[0][:3], ["Seq", "Host", "Starttime"])
+        self.assertEqual(sorted((r[1], r[6]) for r in rows[1:]),
+                         sorted([(self.host, "3"), (dead, "255"), (other, "3")]))
+
+        unreachable = self.ssh(dead, f"127.0.0.1:{free_port()}", "--", "true")
+        self.assertEqual(unreachable.returncode, 255, unreachable.stderr)
+
+        killed = self.ssh("--json", self.host, self.host, "--", "kill -TERM $$")
+        self.assertEqual(killed.returncode, 2, killed.stderr)
+        for o in map(json.loads, killed.stdout.decode().splitlines()):
+            self.assertEqual(o["signal"], "TERM", o)
+            self.assertEqual(o["exit"], 128 + signal.SIGTERM, o)
+        del script
+
+    def test_many_hosts_every_way_of_ending_stops_every_command(self):
+        hosts = [self.host] * 3
+        for name, extra, how, code in (("timeout", ["--timeout", "1"], None, 3),
+                                       ("SIGINT", [], signal.SIGINT, 130),
+                                       ("SIGTERM", [], signal.SIGTERM, 143),
+                                       ("SIGHUP", [], signal.SIGHUP, 129),
+                                       ("SIGKILL", [], signal.SIGKILL, -signal.SIGKILL)):
+            with self.subTest(ending=name):
+                marker = f"4{len(name)}{code % 97}.{os.getpid()}"
+                proc, argv = self.start_remote(marker, *extra, hosts=hosts, count=3)
+                if how is not None:
+                    proc.send_signal(how)
+                out, err = proc.communicate(timeout=60)
+                check_sanitizers(err.decode(errors="replace"), " ".join(argv))
+                self.assertEqual(proc.returncode, code, err)
+                if how not in (None, signal.SIGKILL):
+                    self.assertIn(f"interrupted by {name}".encode(), err)
+                self.assert_nothing_left(marker)
+
     # --- SFTP -----------------------------------------------------------------------------
 
     def test_sftp_put_get_50mb_file(self):
