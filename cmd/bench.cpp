@@ -7,6 +7,7 @@
 #include "cmd/common.hpp"
 #include "cmd/values.hpp"
 #include "cmd/registry.hpp"
+#include "cmd/tls_options.hpp"
 #include "core/bench/bench.hpp"
 #include "core/util/error.hpp"
 #include "core/util/units.hpp"
@@ -27,6 +28,7 @@ struct Options {
   std::uint64_t messages = 0;
   double timeout = 1.0;
   bool json = false;
+  TlsClientOptions tls;
 };
 
 int run_bench(const Options& options) {
@@ -61,6 +63,11 @@ int run_bench(const Options& options) {
   config.max_messages = options.messages;
   config.udp_timeout = options.timeout;
   config.progress = !options.json && is_tty(2);
+  config.tls = tls_client_context(options.tls);
+  config.sni = options.tls.sni;
+  if (config.tls && config.udp) {
+    throw UsageError("--tls is for tcp");
+  }
 
   auto result = bench::run_bench(config);
   if (result.connect_failed) {
@@ -117,11 +124,13 @@ Runner setup_bench(CLI::App& app) {
                   ->capture_default_str(),
               {.min = 0, .above = true});
   app.add_flag("--json", options->json, "print the result as one JSON object");
+  add_tls_client_options(app, options->tls, false);
   app.footer("Exit status: 0 ok, 1 a byte differed or a connection failed, 255 could not connect.\n"
              "Example:\n"
              "  netlab echo-server 0 --port-file /tmp/port &\n"
              "  netlab bench tcp $(cat /tmp/port) --conns 10 --duration 2\n"
-             "  netlab bench tcp $(cat /tmp/port) --mode stream --json");
+             "  netlab bench tcp $(cat /tmp/port) --mode stream --json\n"
+             "  netlab bench tcp localhost:8443 --tls --tls-ca ca.pem --mode connect");
   return [options] { return run_bench(*options); };
 }
 

@@ -7,6 +7,7 @@
 #include "cmd/common.hpp"
 #include "cmd/values.hpp"
 #include "cmd/registry.hpp"
+#include "cmd/tls_options.hpp"
 #include "core/probe/probe.hpp"
 #include "core/util/error.hpp"
 
@@ -18,6 +19,8 @@ struct Options {
   double timeout = 1.0;
   double wait = -1;
   bool json = false;
+  TlsClientOptions tls;
+  long min_days = -1;
 };
 
 int run_probe(const Options& options) {
@@ -27,6 +30,17 @@ int run_probe(const Options& options) {
   }
   config.timeout = options.timeout;
   config.wait = options.wait;
+  config.tls = tls_client_context(options.tls);
+  config.sni = options.tls.sni;
+  config.min_days = options.min_days;
+  if (options.min_days >= 0 && !config.tls) {
+    throw UsageError("--min-days needs --tls");
+  }
+  for (const auto& address : config.addresses) {
+    if (config.tls && address.is_unix()) {
+      throw UsageError(fmt::format("--tls needs TCP addresses, not {}", address.to_string()));
+    }
+  }
   auto report = probe::run_probe(config);
   for (const auto& result : report.results) {
     fmt::print("{}\n", options.json ? probe::format_json(result) : probe::format_text(result));
@@ -50,10 +64,16 @@ Runner setup_probe(CLI::App& app) {
   as_duration(app.add_option("--wait", options->wait,
                              "retry closed addresses until all are open or SECONDS pass (exit 124 if they do)"));
   app.add_flag("--json", options->json, "one JSON object per address");
-  app.footer("Exit status: 0 all open, 1 any closed, 124 --wait ran out, 2 bad arguments.\n"
+  add_tls_client_options(app, options->tls, false);
+  as_count(app.add_option("--min-days", options->min_days,
+                          "with --tls: fail (exit 1) when the certificate expires in fewer than N days"),
+           0, 100000);
+  app.footer("Exit status: 0 all open, 1 any closed (or, with --tls, a failed handshake or a\n"
+             "certificate expiring within --min-days), 124 --wait ran out, 2 bad arguments.\n"
              "Example:\n"
              "  netlab probe 127.0.0.1:22 8080\n"
-             "  netlab probe --wait 10 127.0.0.1:5432 && psql ...");
+             "  netlab probe --wait 10 127.0.0.1:5432 && psql ...\n"
+             "  netlab probe --tls --min-days 14 example.org:443");
   return [options] { return run_probe(*options); };
 }
 

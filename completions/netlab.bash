@@ -162,15 +162,15 @@ _netlab() {
       dashes=none
       ;;
     bench)
-      opts='-h --help --mode -c --conns -s --size -d --duration --rate --threads --messages --timeout --json'
-      vals=( [--mode]='w:rr,stream,connect' [-c]='none' [--conns]='none' [-s]='none' [--size]='none' [-d]='none' [--duration]='none' [--rate]='none' [--threads]='none' [--messages]='none' [--timeout]='none')
+      opts='-h --help --mode -c --conns -s --size -d --duration --rate --threads --messages --timeout --json --tls --tls-ca --sni --alpn --tls-insecure'
+      vals=( [--mode]='w:rr,stream,connect' [-c]='none' [--conns]='none' [-s]='none' [--size]='none' [-d]='none' [--duration]='none' [--rate]='none' [--threads]='none' [--messages]='none' [--timeout]='none' [--tls-ca]='file' [--sni]='none' [--alpn]='none')
       pos=('w:tcp,udp' 'file')
       rest=0
       dashes=none
       ;;
     probe)
-      opts='-h --help --timeout --wait --json'
-      vals=( [--timeout]='none' [--wait]='none')
+      opts='-h --help --timeout --wait --json --tls --tls-ca --sni --alpn --tls-insecure --min-days'
+      vals=( [--timeout]='none' [--wait]='none' [--tls-ca]='file' [--sni]='none' [--alpn]='none' [--min-days]='none')
       pos=('file')
       rest=1
       dashes=none

@@ -135,6 +135,9 @@ function __netlab_spec --argument-names name
             echo val --threads 'none'
             echo val --messages 'none'
             echo val --timeout 'none'
+            echo val --tls-ca 'file'
+            echo val --sni 'none'
+            echo val --alpn 'none'
             echo pos 'w:tcp,udp'
             echo pos 'file'
             echo rest 0
@@ -142,6 +145,10 @@ function __netlab_spec --argument-names name
         case probe
             echo val --timeout 'none'
             echo val --wait 'none'
+            echo val --tls-ca 'file'
+            echo val --sni 'none'
+            echo val --alpn 'none'
+            echo val --min-days 'none'
             echo pos 'file'
             echo rest 1
             echo dashes none
@@ -414,11 +421,22 @@ complete -c netlab -n '__netlab_using bench' -l threads -r -f -d 'event loops (t
 complete -c netlab -n '__netlab_using bench' -l messages -r -f -d 'stop after N messages in all (0: run for --duration)'
 complete -c netlab -n '__netlab_using bench' -l timeout -r -f -d 'udp: how long before an unanswered datagram counts as lost'
 complete -c netlab -n '__netlab_using bench' -l json -d 'print the result as one JSON object'
+complete -c netlab -n '__netlab_using bench' -l tls -d 'speak TLS 1.2+; the server\'s certificate chain and name are verified (system store or --tls-ca)'
+complete -c netlab -n '__netlab_using bench' -l tls-ca -r -F -d 'trust only the CA certificates in FILE (PEM) instead of the system store'
+complete -c netlab -n '__netlab_using bench' -l sni -r -f -d 'send NAME as TLS server name and verify the certificate for NAME, not the host'
+complete -c netlab -n '__netlab_using bench' -l alpn -r -f -d 'offer application protocol PROTO (repeatable, in order of preference)'
+complete -c netlab -n '__netlab_using bench' -l tls-insecure -d 'do NOT verify the server\'s certificate: anyone on the path can read and change the traffic'
 
 complete -c netlab -n '__netlab_using probe' -s h -l help -d 'Print this help message and exit'
 complete -c netlab -n '__netlab_using probe' -l timeout -r -f -d 'how long one connection attempt may take'
 complete -c netlab -n '__netlab_using probe' -l wait -r -f -d 'retry closed addresses until all are open or SECONDS pass (exit 124 if they do)'
 complete -c netlab -n '__netlab_using probe' -l json -d 'one JSON object per address'
+complete -c netlab -n '__netlab_using probe' -l tls -d 'speak TLS 1.2+; the server\'s certificate chain and name are verified (system store or --tls-ca)'
+complete -c netlab -n '__netlab_using probe' -l tls-ca -r -F -d 'trust only the CA certificates in FILE (PEM) instead of the system store'
+complete -c netlab -n '__netlab_using probe' -l sni -r -f -d 'send NAME as TLS server name and verify the certificate for NAME, not the host'
+complete -c netlab -n '__netlab_using probe' -l alpn -r -f -d 'offer application protocol PROTO (repeatable, in order of preference)'
+complete -c netlab -n '__netlab_using probe' -l tls-insecure -d 'do NOT verify the server\'s certificate: anyone on the path can read and change the traffic'
+complete -c netlab -n '__netlab_using probe' -l min-days -r -f -d 'with --tls: fail (exit 1) when the certificate expires in fewer than N days'
 
 complete -c netlab -n '__netlab_using pool-run' -s h -l help -d 'Print this help message and exit'
 complete -c netlab -n '__netlab_using pool-run' -s j -l jobs -r -f -d 'run N jobs at once (default: number of CPUs; 0: one per input, capped)'

@@ -18,6 +18,7 @@
 #include "core/loop/tcp.hpp"
 #include "core/loop/timer.hpp"
 #include "core/loop/udp.hpp"
+#include "core/tls/tls_stream.hpp"
 
 namespace netlab::bench {
 namespace {
@@ -107,6 +108,8 @@ private:
     int index = 0;
     std::uint64_t base = 0;
     std::shared_ptr<loop::Tcp> tcp;
+    // Over TLS: the stream the bytes go through, owned by `tcp`'s callbacks (tls_stream.hpp).
+    tls::TlsStream* tls = nullptr;
     std::shared_ptr<loop::Udp> udp;
     std::uint64_t sent = 0;
     std::uint64_t received = 0;
@@ -190,6 +193,7 @@ private:
 
   void start_tcp(Connection& connection) {
     connection.tcp = loop::Tcp::create(m_loop);
+    connection.tls = nullptr;
     connection.sent = 0;
     connection.received = 0;
     connection.connected = false;
@@ -217,11 +221,17 @@ private:
       connection.tcp->close();
       return;
     }
-    connection.connected = true;
-    ++m_result.connects;
     auto& tcp = *connection.tcp;
     tcp.nodelay(true);
     auto* c = &connection;
+    if (m_config.tls) {
+      // Counted as connected once the handshake is done: a refused certificate is a failed
+      // connection (exit 255 when none succeeds), and connect mode does not retry it.
+      start_tls(connection);
+      return;
+    }
+    connection.connected = true;
+    ++m_result.connects;
     tcp.on_data([this, c](std::string_view data) { on_tcp_data(*c, data); });
     tcp.on_end([this, c] {
       if (!m_stopping) {
@@ -238,6 +248,13 @@ private:
     tcp.read_start();
     if (m_config.mode == Mode::stream) {
       tcp.on_drain([this, c] { fill(*c); });
+    }
+    begin(connection);
+  }
+
+  // The first bytes: right after connecting, or over TLS once the handshake is done.
+  void begin(Connection& connection) {
+    if (m_config.mode == Mode::stream) {
       fill(connection);
     } else if (m_config.rate > 0 && m_config.mode == Mode::rr) {
       connection.next_due = now_ns();
@@ -246,8 +263,44 @@ private:
     }
   }
 
+  void start_tls(Connection& connection) {
+    auto* c = &connection;
+    auto session = tls::Session::client(m_config.tls, m_config.address.host, m_config.sni);
+    if (!session) {
+      error(connection, session.error());
+      connection.tcp->close();
+      return;
+    }
+    auto stream = tls::TlsStream::wrap(m_loop, connection.tcp, std::move(*session), 10);
+    connection.tls = stream.get();
+    stream->on_data([this, c](std::string_view data) { on_tcp_data(*c, data); });
+    stream->on_end([this, c] {
+      if (!m_stopping) {
+        error(*c, "the server closed the connection");
+      }
+      c->tcp->close();
+    });
+    stream->on_error([this, c](const std::string& why) {
+      if (!m_stopping) {
+        error(*c, why);
+      }
+    });
+    if (m_config.mode == Mode::stream) {
+      stream->on_drain([this, c] { fill(*c); });
+    }
+    stream->on_handshake([this, c] {
+      c->connected = true;
+      ++m_result.connects;
+      if (!m_stopping) {
+        begin(*c);
+      }
+    });
+    stream->start();
+  }
+
   void write(Connection& connection, std::string_view data) {
-    if (int rc = connection.tcp->write(data); rc != 0) {
+    int rc = connection.tls != nullptr ? connection.tls->write(data) : connection.tcp->write(data);
+    if (rc != 0) {
       error(connection, fmt::format("write: {}", uv_strerror(rc)));
       connection.tcp->close();
     }
@@ -495,7 +548,9 @@ BenchResult run_bench(const BenchConfig& config) {
   return result;
 }
 
-std::string mode_name(const BenchConfig& config) {
+namespace {
+
+std::string plain_mode_name(const BenchConfig& config) {
   if (config.udp) {
     return "udp rr";
   }
@@ -508,6 +563,13 @@ std::string mode_name(const BenchConfig& config) {
     return "tcp connect";
   }
   return "tcp";
+}
+
+} // namespace
+
+std::string mode_name(const BenchConfig& config) {
+  auto name = plain_mode_name(config);
+  return config.tls ? "tls " + name.substr(4) : name; // "tls rr", "tls stream", "tls connect"
 }
 
 std::string format_text(const BenchConfig& config, const BenchResult& result) {
@@ -535,6 +597,7 @@ std::string format_json(const BenchConfig& config, const BenchResult& result) {
   auto us = [](std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; };
   nlohmann::json object = {
       {"proto", config.udp ? "udp" : "tcp"},
+      {"tls", config.tls != nullptr},
       {"mode", config.udp ? "rr" : (config.mode == Mode::rr ? "rr" : config.mode == Mode::stream ? "stream" : "connect")},
       {"address", config.address.to_string()},
       {"conns", config.conns},

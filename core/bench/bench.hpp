@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "core/bench/histogram.hpp"
 #include "core/net/address.hpp"
+#include "core/tls/context.hpp"
 
 namespace netlab::bench {
 
@@ -33,6 +35,10 @@ struct BenchConfig {
   double udp_timeout = 1.0;
   // Print a progress line on stderr once a second.
   bool progress = false;
+  // TCP over TLS with this client context (null: plain). Every connection does a full handshake
+  // (connect mode measures them); the certificate is checked for `sni` if given, else the host.
+  std::shared_ptr<tls::Context> tls;
+  std::string sni;
 };
 
 // Largest message: the send pattern is this long, so any message is one contiguous slice of it.

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/net/socket.hpp"
+#include "core/tls/blocking.hpp"
 
 namespace netlab::probe {
 namespace {
@@ -39,24 +40,66 @@ double ms_since(net::Clock::time_point start) {
 
 bool ProbeReport::all_open() const {
   for (const auto& result : results) {
-    if (!result.open) {
+    if (!result.ok()) {
       return false;
     }
   }
   return true;
 }
 
-ProbeResult probe_once(const net::Address& address, double timeout_seconds) {
+namespace {
+
+// Completes a TLS handshake on `fd` and records what the peer presented; says goodbye properly.
+void probe_tls(int fd, const net::Address& address, const net::Deadline& deadline, const ProbeOptions& options,
+               ProbeResult& result) {
+  auto start = net::Clock::now();
+  auto session = tls::Session::client(options.tls, address.host, options.sni);
+  if (!session) {
+    result.open = false;
+    result.tls_failed = true;
+    result.reason = session.error();
+    return;
+  }
+  std::string ignored;
+  auto done = tls::handshake(fd, **session, ignored, deadline);
+  result.handshake_ms = ms_since(start);
+  if (!done) {
+    result.open = false;
+    result.tls_failed = true;
+    result.reason = done.code() == ETIMEDOUT ? "TLS handshake timed out" : done.error();
+    return;
+  }
+  auto info = (*session)->info();
+  result.tls = true;
+  result.tls_version = info.version;
+  result.tls_cipher = info.cipher;
+  if (!info.chain.empty()) {
+    result.subject = info.chain.front().subject;
+    result.not_after = info.chain.front().not_after;
+    result.days_left = info.chain.front().days_left;
+    result.expires_soon = options.min_days >= 0 && result.days_left < options.min_days;
+  }
+  (*session)->close_notify();
+  (void)tls::flush(fd, **session, deadline);
+}
+
+} // namespace
+
+ProbeResult probe_once(const net::Address& address, double timeout_seconds, const ProbeOptions& options) {
   ProbeResult result;
   result.address = address.to_string();
   result.attempts = 1;
   auto start = net::Clock::now();
-  auto connected = net::connect_stream(address, net::deadline_after(timeout_seconds));
+  auto deadline = net::deadline_after(timeout_seconds);
+  auto connected = net::connect_stream(address, deadline);
   result.connect_ms = ms_since(start);
   if (connected) {
-    // The descriptor is only proof of the handshake; close it without sending anything.
+    // Without TLS the descriptor is only proof of the handshake; it closes without a byte sent.
     net::Fd fd(*connected);
     result.open = true;
+    if (options.tls) {
+      probe_tls(fd.get(), address, deadline, options, result);
+    }
   } else {
     result.reason = reason_for(connected.code(), connected.error());
   }
@@ -76,7 +119,7 @@ ProbeReport run_probe(const ProbeOptions& options) {
     bool any_closed = false;
     for (std::size_t i = 0; i < options.addresses.size(); ++i) {
       auto& result = report.results[i];
-      if (result.open) {
+      if (result.ok()) {
         continue;
       }
       // An attempt never runs past the --wait deadline, so --wait 2 means 2 s, not 2 s + timeout.
@@ -86,9 +129,9 @@ ProbeReport run_probe(const ProbeOptions& options) {
         timeout = std::max(0.001, std::min(timeout, left));
       }
       int attempts = result.attempts;
-      result = probe_once(options.addresses[i], timeout);
+      result = probe_once(options.addresses[i], timeout, options);
       result.attempts = attempts + 1;
-      any_closed = any_closed || !result.open;
+      any_closed = any_closed || !result.ok();
     }
     if (!any_closed || !waiting) {
       return report;
@@ -106,8 +149,16 @@ ProbeReport run_probe(const ProbeOptions& options) {
 }
 
 std::string format_text(const ProbeResult& result) {
+  if (result.open && result.tls) {
+    return fmt::format("{} open {:.2f} ms {} certificate expires in {} days ({}){}", result.address,
+                       result.connect_ms, result.tls_version, result.days_left, result.not_after,
+                       result.expires_soon ? ", fewer than --min-days" : "");
+  }
   if (result.open) {
     return fmt::format("{} open {:.2f} ms", result.address, result.connect_ms);
+  }
+  if (result.tls_failed) {
+    return fmt::format("{} tls-failed ({})", result.address, result.reason);
   }
   return fmt::format("{} closed ({})", result.address, result.reason);
 }
@@ -115,13 +166,24 @@ std::string format_text(const ProbeResult& result) {
 std::string format_json(const ProbeResult& result) {
   nlohmann::json object = {
       {"address", result.address},
-      {"state", result.open ? "open" : "closed"},
+      {"state", result.open ? "open" : result.tls_failed ? "tls-failed" : "closed"},
       {"open", result.open},
       {"connect_ms", std::round(result.connect_ms * 1000) / 1000},
       {"attempts", result.attempts},
   };
   if (!result.open) {
     object["reason"] = result.reason;
+  }
+  if (result.tls) {
+    object["tls"] = {
+        {"version", result.tls_version},
+        {"cipher", result.tls_cipher},
+        {"handshake_ms", std::round(result.handshake_ms * 1000) / 1000},
+        {"subject", result.subject},
+        {"not_after", result.not_after},
+        {"days_left", result.days_left},
+        {"expires_soon", result.expires_soon},
+    };
   }
   return object.dump();
 }

@@ -2,10 +2,12 @@
 // deadline ("wait for the port"), like `nc -z` with timings.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/net/address.hpp"
+#include "core/tls/context.hpp"
 
 namespace netlab::probe {
 
@@ -18,6 +20,12 @@ struct ProbeOptions {
   // Seconds between rounds while waiting: short enough to notice a server quickly, long enough
   // not to hammer it.
   double interval = 0.1;
+  // Also complete a TLS handshake with this client context (null: TCP only); the certificate is
+  // checked for `sni` when given, else for the address's host.
+  std::shared_ptr<tls::Context> tls;
+  std::string sni;
+  // With TLS: a peer certificate expiring in fewer whole days than this fails the probe (-1: off).
+  long min_days = -1;
 };
 
 struct ProbeResult {
@@ -28,6 +36,19 @@ struct ProbeResult {
   // Why it is closed: "connection refused", "timed out", ...; empty when open.
   std::string reason;
   int attempts = 0;
+  // With --tls, once the handshake completed: what was negotiated and the peer certificate.
+  bool tls = false;
+  std::string tls_version;
+  std::string tls_cipher;
+  std::string subject;
+  std::string not_after;
+  long days_left = 0;
+  double handshake_ms = 0;
+  // The handshake failed (reason says why) although the port accepted the connection.
+  bool tls_failed = false;
+  // The certificate expires in fewer than --min-days days.
+  bool expires_soon = false;
+  bool ok() const { return open && !expires_soon; }
 };
 
 struct ProbeReport {
@@ -37,12 +58,14 @@ struct ProbeReport {
   bool all_open() const;
 };
 
-// One attempt, bounded by `timeout_seconds`.
-ProbeResult probe_once(const net::Address& address, double timeout_seconds);
+// One attempt, bounded by `timeout_seconds` (connect and TLS handshake together).
+ProbeResult probe_once(const net::Address& address, double timeout_seconds, const ProbeOptions& options = {});
 
 ProbeReport run_probe(const ProbeOptions& options);
 
-// "127.0.0.1:8080 open 0.21 ms" / "127.0.0.1:8081 closed (connection refused)".
+// "127.0.0.1:8080 open 0.21 ms" / "127.0.0.1:8081 closed (connection refused)";
+// with TLS "127.0.0.1:8443 open 0.21 ms TLSv1.3 certificate expires in 29 days (2026-12-30 ...)"
+// or "127.0.0.1:8443 tls-failed (certificate of 127.0.0.1 not trusted: ...)".
 std::string format_text(const ProbeResult& result);
 // One JSON object, for --json.
 std::string format_json(const ProbeResult& result);

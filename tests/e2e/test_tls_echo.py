@@ -1,6 +1,7 @@
-"""echo-server / echo-client over TLS against real peers: openssl s_server/s_client, socat
+"""echo-server / echo-client, probe and bench over TLS against real peers: openssl s_server/s_client, socat
 OPENSSL:/OPENSSL-LISTEN:, ncat --ssl and Python's ssl module. Certificates (a test CA, a good one,
 an expired one, one for the wrong name, one from an unknown CA) are made by the test with openssl."""
+import json
 import os
 import re
 import shutil
@@ -401,6 +402,136 @@ class NetlabClientTest(unittest.TestCase):
                   CERTS("other-ca.key"))
         self.assertEqual(out.returncode, 1)
         self.assertIn("does not match", out.stderr.decode())
+
+
+class ProbeTest(unittest.TestCase):
+    """probe --tls: handshake, version, days until the certificate expires, --min-days."""
+
+    def probe(self, *args):
+        out = run("probe", "--json", *args)
+        return out.returncode, json.loads(out.stdout.decode().strip().splitlines()[-1]), out
+
+    def test_days_left_and_min_days(self):
+        with tls_server() as server:
+            address = f"localhost:{server.port}"
+            rc, result, out = self.probe("--tls", "--tls-ca", CERTS("ca.pem"), address)
+            self.assertEqual(rc, 0, out.stderr)
+            self.assertEqual(result["state"], "open")
+            self.assertEqual(result["tls"]["version"], "TLSv1.3")
+            # A 30-day certificate made moments ago: 29 whole days and some hours left (30 if the
+            # clock has not moved a second since).
+            self.assertIn(result["tls"]["days_left"], (29, 30))
+            self.assertEqual(result["tls"]["subject"], "CN=good")
+            rc, result, _ = self.probe("--tls", "--tls-ca", CERTS("ca.pem"), "--min-days", "29", address)
+            self.assertEqual(rc, 0)
+            rc, result, _ = self.probe("--tls", "--tls-ca", CERTS("ca.pem"), "--min-days", "31", address)
+            self.assertEqual(rc, 1)
+            self.assertTrue(result["tls"]["expires_soon"])
+            text = run("probe", "--tls", "--tls-ca", CERTS("ca.pem"), address)
+            self.assertRegex(text.stdout.decode(), r"open [0-9.]+ ms TLSv1\.3 certificate expires in (29|30) days \(\d{4}-")
+
+    def test_expired_certificate(self):
+        with tls_server("expired") as server:
+            address = f"localhost:{server.port}"
+            rc, result, _ = self.probe("--tls", "--tls-ca", CERTS("ca.pem"), address)
+            self.assertEqual(rc, 1)
+            self.assertEqual(result["state"], "tls-failed")
+            self.assertIn("certificate has expired", result["reason"])
+            # Without verification the days are still reported: negative once expired.
+            rc, result, _ = self.probe("--tls", "--tls-insecure", "--min-days", "0", address)
+            self.assertEqual(rc, 1)
+            self.assertLess(result["tls"]["days_left"], 0)
+
+    def test_tls12_only_server_and_a_plain_server(self):
+        server = Listener(lambda port: ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-tls1_2",
+                                        "-cert", CERTS("good.pem"), "-key", CERTS("good.key"), "-quiet"])
+        try:
+            rc, result, out = self.probe("--tls", "--tls-ca", CERTS("ca.pem"), f"localhost:{server.port}")
+            self.assertEqual(rc, 0, out.stderr)
+            self.assertEqual(result["tls"]["version"], "TLSv1.2")
+        finally:
+            server.close()
+        with Server("echo-server", "127.0.0.1:0") as plain:
+            rc, result, _ = self.probe("--tls", "--tls-insecure", "--timeout", "5s", f"127.0.0.1:{plain.port}")
+            self.assertEqual(rc, 1)
+            self.assertEqual(result["state"], "tls-failed")
+
+    def test_min_days_needs_tls(self):
+        out = run("probe", "--min-days", "3", "127.0.0.1:1")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("--min-days needs --tls", out.stderr.decode())
+
+
+class BenchTest(unittest.TestCase):
+    """bench tcp --tls: every mode over TLS, every echoed byte still verified."""
+
+    def bench(self, *args):
+        out = run("bench", "tcp", "--json", *args, timeout=120)
+        result = json.loads(out.stdout.decode()) if out.stdout.strip() else None
+        return out.returncode, result, out
+
+    def test_modes_against_netlab_and_socat(self):
+        socat = Listener(lambda port: ["socat", f"OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,"
+                                       f"cert={CERTS('good.pem')},key={CERTS('good.key')},verify=0", "PIPE"])
+        try:
+            with tls_server() as server:
+                for port in (server.port, socat.port):
+                    for mode, extra in (("rr", ["-c", "3", "--messages", "300"]),
+                                        ("stream", ["-d", "300ms"]),
+                                        ("connect", ["-c", "2", "--messages", "20"])):
+                        with self.subTest(port=port, mode=mode):
+                            rc, result, out = self.bench(f"localhost:{port}", "--tls", "--tls-ca", CERTS("ca.pem"),
+                                                         "--mode", mode, *extra)
+                            self.assertEqual(rc, 0, out.stderr)
+                            self.assertTrue(result["tls"])
+                            self.assertEqual(result["errors"], 0)
+                            self.assertEqual(result["mismatches"], 0)
+                            self.assertGreater(result["messages"], 0)
+                            if mode == "connect":
+                                self.assertGreaterEqual(result["connects"], 20)
+        finally:
+            socat.close()
+
+    def test_a_changed_byte_inside_tls_is_caught(self):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(CERTS("good.pem"), CERTS("good.key"))
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+
+        def serve():
+            conn, _ = listener.accept()
+            try:
+                with ctx.wrap_socket(conn, server_side=True) as s:
+                    total = 0
+                    while True:
+                        data = bytearray(s.recv(65536))
+                        if not data:
+                            break
+                        if total <= 1000 < total + len(data):
+                            data[1000 - total] ^= 0x01  # one bit of the 1001st byte
+                        total += len(data)
+                        s.sendall(bytes(data))
+            except (OSError, ssl.SSLError):
+                pass
+
+        thread = threading.Thread(target=serve)
+        thread.start()
+        try:
+            rc, result, out = self.bench(f"localhost:{listener.getsockname()[1]}", "--tls", "--tls-ca", CERTS("ca.pem"),
+                                         "--messages", "100", "-s", "100")
+        finally:
+            thread.join(timeout=30)
+            listener.close()
+        self.assertEqual(rc, 1, out.stderr)
+        self.assertEqual(result["mismatches"], 1)
+        self.assertIn("echoed byte 1000 differs", out.stderr.decode())
+
+    def test_untrusted_server_is_a_connect_failure(self):
+        with tls_server("unknownca") as server:
+            rc, _, out = self.bench(f"localhost:{server.port}", "--tls", "--tls-ca", CERTS("ca.pem"), "-d", "300ms")
+            self.assertEqual(rc, 255, out.stderr)
+            self.assertIn("unable to get local issuer certificate", out.stderr.decode())
 
 
 if __name__ == "__main__":
