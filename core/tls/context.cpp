@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/tls/certificate.hpp"
+#include "core/tls/psk.hpp"
 
 namespace netlab::tls {
 namespace {
@@ -90,6 +91,54 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* out_len, const u
 
 } // namespace
 
+struct PskCallbacks {
+  static const Context* of(SSL* ssl) {
+    return static_cast<const Context*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  }
+
+  static SSL_SESSION* session(SSL* ssl, const std::string& key) {
+    // TLS_AES_128_GCM_SHA256: the PSK's hash must be SHA-256 (RFC 8446 §4.2.11).
+    static const unsigned char k_aes128gcm_sha256[] = {0x13, 0x01};
+    const SSL_CIPHER* cipher = SSL_CIPHER_find(ssl, k_aes128gcm_sha256);
+    SSL_SESSION* made = SSL_SESSION_new();
+    if (cipher == nullptr || made == nullptr ||
+        SSL_SESSION_set1_master_key(made, reinterpret_cast<const unsigned char*>(key.data()), key.size()) != 1 ||
+        SSL_SESSION_set_cipher(made, cipher) != 1 || SSL_SESSION_set_protocol_version(made, TLS1_3_VERSION) != 1) {
+      SSL_SESSION_free(made);
+      return nullptr;
+    }
+    return made;
+  }
+
+  static int use(SSL* ssl, const EVP_MD* md, const unsigned char** id, std::size_t* id_len, SSL_SESSION** out) {
+    *out = nullptr;
+    if (md != nullptr && EVP_MD_get_type(md) != NID_sha256) {
+      return 1; // a second call for another hash: we have no key for it
+    }
+    SSL_SESSION* made = session(ssl, of(ssl)->m_psk);
+    if (made == nullptr) {
+      return 0;
+    }
+    *id = reinterpret_cast<const unsigned char*>(k_psk_identity.data());
+    *id_len = k_psk_identity.size();
+    *out = made;
+    return 1;
+  }
+
+  static int find(SSL* ssl, const unsigned char* identity, std::size_t identity_len, SSL_SESSION** out) {
+    *out = nullptr;
+    if (std::string_view(reinterpret_cast<const char*>(identity), identity_len) != k_psk_identity) {
+      return 1; // unknown identity: no PSK, and without a certificate the handshake then fails
+    }
+    SSL_SESSION* made = session(ssl, of(ssl)->m_psk);
+    if (made == nullptr) {
+      return 0;
+    }
+    *out = made;
+    return 1;
+  }
+};
+
 std::string take_error(const std::string& fallback) {
   unsigned long code = ERR_peek_last_error();
   ERR_clear_error();
@@ -125,6 +174,24 @@ Result<std::shared_ptr<Context>> Context::create(const ContextOptions& options) 
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_num_tickets(ctx, 0);
   }
+  if (!options.psk.empty()) {
+    if (options.psk.size() != k_psk_size) {
+      return fail("TLS pre-shared key: must be 32 bytes");
+    }
+    context->m_psk = options.psk;
+    SSL_CTX_set_app_data(ctx, context.get());
+    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+    // psk_dhe_ke only (OpenSSL's default: SSL_OP_ALLOW_NO_DHE_KEX stays off), one cipher.
+    SSL_CTX_clear_options(ctx, SSL_OP_ALLOW_NO_DHE_KEX);
+    if (SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256") != 1) {
+      return fail(take_error("set the TLS 1.3 cipher"));
+    }
+    if (options.role == Role::client) {
+      SSL_CTX_set_psk_use_session_callback(ctx, &PskCallbacks::use);
+    } else {
+      SSL_CTX_set_psk_find_session_callback(ctx, &PskCallbacks::find);
+    }
+  }
   if (options.self_signed) {
     NETLAB_TRY_VOID(use_self_signed(ctx));
   } else if (!options.cert_file.empty()) {
@@ -146,7 +213,10 @@ Result<std::shared_ptr<Context>> Context::create(const ContextOptions& options) 
   if (X509* own = SSL_CTX_get0_certificate(ctx)) {
     context->m_fingerprint = sha256_fingerprint(own);
   }
-  if (options.role == Role::client) {
+  if (options.role == Role::client && !options.psk.empty()) {
+    // Nothing is trusted: a server that ignores the key and shows a certificate is refused.
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  } else if (options.role == Role::client) {
     if (!options.ca_file.empty()) {
       if (SSL_CTX_load_verify_file(ctx, options.ca_file.c_str()) != 1) {
         return fail(fmt::format("--tls-ca {}: {}", options.ca_file, take_error("cannot be read")));

@@ -31,6 +31,11 @@ struct ContextOptions {
   bool verify = true;
   // Protocols offered (client) or accepted, in our order of preference (server); empty = no ALPN.
   std::vector<std::string> alpn;
+  // A key from derive_psk(): TLS 1.3 external PSK with (EC)DHE (psk_dhe_ke) under identity
+  // k_psk_identity, cipher TLS_AES_128_GCM_SHA256. Forces TLS 1.3. A client then accepts only a
+  // handshake that used the key (no certificate can stand in for it); a server without a
+  // certificate accepts only clients that prove they hold it.
+  std::string psk;
 };
 
 // Owns one SSL_CTX. Immutable after create(), so connections on several threads may share it.
@@ -48,6 +53,7 @@ public:
   bool verifies() const { return m_verify; }
   // SHA-256 of our own certificate (DER), as colon-separated upper-case hex; empty without one.
   const std::string& fingerprint() const { return m_fingerprint; }
+  bool uses_psk() const { return !m_psk.empty(); }
 
 private:
   Context() = default;
@@ -56,6 +62,8 @@ private:
   bool m_verify = true;
   std::string m_fingerprint;
   std::string m_alpn_wire; // server: the accepted list in wire format, read by the ALPN callback
+  std::string m_psk;
+  friend struct PskCallbacks;
 };
 
 // The text of OpenSSL's error queue (most recent reason), emptying it; `fallback` when it is empty.

@@ -105,6 +105,11 @@ Result<void> Session::advance(std::string& plain) {
       }
       return failure(rc, "handshake");
     }
+    if (m_context->uses_psk() && SSL_session_reused(m_ssl) != 1) {
+      // Belt and braces: a handshake that did not use the key authenticated nobody.
+      m_failed = true;
+      return fail("TLS handshake: the peer did not use the pre-shared key");
+    }
     m_handshake_done = true;
     if (!m_early.empty()) {
       std::string early = std::move(m_early);
