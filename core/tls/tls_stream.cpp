@@ -38,6 +38,9 @@ TlsStream::~TlsStream() {
   if (m_deadline) {
     m_deadline->close();
   }
+  if (auto gone = std::move(m_on_gone)) {
+    gone();
+  }
 }
 
 int TlsStream::start() {

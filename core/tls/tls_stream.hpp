@@ -39,6 +39,9 @@ public:
   // A TLS or transport failure, in one line. The transport is closed right after the callback.
   void on_error(ErrorCallback callback) { m_on_error = std::move(callback); }
   void on_drain(std::function<void()> callback) { m_on_drain = std::move(callback); }
+  // The transport has closed and this object is going away (runs from the destructor): for
+  // whoever must close something of their own with it.
+  void on_gone(std::function<void()> callback) { m_on_gone = std::move(callback); }
 
   // Starts reading (and, for a client, sends the ClientHello). Returns a libuv error code.
   int start();
@@ -76,6 +79,7 @@ private:
   std::function<void()> m_on_end;
   ErrorCallback m_on_error;
   std::function<void()> m_on_drain;
+  std::function<void()> m_on_gone;
 };
 
 } // namespace netlab::tls

@@ -9,6 +9,7 @@
 #include "core/tls/context.hpp"
 #include "core/tls/psk.hpp"
 #include "core/tls/session.hpp"
+#include "core/tls/terminator.hpp"
 #include "core/tls/tls_stream.hpp"
 
 using namespace netlab;
@@ -253,4 +254,91 @@ TEST_CASE("tls::Session: a PSK client refuses a server that answers with a certi
   std::string server_plain;
   CHECK_FALSE(pump(*client, *server, client_plain, server_plain));
   CHECK_FALSE(client->handshake_done());
+}
+
+TEST_CASE("tls::make_terminating_service: a plain service behind TLS, half-close and close both ways", "[tls]") {
+  loop::Loop loop;
+  std::atomic<std::size_t> count{0};
+  net::ConnectionTracker tracker(loop, count, net::ServerLimits{.max_conns = 4, .idle_timeout = 0});
+  auto service = tls::make_terminating_service(loop, psk_context(tls::Role::server, "the shared token!"), 10,
+                                               echo::make_echo_service(loop, echo::EchoOptions{}));
+  auto listener = net::Listener::open(loop, *net::parse_address("127.0.0.1:0"));
+  REQUIRE(listener.ok());
+  auto& server = **listener;
+  REQUIRE(server.start([&] { service->on_connection(tracker.add(server.accept(), "test")); }));
+
+  auto tcp = loop::Tcp::create(loop);
+  auto endpoint = net::resolve(*net::parse_address("127.0.0.1:" + std::to_string(server.port())));
+  const std::string sent(1 << 20, 'p');
+  std::string received;
+  bool ended = false;
+  std::string error;
+  REQUIRE(tcp->connect(endpoint->front(), [&](int status) {
+    REQUIRE(status == 0);
+    auto session = tls::Session::client(psk_context(tls::Role::client, "the shared token!"), "127.0.0.1");
+    auto client = tls::TlsStream::wrap(loop, tcp, std::move(session.value()), 10);
+    auto* c = client.get();
+    client->on_handshake([c, &sent]() {
+      c->write(sent);
+      c->shutdown();
+    });
+    client->on_data([&](std::string_view data) { received.append(data); });
+    client->on_end([&, c] {
+      ended = c->session().peer_closed();
+      c->close();
+      server.close();
+    });
+    client->on_error([&](const std::string& why) {
+      error = why;
+      server.close();
+    });
+    REQUIRE(client->start() == 0);
+  }) == 0);
+  loop.run();
+  CHECK(error.empty());
+  CHECK(ended);
+  CHECK(received == sent);
+  tracker.close_all();
+  REQUIRE(loop.close_all() == 0);
+  CHECK(count == 0);
+}
+
+TEST_CASE("tls::make_terminating_service: a wrong key never reaches the inner service", "[tls]") {
+  struct Counting : net::Service {
+    int* seen;
+    explicit Counting(int* s) : seen(s) {}
+    void on_connection(const std::shared_ptr<net::Connection>& connection) override {
+      ++*seen;
+      connection->stream().close();
+    }
+  };
+  int seen = 0;
+  loop::Loop loop;
+  std::atomic<std::size_t> count{0};
+  net::ConnectionTracker tracker(loop, count, net::ServerLimits{.max_conns = 4, .idle_timeout = 0});
+  auto service = tls::make_terminating_service(loop, psk_context(tls::Role::server, "the shared token!"), 10,
+                                               std::make_unique<Counting>(&seen));
+  auto listener = net::Listener::open(loop, *net::parse_address("127.0.0.1:0"));
+  auto& server = **listener;
+  REQUIRE(server.start([&] { service->on_connection(tracker.add(server.accept(), "test")); }));
+  auto tcp = loop::Tcp::create(loop);
+  auto endpoint = net::resolve(*net::parse_address("127.0.0.1:" + std::to_string(server.port())));
+  std::string error;
+  REQUIRE(tcp->connect(endpoint->front(), [&](int status) {
+    REQUIRE(status == 0);
+    auto session = tls::Session::client(psk_context(tls::Role::client, "a guessed token.."), "127.0.0.1");
+    auto client = tls::TlsStream::wrap(loop, tcp, std::move(session.value()), 10);
+    client->on_handshake([&] { server.close(); });
+    client->on_end([&] { server.close(); });
+    client->on_error([&](const std::string& why) {
+      error = why;
+      server.close();
+    });
+    REQUIRE(client->start() == 0);
+  }) == 0);
+  loop.run();
+  CHECK_FALSE(error.empty());
+  CHECK(seen == 0);
+  tracker.close_all();
+  REQUIRE(loop.close_all() == 0);
 }
