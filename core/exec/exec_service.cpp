@@ -661,7 +661,8 @@ private:
       return;
     }
     JobSpec spec;
-    spec.argv = {"/bin/sh", "-c", std::move(command)};
+    spec.argv = m_shared.options.legacy_shell;
+    spec.argv.push_back(std::move(command));
     spec.timeout = m_shared.options.policy.max_timeout;
     spec.kill_grace = m_shared.options.kill_grace;
     spec.max_output = std::min(m_shared.options.max_output, m_shared.options.legacy_max_output);

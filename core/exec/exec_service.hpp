@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/exec/request.hpp"
 #include "core/frame/frame.hpp"
@@ -44,6 +45,9 @@ struct ServiceOptions {
   // that do not read it; beyond it, running commands stop being read (they block on their pipes)
   // until clients take what is queued.
   std::uint64_t legacy_max_held = 128ull << 20;
+  // What a legacy command line is run with (the line is appended as the last argument); the
+  // fuzz target swaps in a harmless program.
+  std::vector<std::string> legacy_shell = {"/bin/sh", "-c"};
 };
 
 std::unique_ptr<net::Service> make_exec_service(loop::Loop& loop, const ServiceOptions& options);
