@@ -95,9 +95,10 @@ int run_exec_server(const Options& options) {
   }
 
   if (token->empty() && !config.address.is_unix()) {
-    log::info("warning: no token: every local user can connect to {} and run commands as this user; give "
-              "--token-file FILE (or NETLAB_TOKEN) or listen on a unix: socket",
-              config.address.to_string());
+    log::info("warning: no token: every local user can connect to {} and run commands as this user; {}",
+              config.address.to_string(),
+              legacy ? "listen on a unix: socket instead"
+                     : "give --token-file FILE (or NETLAB_TOKEN) or listen on a unix: socket");
   }
 
   exec::ServiceOptions service;
