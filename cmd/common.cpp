@@ -159,4 +159,22 @@ void set_example(CLI::App& app, const std::string& example) { app.footer("Exampl
 
 bool is_tty(int fd) { return ::isatty(fd) == 1; }
 
+void refuse_given(const CLI::App& app, std::initializer_list<const char*> names, const std::string& context) {
+  std::vector<std::string> given;
+  for (const char* name : names) {
+    const auto* option = app.get_option_no_throw(name);
+    if (option != nullptr && option->count() > 0) {
+      given.emplace_back(name);
+    }
+  }
+  if (given.empty()) {
+    return;
+  }
+  std::string list;
+  for (std::size_t i = 0; i < given.size(); ++i) {
+    list += (i == 0 ? "" : i + 1 == given.size() ? " and " : ", ") + given[i];
+  }
+  throw UsageError(fmt::format("{} only {} with {}", list, given.size() == 1 ? "goes" : "go", context));
+}
+
 } // namespace netlab::cmd

@@ -71,6 +71,11 @@ struct SshClientSettings {
 };
 SshClientSettings ssh_client_settings(const SshClientOptions& options, bool may_prompt);
 
+// Throws UsageError when any of `names` was given on `app`'s command line, naming exactly those:
+// `--retries only goes with --client` / `--port-file and --upper only go with a server (not
+// --client)`. `context` completes the sentence after "go(es) with".
+void refuse_given(const CLI::App& app, std::initializer_list<const char*> names, const std::string& context);
+
 // Adds the conventional example footer.
 void set_example(CLI::App& app, const std::string& example);
 

@@ -57,6 +57,31 @@ std::string suggestion_for(std::string_view name) {
   return best.empty() ? std::string() : fmt::format(" (did you mean '{}'?)", best);
 }
 
+// Habits from nc, ssh and friends that CLI11 only sees as extra words: `echo-client localhost
+// 8080` (nc's HOST PORT) and `exec-client ADDR ls -l` (ssh's command without --).
+void add_habit_hint(netlab::cmd::UsageMessage& message, const std::vector<std::string>& args,
+                    const std::string& active) {
+  if (!message.text.starts_with("unexpected argument")) {
+    return;
+  }
+  auto start = std::find(args.begin(), args.end(), active);
+  for (auto it = start; it != args.end() && it + 1 != args.end(); ++it) {
+    const auto& host = *it;
+    const auto& port = *(it + 1);
+    bool numeric = !port.empty() && port.find_first_not_of("0123456789") == std::string::npos;
+    if (it != start && numeric && !host.empty() && host[0] != '-' && host.find(':') == std::string::npos &&
+        message.text.find("'" + port + "'") != std::string::npos) {
+      message.text += fmt::format(" (did you mean {}:{}?)", host, port);
+      message.point_to_help = false;
+      return;
+    }
+  }
+  if (active == "exec-client" && std::find(args.begin(), args.end(), "--") == args.end()) {
+    message.text += " (a command and its options go after --: netlab exec-client ADDR -- ls -l)";
+    message.point_to_help = false;
+  }
+}
+
 // --install-links / --uninstall-links: every registry name, pointing at this binary.
 int manage_links(const std::string& dir, bool install) {
   std::error_code ec;
@@ -160,6 +185,7 @@ int run(int argc, char** argv) {
     }
     netlab::log::set_command(active);
     auto message = netlab::cmd::describe_parse_error(e);
+    add_habit_hint(message, args, active);
     if (message.point_to_help) {
       message.text += fmt::format("; run 'netlab {}--help'", active.empty() ? "" : active + " ");
     }

@@ -1,4 +1,6 @@
 // netlab probe: are these TCP addresses accepting connections? For scripts, like `nc -z`.
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -21,13 +23,11 @@ struct Options {
   bool json = false;
   TlsClientOptions tls;
   long min_days = -1;
+  std::string port_file;
 };
 
 int run_probe(const Options& options) {
   probe::ProbeOptions config;
-  for (const auto& text : options.addresses) {
-    config.addresses.push_back(parse_address_arg(text, {.allow_unix = true, .allow_port_zero = false}));
-  }
   config.timeout = options.timeout;
   config.wait = options.wait;
   config.tls = tls_client_context(options.tls);
@@ -36,12 +36,33 @@ int run_probe(const Options& options) {
   if (options.min_days >= 0 && !config.tls) {
     throw UsageError("--min-days needs --tls");
   }
-  for (const auto& address : config.addresses) {
-    if (config.tls && address.is_unix()) {
-      throw UsageError(fmt::format("--tls needs TCP addresses, not {}", address.to_string()));
+  probe::ProbeReport report;
+  if (!options.port_file.empty()) {
+    if (!options.addresses.empty()) {
+      throw UsageError("give ADDR or --port-file, not both");
     }
+    auto found = probe::run_probe_port_file(options.port_file, config);
+    if (!found) {
+      if (found.code() == ETIMEDOUT) {
+        throw TimeoutError(found.error());
+      }
+      throw Error(found.error());
+    }
+    report = std::move(*found);
+  } else {
+    if (options.addresses.empty()) {
+      throw UsageError("missing ADDR (or --port-file FILE); run 'netlab probe --help'");
+    }
+    for (const auto& text : options.addresses) {
+      config.addresses.push_back(parse_address_arg(text, {.allow_unix = true, .allow_port_zero = false}));
+    }
+    for (const auto& address : config.addresses) {
+      if (config.tls && address.is_unix()) {
+        throw UsageError(fmt::format("--tls needs TCP addresses, not {}", address.to_string()));
+      }
+    }
+    report = probe::run_probe(config);
   }
-  auto report = probe::run_probe(config);
   for (const auto& result : report.results) {
     fmt::print("{}\n", options.json ? probe::format_json(result) : probe::format_text(result));
   }
@@ -56,8 +77,7 @@ int run_probe(const Options& options) {
 
 Runner setup_probe(CLI::App& app) {
   auto options = std::make_shared<Options>();
-  app.add_option("ADDR", options->addresses, "addresses to check: HOST:PORT, [IPv6]:PORT, PORT or unix:/path")
-      ->required();
+  app.add_option("ADDR", options->addresses, "addresses to check: HOST:PORT, [IPv6]:PORT, PORT or unix:/path");
   as_duration(app.add_option("--timeout", options->timeout, "how long one connection attempt may take")
                   ->capture_default_str(),
               {.min = 0, .above = true});
@@ -68,12 +88,17 @@ Runner setup_probe(CLI::App& app) {
   as_count(app.add_option("--min-days", options->min_days,
                           "with --tls: fail (exit 1) when the certificate expires in fewer than N days"),
            0, 100000);
+  app.add_option("--port-file", options->port_file,
+                 "check the address a netlab server writes to FILE once listening (with --wait: wait for "
+                 "the file too)")
+      ->type_name("FILE");
   app.footer("Exit status: 0 all open, 1 any closed (or, with --tls, a failed handshake or a\n"
              "certificate expiring within --min-days), 124 --wait ran out, 2 bad arguments.\n"
              "Example:\n"
              "  netlab probe 127.0.0.1:22 8080\n"
              "  netlab probe --wait 10 127.0.0.1:5432 && psql ...\n"
-             "  netlab probe --tls --min-days 14 example.org:443");
+             "  netlab probe --tls --min-days 14 example.org:443\n"
+             "  netlab echo-server 0 --port-file /tmp/port & netlab probe --wait 5 --port-file /tmp/port");
   return [options] { return run_probe(*options); };
 }
 

@@ -42,22 +42,23 @@ int run_client(const Options& options) {
   client.retries = options.retries;
   auto report = udp::run_udp_client(client);
   if (!report.lost_lines.empty()) {
-    log::info("lost {} of {} datagrams after {} retries each (lines {})", report.lost_lines.size(), report.sent,
-              options.retries, join_numbers(report.lost_lines));
+    log::info("lost {} of {} datagrams to {} after {} retries each (lines {}){}", report.lost_lines.size(),
+              report.sent, client.address.to_string(), options.retries, join_numbers(report.lost_lines),
+              report.refused > 0 ? "; connection refused: nothing listens there" : "");
+  }
+  if (!report.differed_lines.empty()) {
+    log::info("{} of {} replies from {} differed from what was sent (lines {})", report.differed_lines.size(),
+              report.sent, client.address.to_string(), join_numbers(report.differed_lines));
   }
   return report.failed() ? k_exit_failure : k_exit_ok;
 }
 
-int run_udp_echo(const Options& options) {
+int run_udp_echo(const Options& options, const CLI::App& app) {
   if (options.client) {
-    if (!options.port_file.empty() || options.upper) {
-      throw UsageError("--port-file and --upper are server options; they do not go with --client");
-    }
-    if (has_access_options(options.access)) {
-      throw UsageError("--allow-from and --deny-from are server options; they do not go with --client");
-    }
+    refuse_given(app, {"--port-file", "--upper", "--allow-from", "--deny-from"}, "the server (not --client)");
     return run_client(options);
   }
+  refuse_given(app, {"--timeout", "--retries"}, "--client");
   udp::ServerConfig config;
   config.address = parse_address_arg(options.address, {.allow_unix = false, .allow_port_zero = true});
   config.upper = options.upper;
@@ -92,7 +93,7 @@ Runner setup_udp_echo(CLI::App& app) {
            0, 1000);
   set_example(app, "  netlab udp-echo 0 --port-file /tmp/port &\n"
                    "  printf 'one\\ntwo\\n' | netlab udp-echo --client $(cat /tmp/port) --timeout 0.5");
-  return [options] { return run_udp_echo(*options); };
+  return [options, &app] { return run_udp_echo(*options, app); };
 }
 
 } // namespace netlab::cmd

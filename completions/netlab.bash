@@ -169,8 +169,8 @@ _netlab() {
       dashes=none
       ;;
     probe)
-      opts='-h --help --timeout --wait --json --tls --tls-ca --sni --alpn --tls-insecure --min-days'
-      vals=( [--timeout]='none' [--wait]='none' [--tls-ca]='file' [--sni]='none' [--alpn]='none' [--min-days]='none')
+      opts='-h --help --timeout --wait --json --tls --tls-ca --sni --alpn --tls-insecure --min-days --port-file'
+      vals=( [--timeout]='none' [--wait]='none' [--tls-ca]='file' [--sni]='none' [--alpn]='none' [--min-days]='none' [--port-file]='file')
       pos=('file')
       rest=1
       dashes=none

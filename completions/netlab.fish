@@ -149,6 +149,7 @@ function __netlab_spec --argument-names name
             echo val --sni 'none'
             echo val --alpn 'none'
             echo val --min-days 'none'
+            echo val --port-file 'file'
             echo pos 'file'
             echo rest 1
             echo dashes none
@@ -437,6 +438,7 @@ complete -c netlab -n '__netlab_using probe' -l sni -r -f -d 'send NAME as TLS s
 complete -c netlab -n '__netlab_using probe' -l alpn -r -f -d 'offer application protocol PROTO (repeatable, in order of preference)'
 complete -c netlab -n '__netlab_using probe' -l tls-insecure -d 'do NOT verify the server\'s certificate: anyone on the path can read and change the traffic'
 complete -c netlab -n '__netlab_using probe' -l min-days -r -f -d 'with --tls: fail (exit 1) when the certificate expires in fewer than N days'
+complete -c netlab -n '__netlab_using probe' -l port-file -r -F -d 'check the address a netlab server writes to FILE once listening (with --wait: wait for the file too)'
 
 complete -c netlab -n '__netlab_using pool-run' -s h -l help -d 'Print this help message and exit'
 complete -c netlab -n '__netlab_using pool-run' -s j -l jobs -r -f -d 'run N jobs at once (default: number of CPUs; 0: one per input, capped)'

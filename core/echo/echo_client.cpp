@@ -4,6 +4,7 @@
 #include "core/echo/echo_client.hpp"
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -104,6 +105,39 @@ std::string exchange(Link& link, const std::string& line, std::string& pending, 
   }
 }
 
+// Waits until a line can be read or the server has closed; throws in the second case, so a user
+// at the prompt learns at once rather than after typing the next line.
+void wait_for_input(const ClientOptions& options, int fd) {
+  while (true) {
+    pollfd fds[2] = {{options.in_fd, POLLIN, 0}, {fd, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return;
+    }
+    if (fds[1].revents != 0) {
+      char byte = 0;
+      ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        write_all(options.prompt_fd, "\n", "stderr");
+        throw Error("server closed the connection");
+      }
+    }
+    if (fds[0].revents != 0) {
+      return;
+    }
+  }
+}
+
+extern "C" void end_prompt_line(int signum) {
+  // Ctrl-C at the prompt: the shell's prompt should start on a fresh line. Then die of the
+  // signal as the shell expects (status 130).
+  [[maybe_unused]] ssize_t written = ::write(STDERR_FILENO, "\n", 1);
+  ::signal(signum, SIG_DFL);
+  ::raise(signum);
+}
+
 void run_lines(const ClientOptions& options, Link& link, std::string pending) {
   if (!options.messages.empty()) {
     for (const auto& message : options.messages) {
@@ -113,13 +147,21 @@ void run_lines(const ClientOptions& options, Link& link, std::string pending) {
   }
   LineReader reader(options.in_fd);
   std::string line;
+  if (options.interactive) {
+    ::signal(SIGINT, end_prompt_line);
+  }
   while (true) {
     if (options.interactive) {
-      write_all_or_throw(options.out_fd, ">>: ");
+      write_all_or_throw(options.prompt_fd, ">>: ");
+      // Over TLS the socket carries records, not the server's bytes: a peek cannot tell a
+      // close_notify from data, so only a plain connection is watched while at the prompt.
+      if (link.tls == nullptr) {
+        wait_for_input(options, link.fd);
+      }
     }
     if (!reader.next(line)) {
       if (options.interactive) {
-        write_all_or_throw(options.out_fd, "\n");
+        write_all_or_throw(options.prompt_fd, "\n");
       }
       return;
     }

@@ -18,7 +18,9 @@ struct ClientOptions {
   std::vector<std::string> messages;
   // Copy stdin to the socket and the socket to stdout at the same time, binary-safe.
   bool raw = false;
-  // Prompt `>>: ` and skip empty lines (stdin is a terminal).
+  // Prompt `>>: ` on `prompt_fd` (stderr: `> out` captures only replies), skip empty lines,
+  // notice a server that closed while waiting for the next line, and end the prompt line on
+  // Ctrl-C (stdin is a terminal).
   bool interactive = false;
   // TLS with this client context (null: plain bytes). The certificate must be valid for `sni`
   // when given (which is also sent as server name), else for the address's host.
@@ -29,6 +31,7 @@ struct ClientOptions {
   int err_fd = 2;
   int in_fd = 0;
   int out_fd = 1;
+  int prompt_fd = 2;
 };
 
 // Runs the client to completion. Throws ConnectError (exit 255) when the server cannot be

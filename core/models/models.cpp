@@ -35,6 +35,8 @@ const Model* find_model(std::string_view name) {
 
 Result<void> run_model(const Model& model, const ModelConfig& config) {
   Stats stats;
+  // The uv model hands the file to net::run_server, which keeps it the same way.
+  fs::PortFile port_file(model.serve == nullptr ? std::string() : config.port_file);
   std::optional<Usr1Reporter> reporter;
   if (config.stats) {
     reporter.emplace([&stats, &model] { log::line(stats.summary(model.name)); });
@@ -49,9 +51,7 @@ Result<void> run_model(const Model& model, const ModelConfig& config) {
     fs::raise_fd_limit();
     NETLAB_TRY(auto listener, listen_on(config.address));
     // The port file first: a script that saw `listening on` can read it at once.
-    if (!config.port_file.empty()) {
-      NETLAB_TRY_VOID(fs::write_file_atomic(config.port_file, std::to_string(listener.bound.port()) + "\n"));
-    }
+    NETLAB_TRY_VOID(port_file.write(std::to_string(listener.bound.port())));
     log::info("listening on {}", listener.bound.to_string());
     net::AccessGate gate(config.access);
     ModelContext context{config, listener.fd.get(), stop, stats, &gate};

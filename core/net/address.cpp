@@ -68,6 +68,20 @@ Result<Address> parse_address(std::string_view text, AddressRules rules) {
     }
     return address;
   }
+  // Habits from other tools, named so the fix is obvious.
+  if (auto scheme = text.find("://"); scheme != std::string_view::npos) {
+    return fail(fmt::format("address '{}': no scheme here; write HOST:PORT, [IPv6]:PORT, PORT{}", text,
+                            rules.allow_unix ? " or unix:/path" : ""));
+  }
+  if (text.front() == '/' || text.starts_with("./") || text.starts_with("../")) {
+    if (rules.allow_unix) {
+      return fail(fmt::format("address '{}': did you mean unix:{}?", text, text));
+    }
+    return fail(fmt::format("address '{}': a path; this command takes HOST:PORT, [IPv6]:PORT or PORT", text));
+  }
+  if (text.size() > 1 && text.back() == '/' && text.find(':') != std::string_view::npos) {
+    return fail(fmt::format("address '{}': no path here; write {}", text, text.substr(0, text.size() - 1)));
+  }
   if (all_digits(text)) {
     NETLAB_TRY(address.port, parse_port(text, text, rules));
     address.host = "127.0.0.1";

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 namespace netlab::net {
@@ -67,8 +69,14 @@ Result<std::unique_ptr<Listener>> Listener::open(loop::Loop& loop, const Address
       }
     } else {
       struct stat st{};
-      if (::lstat(address.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && !unix_socket_alive(endpoint)) {
-        ::unlink(address.path.c_str());
+      if (::lstat(address.path.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+          // EADDRINUSE would be true but misleading: no server is there, a file is.
+          return fail(fmt::format("bind {}: a file that is not a socket is in the way", text));
+        }
+        if (!unix_socket_alive(endpoint)) {
+          ::unlink(address.path.c_str());
+        }
       }
       // The file is born with its final permissions: with the caller's umask it could be open to
       // every local user between bind and the chmod in start(), and a server that runs commands
@@ -77,6 +85,14 @@ Result<std::unique_ptr<Listener>> Listener::open(loop::Loop& loop, const Address
       mode_t previous = ::umask(static_cast<mode_t>(~options.unix_mode & 0777));
       rc = self->m_pipe->bind(address.path);
       ::umask(previous);
+      if (rc == UV_EACCES) {
+        // libuv reports a missing folder as EACCES (as Windows would); say what is really wrong.
+        auto folder = std::filesystem::path(address.path).parent_path();
+        std::error_code ec;
+        if (!folder.empty() && !std::filesystem::exists(folder, ec)) {
+          rc = UV_ENOENT;
+        }
+      }
       if (rc != 0) {
         return fail(uv_message("bind", text, rc));
       }

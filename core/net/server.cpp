@@ -191,6 +191,7 @@ private:
 
 Result<void> run_server(const ServerConfig& config, const ServiceFactory& factory) {
   fs::raise_fd_limit();
+  fs::PortFile port_file(config.port_file);
   std::atomic<std::size_t> count{0};
   // Shared by every worker, so --max-conns-per-ip counts an address across all of them.
   AccessGate gate(config.access);
@@ -243,9 +244,8 @@ Result<void> run_server(const ServerConfig& config, const ServiceFactory& factor
   }
   // Announced only now that SIGINT/SIGTERM are watched: a script may stop us right after.
   // The port file comes first: a script that saw the log line may read it at once.
-  if (!config.port_file.empty() && !config.address.is_unix()) {
-    NETLAB_TRY_VOID(fs::write_file_atomic(config.port_file, std::to_string(pool[0]->listener().port()) + "\n"));
-  }
+  NETLAB_TRY_VOID(port_file.write(config.address.is_unix() ? config.address.to_string()
+                                                          : std::to_string(pool[0]->listener().port())));
   log::info("listening on {}", pool[0]->listener().bound());
 
   std::vector<std::thread> threads;

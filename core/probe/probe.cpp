@@ -1,6 +1,10 @@
 // Probing: connect_stream with a deadline per attempt, rounds until everything is open.
 #include "core/probe/probe.hpp"
 
+#include "core/util/units.hpp"
+
+#include "core/util/fs.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -186,6 +190,54 @@ std::string format_json(const ProbeResult& result) {
     };
   }
   return object.dump();
+}
+
+Result<net::Address> wait_for_port_file(const std::string& path, double wait, double interval) {
+  auto deadline = net::Clock::now() + std::chrono::duration_cast<net::Clock::duration>(
+                                         std::chrono::duration<double>(std::max(0.0, wait)));
+  while (true) {
+    if (auto content = fs::read_file(path); content && !content->empty() && content->back() == '\n') {
+      auto text = content->substr(0, content->size() - 1);
+      auto address = net::parse_address(text, {.allow_unix = true, .allow_port_zero = false});
+      if (!address) {
+        return fail(fmt::format("--port-file {}: {}", path, address.error()));
+      }
+      return address;
+    }
+    if (wait < 0 || net::Clock::now() >= deadline) {
+      return fail(wait < 0 ? fmt::format("--port-file {}: not there (add --wait SECONDS to wait for it)", path)
+                           : fmt::format("--port-file {}: not written within {}", path, units::format_duration(wait)),
+                  wait < 0 ? ENOENT : ETIMEDOUT);
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(interval));
+  }
+}
+
+Result<ProbeReport> run_probe_port_file(const std::string& path, const ProbeOptions& options) {
+  auto deadline = net::Clock::now() + std::chrono::duration_cast<net::Clock::duration>(
+                                         std::chrono::duration<double>(std::max(0.0, options.wait)));
+  auto left = [&] { return std::chrono::duration<double>(deadline - net::Clock::now()).count(); };
+  while (true) {
+    auto found = wait_for_port_file(path, options.wait < 0 ? -1 : std::max(0.0, left()));
+    if (!found && found.code() == ETIMEDOUT) {
+      return fail(fmt::format("--port-file {}: not written within {}", path, units::format_duration(options.wait)),
+                  ETIMEDOUT);
+    }
+    NETLAB_TRY(auto address, std::move(found));
+    ProbeReport report;
+    double timeout = options.wait < 0 ? options.timeout : std::max(0.001, std::min(options.timeout, left()));
+    auto result = probe_once(address, timeout);
+    result.attempts = 1;
+    report.results.push_back(result);
+    if (result.open || options.wait < 0) {
+      return report;
+    }
+    if (left() <= 0) {
+      report.wait_expired = true;
+      return report;
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(std::min(options.interval, left())));
+  }
 }
 
 } // namespace netlab::probe

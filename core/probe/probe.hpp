@@ -63,6 +63,21 @@ ProbeResult probe_once(const net::Address& address, double timeout_seconds, cons
 
 ProbeReport run_probe(const ProbeOptions& options);
 
+// Waits until a server's --port-file exists and holds an address, reading it every `interval`
+// seconds, for at most `wait` seconds (negative: look once, failing with ENOENT). The file holds a port ("8080", meaning
+// 127.0.0.1:8080) or "unix:/path", then a newline; netlab's servers write it atomically once
+// listening and remove a stale one before binding, so what is read is a live server's. Fails with
+// code ETIMEDOUT ("--port-file F: not written within 5s") or, for content that is not an address,
+// with parse_address's message.
+Result<net::Address> wait_for_port_file(const std::string& path, double wait, double interval = 0.05);
+
+// Probes the address in a --port-file until it is open or `options.wait` runs out, reading the
+// file again before every attempt: a server started a moment ago may not yet have replaced the
+// stale file of an earlier run. `options.addresses` is ignored. Fails as wait_for_port_file does
+// when the file never appears.
+Result<ProbeReport> run_probe_port_file(const std::string& path, const ProbeOptions& options);
+
+
 // "127.0.0.1:8080 open 0.21 ms" / "127.0.0.1:8081 closed (connection refused)";
 // with TLS "127.0.0.1:8443 open 0.21 ms TLSv1.3 certificate expires in 29 days (2026-12-30 ...)"
 // or "127.0.0.1:8443 tls-failed (certificate of 127.0.0.1 not trusted: ...)".

@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <deque>
 #include <cstdio>
 #include <cstring>
 
@@ -64,6 +66,7 @@ ClientReport run_udp_client(const ClientOptions& options) {
   ClientReport report;
   LineReader reader(options.in_fd);
   std::string line;
+  std::deque<std::string> recent;
   sockaddr_storage local{};
   socklen_t local_length = sizeof(local);
   ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &local_length);
@@ -80,12 +83,16 @@ ClientReport run_udp_client(const ClientOptions& options) {
     }
     ++report.sent;
     bool answered = false;
+    bool differed = false;
     for (int attempt = 0; attempt <= options.retries && !answered; ++attempt) {
       if (attempt > 0) {
         ++report.retries;
       }
-      if (::send(fd.get(), line.data(), line.size(), 0) < 0 && errno != ECONNREFUSED) {
-        throw Error(fmt::format("send to {}: {}", options.address.to_string(), std::strerror(errno)));
+      if (::send(fd.get(), line.data(), line.size(), 0) < 0) {
+        if (errno != ECONNREFUSED) {
+          throw Error(fmt::format("send to {}: {}", options.address.to_string(), std::strerror(errno)));
+        }
+        ++report.refused;
       }
       auto deadline = net::deadline_after(options.timeout);
       while (net::wait_for(fd.get(), POLLIN, deadline)) {
@@ -97,6 +104,7 @@ ClientReport run_udp_client(const ClientOptions& options) {
           // Nobody listens there (ICMP port unreachable): this attempt is lost; keep waiting out
           // the timeout, so a server that is starting up gets its chance before the retry.
           if (errno == ECONNREFUSED) {
+            ++report.refused;
             continue;
           }
           throw Error(fmt::format("receive from {}: {}", options.address.to_string(), std::strerror(errno)));
@@ -110,8 +118,15 @@ ClientReport run_udp_client(const ClientOptions& options) {
         }
         std::string_view reply(buffer.data(), size);
         if (!reply_matches(line, reply)) {
-          // An answer to an earlier send that came after its timeout.
-          ++report.late;
+          bool earlier = std::any_of(recent.begin(), recent.end(),
+                                     [&](const std::string& sent) { return reply_matches(sent, reply); });
+          if (earlier) {
+            ++report.late; // an answer to an earlier send that came after its timeout
+          } else if (!differed) {
+            differed = true;
+            log::info("line {}: the reply differs from what was sent ({} bytes back for {})", line_number, size,
+                      line.size());
+          }
           continue;
         }
         write_all_or_throw(options.out_fd, std::string(reply) + "\n");
@@ -121,7 +136,12 @@ ClientReport run_udp_client(const ClientOptions& options) {
       }
     }
     if (!answered) {
-      report.lost_lines.push_back(line_number);
+      (differed ? report.differed_lines : report.lost_lines).push_back(line_number);
+    }
+    // The last few lines sent, to tell a late echo from a wrong one.
+    recent.push_back(line);
+    if (recent.size() > 16) {
+      recent.pop_front();
     }
   }
   return report;

@@ -48,6 +48,7 @@ std::string sender_text(const sockaddr* from) {
 } // namespace
 
 Result<ServerCounters> run_udp_server(const ServerConfig& config) {
+  fs::PortFile port_file(config.port_file);
   NETLAB_TRY(auto endpoints, net::resolve(config.address, SOCK_DGRAM));
   const auto& endpoint = endpoints.front();
   ServerCounters counters;
@@ -129,7 +130,7 @@ Result<ServerCounters> run_udp_server(const ServerConfig& config) {
 
   // The port file first: a script that saw `listening on` can read it at once.
   if (!config.port_file.empty()) {
-    if (auto written = fs::write_file_atomic(config.port_file, std::to_string(bound.port()) + "\n"); !written) {
+    if (auto written = port_file.write(std::to_string(bound.port())); !written) {
       loop.close_all();
       return written.failure();
     }

@@ -14,11 +14,16 @@
 namespace netlab::fs {
 
 Result<void> write_file_atomic(const std::string& path, const std::string& content) {
-  std::string temp = fmt::format("{}.tmp.{}", path, getpid());
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // A random name made exclusively (mkostemp: O_CREAT|O_EXCL) beside the target: in a shared
+  // folder such as /tmp, a name another user can guess could be a planted symlink.
+  std::string temp = path + ".XXXXXX";
+  int fd = ::mkostemp(temp.data(), O_CLOEXEC);
   if (fd < 0) {
     return fail(fmt::format("write {}: {}", path, std::strerror(errno)));
   }
+  mode_t mask = ::umask(0);
+  ::umask(mask);
+  ::fchmod(fd, 0644 & ~mask);
   std::size_t done = 0;
   while (done < content.size()) {
     ssize_t n = ::write(fd, content.data() + done, content.size() - done);
@@ -39,6 +44,37 @@ Result<void> write_file_atomic(const std::string& path, const std::string& conte
     return fail(fmt::format("write {}: {}", path, std::strerror(saved)));
   }
   return {};
+}
+
+PortFile::PortFile(std::string path) : m_path(std::move(path)) {
+  if (m_path.empty()) {
+    return;
+  }
+  // A port file left by an earlier run names a dead port: gone before we bind, so a script that
+  // waits for the file never reads it. Only a regular file or a link is removed, never a folder.
+  struct stat st {};
+  if (::lstat(m_path.c_str(), &st) == 0 && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) {
+    ::unlink(m_path.c_str());
+  }
+}
+
+Result<void> PortFile::write(const std::string& address) {
+  if (m_path.empty()) {
+    return {};
+  }
+  NETLAB_TRY_VOID(write_file_atomic(m_path, address + "\n"));
+  m_written = address + "\n";
+  return {};
+}
+
+PortFile::~PortFile() {
+  if (m_written.empty()) {
+    return;
+  }
+  // Removed when we stop, unless someone else has written it since (another server's).
+  if (auto content = read_file(m_path); content && *content == m_written) {
+    ::unlink(m_path.c_str());
+  }
 }
 
 namespace {

@@ -44,7 +44,11 @@ TEST_CASE("net::parse_address: errors name the problem", "[address]") {
                               Case{"::1:80", "need brackets"}, Case{"[]:80", "empty host"},
                               Case{"[::1]80", "expected ':PORT'"}, Case{"[nothex]:80", "not an IPv6"},
                               Case{"host:8o", "not a number"}, Case{"unix:", "empty socket path"},
-                              Case{"justahost", "missing port"}}) {
+                              Case{"justahost", "missing port"},
+                              Case{"tcp://host:80", "no scheme here; write HOST:PORT"},
+                              Case{"host:80/", "no path here; write host:80"},
+                              Case{"/tmp/s.sock", "did you mean unix:/tmp/s.sock?"},
+                              Case{"./s.sock", "did you mean unix:./s.sock?"}}) {
     INFO(text);
     auto result = parse_address(text);
     REQUIRE_FALSE(result.ok());

@@ -201,6 +201,36 @@ class ValuesAndMessagesTest(unittest.TestCase):
         self.assertEqual(len([l for l in top.splitlines() if l.startswith("  ")]), len(listed_commands()),
                          "one line per command")
 
+    def test_hints_for_habits_from_other_tools(self):
+        self.assertEqual(self.usage_error("echo-client", "localhost", "8080"),
+                         "netlab: echo-client: unexpected argument '8080' (did you mean localhost:8080?)")
+        self.assertIn("go after --: netlab exec-client ADDR -- ls -l", self.usage_error("exec-client", "8080", "ls", "-l"))
+        self.assertEqual(self.usage_error("echo-client", "tcp://localhost:80", "-m", "x"),
+                         "netlab: echo-client: address 'tcp://localhost:80': no scheme here; write HOST:PORT, "
+                         "[IPv6]:PORT, PORT or unix:/path")
+        self.assertEqual(self.usage_error("echo-client", "localhost:80/", "-m", "x"),
+                         "netlab: echo-client: address 'localhost:80/': no path here; write localhost:80")
+        self.assertEqual(self.usage_error("echo-client", "/tmp/s.sock", "-m", "x"),
+                         "netlab: echo-client: address '/tmp/s.sock': did you mean unix:/tmp/s.sock?")
+
+    def test_options_that_do_not_apply_name_the_option_given(self):
+        self.assertEqual(self.usage_error("udp-echo", "0", "--retries", "3"),
+                         "netlab: udp-echo: --retries only goes with --client")
+        self.assertEqual(self.usage_error("udp-echo", "--client", "--upper"),
+                         "netlab: udp-echo: --upper only goes with the server (not --client)")
+
+    def test_unix_socket_errors_give_the_real_reason(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = run("echo-server", f"unix:{tmp}/no/such/dir/s.sock")
+            self.assertEqual(out.returncode, 1)
+            self.assertIn(b"no such file or directory", out.stderr)
+            path = os.path.join(tmp, "plain")
+            open(path, "w").close()
+            out = run("echo-server", f"unix:{path}")
+            self.assertEqual(out.returncode, 1)
+            self.assertIn(b"a file that is not a socket is in the way", out.stderr)
+            self.assertTrue(os.path.isfile(path), "the file in the way is left alone")
+
     def test_help_and_version_spellings(self):
         self.assertEqual(run("help").stdout, run("--help").stdout)
         self.assertEqual(run("help", "probe").stdout, run("probe", "--help").stdout)
@@ -215,6 +245,43 @@ class ValuesAndMessagesTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             out = subprocess.run(["bash", "-c", script], cwd=tmp, capture_output=True, text=True, timeout=60)
         self.assertEqual(out.stdout, "141\n", out.stderr)
+
+
+class PortFileTest(unittest.TestCase):
+    """Scripts wait for servers: stale port files go, fresh ones appear atomically, probe waits."""
+
+    def test_stale_port_file_is_removed_and_probe_waits_for_the_new_one(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            port_file = os.path.join(tmp, "port")
+            with open(port_file, "w") as f:
+                f.write("1\n")  # a dead server's
+            with Server("echo-server", "0", "--port-file", port_file, wait=False) as server:
+                out = run("probe", "--wait", "20", "--port-file", port_file)
+                self.assertEqual(out.returncode, 0, out.stderr)
+                with open(port_file) as f:
+                    port = int(f.read())
+                self.assertNotEqual(port, 1)
+                self.assertIn(f"127.0.0.1:{port} open".encode(), out.stdout)
+                reply = run("echo-client", str(port), "-m", "hi")
+                self.assertEqual(reply.stdout, b"hi\n")
+            self.assertFalse(os.path.exists(port_file), "a stopped server removes its port file")
+
+    def test_probe_port_file_missing(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = run("probe", "--port-file", os.path.join(tmp, "none"))
+            self.assertEqual(out.returncode, 1)
+            out = run("probe", "--wait", "0.2", "--port-file", os.path.join(tmp, "none"))
+            self.assertEqual(out.returncode, 124)
+            self.assertIn(b"not written within 200ms", out.stderr)
+
+    def test_unix_socket_port_file_holds_the_address(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            port_file = os.path.join(tmp, "port")
+            with Server("echo-server", f"unix:{tmp}/s", "--port-file", port_file):
+                with open(port_file) as f:
+                    self.assertEqual(f.read(), f"unix:{tmp}/s\n")
+                out = run("probe", "--port-file", port_file)
+                self.assertEqual(out.returncode, 0, out.stderr)
 
 
 if __name__ == "__main__":

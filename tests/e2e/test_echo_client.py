@@ -1,10 +1,13 @@
 """echo-client end to end: line mode, --message, --raw, prompt on a terminal, errors and exit codes."""
+import fcntl
 import os
 import pty
 import select
+import signal
 import socket
 import subprocess
 import tempfile
+import termios
 import threading
 import time
 import unittest
@@ -123,6 +126,59 @@ class EchoClientTest(unittest.TestCase):
                 os.close(fd)
             except OSError:
                 pass
+
+    def start_on_pty(self, port, stdout_pipe=False):
+        """echo-client with a terminal as stdin and stderr (so it prompts); stdout a pipe if asked."""
+        master, slave = pty.openpty()
+        # Its own session with the pty as controlling terminal, so ^C there is a real SIGINT.
+        proc = subprocess.Popen([NETLAB, "echo-client", str(port)], stdin=slave, stderr=slave,
+                                stdout=subprocess.PIPE if stdout_pipe else slave, close_fds=True,
+                                start_new_session=True,
+                                preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+        os.close(slave)
+        self.addCleanup(os.close, master)
+        return proc, master
+
+    def read_pty_until(self, fd, done, timeout=20):
+        output = b""
+        deadline = time.monotonic() + timeout
+        while not done(output) and time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    output += os.read(fd, 4096)
+                except OSError:
+                    break
+        self.assertTrue(done(output), output)
+        return output
+
+    def test_prompt_goes_to_stderr(self):
+        """`echo-client ADDR > out` at a terminal: the file gets the replies, the prompt stays on screen."""
+        proc, master = self.start_on_pty(self.upper.port, stdout_pipe=True)
+        self.read_pty_until(master, lambda out: b">>: " in out)
+        os.write(master, b"shout\n")
+        self.read_pty_until(master, lambda out: out.count(b">>: ") >= 1 and b"shout" in out)
+        os.write(master, b"\x04")
+        stdout, _ = proc.communicate(timeout=20)
+        self.assertEqual(stdout, b"SHOUT\n")
+        self.assertEqual(proc.returncode, 0)
+
+    def test_server_that_closes_is_noticed_at_the_prompt(self):
+        """No need to type another line: the client says the server left and exits 1."""
+        with Server("echo-server", "0") as server:
+            proc, master = self.start_on_pty(server.port)
+            self.read_pty_until(master, lambda out: b">>: " in out)
+            server.stop()
+        output = self.read_pty_until(master, lambda out: b"server closed the connection" in out)
+        self.assertEqual(proc.wait(timeout=20), 1, output)
+
+    def test_ctrl_c_ends_the_prompt_line(self):
+        """Ctrl-C at the prompt: a newline first, so the shell's prompt starts on a fresh line."""
+        proc, master = self.start_on_pty(self.upper.port)
+        self.read_pty_until(master, lambda out: b">>: " in out)
+        os.write(master, b"\x03")
+        output = self.read_pty_until(master, lambda out: out.endswith(b"\r\n"))
+        self.assertEqual(proc.wait(timeout=20), -signal.SIGINT, output)
 
     def test_connection_refused_exits_255(self):
         out = run("echo-client", free_port(), "-m", "x")

@@ -251,5 +251,36 @@ class UdpClientLossTest(unittest.TestCase):
         self.assertIn("lost 1 of 1", out.stderr.decode())
 
 
+class UdpClientReportTest(unittest.TestCase):
+    def test_refused_port_is_named(self):
+        """Nothing listening: the report names the address and the kernel's refusal."""
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()  # a port that was just free: ICMP port unreachable on loopback
+        out = run("udp-echo", "--client", port, "--timeout", "0.1", "--retries", "0", input=b"x\n")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn(f"lost 1 of 1 datagrams to 127.0.0.1:{port}", out.stderr.decode())
+        self.assertIn("connection refused", out.stderr.decode())
+
+    def test_a_different_reply_is_not_called_lost(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        self.addCleanup(s.close)
+
+        def answer_wrong():
+            data, peer = s.recvfrom(100)
+            s.sendto(b"something else", peer)
+
+        thread = threading.Thread(target=answer_wrong, daemon=True)
+        thread.start()
+        out = run("udp-echo", "--client", s.getsockname()[1], "--timeout", "0.5", "--retries", "0",
+                  input=b"hello\n")
+        thread.join(10)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("line 1: the reply differs from what was sent", out.stderr.decode())
+        self.assertNotIn("lost", out.stderr.decode())
+
+
 if __name__ == "__main__":
     main()
