@@ -2,6 +2,7 @@
 cases, small fake servers speaking the wire format from docs/protocol.md)."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -70,6 +71,7 @@ class TestExecClient(unittest.TestCase):
     def tearDownClass(cls):
         for server in (cls.server, cls.auth_server, cls.allow_server):
             server.close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def client(self, *args, input=b"", env=None, server=None):
         server = server or self.server

@@ -46,6 +46,7 @@ class Base(unittest.TestCase):
     def tearDownClass(cls):
         for server in (cls.open_server, cls.auth_server):
             server.close()
+        __import__("shutil").rmtree(cls.tmp, ignore_errors=True)
 
     def client(self, server=None, handshake=True, token=None):
         server = server or self.open_server
