@@ -9,6 +9,7 @@
 #include "cmd/registry.hpp"
 #include "cmd/tls_options.hpp"
 #include "core/bench/bench.hpp"
+#include "core/loop/process.hpp"
 #include "core/util/error.hpp"
 #include "core/util/units.hpp"
 #include "core/util/log.hpp"
@@ -76,6 +77,12 @@ int run_bench(const Options& options) {
   auto text = options.json ? bench::format_json(config, result) : bench::format_text(config, result);
   fmt::print("{}\n", text);
   std::fflush(stdout);
+  if (result.interrupt_signal != 0) {
+    // The summary above covers what ran; the status says it was cut short (130 INT, 143 TERM).
+    throw Error(fmt::format("interrupted by SIG{} after {:.2f} s", loop::signal_name(result.interrupt_signal),
+                            result.elapsed),
+                128 + result.interrupt_signal);
+  }
   if (result.errors > 0 || result.mismatches > 0) {
     log::info("{} error(s), {} mismatch(es); first: {}", result.errors, result.mismatches, result.first_error);
     return k_exit_failure;

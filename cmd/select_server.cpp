@@ -60,7 +60,8 @@ Runner setup_select_server(CLI::App& app) {
   add_connection_limits(app, options->max_conns, options->access, options->idle_timeout);
   add_port_file(app, options->port_file);
   app.add_flag("--stats", options->stats,
-               "print connections, reads, bytes (per second too) and CPU time on exit and on SIGUSR1");
+               "print connections, reads, bytes (per second too) and CPU time on exit (SIGUSR1 prints "
+               "them at any time, with or without --stats)");
   set_example(app, "  netlab select-server 0 --model epoll --stats --port-file /tmp/port &\n"
                    "  netlab bench tcp $(cat /tmp/port) --conns 10 --duration 2; kill -USR1 %1");
   return [options] { return run_select_server(*options); };

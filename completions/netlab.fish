@@ -410,7 +410,7 @@ complete -c netlab -n '__netlab_using select-server' -l deny-from -r -f -d 'refu
 complete -c netlab -n '__netlab_using select-server' -l max-conns-per-ip -r -f -d 'refuse connections beyond N open at once from one address (0: no limit)'
 complete -c netlab -n '__netlab_using select-server' -l idle-timeout -r -f -d 'close connections idle for SECONDS (0: never)'
 complete -c netlab -n '__netlab_using select-server' -l port-file -r -F -d 'write the bound port to FILE once listening (for scripts)'
-complete -c netlab -n '__netlab_using select-server' -l stats -d 'print connections, reads, bytes (per second too) and CPU time on exit and on SIGUSR1'
+complete -c netlab -n '__netlab_using select-server' -l stats -d 'print connections, reads, bytes (per second too) and CPU time on exit (SIGUSR1 prints them at any time, with or without --stats)'
 
 complete -c netlab -n '__netlab_using bench' -s h -l help -d 'Print this help message and exit'
 complete -c netlab -n '__netlab_using bench' -l mode -r -f -a 'rr stream connect' -d 'rr: send a message, wait for its echo, repeat; stream: send and read as fast as possible; connect: connect, one round trip, close, repeat'

@@ -3,6 +3,8 @@
 // of what was sent: verification costs one memcmp per read.
 #include "core/bench/bench.hpp"
 
+#include <signal.h>
+
 #include <atomic>
 #include <cstring>
 #include <deque>
@@ -49,7 +51,14 @@ std::string_view slice(std::uint64_t offset, std::size_t length) {
 
 std::uint64_t now_ns() { return uv_hrtime(); }
 
+// Set from a signal handler (lock-free atomics are async-signal-safe); the workers' ticks see it.
+std::atomic<int> g_interrupted{0};
+static_assert(std::atomic<int>::is_always_lock_free);
+
+extern "C" void on_interrupt(int signum) { g_interrupted.store(signum); }
+
 struct Shared {
+  std::atomic<int> interrupt_signal{0};
   std::atomic<std::uint64_t> messages{0};
   std::atomic<std::uint64_t> bytes{0};
   std::atomic<bool> stop{false};
@@ -164,6 +173,10 @@ private:
   }
 
   void tick() {
+    if (int signum = g_interrupted.load(); signum != 0) {
+      m_shared.interrupt_signal.store(signum);
+      m_shared.stop.store(true);
+    }
     if (m_shared.stop.load()) {
       stop();
       return;
@@ -183,8 +196,14 @@ private:
       double elapsed = static_cast<double>(now - m_start) / 1e9;
       auto messages = m_shared.messages.load();
       auto bytes = m_shared.bytes.load();
-      fmt::print(stderr, "\r{:.0f} s: {} msgs ({:.0f}/s), {:.1f} MB echoed\x1b[K", elapsed, messages,
-                 static_cast<double>(messages) / elapsed, static_cast<double>(bytes) / 1e6);
+      if (m_config.mode == Mode::stream && !m_config.udp) {
+        // Streaming counts bytes, not round trips.
+        fmt::print(stderr, "\r{:.0f} s: {:.1f} MB echoed ({:.1f} MB/s)\x1b[K", elapsed,
+                   static_cast<double>(bytes) / 1e6, static_cast<double>(bytes) / 1e6 / elapsed);
+      } else {
+        fmt::print(stderr, "\r{:.0f} s: {} msgs ({:.0f}/s), {:.1f} MB echoed\x1b[K", elapsed, messages,
+                   static_cast<double>(messages) / elapsed, static_cast<double>(bytes) / 1e6);
+      }
       std::fflush(stderr);
     }
   }
@@ -513,6 +532,14 @@ BenchResult run_bench(const BenchConfig& config) {
     }
     workers.push_back(std::make_unique<Worker>(config, endpoints->front(), shared, indexes, t == 0 && config.progress));
   }
+  // Ctrl-C (or TERM) ends the run early but keeps what was measured, as wrk and iperf3 do.
+  g_interrupted.store(0);
+  struct sigaction action {};
+  action.sa_handler = on_interrupt;
+  sigemptyset(&action.sa_mask);
+  struct sigaction old_int {}, old_term {};
+  ::sigaction(SIGINT, &action, &old_int);
+  ::sigaction(SIGTERM, &action, &old_term);
   std::vector<std::thread> running;
   for (int t = 1; t < threads; ++t) {
     running.emplace_back([worker = workers[t].get()] { worker->run(); });
@@ -521,6 +548,9 @@ BenchResult run_bench(const BenchConfig& config) {
   for (auto& thread : running) {
     thread.join();
   }
+  ::sigaction(SIGINT, &old_int, nullptr);
+  ::sigaction(SIGTERM, &old_term, nullptr);
+  result.interrupt_signal = shared.interrupt_signal.load() != 0 ? shared.interrupt_signal.load() : g_interrupted.load();
   if (config.progress) {
     fmt::print(stderr, "\r\x1b[K");
   }

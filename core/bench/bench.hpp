@@ -55,11 +55,14 @@ struct BenchResult {
   std::uint64_t late = 0;        // UDP answers that came after being counted lost
   // No connection could be made at all (exit 255 material).
   bool connect_failed = false;
+  // SIGINT or SIGTERM ended the run early; the figures cover the time until then.
+  int interrupt_signal = 0;
   std::string first_error;
   Histogram latency;             // nanoseconds
 };
 
-// Runs the benchmark to its end (duration or message count).
+// Runs the benchmark to its end (duration or message count), or until SIGINT/SIGTERM, which it
+// catches while it runs (restoring the previous handlers after) and reports in `interrupt_signal`.
 BenchResult run_bench(const BenchConfig& config);
 
 std::string mode_name(const BenchConfig& config);

@@ -37,10 +37,10 @@ Result<void> run_model(const Model& model, const ModelConfig& config) {
   Stats stats;
   // The uv model hands the file to net::run_server, which keeps it the same way.
   fs::PortFile port_file(model.serve == nullptr ? std::string() : config.port_file);
+  // SIGUSR1 prints the stats line whether or not --stats was given: its default action would
+  // kill the server, and the help teaches `kill -USR1`.
   std::optional<Usr1Reporter> reporter;
-  if (config.stats) {
-    reporter.emplace([&stats, &model] { log::line(stats.summary(model.name)); });
-  }
+  reporter.emplace([&stats, &model] { log::line(stats.summary(model.name)); });
   Result<void> served;
   if (model.serve == nullptr) {
     served = run_uv_model(config, stats);

@@ -1,11 +1,14 @@
 """bench end to end: against echo-server, select-server and udp-echo, checking its counts, and
 against a server that corrupts bytes (must fail) or is not there (exit 255)."""
 import json
+import signal
+import subprocess
+import time
 import socket
 import threading
 import unittest
 
-from netlab_test import Server, free_port, main, run
+from netlab_test import NETLAB, Server, free_port, main, run
 
 
 def bench(*args):
@@ -66,6 +69,46 @@ class CorruptingServer:
         for t in self.threads:
             t.join()
         self.sock.close()
+
+
+class CountingEchoServer:
+    """An echo server that sets `echoed` once it has echoed 64 KiB."""
+
+    def __init__(self):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.echoed = threading.Event()
+        self.total = 0
+        self.lock = threading.Lock()
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
+
+    def serve(self, conn):
+        with conn:
+            while True:
+                try:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    conn.sendall(data)
+                except OSError:
+                    return
+                with self.lock:
+                    self.total += len(data)
+                    if self.total >= 65536:
+                        self.echoed.set()
+
+    def close(self):
+        self.listener.close()
 
 
 class BenchTest(unittest.TestCase):
@@ -151,6 +194,25 @@ class BenchTest(unittest.TestCase):
         self.assertEqual(out.returncode, 255)
         self.assertIn("connection refused", out.stderr.decode())
         self.assertEqual(len(out.stderr.decode().strip().splitlines()), 1)
+
+    def test_interrupt_prints_what_was_measured(self):
+        """Ctrl-C ends the run early: the summary of what ran, then exit 130 (TERM: 143)."""
+        for sig, status in [(signal.SIGINT, 130), (signal.SIGTERM, 143)]:
+            server = CountingEchoServer()
+            try:
+                proc = subprocess.Popen([NETLAB, "bench", "tcp", str(server.port), "-c", "2", "-d", "300", "--json"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                # Observed fact, not time: the server has echoed a few thousand messages.
+                self.assertTrue(server.echoed.wait(60), "bench never got going")
+                proc.send_signal(sig)
+                out, err = proc.communicate(timeout=60)
+            finally:
+                server.close()
+            self.assertEqual(proc.returncode, status, err)
+            result = json.loads(out)
+            self.assertGreater(result["messages"], 0)
+            self.assertLess(result["duration_s"], 300)
+            self.assertIn(f"interrupted by {sig.name}", err.decode())
 
     def test_usage_errors(self):
         for args in (["bench", "sctp", "1"], ["bench", "udp", "1", "--mode", "stream"],

@@ -120,6 +120,19 @@ class SelectServerOptionsTest(unittest.TestCase):
                 s.sendall(b"more")
                 self.assertEqual(recv_exactly(s, 4), b"more")
 
+    def test_sigusr1_without_stats_prints_and_does_not_kill(self):
+        """The help teaches `kill -USR1`: it must not end a server started without --stats."""
+        for model in ["uv", "poll", "blocking"]:
+            with Server("select-server", "0", "--model", model) as server:
+                server.proc.send_signal(signal.SIGUSR1)
+                deadline = time.monotonic() + 20
+                while "stats:" not in server.stderr() and time.monotonic() < deadline:
+                    self.assertIsNone(server.proc.poll(), f"{model}: died of SIGUSR1")
+                    time.sleep(0.02)
+                self.assertIn(f"stats: model {model}", server.stderr())
+                self.assertIsNone(server.proc.poll())
+                self.assertEqual(server.stop(), 0)
+
     def test_select_refuses_past_fd_setsize(self):
         import resource
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
