@@ -146,7 +146,7 @@ Runner setup_ssh_exec(CLI::App& app) {
                    "  netlab ssh-exec --put build.tar.gz /tmp/ --get /var/log/syslog logs db1 db2\n"
                    "  netlab ssh-exec -r --preserve --get /srv/app backup web1\n"
                    "Exit status: one host: the command's (255 connect, authentication or host key failure;\n"
-                   "124 --timeout; 130, 143, 129 after SIGINT, SIGTERM, SIGHUP, which stop transfers and\n"
+                   "124 --timeout; 130, 143, 129, 131 after SIGINT, TERM, HUP, QUIT, which stop transfers and\n"
                    "the remote command first). Many hosts run on pool-run's scheduler: the number of hosts\n"
                    "that failed (101: more than 100; 255: none reachable), then a summary on stderr.");
   return [options] { return run_ssh_exec(*options); };

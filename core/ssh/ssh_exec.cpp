@@ -34,7 +34,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 
-// One host, streaming: INT, TERM and HUP while the command runs are forwarded to it instead of
+// One host, streaming: INT, TERM, HUP and QUIT (as pool-run) while the command runs are forwarded to it instead of
 // ending netlab at once, so the remote command is stopped first (exec.hpp); a second one makes
 // that a KILL. Outside the command (connecting, transferring) they keep their default action.
 std::atomic<int> g_stop_signal{0};
@@ -66,7 +66,7 @@ public:
   StopSignals& operator=(const StopSignals&) = delete;
 
 private:
-  static constexpr int k_signals[] = {SIGINT, SIGTERM, SIGHUP};
+  static constexpr int k_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
   struct sigaction m_saved[std::size(k_signals)] {};
 };
 

@@ -198,6 +198,7 @@ class SshExecTest(unittest.TestCase):
             ("SIGINT", [], signal.SIGINT, 130),
             ("SIGTERM", [], signal.SIGTERM, 143),
             ("SIGHUP", [], signal.SIGHUP, 129),
+            ("SIGQUIT", [], signal.SIGQUIT, 131),
             ("SIGKILL", [], signal.SIGKILL, -signal.SIGKILL),
             ("dropped", [], "drop", 255),
         ]
@@ -460,6 +461,7 @@ class SshExecTest(unittest.TestCase):
                                        ("SIGINT", [], signal.SIGINT, 130),
                                        ("SIGTERM", [], signal.SIGTERM, 143),
                                        ("SIGHUP", [], signal.SIGHUP, 129),
+                                       ("SIGQUIT", [], signal.SIGQUIT, 131),
                                        ("SIGKILL", [], signal.SIGKILL, -signal.SIGKILL)):
             with self.subTest(ending=name):
                 marker = f"4{len(name)}{code % 97}.{os.getpid()}"
