@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -193,6 +194,10 @@ int run(int argc, char** argv) {
     return netlab::k_exit_usage;
   }
 
+  // For the tests that keep README and --help examples true: parse, then stop before running.
+  if (const char* parse_only = std::getenv("NETLAB_PARSE_ONLY"); parse_only != nullptr && *parse_only == '1') {
+    return netlab::k_exit_ok;
+  }
   if (list_commands) {
     for (const auto& command : commands()) {
       fmt::print("{}\n", command.name);

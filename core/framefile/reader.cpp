@@ -5,6 +5,8 @@
 // for a symbolic link at any moment cannot redirect a write outside the target folder.
 #include "core/framefile/reader.hpp"
 
+#include <filesystem>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -231,8 +233,19 @@ Result<ReaderStats> read_frames(int in_fd, const std::string& in_name, const Rea
   if (!options.list) {
     // The target folder itself is the user's choice, so a link to a folder is followed here.
     root = net::Fd{::open(options.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    if (!root && errno == ENOENT) {
+      // Like `mkdir -p` (and tar -C with --one-top-level): the target is made when missing; one
+      // that exists and is not a folder is still refused below.
+      std::error_code ec;
+      std::filesystem::create_directories(options.dir, ec);
+      if (ec) {
+        return fail(fmt::format("create {}: {}", options.dir, ec.message()));
+      }
+      root = net::Fd{::open(options.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    }
     if (!root) {
-      return fail(fmt::format("{}: not a folder", options.dir));
+      return fail(errno == ENOTDIR ? fmt::format("{}: exists and is not a folder", options.dir)
+                                   : fmt::format("{}: {}", options.dir, std::strerror(errno)));
     }
   }
   RemoveTemporaryOnSignal cleanup;

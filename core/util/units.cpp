@@ -164,15 +164,28 @@ std::string format_duration(double seconds) {
   }
   for (const auto& unit : units) {
     double count = seconds / unit.scale;
-    // A whole number of this unit, exactly as far as a double can tell.
-    if (count >= 1 && std::fabs(count - std::round(count)) < 1e-9 * count) {
+    // A whole number of this unit, exactly as far as a double can tell (and one that fits an
+    // integer: past 2^53 every double is whole and the cast could overflow).
+    if (count >= 1 && count < 9e15 && std::fabs(count - std::round(count)) < 1e-9 * count) {
       return fmt::format("{}{}", static_cast<std::uint64_t>(std::round(count)), unit.name);
     }
     if (seconds >= 1 && unit.scale == 1) {
       break; // 1.5s reads better than 1500ms
     }
   }
-  return fmt::format("{}s", seconds);
+  // Fixed notation, which parse_duration reads back (it takes no exponent): exact for huge
+  // values, within 1e-10 s for the rest.
+  if (seconds >= 9e15) {
+    return fmt::format("{:.0f}s", seconds);
+  }
+  auto text = fmt::format("{:.10f}", seconds);
+  while (text.back() == '0') {
+    text.pop_back();
+  }
+  if (text.back() == '.') {
+    text.pop_back();
+  }
+  return text + "s";
 }
 
 std::string format_size(std::uint64_t bytes) {
