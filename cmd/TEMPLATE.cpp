@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cmd/common.hpp"
+#include "cmd/values.hpp"
 #include "cmd/registry.hpp"
 #include "core/util/error.hpp"
 
@@ -25,9 +26,8 @@ Runner setup_name(CLI::App& app) {
   auto options = std::make_shared<Options>();
   app.add_option("ADDR", options->address, "address: HOST:PORT, [IPv6]:PORT, PORT or unix:/path")
       ->capture_default_str();
-  app.add_option("--timeout", options->timeout, "seconds before giving up")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+  // Numbers go through cmd/values: units ("250ms", "64K"), bounds, and netlab's own messages.
+  as_duration(app.add_option("--timeout", options->timeout, "give up after SECONDS")->capture_default_str());
   set_example(app, "  netlab name 127.0.0.1:8080 --timeout 5");
   return [options] { return run_name(*options); };
 }

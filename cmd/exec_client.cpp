@@ -5,6 +5,7 @@
 
 #include "cmd/cli_spec.hpp"
 #include "cmd/common.hpp"
+#include "cmd/values.hpp"
 #include "cmd/registry.hpp"
 #include "core/exec/exec_client.hpp"
 #include "core/exec/request.hpp"
@@ -55,9 +56,9 @@ Runner setup_exec_client(CLI::App& app) {
                                                       "NETLAB_TOKEN, if set, holds the token itself")
       ->type_name("FILE");
   app.add_flag("--shell", options->shell, "send the command (or each line) as one shell command line");
-  app.add_option("--timeout", options->timeout, "ask the server to kill the command after SECONDS (exit 124)")
-      ->type_name("SECONDS")
-      ->check(CLI::PositiveNumber);
+  as_duration(app.add_option("--timeout", options->timeout,
+                             "ask the server to kill the command after SECONDS (exit 124)"),
+              {.min = 0, .above = true});
   app.add_flag("--json", options->json,
                "print one JSON object per command: status, exit code, signal, sizes, duration and the output");
   app.add_flag("--no-stdin", options->no_stdin, "do not send stdin to the command (it is sent when not a terminal)");

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cmd/common.hpp"
+#include "cmd/values.hpp"
 #include "cmd/registry.hpp"
 #include "core/exec/exec_service.hpp"
 #include "core/net/server.hpp"
@@ -155,42 +156,34 @@ Runner setup_exec_server(CLI::App& app) {
                  "set; without, any key but PATH, LD_*, BASH_ENV, ENV and the others docs/security.md lists "
                  "(all with --shell)")
       ->type_name("KEY");
-  app.add_option("--timeout", options->timeout,
-                 "kill a command after SECONDS (TERM, then KILL after --kill-grace); the most a request may ask "
-                 "for (0: no limit)")
-      ->type_name("SECONDS")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--kill-grace", options->kill_grace, "seconds between SIGTERM and SIGKILL on timeout")
-      ->type_name("SECONDS")
-      ->capture_default_str()
-      ->check(CLI::Range(0.001, 3600.0));
-  app.add_option("--max-output", options->max_output,
-                 "kill a command once its stdout+stderr pass BYTES; the exit frame says truncated")
-      ->type_name("BYTES")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--max-body", options->max_body, "largest frame body accepted (a command's stdin), in bytes")
-      ->type_name("BYTES")
-      ->capture_default_str()
-      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32));
-  app.add_option("--max-running", options->max_running, "answer 'busy' beyond N commands running at once")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  as_duration(app.add_option("--timeout", options->timeout,
+                             "kill a command after SECONDS (TERM, then KILL after --kill-grace); the most a "
+                             "request may ask for (0: no limit)")
+                  ->capture_default_str());
+  as_duration(app.add_option("--kill-grace", options->kill_grace, "time between SIGTERM and SIGKILL on timeout")
+                  ->capture_default_str(),
+              {.min = 0.001, .max = 3600.0});
+  as_size(app.add_option("--max-output", options->max_output,
+                         "kill a command once its stdout+stderr pass BYTES; the exit frame says truncated")
+              ->capture_default_str(),
+          1);
+  as_size(app.add_option("--max-body", options->max_body, "largest frame body accepted (a command's stdin)")
+              ->capture_default_str(),
+          0, std::uint64_t{1} << 32);
+  as_count(app.add_option("--max-running", options->max_running, "answer 'busy' beyond N commands running at once")
+               ->capture_default_str(),
+           1);
   add_connection_limits(
       app, options->max_conns, options->access, options->idle_timeout,
       "close a connection with no command running for SECONDS, or not authenticated by then (0: never)");
-  app.add_option("--auth-timeout", options->auth_timeout,
-                 "with a token, close a connection not authenticated within SECONDS (0: only --idle-timeout)")
-      ->type_name("SECONDS")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--max-unauthenticated", options->max_unauthenticated,
-                 "with a token, at most N connections waiting to authenticate; one more closes the oldest")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  as_duration(app.add_option("--auth-timeout", options->auth_timeout,
+                             "with a token, close a connection not authenticated within SECONDS (0: only "
+                             "--idle-timeout)")
+                  ->capture_default_str());
+  as_count(app.add_option("--max-unauthenticated", options->max_unauthenticated,
+                          "with a token, at most N connections waiting to authenticate; one more closes the oldest")
+               ->capture_default_str(),
+           1);
   app.add_option("--protocol", options->protocol,
                  "framed (protocol.md section 3), or legacy: the classic unframed shell protocol (section 4)")
       ->type_name("PROTOCOL")

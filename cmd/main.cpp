@@ -83,6 +83,16 @@ void add_habit_hint(netlab::cmd::UsageMessage& message, const std::vector<std::s
   }
 }
 
+// pool-run and ssh-exec count failed jobs or hosts in their status (1-100, 101 for more), as GNU
+// parallel does, so a usage error there cannot be 2 (two failed jobs): like parallel and ssh,
+// they report it as 255. Every other command uses 2.
+int g_usage_status = netlab::k_exit_usage;
+
+void set_active_command(const std::string& name) {
+  netlab::log::set_command(name);
+  g_usage_status = name == "pool-run" || name == "ssh-exec" ? netlab::k_exit_connect : netlab::k_exit_usage;
+}
+
 // --install-links / --uninstall-links: every registry name, pointing at this binary.
 int manage_links(const std::string& dir, bool install) {
   std::error_code ec;
@@ -184,14 +194,14 @@ int run(int argc, char** argv) {
     if (active.empty() && args.size() > 1 && netlab::cmd::find_command(args[1]) != nullptr) {
       active = args[1];
     }
-    netlab::log::set_command(active);
+    set_active_command(active);
     auto message = netlab::cmd::describe_parse_error(e);
     add_habit_hint(message, args, active);
     if (message.point_to_help) {
       message.text += fmt::format("; run 'netlab {}--help'", active.empty() ? "" : active + " ");
     }
     netlab::log::line(message.text);
-    return netlab::k_exit_usage;
+    return g_usage_status;
   }
 
   // For the tests that keep README and --help examples true: parse, then stop before running.
@@ -215,7 +225,7 @@ int run(int argc, char** argv) {
     return manage_links(unlinks_dir, false);
   }
   for (auto* sub : app.get_subcommands()) {
-    netlab::log::set_command(sub->get_name());
+    set_active_command(sub->get_name());
     return runners.at(sub->get_name())();
   }
   fmt::print(stderr, "{}", app.help());
@@ -250,7 +260,7 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const netlab::Error& e) {
-    return finish_failure(e.what(), e.exit_code());
+    return finish_failure(e.what(), e.exit_code() == netlab::k_exit_usage ? g_usage_status : e.exit_code());
   } catch (const std::exception& e) {
     return finish_failure(e.what(), netlab::k_exit_failure);
   }

@@ -11,6 +11,7 @@
 
 #include "cmd/cli_spec.hpp"
 #include "cmd/common.hpp"
+#include "cmd/values.hpp"
 #include "cmd/registry.hpp"
 #include "core/loop/process.hpp"
 #include "core/pool/input.hpp"
@@ -215,15 +216,15 @@ Runner setup_pool_run(CLI::App& app) {
   complete_after_dashes(app, clidoc::Hint::command);
   app.add_option("COMMAND", options->unused_positional, "command, its arguments, then ::: INPUT... groups")
       ->check(CLI::Validator([](std::string&) { return std::string("taken verbatim"); }, "", "verbatim"));
-  app.add_option("-j,--jobs", options->jobs, "run N jobs at once (default: number of CPUs; 0: one per input, capped)")
-      ->type_name("N")
-      ->check(CLI::NonNegativeNumber);
+  as_count(app.add_option("-j,--jobs", options->jobs,
+                          "run N jobs at once (default: number of CPUs; 0: one per input, capped)"),
+           0);
   app.add_flag("-k,--keep-order", options->keep_order, "write output in input order (default: as jobs finish)");
   app.add_flag("--tag", options->tag, "prefix each output line with the job's input and a tab");
-  app.add_option("--timeout", options->timeout, "kill a job's process group (TERM, then KILL) after SECONDS; it fails")
-      ->type_name("SECONDS")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--retries", options->retries, "run a failed job up to N more times")->type_name("N");
+  as_duration(app.add_option("--timeout", options->timeout,
+                             "kill a job's process group (TERM, then KILL) after SECONDS; it fails"),
+              {.min = 0, .above = true});
+  as_count(app.add_option("--retries", options->retries, "run a failed job up to N more times"), 0);
   app.add_option("--halt", options->halt,
                  "stop after failures or successes: never, soon|now[,fail=N|,success=N] (soon: start no more; "
                  "now: also kill running jobs)")
@@ -258,7 +259,8 @@ Runner setup_pool_run(CLI::App& app) {
                    "Placeholders: {} input, {.} without extension, {/} basename, {//} dirname, {/.}, {#} job\n"
                    "number, {%} slot, {N} the Nth ::: group. Without any, the input is appended.\n"
                    "Exit status: 0 if every job succeeded, else the number failed (101: more than 100; 255 with\n"
-                   "--ssh when no host is reachable; 130, 143, 129 after SIGINT, SIGTERM, SIGHUP).");
+                   "--ssh when no host is reachable, and for a usage error, as GNU parallel; 130, 143, 129 after\n"
+                   "SIGINT, SIGTERM, SIGHUP).");
   return [options] { return run_pool_run(*options); };
 }
 

@@ -7,6 +7,7 @@
 
 #include "cmd/cli_spec.hpp"
 #include "cmd/common.hpp"
+#include "cmd/values.hpp"
 #include "cmd/registry.hpp"
 #include "core/ssh/client_setup.hpp"
 #include "core/ssh/ssh_exec.hpp"
@@ -108,14 +109,11 @@ Runner setup_ssh_exec(CLI::App& app) {
       ->type_name("FILE")
       ->allow_extra_args(false);
   add_ssh_client_options(app, options->ssh);
-  app.add_option("--timeout", options->timeout,
-                 "stop waiting for a host's transfers after SECONDS, and for its command after SECONDS more (exit 124)")
-      ->type_name("SECONDS")
-      ->check(CLI::PositiveNumber);
-  app.add_option("-j,--jobs", options->jobs, "connect to N hosts at once")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 1024));
+  as_duration(app.add_option("--timeout", options->timeout,
+                             "stop waiting for a host's transfers after SECONDS, and for its command after "
+                             "SECONDS more (exit 124)"),
+              {.min = 0, .above = true});
+  as_count(app.add_option("-j,--jobs", options->jobs, "connect to N hosts at once")->capture_default_str(), 1, 1024);
   app.add_flag("--tag", options->tag, "prefix each output line with 'HOST: ' (default: whole output per host)");
   app.add_flag("--json", options->json,
                "one JSON object per host, as pool-run --json: host, exit, signal, stdout, stderr, duration, error, ...");
@@ -148,7 +146,8 @@ Runner setup_ssh_exec(CLI::App& app) {
                    "Exit status: one host: the command's (255 connect, authentication or host key failure;\n"
                    "124 --timeout; 130, 143, 129, 131 after SIGINT, TERM, HUP, QUIT, which stop transfers and\n"
                    "the remote command first). Many hosts run on pool-run's scheduler: the number of hosts\n"
-                   "that failed (101: more than 100; 255: none reachable), then a summary on stderr.");
+                   "that failed (101: more than 100; 255: none reachable), then a summary on stderr. A usage\n"
+                   "error is 255, as in ssh and GNU parallel.");
   return [options] { return run_ssh_exec(*options); };
 }
 

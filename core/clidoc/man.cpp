@@ -96,8 +96,12 @@ std::string man_page(const ProgramSpec& program) {
   }
   out += ".SH EXIT STATUS\n"
          ".TP\n0\nsuccess\n.TP\n1\nfailure\n.TP\n2\nusage error (bad option or argument)\n"
-         ".TP\n124\na timeout\n.TP\n130\ninterrupted\n.TP\n255\ncould not connect or authenticate\n"
-         ".PP\nexec\\-client and single\\-host ssh\\-exec pass the remote exit code through.\n";
+         ".TP\n124\na timeout\n.TP\n130\ninterrupted (143 after SIGTERM, 129 after SIGHUP: 128 + the signal)\n"
+         ".TP\n141\nstandard output's reader went away (as in \\fBnetlab ... | head\\fR); nothing is printed\n"
+         ".TP\n255\ncould not connect or authenticate\n"
+         ".PP\nexec\\-client and single\\-host ssh\\-exec pass the remote exit code through. pool\\-run and "
+         "many\\-host ssh\\-exec follow GNU parallel: 1\\-100 is the number of failed jobs (hosts), 101 more "
+         "than 100, and 255 means no host could be reached or a usage error.\n";
   out += ".SH ENVIRONMENT\n";
   for (const auto& variable : program.environment) {
     out += fmt::format(".TP\n.B {}\n{}\n", roff(variable.name), roff(variable.help));

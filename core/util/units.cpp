@@ -121,6 +121,20 @@ Result<std::uint64_t> parse_size(std::string_view text) {
     }
     return bytes;
   }
+  // A whole number times a unit is done in integers, exactly (a double is not past 2^53).
+  auto number = text.substr(0, text.size() - unit.size());
+  if (number.find('.') == std::string_view::npos && scale == std::floor(scale)) {
+    std::uint64_t whole = 0;
+    auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), whole);
+    auto factor = static_cast<std::uint64_t>(scale);
+    if (error == std::errc::result_out_of_range ||
+        (error == std::errc() && whole > std::numeric_limits<std::uint64_t>::max() / factor)) {
+      return fail(fmt::format("'{}' is too large", shown(text)));
+    }
+    if (error == std::errc() && end == number.data() + number.size()) {
+      return whole * factor;
+    }
+  }
   double bytes = value * scale;
   if (bytes >= 18446744073709551616.0) {
     return fail(fmt::format("'{}' is too large", shown(text)));

@@ -46,6 +46,9 @@ TEST_CASE("units::parse_size: bytes, binary and decimal units, fractions that ma
   CHECK(*units::parse_size("1MB") == 1000000);
   CHECK(*units::parse_size("1.5K") == 1536);
   CHECK(*units::parse_size("18446744073709551615") == UINT64_MAX);
+  // Exact past 2^53, where a double would round (a fuzz finding).
+  CHECK(*units::parse_size("9245547562216359KiB") == 9467440703709551616ull);
+  CHECK(units::parse_size("18014398509481984KiB").error() == "'18014398509481984KiB' is too large");
 }
 
 TEST_CASE("units::parse_size: refuses signs, unknown units, fractions of a byte and overflow") {

@@ -242,7 +242,8 @@ class PoolRunTest(unittest.TestCase):
         self.assertEqual(lines(dry.stdout), ["rm 'a b'", "rm c"])
         for args in (["--"], ["--halt", "later", "--", "true"], ["--bogus", "true"], ["-j", "-1", "true"]):
             proc = pool(*args)
-            self.assertEqual(proc.returncode, 2, args)
+            # GNU parallel's convention: 1-101 count failed jobs, so a usage error is 255.
+            self.assertEqual(proc.returncode, 255, args)
             err = proc.stderr.decode()
             self.assertTrue(err.startswith("netlab: pool-run: "), err)
             self.assertEqual(len(err.splitlines()), 1, err)
@@ -411,12 +412,12 @@ class ShellTemplateTest(unittest.TestCase):
                     shutil.rmtree(cwd)
                 err = proc.stderr.decode()
                 if verdict == "refuse":
-                    self.assertEqual(proc.returncode, 2, err)
+                    self.assertEqual(proc.returncode, 255, err)
                     self.assertIn("--shell: {} stands ", err)
                     self.assertIn('"$1"', err)
                     self.assertEqual(len(err.splitlines()), 1, err)
                     continue
-                self.assertNotEqual(proc.returncode, 2, err)
+                self.assertNotEqual(proc.returncode, 255, err)
                 if expect is not None:
                     for value in HOSTILE_INPUTS:
                         one = subprocess.run([NETLAB, "pool-run", "--shell", "--", template, ":::", value],

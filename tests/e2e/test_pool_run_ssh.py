@@ -248,21 +248,21 @@ class PoolRunSshTest(unittest.TestCase):
             f.write("x\n")
         os.chmod(loose, 0o644)
         proc = self.pool("--password-file", loose, "--", "true", ":::", "1", hosts=self.hosts[:1])
-        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertEqual(proc.returncode, 255, proc.stderr)
         self.assertIn(b"too open", proc.stderr)
         proc = subprocess.run([NETLAB, "pool-run", "-l", "root", "--", "true", ":::", "1"], capture_output=True)
-        self.assertEqual(proc.returncode, 2)
+        self.assertEqual(proc.returncode, 255)
         self.assertIn(b"only with --ssh", proc.stderr)
 
     def test_usage_errors(self):
         proc = subprocess.run([NETLAB, "pool-run", "--ssh", "root@", "--", "true", ":::", "1"], capture_output=True)
-        self.assertEqual(proc.returncode, 2)
+        self.assertEqual(proc.returncode, 255)
         empty = os.path.join(self.tmp, "empty-hosts")
         with open(empty, "w") as f:
             f.write("# nothing here\n")
         proc = subprocess.run([NETLAB, "pool-run", "--ssh-hosts-file", empty, "--", "true", ":::", "1"],
                               capture_output=True)
-        self.assertEqual(proc.returncode, 2)
+        self.assertEqual(proc.returncode, 255)
         self.assertIn(b"no hosts", proc.stderr)
 
 

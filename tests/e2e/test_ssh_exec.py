@@ -232,7 +232,7 @@ class SshExecTest(unittest.TestCase):
 
     def test_password_file_readable_by_others_is_refused(self):
         # Like ssh with a private key: a password file group or others may read is refused
-        # before any connection, on one line, exit 2; a 0600 file is read.
+        # before any connection, on one line, exit 255 (ssh-exec's usage status); a 0600 file is read.
         folder = tempfile.mkdtemp(dir=self.tmp)
         path = os.path.join(folder, "password")
         with open(path, "w") as f:
@@ -240,7 +240,7 @@ class SshExecTest(unittest.TestCase):
         for mode in (0o644, 0o640, 0o604, 0o620, 0o660):
             os.chmod(path, mode)
             out = self.ssh("--password-file", path, self.host, "--", "echo should-not-run")
-            self.assertEqual(out.returncode, 2, (oct(mode), out.stderr))
+            self.assertEqual(out.returncode, 255, (oct(mode), out.stderr))
             self.assertEqual(out.stdout, b"")
             lines = out.stderr.decode().splitlines()
             self.assertEqual(len(lines), 1, out.stderr)
@@ -255,7 +255,7 @@ class SshExecTest(unittest.TestCase):
         os.mkfifo(fifo, 0o600)
         for bad in (fifo, folder):
             out = self.ssh("--password-file", bad, self.host, "--", "true", timeout=30)
-            self.assertEqual(out.returncode, 2, (bad, out.stderr))
+            self.assertEqual(out.returncode, 255, (bad, out.stderr))
 
     def test_password_env_is_removed_from_our_environment(self):
         # Once read, the password is gone from netlab's environment: nothing it starts sees it,
@@ -355,7 +355,7 @@ class SshExecTest(unittest.TestCase):
                      ["--password-env", "NETLAB_TEST_UNSET_VAR", self.host, "--", "true"],
                      [self.host, "-i", self.key, "--", "true"]):
             out = self.ssh(*args)
-            self.assertEqual(out.returncode, 2, (args, out.stderr))
+            self.assertEqual(out.returncode, 255, (args, out.stderr))  # as ssh and GNU parallel
             self.assertEqual(len(out.stderr.decode().splitlines()), 1, out.stderr)
 
     # --- many hosts -----------------------------------------------------------------------
