@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -107,7 +108,9 @@ public:
         continue;
       }
       if (rc == 0) {
-        throw TimeoutError("no answer from the server in time");
+        throw TimeoutError(m_seen_frame ? "no answer from the server in time"
+                                        : "no hello from the server in time: is it an exec-server? (an echo "
+                                          "server, for one, says nothing until spoken to)");
       }
       if (fds[1].revents & POLLIN) {
         for (int n = m_interrupts.take(); n > 0; --n) {
@@ -131,27 +134,53 @@ public:
         }
         throw Error("the server closed the connection", k_exit_connect);
       }
+      if (m_first_bytes.size() < k_sniff) {
+        m_first_bytes.append(chunk, std::min(static_cast<std::size_t>(n), k_sniff - m_first_bytes.size()));
+      }
       std::vector<frame::Frame> frames;
       auto fed = m_decoder.feed(std::string_view(chunk, static_cast<std::size_t>(n)), frames);
       for (auto& frame : frames) {
         m_frames.push_back(std::move(frame));
       }
       if (!fed && m_frames.empty()) {
+        if (!m_seen_frame) {
+          not_an_exec_server();
+        }
         protocol_error(fed.error());
       }
     }
     auto frame = std::move(m_frames.front());
     m_frames.pop_front();
+    m_seen_frame = true;
     return frame;
   }
 
   InterruptPipe& interrupts() { return m_interrupts; }
 
 private:
+  static constexpr std::size_t k_sniff = 64;
+
+  // The first bytes of a peer that is not an exec-server are usually a text greeting
+  // ("SSH-2.0-...", "220 smtp ...", an HTTP answer): their first four bytes read as a frame
+  // length of over a billion. Say what the peer is instead of "header length 1397966893".
+  void not_an_exec_server() {
+    std::string_view first(m_first_bytes);
+    bool text = first.size() >= 4 && std::all_of(first.begin(), first.begin() + 4, [](char c) {
+                  return c >= 0x20 && c < 0x7f;
+                });
+    if (!text) {
+      return;
+    }
+    auto line = first.substr(0, first.find_first_of("\r\n"));
+    throw Error(fmt::format("not an exec-server: it sent '{}'", escape_text(std::string(line))), k_exit_connect);
+  }
+
   net::Fd m_fd;
   InterruptPipe& m_interrupts;
   frame::Decoder m_decoder;
   std::deque<frame::Frame> m_frames;
+  std::string m_first_bytes;
+  bool m_seen_frame = false;
 };
 
 // The server's words, escaped: a hostile server must not drive the user's terminal.
@@ -354,12 +383,13 @@ int run_repl(Channel& channel, const ClientOptions& options) {
   int status = 0;
   std::int64_t id = 0;
   while (true) {
+    // The prompt goes to stderr, so `exec-client ADDR > out` captures only the commands' output.
     if (options.interactive) {
-      write_all_or_throw(options.out_fd, ">>: ");
+      write_all_or_throw(options.err_fd, ">>: ");
     }
     if (!reader.next(line)) {
       if (options.interactive) {
-        write_all_or_throw(options.out_fd, "\n");
+        write_all_or_throw(options.err_fd, "\n");
       }
       return status;
     }

@@ -4,6 +4,8 @@ import json
 import os
 import shutil
 import signal
+import pty
+import select
 import socket
 import subprocess
 import sys
@@ -146,6 +148,39 @@ class TestExecClient(unittest.TestCase):
         proc = nt.run("exec-client", fake.port, "--", "true")
         self.assertEqual(proc.returncode, 255)
         self.assertIn("protocol", proc.stderr.decode())
+
+    def test_a_peer_that_is_not_an_exec_server_is_named(self):
+        """An SSH port (or any text greeting) is recognised, not reported as a 1.4 GB header."""
+        fake = FakeServer([b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"])
+        self.addCleanup(fake.close)
+        proc = nt.run("exec-client", fake.port, "--", "true")
+        self.assertEqual(proc.returncode, 255)
+        self.assertEqual(proc.stderr.decode(),
+                         "netlab: exec-client: not an exec-server: it sent 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3'\n")
+
+    def test_a_silent_peer_is_asked_whether_it_is_an_exec_server(self):
+        with nt.Server("echo-server", "0") as echo:
+            proc = nt.run("exec-client", echo.port, "--", "true", timeout=120)
+        self.assertEqual(proc.returncode, 124)
+        self.assertIn("no hello from the server in time: is it an exec-server?", proc.stderr.decode())
+
+    def test_repl_prompt_goes_to_stderr(self):
+        """At a terminal the REPL prompts on stderr; stdout (here a file) gets only the output."""
+        master, slave = pty.openpty()
+        self.addCleanup(os.close, master)
+        with tempfile.TemporaryFile() as out:
+            proc = subprocess.Popen([nt.NETLAB, "exec-client", str(self.server.port)],
+                                    stdin=slave, stderr=slave, stdout=out, close_fds=True)
+            os.close(slave)
+            seen = b""
+            while b">>: " not in seen:
+                ready, _, _ = select.select([master], [], [], 20)
+                self.assertTrue(ready, seen)
+                seen += os.read(master, 4096)
+            os.write(master, b"echo from-repl\n\x04")
+            self.assertEqual(proc.wait(timeout=60), 0)
+            out.seek(0)
+            self.assertEqual(out.read(), b"from-repl\n")
 
     def test_lost_output_fails_loudly(self):
         script = [HELLO, None,
