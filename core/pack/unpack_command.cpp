@@ -168,8 +168,14 @@ int run_single(const UnpackConfig& options) {
   while (source.next(bytes) && bytes.size() <= format.size) {
   }
   if (bytes.size() != format.size) {
-    throw Error(fmt::format("unpack requires a buffer of {} bytes (got {})", format.size,
-                            bytes.size() > format.size ? "more" : std::to_string(bytes.size())));
+    // Too long: count the rest without keeping it, so the message can say how much there was.
+    std::uint64_t total = bytes.size();
+    std::string rest;
+    while (bytes.size() > format.size && source.next(rest)) {
+      total += rest.size();
+      rest.clear();
+    }
+    throw Error(fmt::format("unpack requires a buffer of {} bytes (got {})", format.size, total));
   }
   std::vector<Value> values;
   unpack_record(format, bytes, values);

@@ -62,7 +62,7 @@ class Unpack(unittest.TestCase):
         self.assertIn(b"bad hex digit", proc.stderr)
 
     def test_wrong_input_size_and_format_errors(self):
-        for args, data, message in [(["<h"], b"abc", "unpack requires a buffer of 2 bytes (got more)"),
+        for args, data, message in [(["<h"], b"abc", "unpack requires a buffer of 2 bytes (got 3)"),
                                     (["<i"], b"ab", "unpack requires a buffer of 4 bytes (got 2)"),
                                     (["<q"], b"", "unpack requires a buffer of 8 bytes (got 0)"),
                                     (["<z"], b"", "bad char in struct format"),
