@@ -238,14 +238,21 @@ class ValuesAndMessagesTest(unittest.TestCase):
         self.assertEqual(run("help", "nosuch").returncode, 2)
 
     def test_closed_stdout_is_quiet_141(self):
-        """`netlab ... | head` ends as `seq | head` does: status 141 and no message."""
-        # An endless input: the writer must stop because its reader left, not because input ended.
-        script = (f"yes 1 | {NETLAB} pack --iter '<I' 2>err | head -c 10 >/dev/null; "
-                  "echo ${PIPESTATUS[1]}; cat err")
-        with tempfile.TemporaryDirectory() as tmp:
-            out = subprocess.run(["bash", "-c", script], cwd=tmp, capture_output=True, text=True, timeout=60)
-        self.assertEqual(out.stdout, "141\n", out.stderr)
-
+        """`netlab ... | head` ends as `seq | head` does: status 141 and no message, in every command."""
+        cases = [
+            # An endless input: the writer must stop because its reader left, not because input ended.
+            f"yes 1 | {NETLAB} pack --iter '<I' 2>err | head -c 10 >/dev/null; echo ${{PIPESTATUS[1]}}",
+            f"head -c 40000000 /dev/zero > big; {NETLAB} unpack --iter '<I' big 2>err | head -1 >/dev/null; "
+            "echo ${PIPESTATUS[0]}",
+            f"head -c 40000000 /dev/zero > big; {NETLAB} pack --frame big 2>err | head -c 100 >/dev/null; "
+            "echo ${PIPESTATUS[0]}",
+            f"seq 2000 | {NETLAB} pool-run -k -j 2 -- echo 2>err | head -1 >/dev/null; echo ${{PIPESTATUS[1]}}",
+        ]
+        for script in cases:
+            with tempfile.TemporaryDirectory() as tmp:
+                out = subprocess.run(["bash", "-c", script + "; cat err"], cwd=tmp, capture_output=True, text=True,
+                                     timeout=120)
+            self.assertEqual(out.stdout, "141\n", f"{script}\n{out.stdout}{out.stderr}")
 
 class PortFileTest(unittest.TestCase):
     """Scripts wait for servers: stale port files go, fresh ones appear atomically, probe waits."""
