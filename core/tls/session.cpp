@@ -230,6 +230,15 @@ std::string Session::take_output() {
 
 std::size_t Session::output_size() const { return BIO_ctrl_pending(m_out); }
 
+std::string_view Session::output_view() const {
+  char* data = nullptr;
+  long size = BIO_get_mem_data(m_out, &data);
+  return size > 0 ? std::string_view(data, static_cast<std::size_t>(size)) : std::string_view();
+}
+
+// A read-write memory BIO forgets its contents on reset.
+void Session::consume_output() { (void)BIO_reset(m_out); }
+
 std::size_t Session::input_buffered() const { return BIO_ctrl_pending(m_in); }
 
 SessionInfo Session::info() const {

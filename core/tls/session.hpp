@@ -58,6 +58,10 @@ public:
 
   // Ciphertext for the network, moved out.
   std::string take_output();
+  // The same without a copy: a view valid until the next call on this session, then
+  // consume_output() once the bytes have been handed on.
+  std::string_view output_view() const;
+  void consume_output();
   std::size_t output_size() const;
   // Ciphertext received and not yet decrypted; never more than k_max_pending_input.
   std::size_t input_buffered() const;

@@ -63,7 +63,10 @@ int TlsStream::flush() {
   if (m_session->output_size() == 0) {
     return 0;
   }
-  return m_transport->write(m_session->take_output(), {});
+  // The kernel usually takes it all at once; only a remainder is copied (loop::Stream::write).
+  int rc = m_transport->write(m_session->output_view());
+  m_session->consume_output();
+  return rc;
 }
 
 void TlsStream::received(std::string_view cipher) {
