@@ -7,31 +7,6 @@
 namespace netlab::clidoc {
 namespace {
 
-// A hint as the engine's shell code spells it; choices become `w:a,b,c`.
-std::string hint_word(Hint hint, const std::vector<std::string>& choices) {
-  switch (hint) {
-  case Hint::file:
-    return "file";
-  case Hint::directory:
-    return "dir";
-  case Hint::host:
-    return "host";
-  case Hint::command:
-    return "command";
-  case Hint::remote:
-    return "remote";
-  case Hint::choices: {
-    std::string list;
-    for (const auto& choice : choices) {
-      list += (list.empty() ? "" : ",") + choice;
-    }
-    return "w:" + list;
-  }
-  case Hint::none:
-    break;
-  }
-  return "none";
-}
 
 // `--put` taking LOCAL REMOTE becomes "file|remote": one hint per value.
 std::string value_hints(const OptionSpec& option) {

@@ -18,30 +18,6 @@ std::string quote(const std::string& text) {
   return out + "'";
 }
 
-std::string hint_word(Hint hint, const std::vector<std::string>& choices) {
-  switch (hint) {
-  case Hint::file:
-    return "file";
-  case Hint::directory:
-    return "dir";
-  case Hint::host:
-    return "host";
-  case Hint::command:
-    return "command";
-  case Hint::remote:
-    return "remote";
-  case Hint::choices: {
-    std::string list;
-    for (const auto& choice : choices) {
-      list += (list.empty() ? "" : ",") + choice;
-    }
-    return "w:" + list;
-  }
-  case Hint::none:
-    break;
-  }
-  return "none";
-}
 
 std::string option_line(const std::string& program, const std::string& condition, const OptionSpec& option) {
   std::string flags;

@@ -68,6 +68,33 @@ struct ProgramSpec {
   std::vector<CommandSpec> commands;
 };
 
+// A hint as the bash and fish completion engines spell it in their tables: file, dir, host,
+// command, remote, none, or `w:a,b,c` for choices.
+inline std::string hint_word(Hint hint, const std::vector<std::string>& choices) {
+  switch (hint) {
+  case Hint::file:
+    return "file";
+  case Hint::directory:
+    return "dir";
+  case Hint::host:
+    return "host";
+  case Hint::command:
+    return "command";
+  case Hint::remote:
+    return "remote";
+  case Hint::choices: {
+    std::string list;
+    for (const auto& choice : choices) {
+      list += (list.empty() ? "" : ",") + choice;
+    }
+    return "w:" + list;
+  }
+  case Hint::none:
+    break;
+  }
+  return "none";
+}
+
 // Completion menus show one line; --help and the man page keep the whole text.
 inline std::string first_line(const std::string& text) {
   auto end = text.find('\n');
