@@ -331,6 +331,32 @@ struct ReaperState {
     }
   }
 
+  // With `mutex` held. True when no process of `tree` can be alive, known from one read of our
+  // own children: we are the subreaper, so every live descendant of a tree whose root has exited
+  // has been re-parented to us (a process is re-parented before its parent becomes a zombie), and
+  // shows up as a child we did not spawn. If all our children are roots we spawned for other
+  // trees, the full walk of scan() has nothing to find. This keeps a job's end cheap in pool-run.
+  bool certainly_empty(const ProcessTree& tree) {
+    if (!subreaper) {
+      return false;
+    }
+    const int self = ::getpid();
+    if (children_files < 0) {
+      children_files = ::access(fmt::format("/proc/{}/task/{}/children", self, self).c_str(), R_OK) == 0 ? 1 : 0;
+    }
+    if (children_files != 1) {
+      return false;
+    }
+    auto id = id_of(tree);
+    for (int pid : children_from_files(self)) {
+      auto it = spawned.find(pid);
+      if (it == spawned.end() || it->second == id) {
+        return false;
+      }
+    }
+    return undecided.empty();
+  }
+
   // `undecided`, if given, gets how many orphans could not be attributed yet.
   std::vector<int> members_of(const ProcessTree& tree, std::size_t* undecided_count = nullptr) {
     auto id = id_of(tree);
@@ -393,6 +419,9 @@ std::size_t ProcessTree::signal(int signum) {
 std::size_t ProcessTree::kill() {
   auto& state = ReaperState::get();
   std::lock_guard lock(state.mutex);
+  if (state.certainly_empty(*this)) {
+    return 0;
+  }
   // A process re-parented while a scan runs can be missed by it (its old parent already gone,
   // its new one not yet recorded), so only two empty scans in a row prove the tree empty.
   int empty_in_row = 0;
