@@ -8,6 +8,8 @@
 #include "cmd/values.hpp"
 #include "cmd/registry.hpp"
 #include "core/exec/exec_client.hpp"
+#include "core/tls/context.hpp"
+#include "core/tls/psk.hpp"
 #include "core/exec/request.hpp"
 #include "core/util/error.hpp"
 
@@ -22,7 +24,47 @@ struct Options {
   bool json = false;
   bool no_stdin = false;
   std::vector<std::string> command;
+  bool tls = false;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string sni;
 };
+
+// --tls: TLS 1.3 only. With a token and no certificate options, the token is the pre-shared key
+// (core/tls/psk.hpp); otherwise the server's certificate is verified (--tls-ca, else the system
+// store) and --tls-cert/--tls-key are shown if the server asks.
+std::shared_ptr<tls::Context> exec_tls_context(const Options& options, const std::string& token) {
+  bool certificates = !options.tls_ca.empty() || !options.tls_cert.empty() || !options.tls_key.empty();
+  if (!options.tls) {
+    if (certificates || !options.sni.empty()) {
+      throw UsageError("--tls-ca, --tls-cert, --tls-key and --sni need --tls");
+    }
+    return nullptr;
+  }
+  tls::ContextOptions context;
+  context.role = tls::Role::client;
+  context.min_version = tls::MinVersion::tls13;
+  if (certificates || token.empty()) {
+    if (options.tls_cert.empty() != options.tls_key.empty()) {
+      throw UsageError("a client certificate needs both --tls-cert FILE and --tls-key FILE");
+    }
+    context.ca_file = options.tls_ca;
+    context.cert_file = options.tls_cert;
+    context.key_file = options.tls_key;
+  } else {
+    auto key = tls::derive_psk(token);
+    if (!key) {
+      throw Error(key.error());
+    }
+    context.psk = *key;
+  }
+  auto made = tls::Context::create(context);
+  if (!made) {
+    throw Error(made.error());
+  }
+  return *made;
+}
 
 int run_exec_client(const Options& options) {
   exec::ClientOptions client;
@@ -32,6 +74,11 @@ int run_exec_client(const Options& options) {
     throw UsageError(token.error());
   }
   client.token = *token;
+  client.tls = exec_tls_context(options, *token);
+  client.sni = options.sni;
+  if (client.tls && client.address.is_unix()) {
+    throw UsageError("--tls needs a TCP address");
+  }
   client.shell = options.shell;
   client.timeout = options.timeout;
   client.json = options.json;
@@ -62,6 +109,17 @@ Runner setup_exec_client(CLI::App& app) {
   app.add_flag("--json", options->json,
                "print one JSON object per command: status, exit code, signal, sizes, duration and the output");
   app.add_flag("--no-stdin", options->no_stdin, "do not send stdin to the command (it is sent when not a terminal)");
+  app.add_flag("--tls", options->tls,
+               "TLS 1.3: the token is the pre-shared key (no certificates), or with --tls-ca the server's "
+               "certificate and name are verified");
+  app.add_option("--tls-ca", options->tls_ca,
+                 "with --tls: verify the server's certificate against the CAs in FILE (PEM) instead of the token key")
+      ->type_name("FILE");
+  app.add_option("--tls-cert", options->tls_cert, "with --tls: client certificate FILE (PEM) for --tls-client-ca servers")
+      ->type_name("FILE");
+  app.add_option("--tls-key", options->tls_key, "with --tls: private key FILE (PEM) of --tls-cert")->type_name("FILE");
+  app.add_option("--sni", options->sni, "with --tls certificates: send NAME and verify the certificate for it")
+      ->type_name("NAME");
   set_example(app, "  netlab exec-client 127.0.0.1:8080 -- ls -l /tmp\n"
                    "  echo hello | netlab exec-client 8080 --token-file token -- tr a-z A-Z\n"
                    "  netlab exec-client 8080 --shell -- 'ls | wc -l'\n"

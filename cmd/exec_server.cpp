@@ -10,6 +10,9 @@
 #include "cmd/registry.hpp"
 #include "core/exec/exec_service.hpp"
 #include "core/net/server.hpp"
+#include "core/tls/context.hpp"
+#include "core/tls/psk.hpp"
+#include "core/tls/terminator.hpp"
 #include "core/util/error.hpp"
 #include "core/util/log.hpp"
 
@@ -35,7 +38,49 @@ struct Options {
   std::string protocol = "framed";
   bool insecure = false;
   std::string port_file;
+  bool tls = false;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  double tls_handshake_timeout = 10;
 };
+
+// --tls: TLS 1.3 only. With certificates, the server shows --tls-cert (and asks clients for one
+// signed by --tls-client-ca); otherwise the token is the pre-shared key (core/tls/psk.hpp).
+std::shared_ptr<tls::Context> exec_tls_context(const Options& options, const std::string& token) {
+  bool certificates = !options.tls_cert.empty() || !options.tls_key.empty() || !options.tls_client_ca.empty();
+  if (!options.tls) {
+    if (certificates) {
+      throw UsageError("--tls-cert, --tls-key and --tls-client-ca need --tls");
+    }
+    return nullptr;
+  }
+  tls::ContextOptions context;
+  context.role = tls::Role::server;
+  context.min_version = tls::MinVersion::tls13;
+  if (certificates) {
+    if (options.tls_cert.empty() || options.tls_key.empty()) {
+      throw UsageError("--tls with certificates needs both --tls-cert FILE and --tls-key FILE");
+    }
+    context.cert_file = options.tls_cert;
+    context.key_file = options.tls_key;
+    context.client_ca_file = options.tls_client_ca;
+  } else {
+    if (token.empty()) {
+      throw UsageError("--tls needs a token (the pre-shared key) or --tls-cert FILE --tls-key FILE");
+    }
+    auto key = tls::derive_psk(token);
+    if (!key) {
+      throw Error(key.error());
+    }
+    context.psk = *key;
+  }
+  auto made = tls::Context::create(context);
+  if (!made) {
+    throw Error(made.error());
+  }
+  return *made;
+}
 
 // Anyone who can connect can run commands, so only loopback (or a unix socket, guarded by file
 // permissions) is open without a token.
@@ -82,7 +127,17 @@ int run_exec_server(const Options& options) {
     throw UsageError("--allow cannot be enforced on shell command lines; use it without --shell and without "
                      "--protocol legacy");
   }
+  if (options.tls && (legacy || config.address.is_unix())) {
+    throw UsageError(legacy ? "--tls is for the framed protocol" : "--tls needs a TCP address");
+  }
+  auto tls_context = exec_tls_context(options, *token);
   if (!reachable_only_locally(config.address) && !options.insecure) {
+    if (!legacy && !tls_context) {
+      throw UsageError(fmt::format("refusing to serve non-loopback {} without --tls: commands, their input and "
+                                   "output would cross the network in clear and could be changed on the way (add "
+                                   "--tls with a token, or --insecure to do it anyway)",
+                                   config.address.to_string()));
+    }
     if (legacy) {
       throw UsageError(fmt::format("refusing to serve the unauthenticated legacy protocol on non-loopback {}: "
                                    "anyone who can connect runs shell commands (add --insecure to do it anyway)",
@@ -127,8 +182,14 @@ int run_exec_server(const Options& options) {
   service.auth_timeout = options.auth_timeout;
   service.max_unauthenticated = options.max_unauthenticated;
   service.kill_grace = options.kill_grace;
-  auto served = net::run_server(config, [service, legacy](loop::Loop& loop) {
-    return legacy ? exec::make_legacy_service(loop, service) : exec::make_exec_service(loop, service);
+  double handshake_timeout = options.tls_handshake_timeout;
+  auto served = net::run_server(config, [service, legacy, tls_context, handshake_timeout](loop::Loop& loop) {
+    auto inner = legacy ? exec::make_legacy_service(loop, service) : exec::make_exec_service(loop, service);
+    if (tls_context) {
+      // TLS first: a stranger who cannot complete the handshake never reaches the exec protocol.
+      return tls::make_terminating_service(loop, tls_context, handshake_timeout, std::move(inner));
+    }
+    return inner;
   });
   if (!served) {
     throw Error(served.error());
@@ -189,12 +250,26 @@ Runner setup_exec_server(CLI::App& app) {
       ->type_name("PROTOCOL")
       ->capture_default_str()
       ->check(CLI::IsMember({"framed", "legacy"}));
+  app.add_flag("--tls", options->tls,
+               "TLS 1.3: the token is the pre-shared key (no certificates), or --tls-cert/--tls-key are shown");
+  app.add_option("--tls-cert", options->tls_cert, "with --tls: certificate chain FILE (PEM) instead of the token key")
+      ->type_name("FILE");
+  app.add_option("--tls-key", options->tls_key, "with --tls: private key FILE (PEM) of --tls-cert")->type_name("FILE");
+  app.add_option("--tls-client-ca", options->tls_client_ca,
+                 "with --tls-cert: require a client certificate signed by a CA in FILE (PEM)")
+      ->type_name("FILE");
+  as_duration(app.add_option("--tls-handshake-timeout", options->tls_handshake_timeout,
+                             "close a connection whose TLS handshake is not done within this time")
+                  ->capture_default_str(),
+              {.min = 0, .above = true});
   app.add_flag("--insecure", options->insecure,
-               "allow a non-loopback address without a token (or with --protocol legacy)");
+               "allow a non-loopback address without --tls (commands and output in clear, changeable on the way), "
+               "without a token, or with --protocol legacy");
   add_port_file(app, options->port_file);
   set_example(app, "  head -c 32 /dev/urandom | base64 > token && chmod 600 token\n"
                    "  netlab exec-server 127.0.0.1:8080 --token-file token --timeout 60 &\n"
-                   "  netlab exec-client 127.0.0.1:8080 --token-file token -- ls -l /");
+                   "  netlab exec-client 127.0.0.1:8080 --token-file token -- ls -l /\n"
+                   "  netlab exec-server 0.0.0.0:8443 --tls --token-file token &");
   return [options] { return run_exec_server(*options); };
 }
 

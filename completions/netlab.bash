@@ -134,15 +134,15 @@ _netlab() {
       dashes=none
       ;;
     exec-server)
-      opts='-h --help --token-file --shell --allow --allow-env --timeout --kill-grace --max-output --max-body --max-running --max-conns --allow-from --deny-from --max-conns-per-ip --idle-timeout --auth-timeout --max-unauthenticated --protocol --insecure --port-file'
-      vals=( [--token-file]='file' [--allow]='none' [--allow-env]='file' [--timeout]='none' [--kill-grace]='none' [--max-output]='none' [--max-body]='none' [--max-running]='none' [--max-conns]='none' [--allow-from]='none' [--deny-from]='none' [--max-conns-per-ip]='none' [--idle-timeout]='none' [--auth-timeout]='none' [--max-unauthenticated]='none' [--protocol]='w:framed,legacy' [--port-file]='file')
+      opts='-h --help --token-file --shell --allow --allow-env --timeout --kill-grace --max-output --max-body --max-running --max-conns --allow-from --deny-from --max-conns-per-ip --idle-timeout --auth-timeout --max-unauthenticated --protocol --tls --tls-cert --tls-key --tls-client-ca --tls-handshake-timeout --insecure --port-file'
+      vals=( [--token-file]='file' [--allow]='none' [--allow-env]='file' [--timeout]='none' [--kill-grace]='none' [--max-output]='none' [--max-body]='none' [--max-running]='none' [--max-conns]='none' [--allow-from]='none' [--deny-from]='none' [--max-conns-per-ip]='none' [--idle-timeout]='none' [--auth-timeout]='none' [--max-unauthenticated]='none' [--protocol]='w:framed,legacy' [--tls-cert]='file' [--tls-key]='file' [--tls-client-ca]='file' [--tls-handshake-timeout]='none' [--port-file]='file')
       pos=('file')
       rest=0
       dashes=none
       ;;
     exec-client)
-      opts='-h --help --token-file --shell --timeout --json --no-stdin'
-      vals=( [--token-file]='file' [--timeout]='none')
+      opts='-h --help --token-file --shell --timeout --json --no-stdin --tls --tls-ca --tls-cert --tls-key --sni'
+      vals=( [--token-file]='file' [--timeout]='none' [--tls-ca]='file' [--tls-cert]='file' [--tls-key]='file' [--sni]='none')
       pos=('file' 'remote')
       rest=1
       dashes=remote

@@ -92,6 +92,10 @@ function __netlab_spec --argument-names name
             echo val --auth-timeout 'none'
             echo val --max-unauthenticated 'none'
             echo val --protocol 'w:framed,legacy'
+            echo val --tls-cert 'file'
+            echo val --tls-key 'file'
+            echo val --tls-client-ca 'file'
+            echo val --tls-handshake-timeout 'none'
             echo val --port-file 'file'
             echo pos 'file'
             echo rest 0
@@ -99,6 +103,10 @@ function __netlab_spec --argument-names name
         case exec-client
             echo val --token-file 'file'
             echo val --timeout 'none'
+            echo val --tls-ca 'file'
+            echo val --tls-cert 'file'
+            echo val --tls-key 'file'
+            echo val --sni 'none'
             echo pos 'file'
             echo pos 'remote'
             echo rest 1
@@ -382,7 +390,12 @@ complete -c netlab -n '__netlab_using exec-server' -l idle-timeout -r -f -d 'clo
 complete -c netlab -n '__netlab_using exec-server' -l auth-timeout -r -f -d 'with a token, close a connection not authenticated within SECONDS (0: only --idle-timeout)'
 complete -c netlab -n '__netlab_using exec-server' -l max-unauthenticated -r -f -d 'with a token, at most N connections waiting to authenticate; one more closes the oldest'
 complete -c netlab -n '__netlab_using exec-server' -l protocol -r -f -a 'framed legacy' -d 'framed (protocol.md section 3), or legacy: the classic unframed shell protocol (section 4)'
-complete -c netlab -n '__netlab_using exec-server' -l insecure -d 'allow a non-loopback address without a token (or with --protocol legacy)'
+complete -c netlab -n '__netlab_using exec-server' -l tls -d 'TLS 1.3: the token is the pre-shared key (no certificates), or --tls-cert/--tls-key are shown'
+complete -c netlab -n '__netlab_using exec-server' -l tls-cert -r -F -d 'with --tls: certificate chain FILE (PEM) instead of the token key'
+complete -c netlab -n '__netlab_using exec-server' -l tls-key -r -F -d 'with --tls: private key FILE (PEM) of --tls-cert'
+complete -c netlab -n '__netlab_using exec-server' -l tls-client-ca -r -F -d 'with --tls-cert: require a client certificate signed by a CA in FILE (PEM)'
+complete -c netlab -n '__netlab_using exec-server' -l tls-handshake-timeout -r -f -d 'close a connection whose TLS handshake is not done within this time'
+complete -c netlab -n '__netlab_using exec-server' -l insecure -d 'allow a non-loopback address without --tls (commands and output in clear, changeable on the way), without a token, or with --protocol legacy'
 complete -c netlab -n '__netlab_using exec-server' -l port-file -r -F -d 'write the bound port to FILE once listening (for scripts)'
 
 complete -c netlab -n '__netlab_using exec-client' -s h -l help -d 'Print this help message and exit'
@@ -391,6 +404,11 @@ complete -c netlab -n '__netlab_using exec-client' -l shell -d 'send the command
 complete -c netlab -n '__netlab_using exec-client' -l timeout -r -f -d 'ask the server to kill the command after SECONDS (exit 124)'
 complete -c netlab -n '__netlab_using exec-client' -l json -d 'print one JSON object per command: status, exit code, signal, sizes, duration and the output'
 complete -c netlab -n '__netlab_using exec-client' -l no-stdin -d 'do not send stdin to the command (it is sent when not a terminal)'
+complete -c netlab -n '__netlab_using exec-client' -l tls -d 'TLS 1.3: the token is the pre-shared key (no certificates), or with --tls-ca the server\'s certificate and name are verified'
+complete -c netlab -n '__netlab_using exec-client' -l tls-ca -r -F -d 'with --tls: verify the server\'s certificate against the CAs in FILE (PEM) instead of the token key'
+complete -c netlab -n '__netlab_using exec-client' -l tls-cert -r -F -d 'with --tls: client certificate FILE (PEM) for --tls-client-ca servers'
+complete -c netlab -n '__netlab_using exec-client' -l tls-key -r -F -d 'with --tls: private key FILE (PEM) of --tls-cert'
+complete -c netlab -n '__netlab_using exec-client' -l sni -r -f -d 'with --tls certificates: send NAME and verify the certificate for it'
 
 complete -c netlab -n '__netlab_using udp-echo' -s h -l help -d 'Print this help message and exit'
 complete -c netlab -n '__netlab_using udp-echo' -l client -d 'send each stdin line as a datagram to ADDR, print the replies, report lost ones (exit 1)'

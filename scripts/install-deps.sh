@@ -10,7 +10,7 @@ packages=(
   # sanitizer and fuzzing builds
   clang libclang-rt-14-dev
   # real peers the end-to-end tests talk to
-  python3 socat ncat netcat-openbsd openssh-server openssh-client procps iproute2 tmux
+  python3 openssl socat ncat netcat-openbsd openssh-server openssh-client procps iproute2 tmux
   # shells for completion tests, man page and packaging checks
   bash-completion zsh fish groff man-db dpkg-dev file lintian
   # peers only the hand-run benchmarks in bench/ compare against

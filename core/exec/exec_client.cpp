@@ -20,6 +20,7 @@
 #include "core/exec/request.hpp"
 #include "core/frame/frame.hpp"
 #include "core/net/socket.hpp"
+#include "core/tls/blocking.hpp"
 #include "core/util/error.hpp"
 #include "core/util/escape.hpp"
 #include "core/util/fd_io.hpp"
@@ -87,9 +88,24 @@ class Channel {
 public:
   Channel(net::Fd fd, InterruptPipe& interrupts) : m_fd(std::move(fd)), m_interrupts(interrupts) {}
 
+  // Runs the TLS handshake; from then on every frame goes through `session`.
+  void start_tls(std::unique_ptr<tls::Session> session, bool psk, const net::Deadline& deadline) {
+    auto done = tls::handshake(m_fd.get(), *session, m_plain, deadline);
+    if (!done) {
+      if (done.code() == ETIMEDOUT) {
+        throw TimeoutError(done.error());
+      }
+      if (psk) {
+        throw ConnectError(fmt::format("{} (a different token, or a server without --tls?)", done.error()));
+      }
+      throw ConnectError(done.error());
+    }
+    m_tls = std::move(session);
+  }
+
   void send(json header, std::string_view body, const net::Deadline& deadline) {
     auto bytes = frame::encode(std::move(header), body);
-    auto sent = net::send_all(m_fd.get(), bytes, deadline);
+    auto sent = m_tls ? tls::send(m_fd.get(), *m_tls, bytes, deadline) : net::send_all(m_fd.get(), bytes, deadline);
     if (!sent) {
       if (sent.code() == ETIMEDOUT) {
         throw TimeoutError(fmt::format("send: {}", sent.error()));
@@ -101,6 +117,12 @@ public:
   // The next frame. `on_interrupt` runs for each Ctrl-C while waiting.
   frame::Frame next(const net::Deadline& deadline, const std::function<void()>& on_interrupt) {
     char chunk[k_chunk];
+    if (!m_plain.empty()) {
+      // Bytes that came with the end of the TLS handshake.
+      std::string early = std::move(m_plain);
+      m_plain.clear();
+      take(early);
+    }
     while (m_frames.empty()) {
       pollfd fds[2] = {{m_fd.get(), POLLIN, 0}, {m_interrupts.fd(), POLLIN, 0}};
       int rc = ::poll(fds, 2, net::poll_timeout(deadline));
@@ -120,6 +142,22 @@ public:
       if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
         continue;
       }
+      if (m_tls) {
+        std::string plain;
+        auto open = tls::receive(m_fd.get(), *m_tls, plain, deadline);
+        if (!open) {
+          throw Error(open.error(), k_exit_connect);
+        }
+        take(plain);
+        if (!*open && m_frames.empty()) {
+          auto finished = m_decoder.finish();
+          if (!finished) {
+            protocol_error(finished.error());
+          }
+          throw Error("the server closed the connection", k_exit_connect);
+        }
+        continue;
+      }
       ssize_t n = ::recv(m_fd.get(), chunk, sizeof(chunk), 0);
       if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
         continue;
@@ -134,20 +172,7 @@ public:
         }
         throw Error("the server closed the connection", k_exit_connect);
       }
-      if (m_first_bytes.size() < k_sniff) {
-        m_first_bytes.append(chunk, std::min(static_cast<std::size_t>(n), k_sniff - m_first_bytes.size()));
-      }
-      std::vector<frame::Frame> frames;
-      auto fed = m_decoder.feed(std::string_view(chunk, static_cast<std::size_t>(n)), frames);
-      for (auto& frame : frames) {
-        m_frames.push_back(std::move(frame));
-      }
-      if (!fed && m_frames.empty()) {
-        if (!m_seen_frame) {
-          not_an_exec_server();
-        }
-        protocol_error(fed.error());
-      }
+      take(std::string_view(chunk, static_cast<std::size_t>(n)));
     }
     auto frame = std::move(m_frames.front());
     m_frames.pop_front();
@@ -158,6 +183,27 @@ public:
   InterruptPipe& interrupts() { return m_interrupts; }
 
 private:
+  // Bytes from the server (decrypted, over TLS) into frames.
+  void take(std::string_view data) {
+    if (data.empty()) {
+      return;
+    }
+    if (m_first_bytes.size() < k_sniff) {
+      m_first_bytes.append(data.substr(0, k_sniff - m_first_bytes.size()));
+    }
+    std::vector<frame::Frame> frames;
+    auto fed = m_decoder.feed(data, frames);
+    for (auto& frame : frames) {
+      m_frames.push_back(std::move(frame));
+    }
+    if (!fed && m_frames.empty()) {
+      if (!m_seen_frame) {
+        not_an_exec_server();
+      }
+      protocol_error(fed.error());
+    }
+  }
+
   static constexpr std::size_t k_sniff = 64;
 
   // The first bytes of a peer that is not an exec-server are usually a text greeting
@@ -176,6 +222,8 @@ private:
   }
 
   net::Fd m_fd;
+  std::unique_ptr<tls::Session> m_tls;
+  std::string m_plain; // decrypted bytes not yet decoded
   InterruptPipe& m_interrupts;
   frame::Decoder m_decoder;
   std::deque<frame::Frame> m_frames;
@@ -423,6 +471,13 @@ int run_client(const ClientOptions& options) {
     throw ConnectError(fd.error());
   }
   Channel channel(net::Fd(*fd), interrupts);
+  if (options.tls) {
+    auto session = tls::Session::client(options.tls, options.address.host, options.sni);
+    if (!session) {
+      throw Error(session.error());
+    }
+    channel.start_tls(std::move(*session), options.tls->uses_psk(), net::deadline_after(options.connect_timeout));
+  }
   handshake(channel, options);
   if (options.command.empty()) {
     return run_repl(channel, options);

@@ -2,10 +2,12 @@
 // plain blocking-style sockets and poll(2), since a client has one conversation at a time.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/net/address.hpp"
+#include "core/tls/context.hpp"
 
 namespace netlab::exec {
 
@@ -26,6 +28,10 @@ struct ClientOptions {
   // Print the `>>: ` prompt (stdin is a terminal).
   bool interactive = false;
   double connect_timeout = 10;
+  // TLS 1.3 with this client context (null: plain TCP): the pre-shared-key context made from the
+  // token, or a certificate-verifying one; `sni` (if given) is the name sent and verified.
+  std::shared_ptr<tls::Context> tls;
+  std::string sni;
   int in_fd = 0;
   int out_fd = 1;
   int err_fd = 2;

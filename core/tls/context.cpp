@@ -213,6 +213,12 @@ Result<std::shared_ptr<Context>> Context::create(const ContextOptions& options) 
   if (X509* own = SSL_CTX_get0_certificate(ctx)) {
     context->m_fingerprint = sha256_fingerprint(own);
   }
+  if (options.role == Role::server && !options.client_ca_file.empty()) {
+    if (SSL_CTX_load_verify_file(ctx, options.client_ca_file.c_str()) != 1) {
+      return fail(fmt::format("--tls-client-ca {}: {}", options.client_ca_file, take_error("cannot be read")));
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  }
   if (options.role == Role::client && !options.psk.empty()) {
     // Nothing is trusted: a server that ignores the key and shows a certificate is refused.
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);

@@ -25,6 +25,8 @@ struct ContextOptions {
   std::string key_file;
   // Server only: a throwaway P-256 key and self-signed certificate made in memory, for experiments.
   bool self_signed = false;
+  // Server: require a client certificate signed by a CA in this file (PEM); empty: ask for none.
+  std::string client_ca_file;
   // Client: the trust anchors (PEM); empty means the system store.
   std::string ca_file;
   // Client: verify the peer's chain and name. Off only when the user said so.

@@ -558,19 +558,24 @@ class TestConcurrency(Base):
 
 
 class TestSecureDefaults(unittest.TestCase):
-    def test_non_loopback_needs_token(self):
-        proc = nt.run("exec-server", "0.0.0.0:0", timeout=20)
+    def test_non_loopback_needs_tls_and_token(self):
+        env = dict(os.environ, NETLAB_TOKEN=TOKEN)
+        for extra_env in (None, env):  # a token alone is not enough: the session would be in clear
+            proc = nt.run("exec-server", "0.0.0.0:0", timeout=20, env=extra_env)
+            self.assertEqual(proc.returncode, 2)
+            lines = proc.stderr.decode().strip().splitlines()
+            self.assertEqual(len(lines), 1)
+            self.assertIn("--tls", lines[0])
+            self.assertIn("--insecure", lines[0])
+        proc = nt.run("exec-server", "0.0.0.0:0", "--tls", timeout=20)
         self.assertEqual(proc.returncode, 2)
-        lines = proc.stderr.decode().strip().splitlines()
-        self.assertEqual(len(lines), 1)
-        self.assertIn("token", lines[0])
-        self.assertIn("--insecure", lines[0])
+        self.assertIn("token", proc.stderr.decode())
 
-    def test_non_loopback_with_insecure_or_token(self):
+    def test_non_loopback_with_insecure_or_tls_and_token(self):
         with nt.Server("exec-server", "0.0.0.0:0", "--insecure") as server:
             self.assertTrue(server.address.startswith("0.0.0.0:"))
         env = dict(os.environ, NETLAB_TOKEN=TOKEN)
-        with nt.Server("exec-server", "0.0.0.0:0", env=env) as server:
+        with nt.Server("exec-server", "0.0.0.0:0", "--tls", env=env) as server:
             self.assertTrue(server.address)
 
     def test_legacy_non_loopback_refused(self):
