@@ -95,7 +95,7 @@ class ShellsTest(unittest.TestCase):
                              sorted(["blocking", "threads", "nonblocking", "select", "poll", "epoll", "uv"]))
         self.assertIn("--port-file", self.fish_complete("netlab echo-server --po"))
 
-    def zsh_complete(self, line):
+    def zsh_complete(self, line, cwd=None):
         """Types `line` and two TABs into an interactive zsh on a pty and returns what it showed."""
         with tempfile.TemporaryDirectory() as fpath:
             shutil.copy(os.path.join(SOURCE_DIR, "completions", "_netlab"), fpath)
@@ -114,7 +114,8 @@ class ShellsTest(unittest.TestCase):
                 print -r -- "$out"
                 zpty -d z
             """
-            out = subprocess.run(["zsh", "-f", "-c", driver], capture_output=True, text=True, env=ENV, timeout=60)
+            out = subprocess.run(["zsh", "-f", "-c", driver], capture_output=True, text=True, env=ENV, timeout=60,
+                                 cwd=cwd)
             return re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", out.stdout)
 
     def test_zsh(self):
@@ -125,6 +126,14 @@ class ShellsTest(unittest.TestCase):
             shown = self.zsh_complete("netlab select-server --model ")
             for model in ["blocking", "threads", "nonblocking", "select", "poll", "epoll", "uv"]:
                 self.assertIn(model, shown)
+
+    def test_zsh_transfer_paths(self):
+        """--put LOCAL REMOTE: LOCAL completes as a file in zsh too."""
+        with tempfile.TemporaryDirectory() as work:
+            open(os.path.join(work, "unique-local-file.bin"), "w").close()
+            shown = self.zsh_complete("netlab ssh-exec --put uniq", cwd=work)
+            # zsh rings the bell around what it inserts; the line itself must read the whole name.
+            self.assertIn("--put unique-local-file.bin", re.sub(r"[\x00-\x08\x0b-\x1f]", "", shown))
 
 
 class Tmux:
