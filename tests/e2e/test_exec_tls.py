@@ -7,6 +7,7 @@ import hmac
 import json
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -128,6 +129,54 @@ class PskTest(unittest.TestCase):
                              stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
         self.assertNotEqual(out.returncode, 0)
         self.assertNotIn(b"hello", out.stdout)
+
+
+class ParityTest(unittest.TestCase):
+    """What works in plain mode works the same over TLS (issue 19 item 3)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = psk_server()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    def run_client(self, *args, input=None):
+        return client(self.server.port, "--tls", "--token-file", TOKEN_FILE, *args, input=input)
+
+    def test_streaming_output_and_large_stdin(self):
+        data = os.urandom(3 << 20)
+        out = self.run_client("--", "cat", input=data)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, data)
+
+    def test_signal_and_timeout_statuses(self):
+        self.assertEqual(self.run_client("--no-stdin", "--", "sh", "-c", "kill -TERM $$").returncode, 128 + 15)
+        self.assertEqual(self.run_client("--timeout", "0.3", "--no-stdin", "--", "sleep", "30").returncode, 124)
+
+    def start(self, command):
+        proc = subprocess.Popen([nt.NETLAB, "exec-client", f"127.0.0.1:{self.server.port}", "--tls", "--token-file",
+                                 TOKEN_FILE, "--no-stdin", "--", *command],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: (proc.poll() is None and proc.kill(), proc.wait(), proc.stdout.close(),
+                                 proc.stderr.close()))
+        return proc
+
+    def test_ctrl_c_is_forwarded(self):
+        proc = self.start(["sh", "-c", "echo ready; exec sleep 30"])
+        self.assertEqual(proc.stdout.readline(), b"ready\n")
+        proc.send_signal(signal.SIGINT)
+        self.assertEqual(proc.wait(10), 128 + signal.SIGINT)
+
+    def test_disconnect_kills_the_command(self):
+        proc = self.start(["sh", "-c", "sleep 60 & echo $!; wait"])
+        pid = int(proc.stdout.readline())
+        self.assertTrue(os.path.exists(f"/proc/{pid}"))
+        proc.kill()
+        proc.wait()
+        self.assertTrue(nt.wait_until(lambda: not os.path.exists(f"/proc/{pid}")),
+                        "the command survived its TLS client")
 
 
 class CertificateTest(unittest.TestCase):
