@@ -64,8 +64,8 @@ public:
         bridge->tls->close();
       }
     });
-    tls->on_error([bridge, peer](const std::string& why) {
-      log::info("{}: {}", peer, why);
+    tls->on_error([this, bridge, peer](const std::string& why) {
+      report(peer, why);
       if (bridge->ours) {
         bridge->ours->close();
       }
@@ -89,6 +89,23 @@ public:
   void on_stop() override { m_inner->on_stop(); }
 
 private:
+  // Strangers choose how often their handshakes fail: at most one line a second, with a count of
+  // the ones left out, so they cannot flood the log.
+  void report(const std::string& peer, const std::string& why) {
+    std::uint64_t now = uv_now(m_loop.raw());
+    if (m_logged_at != 0 && now - m_logged_at < 1000) {
+      ++m_unlogged;
+      return;
+    }
+    if (m_unlogged > 0) {
+      log::info("{}: {} ({} more TLS failures not logged in the last second)", peer, why, m_unlogged);
+    } else {
+      log::info("{}: {}", peer, why);
+    }
+    m_logged_at = now;
+    m_unlogged = 0;
+  }
+
   void attach(const std::shared_ptr<Bridge>& bridge, const std::string& peer) {
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
@@ -158,6 +175,8 @@ private:
   std::shared_ptr<Context> m_context;
   double m_handshake_seconds;
   std::unique_ptr<net::Service> m_inner;
+  std::uint64_t m_logged_at = 0;
+  std::uint64_t m_unlogged = 0;
 };
 
 } // namespace

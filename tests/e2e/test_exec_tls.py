@@ -91,6 +91,18 @@ class PskTest(unittest.TestCase):
         self.assertIn("TLS handshake", lines[0])
         self.assertIn("different token", lines[0])
 
+    def test_failed_handshakes_cannot_flood_the_log(self):
+        with psk_server() as server:
+            wrong = hkdf_sha256(b"a-different-token-9876543210", LABEL)
+            attempts = 30
+            ctx_args = ["openssl", "s_client", "-connect", f"127.0.0.1:{server.port}", "-tls1_3",
+                        "-psk", wrong.hex(), "-psk_identity", IDENTITY]
+            for _ in range(attempts):
+                subprocess.run(ctx_args, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+            self.assertTrue(nt.wait_until(lambda: "binder" in server.stderr()))
+            lines = [l for l in server.stderr().splitlines() if "TLS" in l]
+            self.assertLess(len(lines), attempts / 2, lines)
+
     def test_plain_client_gets_nothing(self):
         out = client(self.server.port, "--token-file", TOKEN_FILE, "--", "true")
         self.assertEqual(out.returncode, 255)
