@@ -1,6 +1,8 @@
 // libFuzzer target: the TLS engine's read path on the server side, as a stranger reaches it before
-// any authentication. Input: one byte choosing the piece size (1..256, or all at once for 0), then
-// the bytes a client sends, fed piece by piece; at the end the transport "closes".
+// any authentication. Input: one byte choosing the piece size (1..127, or all at once for 0) and,
+// by its top bit, the server: certificate mode (echo-server --tls) or TLS 1.3 pre-shared key mode
+// (exec-server --tls, whose PSK callback reads the identity the stranger sends); then the bytes a
+// client sends, fed piece by piece; at the end the transport "closes".
 // Checked: no application byte is ever delivered (the handshake cannot finish without the
 // throwaway server key's peer, so anything decrypted would be a forgery); undecrypted input held
 // stays within k_max_pending_input; our answers stay small (one server flight or an alert); once
@@ -11,6 +13,7 @@
 #include <string_view>
 
 #include "core/tls/context.hpp"
+#include "core/tls/psk.hpp"
 #include "core/tls/session.hpp"
 
 namespace {
@@ -34,6 +37,19 @@ std::shared_ptr<netlab::tls::Context> server_context() {
   return context;
 }
 
+std::shared_ptr<netlab::tls::Context> psk_context() {
+  static auto context = [] {
+    netlab::tls::ContextOptions options;
+    options.role = netlab::tls::Role::server;
+    options.min_version = netlab::tls::MinVersion::tls13;
+    options.psk = netlab::tls::derive_psk("fuzzing token, never shared").value();
+    auto made = netlab::tls::Context::create(options);
+    require(made.ok());
+    return *made;
+  }();
+  return context;
+}
+
 // A server's whole first flight (ServerHello to Finished with a P-256 certificate) is a few KiB.
 constexpr std::size_t k_max_answer = 16 * 1024;
 
@@ -43,10 +59,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) {
     return 0;
   }
-  auto made = netlab::tls::Session::server(server_context());
+  auto made = netlab::tls::Session::server((data[0] & 0x80) != 0 ? psk_context() : server_context());
   require(made.ok());
   auto& session = **made;
-  std::size_t piece = data[0] == 0 ? size : data[0];
+  std::size_t piece = (data[0] & 0x7f) == 0 ? size : (data[0] & 0x7f);
   std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
   bool failed = false;
   while (!input.empty()) {
