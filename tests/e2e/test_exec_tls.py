@@ -191,6 +191,24 @@ class ParityTest(unittest.TestCase):
                         "the command survived its TLS client")
 
 
+class StopTest(unittest.TestCase):
+    def test_stopping_the_server_kills_commands_of_tls_clients(self):
+        server = psk_server()
+        try:
+            proc = subprocess.Popen([nt.NETLAB, "exec-client", f"127.0.0.1:{server.port}", "--tls", "--token-file",
+                                     TOKEN_FILE, "--no-stdin", "--", "sh", "-c", "sleep 60 & echo $!; wait"],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            pid = int(proc.stdout.readline())
+            self.assertEqual(server.stop(), 0)
+            self.assertTrue(nt.wait_until(lambda: not os.path.exists(f"/proc/{pid}")),
+                            "a TLS client's command outlived the server")
+            self.assertNotEqual(proc.wait(30), 0)
+            proc.stdout.close()
+            proc.stderr.close()
+        finally:
+            server.close()
+
+
 class CertificateTest(unittest.TestCase):
     def test_server_certificate_verified(self):
         with nt.Server("exec-server", "127.0.0.1:0", "--tls", "--tls-cert", CERTS("good.pem"), "--tls-key",
