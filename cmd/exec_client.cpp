@@ -5,6 +5,7 @@
 
 #include "cmd/cli_spec.hpp"
 #include "cmd/common.hpp"
+#include "core/util/env.hpp"
 #include "cmd/values.hpp"
 #include "cmd/registry.hpp"
 #include "core/exec/exec_client.hpp"
@@ -69,7 +70,10 @@ std::shared_ptr<tls::Context> exec_tls_context(const Options& options, const std
 int run_exec_client(const Options& options) {
   exec::ClientOptions client;
   client.address = parse_address_arg(options.address, {.allow_unix = true, .allow_port_zero = false});
-  auto token = exec::load_token(options.token_file, std::getenv("NETLAB_TOKEN"));
+  // Taken out of our environment at once (and wiped from /proc/PID/environ): an allowed command
+  // that reads its parent's environment must not find the token there.
+  auto token_from_env = env::take_secret("NETLAB_TOKEN");
+  auto token = exec::load_token(options.token_file, token_from_env ? token_from_env->c_str() : nullptr);
   if (!token) {
     throw UsageError(token.error());
   }

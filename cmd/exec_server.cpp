@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cmd/common.hpp"
+#include "core/util/env.hpp"
 #include "cmd/values.hpp"
 #include "cmd/registry.hpp"
 #include "core/exec/exec_service.hpp"
@@ -113,12 +114,13 @@ int run_exec_server(const Options& options) {
   config.limits.idle_timeout = 0;
 
   bool legacy = options.protocol == "legacy";
-  auto token = exec::load_token(options.token_file, std::getenv("NETLAB_TOKEN"));
+  // Taken out of our environment at once (and wiped from /proc/PID/environ): an allowed command
+  // that reads its parent's environment must not find the token there.
+  auto token_from_env = env::take_secret("NETLAB_TOKEN");
+  auto token = exec::load_token(options.token_file, token_from_env ? token_from_env->c_str() : nullptr);
   if (!token) {
     throw UsageError(token.error());
   }
-  // The token is ours, not the commands': they never see it (Job also leaves it out).
-  ::unsetenv("NETLAB_TOKEN");
   if (legacy && !token->empty()) {
     throw UsageError("--protocol legacy has no authentication, so a token would protect nothing; drop "
                      "--token-file/NETLAB_TOKEN or use the framed protocol");
@@ -152,7 +154,7 @@ int run_exec_server(const Options& options) {
 
   if (token->empty() && !config.address.is_unix()) {
     log::info("warning: no token: every local user can connect to {} and run commands as this user; {}",
-              config.address.to_string(),
+              config.address.port == 0 ? config.address.host + " (the port below)" : config.address.to_string(),
               legacy ? "listen on a unix: socket instead"
                      : "give --token-file FILE (or NETLAB_TOKEN) or listen on a unix: socket");
   }

@@ -140,6 +140,7 @@ StopSignal::StopSignal(bool catch_signals) {
     g_stop_write_fd.store(m_write.get());
     m_old_int = install(SIGINT, &on_stop_signal);
     m_old_term = install(SIGTERM, &on_stop_signal);
+    m_old_hup = install(SIGHUP, &on_stop_signal);
     m_catching = true;
   }
 }
@@ -148,6 +149,7 @@ StopSignal::~StopSignal() {
   if (m_catching) {
     sigaction(SIGINT, &m_old_int, nullptr);
     sigaction(SIGTERM, &m_old_term, nullptr);
+    sigaction(SIGHUP, &m_old_hup, nullptr);
     g_stop_write_fd.store(-1);
   }
 }

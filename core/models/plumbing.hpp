@@ -42,6 +42,7 @@ private:
   bool m_catching = false;
   struct sigaction m_old_int{};
   struct sigaction m_old_term{};
+  struct sigaction m_old_hup{};
 };
 
 // Runs `on_usr1` on a helper thread each time SIGUSR1 arrives, until destruction.

@@ -143,11 +143,8 @@ Result<void> Listener::start(std::function<void()> on_pending) {
     m_bound = local.to_string();
     m_port = local.port();
   }
-  if (m_pipe && m_owns_socket_file) {
-    // Set exactly rather than left to the umask: by default other local users may connect, as
-    // with a TCP port on loopback; a server that runs commands keeps them out (0600).
-    ::chmod(m_address.path.c_str(), m_unix_mode);
-  }
+  // No chmod by path here: the socket was born with its mode (the umask around bind), and a
+  // chmod by name would follow a symlink another user swapped in for the socket meanwhile.
   return {};
 }
 

@@ -228,7 +228,9 @@ Result<void> run_server(const ServerConfig& config, const ServiceFactory& factor
     wakers.push_back(waker);
   }
   std::vector<std::shared_ptr<loop::Signal>> signals;
-  for (int signum : {SIGINT, SIGTERM}) {
+  // HUP too: a server started from a terminal that closes stops as cleanly as on TERM (port
+  // file and socket file removed), rather than dying of the default action.
+  for (int signum : {SIGINT, SIGTERM, SIGHUP}) {
     auto watcher = loop::Signal::create(pool[0]->loop());
     watcher->start(signum, [&pool, &signals, &wakers](int number) {
       log::info("SIG{} received, shutting down", loop::signal_name(number));

@@ -1,6 +1,8 @@
 // Sessions: target resolution, connect, host-key policy and the authentication chain.
 #include "core/ssh/session.hpp"
 
+#include "core/util/env.hpp"
+
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -377,17 +379,7 @@ std::string last_error(ssh_session session) {
   return text.empty() ? "unknown libssh error" : text;
 }
 
-std::optional<std::string> take_env_secret(const std::string& name) {
-  char* value = std::getenv(name.c_str());
-  if (value == nullptr) {
-    return std::nullopt;
-  }
-  std::string copy = value;
-  // Wiped in place too: the initial environment is also what /proc/PID/environ shows.
-  explicit_bzero(value, copy.size());
-  ::unsetenv(name.c_str());
-  return copy;
-}
+std::optional<std::string> take_env_secret(const std::string& name) { return env::take_secret(name); }
 
 const IdentityKey* Credentials::key(const std::string& path) const {
   for (const auto& identity : m_keys) {

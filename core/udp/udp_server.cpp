@@ -116,7 +116,7 @@ Result<ServerCounters> run_udp_server(const ServerConfig& config) {
 
   // Signals are watched before the address is announced: a script may stop us right after.
   std::vector<std::shared_ptr<loop::Signal>> signals;
-  for (int signum : {SIGINT, SIGTERM}) {
+  for (int signum : {SIGINT, SIGTERM, SIGHUP}) {
     auto watcher = loop::Signal::create(loop);
     watcher->start(signum, [&](int number) {
       log::info("SIG{} received, shutting down", loop::signal_name(number));

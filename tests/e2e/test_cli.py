@@ -1,6 +1,7 @@
 """The binary as a whole: help for every registered command, version, usage errors, busybox dispatch."""
 import os
 import re
+import signal
 import subprocess
 import tempfile
 import unittest
@@ -272,6 +273,19 @@ class PortFileTest(unittest.TestCase):
                 reply = run("echo-client", str(port), "-m", "hi")
                 self.assertEqual(reply.stdout, b"hi\n")
             self.assertFalse(os.path.exists(port_file), "a stopped server removes its port file")
+
+    def test_sighup_stops_servers_cleanly(self):
+        """A terminal that closes (SIGHUP) stops a server like TERM: exit 0, port file removed."""
+        for command in (["echo-server", "0"], ["udp-echo", "0"], ["select-server", "0", "--model", "poll"]):
+            with tempfile.TemporaryDirectory() as tmp:
+                port_file = os.path.join(tmp, "port")
+                server = Server(*command, "--port-file", port_file)
+                try:
+                    self.assertTrue(os.path.exists(port_file))
+                    self.assertEqual(server.stop(signal.SIGHUP), 0, f"{command}: {server.stderr()}")
+                finally:
+                    server.close()
+                self.assertFalse(os.path.exists(port_file), command)
 
     def test_probe_port_file_missing(self):
         with tempfile.TemporaryDirectory() as tmp:

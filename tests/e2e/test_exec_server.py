@@ -957,5 +957,16 @@ class TestLegacy(unittest.TestCase):
         self.assertLess(time.monotonic() - start, 10)
 
 
+
+class TokenEnvironmentTest(unittest.TestCase):
+    def test_token_is_gone_from_the_servers_own_environment(self):
+        """NETLAB_TOKEN is wiped from /proc/PID/environ once read: an allowed program that reads
+        its parent's environment must not find it."""
+        env = dict(os.environ, NETLAB_TOKEN=TOKEN)
+        with nt.Server("exec-server", "0", env=env) as server:
+            with open(f"/proc/{server.proc.pid}/environ", "rb") as f:
+                environ = f.read()
+        self.assertNotIn(TOKEN.encode(), environ)
+
 if __name__ == "__main__":
     nt.main()
