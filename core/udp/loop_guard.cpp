@@ -94,4 +94,41 @@ std::vector<IpBytes> local_addresses() {
   return out;
 }
 
+namespace {
+
+std::string source_key(const sockaddr* from) {
+  auto ip = ip_bytes(from);
+  std::string key(reinterpret_cast<const char*>(ip.data()), ip.size());
+  auto port = port_of(from);
+  key.push_back(static_cast<char>(port >> 8));
+  key.push_back(static_cast<char>(port & 0xff));
+  return key;
+}
+
+} // namespace
+
+bool EchoLoopBreaker::should_drop(const sockaddr* from, std::string_view data) {
+  auto found = m_sources.find(source_key(from));
+  if (found == m_sources.end()) {
+    return false;
+  }
+  auto& source = found->second;
+  if (std::hash<std::string_view>{}(data) != source.last_reply) {
+    source.bounces = 0;
+    return false;
+  }
+  if (++source.bounces < k_bounces) {
+    return false;
+  }
+  source.bounces = 0;
+  return true;
+}
+
+void EchoLoopBreaker::answered(const sockaddr* from, std::string_view reply) {
+  if (m_sources.size() >= k_sources) {
+    m_sources.clear(); // a crude bound; a loop re-learns its source within one bounce
+  }
+  m_sources[source_key(from)].last_reply = std::hash<std::string_view>{}(reply);
+}
+
 } // namespace netlab::udp

@@ -6,7 +6,9 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/net/address.hpp"
@@ -30,6 +32,31 @@ std::uint16_t port_of(const sockaddr* sa);
 // `bound` is the server's own address as the kernel reports it; `local` the host's addresses.
 std::optional<std::string_view> loop_refusal(const sockaddr* from, const net::Endpoint& bound,
                                              const std::vector<IpBytes>& local);
+
+// Breaks echo loops between two echo services (two netlab servers, or one and an inetd echo or
+// chargen port), which one forged datagram starts and loop_refusal cannot see: each datagram comes
+// from the other server, not from this one. Such a peer sends back exactly what it was sent, at
+// once and forever; after `k_bounces` datagrams in a row from one source that equal our last
+// answer to it, one is dropped, which ends the loop (a bounce needs both sides to answer). A
+// client that sends one payload over and over loses one datagram in `k_bounces`, which UDP
+// clients retry anyway. Memory is bounded: at most `k_sources` sources are remembered.
+class EchoLoopBreaker {
+public:
+  static constexpr std::uint32_t k_bounces = 1000;
+  static constexpr std::size_t k_sources = 4096;
+
+  // Whether to drop `data` arriving from `from` (call before answering).
+  bool should_drop(const sockaddr* from, std::string_view data);
+  // Records `reply` as what was sent back to `from`.
+  void answered(const sockaddr* from, std::string_view reply);
+
+private:
+  struct Source {
+    std::size_t last_reply = 0;
+    std::uint32_t bounces = 0;
+  };
+  std::unordered_map<std::string, Source> m_sources;
+};
 
 // The addresses of this host's interfaces (getifaddrs), empty if they cannot be read.
 std::vector<IpBytes> local_addresses();

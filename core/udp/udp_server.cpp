@@ -67,6 +67,7 @@ Result<ServerCounters> run_udp_server(const ServerConfig& config) {
   // Answering these would make the server talk to itself (protocol.md §5 has no end to an echo):
   // one spoofed datagram would cost a core forever. See loop_guard.hpp.
   RateLimitedLog loops(loop);
+  EchoLoopBreaker breaker;
   auto local = local_addresses();
   std::uint64_t local_read_at = loop.now();
   auto* udp = socket.get();
@@ -96,12 +97,20 @@ Result<ServerCounters> run_udp_server(const ServerConfig& config) {
           fmt::format("dropped a datagram from {} larger than {} bytes", sender_text(from), loop::Udp::k_receive_limit));
       return;
     }
+    if (breaker.should_drop(from, data)) {
+      ++counters.looping;
+      loops.note(fmt::format("dropped a datagram from {}: it keeps sending back our answers (another echo "
+                             "service?); dropping one ends the loop",
+                             sender_text(from)));
+      return;
+    }
     ++counters.datagrams;
     counters.bytes += data.size();
     if (config.upper) {
       // The view is this socket's receive buffer, ours until the callback returns.
       echo::upper_ascii(const_cast<char*>(data.data()), data.size());
     }
+    breaker.answered(from, data);
     if (int sent = udp->send(data, from); sent != 0) {
       ++counters.send_errors;
       trouble.note(fmt::format("send to {}: {}", sender_text(from), uv_strerror(sent)));

@@ -75,3 +75,37 @@ TEST_CASE("udp::local_addresses: includes loopback") {
   auto lo = endpoint("127.0.0.1", 0);
   CHECK(std::find(local.begin(), local.end(), udp::ip_bytes(lo.sa())) != local.end());
 }
+
+TEST_CASE("udp::EchoLoopBreaker: a peer that keeps returning our answers loses one datagram in k_bounces") {
+  udp::EchoLoopBreaker breaker;
+  sockaddr_in peer{};
+  peer.sin_family = AF_INET;
+  peer.sin_port = htons(4000);
+  peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  auto* from = reinterpret_cast<const sockaddr*>(&peer);
+  CHECK_FALSE(breaker.should_drop(from, "ping")); // nothing answered yet
+  breaker.answered(from, "ping");
+  std::uint32_t dropped_at = 0;
+  for (std::uint32_t i = 1; i <= 2 * udp::EchoLoopBreaker::k_bounces; ++i) {
+    if (breaker.should_drop(from, "ping")) {
+      dropped_at = i;
+      break;
+    }
+    breaker.answered(from, "ping");
+  }
+  CHECK(dropped_at == udp::EchoLoopBreaker::k_bounces);
+}
+
+TEST_CASE("udp::EchoLoopBreaker: a client with new payloads (bench's sequence numbers) is never dropped") {
+  udp::EchoLoopBreaker breaker;
+  sockaddr_in peer{};
+  peer.sin_family = AF_INET;
+  peer.sin_port = htons(4001);
+  peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  auto* from = reinterpret_cast<const sockaddr*>(&peer);
+  for (int i = 0; i < 5000; ++i) {
+    auto payload = std::to_string(i);
+    REQUIRE_FALSE(breaker.should_drop(from, payload));
+    breaker.answered(from, payload);
+  }
+}

@@ -6,6 +6,7 @@ import struct
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
 
 from netlab_test import Server, main, require, run
@@ -145,6 +146,32 @@ class UdpEchoLoopTest(unittest.TestCase):
     @unittest.skipUnless(has_ipv6_loopback(), "no IPv6 loopback")
     def test_own_address_ipv6(self):
         self.check_no_self_echo("[::1]:0", socket.AF_INET6, "::1")
+
+    def test_two_echo_servers_do_not_bounce_forever(self):
+        """One datagram forged from server B to server A would bounce between them for ever; after
+        EchoLoopBreaker::k_bounces identical answers one side drops it and the loop ends."""
+        with Server("udp-echo", "0") as a, Server("udp-echo", "0") as b:
+            spoof(socket.AF_INET, "127.0.0.1", b.port, "127.0.0.1", a.port, b"ping-pong")
+            # Observed fact, not time: both servers log that they broke a loop... at least one must.
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if "keeps sending back our answers" in a.stderr() + b.stderr():
+                    break
+                time.sleep(0.05)
+            self.assertIn("keeps sending back our answers", a.stderr() + b.stderr())
+            # Once broken, the loop stays broken: the servers go idle (CPU time stops growing).
+            def cpu(pid):
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                return int(fields[11]) + int(fields[12])
+            before = cpu(a.proc.pid) + cpu(b.proc.pid)
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as bystander:
+                bystander.settimeout(10)
+                for server in (a, b):
+                    bystander.sendto(b"marker", ("127.0.0.1", server.port))
+                    self.assertEqual(bystander.recvfrom(100)[0], b"marker")
+            time.sleep(0.5)
+            self.assertLess(cpu(a.proc.pid) + cpu(b.proc.pid) - before, 25, "still bouncing")
 
 
 class UdpEchoOptionsTest(unittest.TestCase):
