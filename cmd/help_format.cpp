@@ -41,7 +41,7 @@ std::string choices(const CLI::Option* option) {
 std::string fill(const std::string& first, const std::string& text, std::size_t indent, std::size_t width) {
   std::string out = first;
   std::size_t column = first.size();
-  if (column >= indent) {
+  if (!first.empty() && column >= indent) {
     out += "\n";
     column = 0;
   }

@@ -22,39 +22,19 @@
 #include "cmd/registry.hpp"
 #include "core/util/error.hpp"
 #include "core/util/links.hpp"
+#include "core/util/spelling.hpp"
 #include "core/util/log.hpp"
 
 namespace {
 
 using netlab::cmd::commands;
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) {
-    row[j] = j;
-  }
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string suggestion_for(std::string_view name) {
-  std::string_view best;
-  std::size_t best_distance = 3; // further than this is a different word, not a typo
+  std::vector<std::string> names;
   for (const auto& command : commands()) {
-    auto distance = edit_distance(name, command.name);
-    if (distance < best_distance || (command.name.starts_with(name) && name.size() >= 3)) {
-      best_distance = std::min(distance, best_distance);
-      best = command.name;
-    }
+    names.emplace_back(command.name);
   }
+  auto best = netlab::spelling::closest(name, names);
   return best.empty() ? std::string() : fmt::format(" (did you mean '{}'?)", best);
 }
 
@@ -62,7 +42,7 @@ std::string suggestion_for(std::string_view name) {
 // 8080` (nc's HOST PORT) and `exec-client ADDR ls -l` (ssh's command without --).
 void add_habit_hint(netlab::cmd::UsageMessage& message, const std::vector<std::string>& args,
                     const std::string& active) {
-  if (!message.text.starts_with("unexpected argument")) {
+  if (!message.text.starts_with("unexpected argument") && !message.text.starts_with("unknown option")) {
     return;
   }
   auto start = std::find(args.begin(), args.end(), active);
@@ -195,7 +175,8 @@ int run(int argc, char** argv) {
       active = args[1];
     }
     set_active_command(active);
-    auto message = netlab::cmd::describe_parse_error(e);
+    const CLI::App* failed = active.empty() ? &app : app.get_subcommand(active);
+    auto message = netlab::cmd::describe_parse_error(e, failed);
     add_habit_hint(message, args, active);
     if (message.point_to_help) {
       message.text += fmt::format("; run 'netlab {}--help'", active.empty() ? "" : active + " ");

@@ -1,6 +1,8 @@
 // Rewrites CLI11's messages by their known shapes; anything unknown passes through unchanged.
 #include "cmd/usage_errors.hpp"
 
+#include "core/util/spelling.hpp"
+
 #include <regex>
 #include <sstream>
 #include <vector>
@@ -28,7 +30,7 @@ std::string quoted_list(const std::string& words, bool reverse) {
 
 } // namespace
 
-UsageMessage describe_parse_error(const CLI::ParseError& error) {
+UsageMessage describe_parse_error(const CLI::ParseError& error, const CLI::App* app) {
   std::string message = error.what();
   std::replace(message.begin(), message.end(), '\n', ' ');
   std::smatch m;
@@ -54,6 +56,31 @@ UsageMessage describe_parse_error(const CLI::ParseError& error) {
   }
   static const std::regex extras(R"(^The following arguments? (?:was|were) not expected: (.*)$)");
   if (std::regex_match(message, m, extras)) {
+    // A word that looks like an option is an unknown option (a typo, or one of another command).
+    std::istringstream words(m[1].str());
+    std::string word;
+    std::vector<std::string> all;
+    while (words >> word) {
+      all.push_back(word);
+    }
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+      if (it->size() > 1 && (*it)[0] == '-' && *it != "--") {
+        auto typed = it->substr(0, it->find('='));
+        std::string hint;
+        if (app != nullptr) {
+          std::vector<std::string> names;
+          for (const auto* option : app->get_options()) {
+            for (const auto& name : option->get_lnames()) {
+              names.push_back("--" + name);
+            }
+          }
+          if (auto best = spelling::closest(typed, names); !best.empty()) {
+            hint = " (did you mean " + best + "?)";
+          }
+        }
+        return {"unknown option '" + typed + "'" + hint, hint.empty()};
+      }
+    }
     auto list = quoted_list(m[1].str(), true);
     bool several = list.find(", ") != std::string::npos;
     return {std::string("unexpected argument") + (several ? "s " : " ") + list};

@@ -15,7 +15,8 @@ struct UsageMessage {
   bool point_to_help = true;
 };
 
-// `error` is what CLI11 threw while parsing (not CLI::Success, CLI::CallForHelp).
-UsageMessage describe_parse_error(const CLI::ParseError& error);
+// `error` is what CLI11 threw while parsing (not CLI::Success, CLI::CallForHelp); `app`, where
+// known, is the (sub)command being parsed, whose option names a mistyped option is matched to.
+UsageMessage describe_parse_error(const CLI::ParseError& error, const CLI::App* app = nullptr);
 
 } // namespace netlab::cmd

@@ -64,6 +64,7 @@ class ReadmeTest(unittest.TestCase):
             self.assertEqual(out.returncode, 0, f"stdout:\n{out.stdout}\nstderr:\n{out.stderr}")
             self.assertIn("hello\nworld\n", out.stdout)
             self.assertIn("HELLO\n", out.stdout)
+            self.assertIn("Linux\n", out.stdout)  # exec-client --tls (token as pre-shared key)
             self.assertIn("01000000020068656c6c6f000000\n", out.stdout)
             self.assertIn("up\n", out.stdout)
             self.assertTrue(os.path.isfile(os.path.join(work, "out", "somedir", "today.txt")))

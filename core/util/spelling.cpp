@@ -1,0 +1,38 @@
+// Edit distance with one row of the dynamic-programming table.
+#include "core/util/spelling.hpp"
+
+#include <algorithm>
+
+namespace netlab::spelling {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    row[j] = j;
+  }
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string closest(std::string_view typed, const std::vector<std::string>& candidates) {
+  std::string best;
+  std::size_t best_distance = 3; // further than this is a different word, not a typo
+  for (const auto& candidate : candidates) {
+    auto distance = edit_distance(typed, candidate);
+    if (distance < best_distance || (best.empty() && typed.size() >= 3 && candidate.starts_with(typed))) {
+      best_distance = std::min(distance, best_distance);
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+} // namespace netlab::spelling
