@@ -330,11 +330,10 @@ private:
 
   Result<void> refuse(std::size_t at, std::string_view where) const {
     auto length = CommandTemplate::placeholder_length(m_s, at);
-    return fail(fmt::format(
-        "--shell: {} stands {}; the quoting netlab adds to each value does not protect it there. "
-        "Write it bare, as a word of its own (--shell -- 'echo {}'), or use \"$1\": with --shell "
-        "the job's inputs are also the script's positional parameters (--shell -- 'echo \"$1\"')",
-        m_s.substr(at, length), where, m_s.substr(at, length)));
+    // One short line; docs/pool-run.md explains the rule at length.
+    return fail(fmt::format("--shell: {} stands {}, where netlab's quoting cannot protect it; write it bare "
+                            "('echo {}') or use \"$1\" ('echo \"$1\"')",
+                            m_s.substr(at, length), where, m_s.substr(at, length)));
   }
 
   void end_word(Frame& frame) {
