@@ -940,14 +940,19 @@ class TestLegacy(unittest.TestCase):
                 return writers > 0
 
             peak = 0
+            sanitized = os.environ.get("NETLAB_SANITIZED") == "1"
 
             def watch():
                 nonlocal peak
                 peak = max(peak, nt.rss_kib(pid) - base)
-                return peak > 300 * 1024 or settled()
+                return (peak > 300 * 1024 and not sanitized) or settled()
 
             self.assertTrue(nt.wait_until(watch, timeout=60, interval=0.05))
-            self.assertLess(peak, 200 * 1024, f"server grew {peak} KiB")
+            # Under ASan freed buffers stay resident in its quarantine (256 MiB by default), so the
+            # server's RSS says nothing about what it holds: the bound is checked in the release
+            # build, and the sanitizer build checks that every writer still blocks (above).
+            if not sanitized:
+                self.assertLess(peak, 200 * 1024, f"server grew {peak} KiB")
 
     def test_timeout(self):
         start = time.monotonic()
