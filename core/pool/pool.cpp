@@ -122,6 +122,7 @@ public:
   }
 
   const PoolResult& result() const { return m_result; }
+  bool finished() const { return m_finished; }
   Result<void> joblog_status() const { return m_joblog_error.empty() ? Result<void>() : fail(m_joblog_error); }
 
   void job_done(Job& job) {
@@ -404,6 +405,7 @@ private:
     }
   }
 
+public:
   void interrupt(int signum) {
     if (m_result.interrupted) {
       // A second Ctrl-C does not wait for the grace period.
@@ -419,6 +421,7 @@ private:
     maybe_finish();
   }
 
+private:
   void maybe_finish() {
     if (m_finished || m_filling || m_running > 0) {
       return;
@@ -504,6 +507,18 @@ void Job::on_done(const JobOutcome& result) {
 }
 
 } // namespace
+
+class PoolRun::Scheduler : public Pool {
+public:
+  using Pool::Pool;
+};
+
+PoolRun::PoolRun(const PoolConfig& config, loop::Loop& loop) : m_scheduler(std::make_unique<Scheduler>(config, loop)) {}
+PoolRun::~PoolRun() = default;
+Result<void> PoolRun::start() { return m_scheduler->start(); }
+bool PoolRun::finished() const { return m_scheduler->finished(); }
+void PoolRun::interrupt(int signum) { m_scheduler->interrupt(signum); }
+const PoolResult& PoolRun::result() const { return m_scheduler->result(); }
 
 Result<PoolResult> run_pool(const PoolConfig& config) {
   loop::Loop loop;

@@ -78,4 +78,25 @@ struct PoolResult {
 // covered when pool-run is SIGKILLed, by a watchdog process (watchdog.hpp).
 Result<PoolResult> run_pool(const PoolConfig& config);
 
+// The same scheduler on the caller's loop, for tests that drive the loop themselves and finish a
+// fake executor's jobs by hand. `config` and `loop` must outlive it. start() starts the first jobs
+// (its failure: the input or the joblog could not be opened); the run is over when finished(),
+// after which the loop holds none of its handles open. interrupt() does what the signal would.
+class PoolRun {
+public:
+  PoolRun(const PoolConfig& config, loop::Loop& loop);
+  ~PoolRun();
+  PoolRun(const PoolRun&) = delete;
+  PoolRun& operator=(const PoolRun&) = delete;
+
+  Result<void> start();
+  bool finished() const;
+  void interrupt(int signum);
+  const PoolResult& result() const;
+
+private:
+  class Scheduler;
+  std::unique_ptr<Scheduler> m_scheduler;
+};
+
 } // namespace netlab::pool

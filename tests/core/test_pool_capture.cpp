@@ -1,15 +1,11 @@
-// Unit tests for core/pool/capture, halt and joblog: output kept whole across a spill, tagging
-// across split lines, --halt parsing, and GNU parallel's joblog columns.
+// Unit tests for core/pool/capture: output kept whole across a spill, the shared memory budget,
+// tagging across split lines.
 #include <catch2/catch.hpp>
 
 #include <stdio.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
 #include "core/pool/capture.hpp"
-#include "core/pool/halt.hpp"
-#include "core/pool/joblog.hpp"
 
 using namespace netlab::pool;
 
@@ -72,47 +68,4 @@ TEST_CASE("pool::Capture: --tag prefixes every line, split or not", "[pool]") {
   capture.append("e\ntwo\n");
   capture.append("\nlast");
   CHECK(*capture.read_all() == "in\tone\nin\ttwo\nin\t\nin\tlast");
-}
-
-TEST_CASE("pool::HaltPolicy::parse", "[pool]") {
-  CHECK(HaltPolicy::parse("never")->when == HaltPolicy::When::never);
-  auto soon = HaltPolicy::parse("soon,fail=3");
-  REQUIRE(soon.ok());
-  CHECK(soon->when == HaltPolicy::When::soon);
-  CHECK_FALSE(soon->triggered(2, 100));
-  CHECK(soon->triggered(3, 0));
-  auto now = HaltPolicy::parse("now,success=1");
-  REQUIRE(now.ok());
-  CHECK(now->triggered(0, 1));
-  CHECK(HaltPolicy::parse("now")->triggered(1, 0));
-  for (const char* bad : {"sometime", "now,fail", "now,fail=0", "now,fail=x", "soon,oops=1", "never,fail=1"}) {
-    INFO(bad);
-    CHECK_FALSE(HaltPolicy::parse(bad).ok());
-  }
-}
-
-TEST_CASE("pool::joblog_line: GNU parallel's nine columns", "[pool]") {
-  CHECK(joblog_header() == "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n");
-  JobRecord record;
-  record.seq = 3;
-  record.start_time = 1700000000.5;
-  record.runtime = 0.25;
-  record.exit_code = 2;
-  record.signal = 0;
-  record.command = "grep -q\tx";
-  CHECK(joblog_line(record) == "3\t:\t1700000000.500\t     0.250\t0\t0\t2\t0\tgrep -q x\n");
-}
-
-TEST_CASE("pool::json_line: one valid object even for binary output", "[pool]") {
-  JobRecord record;
-  record.seq = 1;
-  std::vector<std::string> inputs = {"a", "b"};
-  record.inputs = &inputs;
-  auto line = json_line(record, std::string("ok\xff\n", 4), "");
-  REQUIRE(line.back() == '\n');
-  auto parsed = nlohmann::json::parse(line);
-  CHECK(parsed["seq"] == 1);
-  CHECK(parsed["input"] == "a b");
-  CHECK(parsed["exit"] == 0);
-  CHECK(parsed["stdout"].get<std::string>().starts_with("ok"));
 }
