@@ -5,6 +5,7 @@
 
 #include "core/exec/job.hpp"
 #include "core/loop/timer.hpp"
+#include "tests/core/loop_teardown.hpp"
 
 using netlab::exec::ExitInfo;
 using netlab::exec::Job;
@@ -52,7 +53,7 @@ TEST_CASE("exec::Job: output, stdin, exit code, reaped", "[exec][job]") {
   CHECK(run.info.stdout_size == 5);
   CHECK(run.info.stderr_size == 4);
   CHECK(*running == 0);
-  REQUIRE(loop.close_all() == 0);
+  netlab::testing::require_clean_close(loop);
 }
 
 TEST_CASE("exec::Job: spawn failure leaves nothing behind", "[exec][job]") {
@@ -65,7 +66,7 @@ TEST_CASE("exec::Job: spawn failure leaves nothing behind", "[exec][job]") {
   CHECK_THAT(job.error(), Catch::Contains("no such file"));
   loop.run();
   CHECK(run.done == 0);
-  REQUIRE(loop.close_all() == 0);
+  netlab::testing::require_clean_close(loop);
 }
 
 TEST_CASE("exec::Job: timeout sends TERM, then KILL to a child that ignores it", "[exec][job]") {
@@ -80,7 +81,7 @@ TEST_CASE("exec::Job: timeout sends TERM, then KILL to a child that ignores it",
   CHECK(run.done == 1);
   CHECK(run.info.timed_out);
   CHECK(run.info.term_signal == SIGKILL);
-  REQUIRE(loop.close_all() == 0);
+  netlab::testing::require_clean_close(loop);
 }
 
 TEST_CASE("exec::Job: output past the cap is cut and the command killed", "[exec][job]") {
@@ -96,7 +97,7 @@ TEST_CASE("exec::Job: output past the cap is cut and the command killed", "[exec
   CHECK(run.out.size() == 12345);
   CHECK(run.info.stdout_size == 12345);
   CHECK(run.info.term_signal == SIGKILL);
-  REQUIRE(loop.close_all() == 0);
+  netlab::testing::require_clean_close(loop);
 }
 
 TEST_CASE("exec::Job: abort kills the group, skips on_done, still reaps", "[exec][job]") {
@@ -113,7 +114,7 @@ TEST_CASE("exec::Job: abort kills the group, skips on_done, still reaps", "[exec
   loop.run();
   CHECK(run.done == 0);
   CHECK(*running == 0);
-  REQUIRE(loop.close_all() == 0);
+  netlab::testing::require_clean_close(loop);
 }
 
 TEST_CASE("exec::Job: paused output blocks the command, resumed output is complete", "[exec][job]") {
@@ -137,5 +138,5 @@ TEST_CASE("exec::Job: paused output blocks the command, resumed output is comple
   CHECK(run.done == 1);
   CHECK(run.out.size() == 1000000);
   job.reset();
-  REQUIRE(loop.close_all() == 0);
+  netlab::testing::require_clean_close(loop);
 }

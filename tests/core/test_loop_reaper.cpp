@@ -13,6 +13,7 @@
 #include "core/loop/reaper.hpp"
 #include "core/loop/tcp.hpp"
 #include "core/loop/timer.hpp"
+#include "tests/core/loop_teardown.hpp"
 
 using namespace netlab;
 
@@ -101,7 +102,7 @@ TEST_CASE("loop::ProcessTree: setsid, double fork and nohup leftovers die with t
     }
   }
   (*reaper)->close();
-  REQUIRE(loop.close_all() == 0);
+  netlab::testing::require_clean_close(loop);
 }
 
 TEST_CASE("loop::ProcessTree: a process that scrubs its environment stays attributed once seen",
@@ -129,7 +130,7 @@ TEST_CASE("loop::ProcessTree: a process that scrubs its environment stays attrib
   CHECK(wait_gone(loop, *reaper, escaped));
   ran.process->close();
   (*reaper)->close();
-  REQUIRE(loop.close_all() == 0);
+  netlab::testing::require_clean_close(loop);
 }
 
 TEST_CASE("loop::Reaper: an orphan no tree can claim is killed; processes outside trees are left alone",
@@ -169,5 +170,5 @@ TEST_CASE("loop::Reaper: an orphan no tree can claim is killed; processes outsid
   (*bystander)->close();
   ran.process->close();
   (*reaper)->close();
-  REQUIRE(loop.close_all() == 0);
+  netlab::testing::require_clean_close(loop);
 }

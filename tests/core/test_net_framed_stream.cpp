@@ -11,6 +11,7 @@
 #include "core/loop/tcp.hpp"
 #include "core/loop/timer.hpp"
 #include "core/net/framed_stream.hpp"
+#include "tests/core/loop_teardown.hpp"
 
 using netlab::frame::Frame;
 using netlab::net::FramedStream;
@@ -72,7 +73,7 @@ TEST_CASE("net::framed_stream: FramedStream: frames written byte by byte arrive 
     CHECK(seen.error.empty());
     reader->close();
   }
-  REQUIRE(loop.close_all() == 0);
+  netlab::testing::require_clean_close(loop);
 }
 
 TEST_CASE("net::framed_stream: FramedStream: a frame cut off by EOF is a protocol error", "[framed]") {
@@ -91,7 +92,7 @@ TEST_CASE("net::framed_stream: FramedStream: a frame cut off by EOF is a protoco
     CHECK_THAT(seen.error, Catch::Contains("stream ends inside the body"));
     reader->close();
   }
-  REQUIRE(loop.close_all() == 0);
+  netlab::testing::require_clean_close(loop);
 }
 
 TEST_CASE("net::framed_stream: FramedStream: frames before a malformed one are delivered first", "[framed]") {
@@ -127,7 +128,7 @@ TEST_CASE("net::framed_stream: FramedStream: frames before a malformed one are d
     REQUIRE(frames.size() == 1);
     CHECK(frames[0].header["code"] == "protocol");
   }
-  REQUIRE(loop.close_all() == 0);
+  netlab::testing::require_clean_close(loop);
 }
 
 TEST_CASE("net::framed_stream: FramedStream: pause holds frames back until resume", "[framed]") {
@@ -172,5 +173,5 @@ TEST_CASE("net::framed_stream: FramedStream: pause holds frames back until resum
     reader->close();
     reader.reset();
   }
-  REQUIRE(loop.close_all() == 0);
+  netlab::testing::require_clean_close(loop);
 }

@@ -5,6 +5,7 @@
 
 #include "core/loop/loop.hpp"
 #include "core/pool/input.hpp"
+#include "tests/core/loop_teardown.hpp"
 
 using namespace netlab;
 using namespace netlab::pool;
@@ -73,5 +74,5 @@ TEST_CASE("pool::StreamSource: reads records from a pipe on the loop", "[pool]")
   CHECK((*source)->exhausted());
   CHECK((*source)->known_total() == 3);
   source.value().reset();
-  REQUIRE(loop.close_all() == 0);
+  netlab::testing::require_clean_close(loop);
 }

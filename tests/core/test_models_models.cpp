@@ -1,4 +1,4 @@
-// Unit tests for core/models: each classic model serves in a thread and stops on request.
+// Unit tests for core/models/models: each classic model in all_models() serves in a thread and stops on request.
 #include <catch2/catch.hpp>
 
 #include <netinet/in.h>

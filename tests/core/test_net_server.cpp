@@ -1,11 +1,13 @@
-// Unit tests for the access gate inside net::ConnectionTracker: refused peers never become
-// connections, and a closed connection gives its per-address count back.
+// Unit tests for core/net/server's ConnectionTracker: --max-conns refuses the extra connection, the
+// access gate's refused peers never become connections, and a closed connection gives its
+// per-address count back.
 #include <catch2/catch.hpp>
 
 #include "core/loop/tcp.hpp"
 #include "core/loop/timer.hpp"
 #include "core/net/listener.hpp"
 #include "core/net/server.hpp"
+#include "tests/core/loop_teardown.hpp"
 
 using namespace netlab;
 
@@ -55,7 +57,7 @@ Outcome run_clients(int clients, net::AccessGate& gate) {
     stopper->close();
   });
   loop.run();
-  REQUIRE(loop.close_all() == 0);
+  netlab::testing::require_clean_close(loop);
   CHECK(count == 0);
   return outcome;
 }
@@ -92,4 +94,41 @@ TEST_CASE("net::ConnectionTracker: an allowed peer gets in", "[access]") {
   auto outcome = run_clients(2, gate);
   CHECK(outcome.accepted == 2);
   CHECK(outcome.refused == 0);
+}
+
+TEST_CASE("net::ConnectionTracker: the cap refuses extra connections", "[access]") {
+  loop::Loop loop;
+  std::atomic<std::size_t> count{0};
+  net::ConnectionTracker tracker(loop, count, net::ServerLimits{.max_conns = 2, .idle_timeout = 0});
+  auto listener = net::Listener::open(loop, *net::parse_address("127.0.0.1:0"));
+  auto& server = **listener;
+  int accepted = 0;
+  int refused = 0;
+  std::vector<std::shared_ptr<loop::Tcp>> clients;
+  REQUIRE(server.start([&] {
+    if (tracker.add(server.accept(), "test")) {
+      ++accepted;
+    } else {
+      ++refused;
+    }
+    if (accepted + refused == 3) {
+      // Every client has been accepted or refused: nothing more to wait for.
+      server.close();
+      for (auto& c : clients) {
+        c->close();
+      }
+      tracker.close_all();
+    }
+  }));
+  auto endpoint = net::resolve(*net::parse_address("127.0.0.1:" + std::to_string(server.port())));
+  for (int i = 0; i < 3; ++i) {
+    auto client = loop::Tcp::create(loop);
+    client->connect(endpoint->front(), [](int) {});
+    clients.push_back(client);
+  }
+  loop.run();
+  CHECK(accepted == 2);
+  CHECK(refused == 1);
+  netlab::testing::require_clean_close(loop);
+  CHECK(count == 0);
 }

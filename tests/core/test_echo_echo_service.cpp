@@ -1,9 +1,10 @@
-// Unit tests for core/echo: upper-casing and the echo service's back-pressure.
+// Unit tests for core/echo/echo_service: upper-casing and the echo service's back-pressure.
 #include <catch2/catch.hpp>
 
 #include "core/echo/echo_service.hpp"
 #include "core/loop/tcp.hpp"
 #include "core/net/listener.hpp"
+#include "tests/core/loop_teardown.hpp"
 
 using namespace netlab;
 
@@ -64,46 +65,6 @@ TEST_CASE("echo service: a peer that does not read is not buffered without bound
   // Bound plus at most one read's worth (64 KiB) and what was already queued.
   CHECK(server_queue_max <= options.max_buffered + 2 * 64 * 1024);
   tracker.close_all();
-  REQUIRE(loop.close_all() == 0);
-  CHECK(count == 0);
-}
-
-TEST_CASE("net::ConnectionTracker: the cap refuses extra connections", "[echo]") {
-  loop::Loop loop;
-  std::atomic<std::size_t> count{0};
-  net::ConnectionTracker tracker(loop, count, net::ServerLimits{.max_conns = 2, .idle_timeout = 0});
-  auto listener = net::Listener::open(loop, *net::parse_address("127.0.0.1:0"));
-  auto& server = **listener;
-  int accepted = 0;
-  int refused = 0;
-  REQUIRE(server.start([&] {
-    if (tracker.add(server.accept(), "test")) {
-      ++accepted;
-    } else {
-      ++refused;
-    }
-    if (accepted + refused == 3) {
-      server.close();
-    }
-  }));
-  auto endpoint = net::resolve(*net::parse_address("127.0.0.1:" + std::to_string(server.port())));
-  std::vector<std::shared_ptr<loop::Tcp>> clients;
-  for (int i = 0; i < 3; ++i) {
-    auto client = loop::Tcp::create(loop);
-    client->connect(endpoint->front(), [](int) {});
-    clients.push_back(client);
-  }
-  auto stopper = loop::Timer::create(loop);
-  stopper->start(500, 0, [&] {
-    for (auto& c : clients) {
-      c->close();
-    }
-    tracker.close_all();
-    stopper->close();
-  });
-  loop.run();
-  CHECK(accepted == 2);
-  CHECK(refused == 1);
-  REQUIRE(loop.close_all() == 0);
+  netlab::testing::require_clean_close(loop);
   CHECK(count == 0);
 }

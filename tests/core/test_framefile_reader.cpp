@@ -1,4 +1,5 @@
-// Unit tests for core/framefile writer and reader: round trips, damage, and what unpack refuses.
+// Unit tests for core/framefile/reader, driven by files the writer makes: round trips, damage,
+// and what unpack refuses.
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
