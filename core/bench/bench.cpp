@@ -66,7 +66,7 @@ struct Shared {
 
 class Worker {
 public:
-  Worker(const BenchConfig& config, const net::Endpoint& endpoint, Shared& shared, std::vector<int> indexes,
+  Worker(const BenchConfig& config, const loop::Endpoint& endpoint, Shared& shared, std::vector<int> indexes,
          bool reports_progress)
       : m_config(config), m_endpoint(endpoint), m_shared(shared), m_reports_progress(reports_progress) {
     for (int index : indexes) {
@@ -487,7 +487,7 @@ private:
   }
 
   const BenchConfig& m_config;
-  net::Endpoint m_endpoint;
+  loop::Endpoint m_endpoint;
   Shared& m_shared;
   bool m_reports_progress;
   loop::Loop m_loop;

@@ -25,7 +25,7 @@ std::shared_ptr<Tcp> Tcp::create(Loop& loop) {
   return tcp;
 }
 
-int Tcp::connect(const net::Endpoint& endpoint, StatusCallback done) {
+int Tcp::connect(const loop::Endpoint& endpoint, StatusCallback done) {
   auto* request = new ConnectRequest{};
   request->done = std::move(done);
   request->req.data = request;
@@ -36,16 +36,16 @@ int Tcp::connect(const net::Endpoint& endpoint, StatusCallback done) {
   return rc;
 }
 
-net::Endpoint Tcp::local_endpoint() const {
-  net::Endpoint endpoint;
+loop::Endpoint Tcp::local_endpoint() const {
+  loop::Endpoint endpoint;
   int length = sizeof(endpoint.storage);
   uv_tcp_getsockname(&m_tcp, reinterpret_cast<sockaddr*>(&endpoint.storage), &length);
   endpoint.length = static_cast<socklen_t>(length);
   return endpoint;
 }
 
-net::Endpoint Tcp::peer_endpoint() const {
-  net::Endpoint endpoint;
+loop::Endpoint Tcp::peer_endpoint() const {
+  loop::Endpoint endpoint;
   int length = sizeof(endpoint.storage);
   uv_tcp_getpeername(&m_tcp, reinterpret_cast<sockaddr*>(&endpoint.storage), &length);
   endpoint.length = static_cast<socklen_t>(length);

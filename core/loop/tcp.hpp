@@ -5,7 +5,7 @@
 #include <string>
 
 #include "core/loop/stream.hpp"
-#include "core/net/address.hpp"
+#include "core/loop/endpoint.hpp"
 
 namespace netlab::loop {
 
@@ -16,12 +16,12 @@ public:
 
   // Adopts a socket made elsewhere (for SO_REUSEPORT listeners).
   int open(int fd) { return uv_tcp_open(&m_tcp, fd); }
-  int bind(const net::Endpoint& endpoint, unsigned flags = 0) { return uv_tcp_bind(&m_tcp, endpoint.sa(), flags); }
-  int connect(const net::Endpoint& endpoint, StatusCallback done);
+  int bind(const loop::Endpoint& endpoint, unsigned flags = 0) { return uv_tcp_bind(&m_tcp, endpoint.sa(), flags); }
+  int connect(const loop::Endpoint& endpoint, StatusCallback done);
   int nodelay(bool enable) { return uv_tcp_nodelay(&m_tcp, enable ? 1 : 0); }
 
-  net::Endpoint local_endpoint() const;
-  net::Endpoint peer_endpoint() const;
+  loop::Endpoint local_endpoint() const;
+  loop::Endpoint peer_endpoint() const;
 
   // Closes with an RST instead of a FIN: for refusing a connection without lingering.
   void close_reset();

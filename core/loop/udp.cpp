@@ -88,8 +88,8 @@ int Udp::send(std::string_view data, const sockaddr* to) {
   return rc;
 }
 
-net::Endpoint Udp::local_endpoint() const {
-  net::Endpoint endpoint;
+loop::Endpoint Udp::local_endpoint() const {
+  loop::Endpoint endpoint;
   int length = sizeof(endpoint.storage);
   uv_udp_getsockname(&m_raw, reinterpret_cast<sockaddr*>(&endpoint.storage), &length);
   endpoint.length = static_cast<socklen_t>(length);

@@ -8,7 +8,7 @@
 
 #include "core/loop/handle.hpp"
 #include "core/loop/loop.hpp"
-#include "core/net/address.hpp"
+#include "core/loop/endpoint.hpp"
 
 namespace netlab::loop {
 
@@ -20,8 +20,8 @@ public:
   // `batch` enables recvmmsg, reading many datagrams per system call.
   static std::shared_ptr<Udp> create(Loop& loop, int family = AF_UNSPEC, bool batch = false);
 
-  int bind(const net::Endpoint& endpoint, unsigned flags = 0) { return uv_udp_bind(&m_raw, endpoint.sa(), flags); }
-  int connect(const net::Endpoint& endpoint) { return uv_udp_connect(&m_raw, endpoint.sa()); }
+  int bind(const loop::Endpoint& endpoint, unsigned flags = 0) { return uv_udp_bind(&m_raw, endpoint.sa(), flags); }
+  int connect(const loop::Endpoint& endpoint) { return uv_udp_connect(&m_raw, endpoint.sa()); }
   int recv_start(RecvCallback callback);
   void recv_stop();
   void on_error(std::function<void(int)> callback) { m_on_error = std::move(callback); }
@@ -29,7 +29,7 @@ public:
   // Sends now if the socket can take it, else queues a copy. `to` is null on a connected socket.
   int send(std::string_view data, const sockaddr* to);
 
-  net::Endpoint local_endpoint() const;
+  loop::Endpoint local_endpoint() const;
 
   // Largest UDP payload over IPv4: 65535 - 8 (UDP) - 20 (IP).
   static constexpr std::size_t k_max_datagram = 65507;

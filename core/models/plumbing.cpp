@@ -217,16 +217,16 @@ Result<ListenSocket> listen_on(const net::Address& address) {
   sockaddr_storage storage{};
   socklen_t length = sizeof(storage);
   getsockname(fd.get(), reinterpret_cast<sockaddr*>(&storage), &length);
-  return ListenSocket{std::move(fd), net::endpoint_from(reinterpret_cast<sockaddr*>(&storage), length)};
+  return ListenSocket{std::move(fd), loop::endpoint_from(reinterpret_cast<sockaddr*>(&storage), length)};
 }
 
-int accept_client(int listen_fd, net::Endpoint* peer) {
+int accept_client(int listen_fd, loop::Endpoint* peer) {
   while (true) {
     sockaddr_storage storage{};
     socklen_t length = sizeof(storage);
     int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&storage), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0 && peer != nullptr) {
-      *peer = net::endpoint_from(reinterpret_cast<sockaddr*>(&storage), length);
+      *peer = loop::endpoint_from(reinterpret_cast<sockaddr*>(&storage), length);
     }
     if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
       shed_pending(listen_fd);
@@ -255,7 +255,7 @@ void Refuser::refuse(int fd, Stats& stats, const std::string& why, const std::st
   }
 }
 
-std::optional<net::PeerSlot> admit(int fd, const net::Endpoint& peer, ModelContext& context, Refuser& refuser) {
+std::optional<net::PeerSlot> admit(int fd, const loop::Endpoint& peer, ModelContext& context, Refuser& refuser) {
   if (context.access == nullptr || !context.access->active()) {
     return net::PeerSlot();
   }
@@ -271,7 +271,7 @@ bool accept_batch(ModelContext& context, Refuser& refuser, int max_batch, const 
                   const std::function<void(int fd, net::PeerSlot slot)>& adopt) {
   bool accepted = false;
   for (int batch = 0; batch < max_batch; ++batch) {
-    net::Endpoint peer;
+    loop::Endpoint peer;
     int fd = accept_client(context.listen_fd, &peer);
     if (fd < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED) {

@@ -63,7 +63,7 @@ private:
 // A bound, listening TCP socket (non-blocking, close-on-exec) and the address it got.
 struct ListenSocket {
   net::Fd fd;
-  net::Endpoint bound;
+  loop::Endpoint bound;
 };
 Result<ListenSocket> listen_on(const net::Address& address);
 
@@ -71,7 +71,7 @@ Result<ListenSocket> listen_on(const net::Address& address);
 // with errno as accept4 left it. At the descriptor limit (EMFILE/ENFILE) the connections waiting
 // are reset, using a spare descriptor listen_on() set aside, so they cannot keep the listening
 // socket readable and the model spinning.
-int accept_client(int listen_fd, net::Endpoint* peer = nullptr);
+int accept_client(int listen_fd, loop::Endpoint* peer = nullptr);
 
 // Refuses an accepted connection with an RST and logs why (naming the latest peer, if known), at
 // most once a second.
@@ -87,7 +87,7 @@ private:
 
 // Applies --allow-from, --deny-from and --max-conns-per-ip to a connection just accepted, before
 // any byte is read: the slot to keep for the connection's lifetime, or nullopt once refused.
-std::optional<net::PeerSlot> admit(int fd, const net::Endpoint& peer, ModelContext& context, Refuser& refuser);
+std::optional<net::PeerSlot> admit(int fd, const loop::Endpoint& peer, ModelContext& context, Refuser& refuser);
 
 // Logs an accept failure (EMFILE and the like) at most once a second.
 void note_accept_error(int error);

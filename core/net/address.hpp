@@ -8,6 +8,7 @@
 
 #include <sys/socket.h>
 
+#include "core/loop/endpoint.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::net {
@@ -35,23 +36,8 @@ struct AddressRules {
 // Parses one address; a bare PORT means 127.0.0.1:PORT so nothing listens off-loopback by accident.
 Result<Address> parse_address(std::string_view text, AddressRules rules = {});
 
-// A resolved socket address, ready for bind/connect.
-struct Endpoint {
-  sockaddr_storage storage{};
-  socklen_t length = 0;
-
-  const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&storage); }
-  int family() const { return storage.ss_family; }
-  std::string to_string() const;
-  bool is_loopback() const;
-  std::uint16_t port() const;
-};
-
 // Resolves an inet Address: numeric hosts directly, names through getaddrinfo (all results, in
 // the resolver's order). A unix Address yields one AF_UNIX endpoint.
-Result<std::vector<Endpoint>> resolve(const Address& address, int socktype = SOCK_STREAM);
-
-// Builds an endpoint from a peer or local socket address returned by the kernel.
-Endpoint endpoint_from(const sockaddr* sa, socklen_t length);
+Result<std::vector<loop::Endpoint>> resolve(const Address& address, int socktype = SOCK_STREAM);
 
 } // namespace netlab::net

@@ -22,7 +22,7 @@ std::string uv_message(const char* action, const std::string& what, int rc) {
 }
 
 // Binds a TCP socket by hand so SO_REUSEPORT can be set before bind (libuv 1.44 has no flag).
-Result<int> reuseport_socket(const Endpoint& endpoint, const std::string& text) {
+Result<int> reuseport_socket(const loop::Endpoint& endpoint, const std::string& text) {
   int fd = ::socket(endpoint.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     return fail(fmt::format("socket {}: {}", text, std::strerror(errno)));
@@ -39,7 +39,7 @@ Result<int> reuseport_socket(const Endpoint& endpoint, const std::string& text) 
 }
 
 // True if something accepts connections on the unix socket at `path`.
-bool unix_socket_alive(const Endpoint& endpoint) {
+bool unix_socket_alive(const loop::Endpoint& endpoint) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     return false;

@@ -44,7 +44,7 @@ std::shared_ptr<Connection> ConnectionTracker::add(std::shared_ptr<loop::Stream>
                                                    std::function<void()> on_closed) {
   PeerSlot slot;
   if (m_gate != nullptr && m_gate->active()) {
-    Endpoint endpoint;
+    loop::Endpoint endpoint;
     if (auto* tcp = dynamic_cast<loop::Tcp*>(stream.get())) {
       endpoint = tcp->peer_endpoint();
     }

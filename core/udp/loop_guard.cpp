@@ -54,7 +54,7 @@ std::uint16_t port_of(const sockaddr* sa) {
   return 0;
 }
 
-std::optional<std::string_view> loop_refusal(const sockaddr* from, const net::Endpoint& bound,
+std::optional<std::string_view> loop_refusal(const sockaddr* from, const loop::Endpoint& bound,
                                              const std::vector<IpBytes>& local) {
   if (port_of(from) == 0) {
     return "its source port is 0, which no answer can reach";

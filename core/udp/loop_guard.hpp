@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/net/address.hpp"
+#include "core/loop/endpoint.hpp"
 
 namespace netlab::udp {
 
@@ -30,7 +30,7 @@ std::uint16_t port_of(const sockaddr* sa);
 //   be echoed again, forever, from a single datagram. A server bound to a wildcard address
 //   owns `port` on every local address, so any of `local` (and all of loopback) counts.
 // `bound` is the server's own address as the kernel reports it; `local` the host's addresses.
-std::optional<std::string_view> loop_refusal(const sockaddr* from, const net::Endpoint& bound,
+std::optional<std::string_view> loop_refusal(const sockaddr* from, const loop::Endpoint& bound,
                                              const std::vector<IpBytes>& local);
 
 // Breaks echo loops between two echo services (two netlab servers, or one and an inetd echo or

@@ -42,7 +42,7 @@ private:
 // sockaddr_storage from one would read past it.
 std::string sender_text(const sockaddr* from) {
   socklen_t length = from->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
-  return net::endpoint_from(from, length).to_string();
+  return loop::endpoint_from(from, length).to_string();
 }
 
 } // namespace

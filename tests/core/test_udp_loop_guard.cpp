@@ -12,8 +12,8 @@ using namespace netlab;
 
 namespace {
 
-net::Endpoint endpoint(const std::string& ip, std::uint16_t port) {
-  net::Endpoint e;
+loop::Endpoint endpoint(const std::string& ip, std::uint16_t port) {
+  loop::Endpoint e;
   if (ip.find(':') == std::string::npos) {
     auto* in = reinterpret_cast<sockaddr_in*>(&e.storage);
     in->sin_family = AF_INET;

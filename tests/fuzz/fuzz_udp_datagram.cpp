@@ -29,8 +29,8 @@ void require(bool ok) {
 
 constexpr std::size_t k_addr = 19;
 
-netlab::net::Endpoint endpoint(const std::uint8_t* p, bool force_v6 = false) {
-  netlab::net::Endpoint e;
+netlab::loop::Endpoint endpoint(const std::uint8_t* p, bool force_v6 = false) {
+  netlab::loop::Endpoint e;
   std::uint16_t port = static_cast<std::uint16_t>(p[17] << 8 | p[18]);
   if ((p[0] & 1) == 0 && !force_v6) {
     auto* in = reinterpret_cast<sockaddr_in*>(&e.storage);
@@ -49,8 +49,8 @@ netlab::net::Endpoint endpoint(const std::uint8_t* p, bool force_v6 = false) {
 }
 
 // The same IPv4 sender as a dual-stack socket reports it.
-netlab::net::Endpoint mapped(const netlab::net::Endpoint& v4) {
-  netlab::net::Endpoint e;
+netlab::loop::Endpoint mapped(const netlab::loop::Endpoint& v4) {
+  netlab::loop::Endpoint e;
   const auto* in = reinterpret_cast<const sockaddr_in*>(v4.sa());
   auto* in6 = reinterpret_cast<sockaddr_in6*>(&e.storage);
   in6->sin6_family = AF_INET6;
