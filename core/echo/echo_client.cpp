@@ -15,8 +15,9 @@
 
 #include "core/net/socket.hpp"
 #include "core/tls/blocking.hpp"
-#include "core/util/fd_io.hpp"
 #include "core/util/error.hpp"
+#include "core/util/fd.hpp"
+#include "core/util/fd_io.hpp"
 
 namespace netlab::echo {
 namespace {
@@ -30,7 +31,7 @@ constexpr std::size_t k_chunk = 64 * 1024;
   throw Error(fmt::format("{}: {}", what, failure.message));
 }
 
-net::Fd connect(const ClientOptions& options) {
+Fd connect(const ClientOptions& options) {
   auto fd = net::connect_stream(options.address, net::deadline_after(options.timeout));
   if (!fd) {
     if (fd.code() == ETIMEDOUT) {
@@ -38,7 +39,7 @@ net::Fd connect(const ClientOptions& options) {
     }
     throw ConnectError(fd.error());
   }
-  return net::Fd(*fd);
+  return Fd(*fd);
 }
 
 // The connection: plain bytes on `fd`, or TLS over it when `tls` is set.

@@ -23,6 +23,7 @@
 #include "core/tls/blocking.hpp"
 #include "core/util/error.hpp"
 #include "core/util/escape.hpp"
+#include "core/util/fd.hpp"
 #include "core/util/fd_io.hpp"
 #include "core/util/log.hpp"
 
@@ -43,10 +44,13 @@ constexpr double k_timeout_margin = 10;
 class InterruptPipe {
 public:
   InterruptPipe() {
-    if (::pipe2(m_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
       throw Error(fmt::format("pipe: {}", std::strerror(errno)));
     }
-    s_write_fd = m_fds[1];
+    m_read.reset(fds[0]);
+    m_write.reset(fds[1]);
+    s_write_fd = fds[1];
     struct sigaction action {};
     action.sa_handler = [](int) {
       int saved = errno;
@@ -59,20 +63,18 @@ public:
   }
   ~InterruptPipe() {
     ::sigaction(SIGINT, &m_previous, nullptr);
-    s_write_fd = -1;
-    ::close(m_fds[0]);
-    ::close(m_fds[1]);
+    s_write_fd = -1; // before the members close the pipe
   }
   InterruptPipe(const InterruptPipe&) = delete;
   InterruptPipe& operator=(const InterruptPipe&) = delete;
 
-  int fd() const { return m_fds[0]; }
+  int fd() const { return m_read.get(); }
   // How many Ctrl-Cs arrived since the last call.
   int take() {
     char buf[64];
     int count = 0;
     ssize_t n;
-    while ((n = ::read(m_fds[0], buf, sizeof(buf))) > 0) {
+    while ((n = ::read(m_read.get(), buf, sizeof(buf))) > 0) {
       count += static_cast<int>(n);
     }
     return count;
@@ -80,13 +82,14 @@ public:
 
 private:
   static inline volatile int s_write_fd = -1;
-  int m_fds[2] = {-1, -1};
+  Fd m_read;
+  Fd m_write;
   struct sigaction m_previous {};
 };
 
 class Channel {
 public:
-  Channel(net::Fd fd, InterruptPipe& interrupts) : m_fd(std::move(fd)), m_interrupts(interrupts) {}
+  Channel(Fd fd, InterruptPipe& interrupts) : m_fd(std::move(fd)), m_interrupts(interrupts) {}
 
   // Runs the TLS handshake; from then on every frame goes through `session`.
   void start_tls(std::unique_ptr<tls::Session> session, bool psk, const net::Deadline& deadline) {
@@ -221,7 +224,7 @@ private:
     throw Error(fmt::format("not an exec-server: it sent '{}'", escape_text(std::string(line))), k_exit_connect);
   }
 
-  net::Fd m_fd;
+  Fd m_fd;
   std::unique_ptr<tls::Session> m_tls;
   std::string m_plain; // decrypted bytes not yet decoded
   InterruptPipe& m_interrupts;
@@ -470,7 +473,7 @@ int run_client(const ClientOptions& options) {
   if (!fd) {
     throw ConnectError(fd.error());
   }
-  Channel channel(net::Fd(*fd), interrupts);
+  Channel channel(Fd(*fd), interrupts);
   if (options.tls) {
     auto session = tls::Session::client(options.tls, options.address.host, options.sni);
     if (!session) {

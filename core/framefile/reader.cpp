@@ -21,8 +21,8 @@
 #include "core/frame/frame.hpp"
 #include "core/framefile/atomic_file.hpp"
 #include "core/framefile/names.hpp"
-#include "core/net/socket.hpp"
 #include "core/util/escape.hpp"
+#include "core/util/fd.hpp"
 #include "core/util/fd_io.hpp"
 
 namespace netlab::framefile {
@@ -181,8 +181,8 @@ private:
   // one component at a time from the target folder's descriptor. A component that is a
   // symbolic link is refused, whenever it became one: an existing link "a" -> /etc would
   // otherwise let the name "a/passwd" write outside the target folder.
-  Result<net::Fd> open_parent(const std::string& name) {
-    net::Fd current{::fcntl(m_root_fd, F_DUPFD_CLOEXEC, 0)};
+  Result<Fd> open_parent(const std::string& name) {
+    Fd current{::fcntl(m_root_fd, F_DUPFD_CLOEXEC, 0)};
     if (!current) {
       return fail(fmt::format("open {}: {}", escape_text(m_options.dir), std::strerror(errno)), errno);
     }
@@ -213,7 +213,7 @@ private:
           return fail(fmt::format("open '{}': {}", shown, std::strerror(saved)), saved);
         }
       }
-      current = net::Fd{next};
+      current = Fd{next};
     }
     return current;
   }
@@ -229,10 +229,10 @@ private:
 
 Result<ReaderStats> read_frames(int in_fd, const std::string& in_name, const ReaderOptions& options,
                                 const ReaderEvents& events) {
-  net::Fd root;
+  Fd root;
   if (!options.list) {
     // The target folder itself is the user's choice, so a link to a folder is followed here.
-    root = net::Fd{::open(options.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    root = Fd{::open(options.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
     if (!root && errno == ENOENT) {
       // Like `mkdir -p` (and tar -C with --one-top-level): the target is made when missing; one
       // that exists and is not a folder is still refused below.
@@ -241,7 +241,7 @@ Result<ReaderStats> read_frames(int in_fd, const std::string& in_name, const Rea
       if (ec) {
         return fail(fmt::format("create {}: {}", options.dir, ec.message()));
       }
-      root = net::Fd{::open(options.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+      root = Fd{::open(options.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
     }
     if (!root) {
       return fail(errno == ENOTDIR ? fmt::format("{}: exists and is not a folder", options.dir)

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "core/crypto/digest.hpp"
+#include "core/util/fd.hpp"
 #include "core/util/fd_io.hpp"
 #include "core/framefile/names.hpp"
 
@@ -26,16 +27,6 @@ std::string join(const std::string& dir, const std::string& name) {
   }
   return dir.back() == '/' ? dir + name : dir + "/" + name;
 }
-
-// Closes a descriptor on every path out of a function.
-struct FdGuard {
-  int fd;
-  ~FdGuard() {
-    if (fd >= 0) {
-      ::close(fd);
-    }
-  }
-};
 
 // A chunk read and hashed, ready to be written after its header.
 struct Chunk {
@@ -166,7 +157,7 @@ Result<void> Writer::add_file(const std::string& path, const std::string& name) 
   if (fd < 0) {
     return fail(fmt::format("{}: {}", path, std::strerror(errno)), errno);
   }
-  FdGuard guard{fd};
+  Fd guard{fd}; // closes on every path out
   struct stat st{};
   if (::fstat(fd, &st) != 0) {
     return fail(fmt::format("{}: {}", path, std::strerror(errno)), errno);

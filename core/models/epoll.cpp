@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "core/models/plumbing.hpp"
+#include "core/util/fd.hpp"
 
 namespace netlab::models {
 namespace {
@@ -29,7 +30,7 @@ struct Watched {
 } // namespace
 
 Result<void> serve_epoll(ModelContext& context) {
-  net::Fd epoll(::epoll_create1(EPOLL_CLOEXEC));
+  Fd epoll(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll) {
     return fail(fmt::format("epoll_create1: {}", std::strerror(errno)), errno);
   }

@@ -16,6 +16,7 @@
 
 #include "core/echo/echo_service.hpp"
 #include "core/loop/process.hpp"
+#include "core/util/fd.hpp"
 #include "core/util/log.hpp"
 
 namespace netlab::models {
@@ -49,12 +50,12 @@ void on_usr1(int) {
   errno = saved;
 }
 
-std::pair<net::Fd, net::Fd> make_pipe() {
+std::pair<Fd, Fd> make_pipe() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
     throw std::runtime_error(fmt::format("pipe: {}", std::strerror(errno)));
   }
-  return {net::Fd(fds[0]), net::Fd(fds[1])};
+  return {Fd(fds[0]), Fd(fds[1])};
 }
 
 struct sigaction install(int signum, void (*handler)(int)) {
@@ -202,7 +203,7 @@ Result<ListenSocket> listen_on(const net::Address& address) {
   NETLAB_TRY(auto endpoints, net::resolve(address, SOCK_STREAM));
   const auto& endpoint = endpoints.front();
   reserve_spare_fd();
-  net::Fd fd(::socket(endpoint.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  Fd fd(::socket(endpoint.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) {
     return fail(fmt::format("socket {}: {}", address.to_string(), std::strerror(errno)), errno);
   }
@@ -307,11 +308,12 @@ EchoConnection::EchoConnection(int fd, const ModelConfig& config, Stats& stats, 
   stats.connection();
 }
 
-EchoConnection::~EchoConnection() { ::close(m_fd); }
+// Closed before the slot gives its count back.
+EchoConnection::~EchoConnection() { m_fd.reset(); }
 
 Io EchoConnection::on_readable() {
   char buffer[64 * 1024];
-  ssize_t n = ::recv(m_fd, buffer, sizeof(buffer), 0);
+  ssize_t n = ::recv(m_fd.get(), buffer, sizeof(buffer), 0);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
       return Io::idle;
@@ -332,7 +334,7 @@ Io EchoConnection::on_readable() {
   }
   if (pending() == 0) {
     // The common case: the kernel takes it all and nothing is copied.
-    ssize_t sent = ::send(m_fd, buffer, size, MSG_NOSIGNAL);
+    ssize_t sent = ::send(m_fd.get(), buffer, size, MSG_NOSIGNAL);
     if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
       return Io::closed;
     }
@@ -362,7 +364,7 @@ Io EchoConnection::on_writable() {
 
 bool EchoConnection::flush(bool& progressed) {
   while (pending() > 0) {
-    ssize_t sent = ::send(m_fd, m_out.data() + m_out_offset, pending(), MSG_NOSIGNAL);
+    ssize_t sent = ::send(m_fd.get(), m_out.data() + m_out_offset, pending(), MSG_NOSIGNAL);
     if (sent < 0) {
       if (errno == EINTR) {
         continue;
@@ -383,7 +385,7 @@ bool EchoConnection::finished() {
   if (!m_input_ended || pending() > 0) {
     return false;
   }
-  ::shutdown(m_fd, SHUT_WR);
+  ::shutdown(m_fd.get(), SHUT_WR);
   return true;
 }
 
@@ -422,7 +424,7 @@ bool IdleSweep::expired(const EchoConnection& connection, Stats& stats) const {
 
 void serve_sequentially(int fd, ModelContext& context, [[maybe_unused]] net::PeerSlot slot) {
   // Locals go before parameters: the socket is closed before the slot gives its count back.
-  net::Fd owned(fd);
+  Fd owned(fd);
   context.stats.connection();
   char buffer[64 * 1024];
   auto limit = idle_limit(context.config.idle_timeout);

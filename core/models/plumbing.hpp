@@ -16,6 +16,7 @@
 
 #include "core/models/model.hpp"
 #include "core/net/socket.hpp"
+#include "core/util/fd.hpp"
 
 namespace netlab::models {
 
@@ -37,8 +38,8 @@ public:
   int signal_number() const;
 
 private:
-  net::Fd m_read;
-  net::Fd m_write;
+  Fd m_read;
+  Fd m_write;
   bool m_catching = false;
   struct sigaction m_old_int{};
   struct sigaction m_old_term{};
@@ -52,17 +53,17 @@ public:
   ~Usr1Reporter();
 
 private:
-  net::Fd m_read;
-  net::Fd m_write;
-  net::Fd m_quit_read;
-  net::Fd m_quit_write;
+  Fd m_read;
+  Fd m_write;
+  Fd m_quit_read;
+  Fd m_quit_write;
   std::thread m_thread;
   struct sigaction m_old{};
 };
 
 // A bound, listening TCP socket (non-blocking, close-on-exec) and the address it got.
 struct ListenSocket {
-  net::Fd fd;
+  Fd fd;
   loop::Endpoint bound;
 };
 Result<ListenSocket> listen_on(const net::Address& address);
@@ -111,7 +112,7 @@ public:
   EchoConnection(const EchoConnection&) = delete;
   EchoConnection& operator=(const EchoConnection&) = delete;
 
-  int fd() const { return m_fd; }
+  int fd() const { return m_fd.get(); }
   // When a read or a write last made progress (EOF counts: it is news from the peer).
   std::chrono::steady_clock::time_point last_active() const { return m_last_active; }
   bool wants_read() const { return !m_input_ended && pending() < m_config.max_buffered; }
@@ -129,7 +130,7 @@ private:
   // After EOF and a full echo, half-close like the peer did; the connection is then done.
   bool finished();
 
-  int m_fd;
+  Fd m_fd;
   const ModelConfig& m_config;
   Stats& m_stats;
   std::string m_out;

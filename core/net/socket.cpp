@@ -106,20 +106,4 @@ Result<void> send_all(int fd, std::string_view data, const Deadline& deadline) {
   return {};
 }
 
-Fd::~Fd() {
-  if (m_fd >= 0) {
-    ::close(m_fd);
-  }
-}
-
-Fd& Fd::operator=(Fd&& other) noexcept {
-  if (this != &other) {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-    m_fd = other.release();
-  }
-  return *this;
-}
-
 } // namespace netlab::net

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "core/net/address.hpp"
+#include "core/util/fd.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::net {
@@ -30,28 +31,5 @@ Result<void> send_all(int fd, std::string_view data, const Deadline& deadline);
 
 // Waits until `fd` has any of `events` (POLLIN/POLLOUT); false on timeout.
 bool wait_for(int fd, short events, const Deadline& deadline);
-
-// RAII for a plain descriptor.
-class Fd {
-public:
-  Fd() = default;
-  explicit Fd(int fd) : m_fd(fd) {}
-  ~Fd();
-  Fd(Fd&& other) noexcept : m_fd(other.release()) {}
-  Fd& operator=(Fd&& other) noexcept;
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-
-  int get() const { return m_fd; }
-  int release() {
-    int fd = m_fd;
-    m_fd = -1;
-    return fd;
-  }
-  explicit operator bool() const { return m_fd >= 0; }
-
-private:
-  int m_fd = -1;
-};
 
 } // namespace netlab::net

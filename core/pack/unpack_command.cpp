@@ -17,6 +17,7 @@
 #include "core/pack/encoding.hpp"
 #include "core/pack/format.hpp"
 #include "core/util/error.hpp"
+#include "core/util/fd.hpp"
 #include "core/util/fd_io.hpp"
 #include "core/util/log.hpp"
 
@@ -34,25 +35,18 @@ public:
     if (path.empty() || path == "-") {
       return;
     }
-    m_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (m_fd < 0) {
+    m_file.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!m_file) {
       throw Error(fmt::format("{}: {}", path, std::strerror(errno)));
     }
     m_name = path;
   }
-  ~Input() {
-    if (m_fd != STDIN_FILENO) {
-      ::close(m_fd);
-    }
-  }
-  Input(const Input&) = delete;
-  Input& operator=(const Input&) = delete;
 
-  int fd() const { return m_fd; }
+  int fd() const { return m_file ? m_file.get() : STDIN_FILENO; }
   const std::string& name() const { return m_name; }
 
 private:
-  int m_fd = STDIN_FILENO;
+  Fd m_file; // none for stdin, which stays open
   std::string m_name = "stdin";
 };
 

@@ -17,6 +17,7 @@
 
 #include "core/net/socket.hpp"
 #include "core/tls/blocking.hpp"
+#include "core/util/fd.hpp"
 
 namespace netlab::probe {
 namespace {
@@ -99,7 +100,7 @@ ProbeResult probe_once(const net::Address& address, double timeout_seconds, cons
   result.connect_ms = ms_since(start);
   if (connected) {
     // Without TLS the descriptor is only proof of the handshake; it closes without a byte sent.
-    net::Fd fd(*connected);
+    Fd fd(*connected);
     result.open = true;
     if (options.tls) {
       probe_tls(fd.get(), address, deadline, options, result);

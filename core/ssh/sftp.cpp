@@ -26,6 +26,7 @@
 #include "core/ssh/sftp_channel.hpp"
 #include "core/ssh/sftp_names.hpp"
 #include "core/ssh/transfer_guard.hpp"
+#include "core/util/fd.hpp"
 #include "core/util/log.hpp"
 
 namespace netlab::ssh {
@@ -74,29 +75,6 @@ std::string remote_folder(const std::string& path) {
 
 // Folders nested deeper than this in a download are refused: a server could nest without end.
 constexpr int k_max_depth = 256;
-
-// A descriptor closed when it goes out of scope.
-class Fd {
-public:
-  explicit Fd(int fd = -1) : m_fd(fd) {}
-  Fd(Fd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    reset(std::exchange(other.m_fd, -1));
-    return *this;
-  }
-  ~Fd() { reset(); }
-  int get() const { return m_fd; }
-  int release() { return std::exchange(m_fd, -1); }
-  void reset(int fd = -1) {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-    m_fd = fd;
-  }
-
-private:
-  int m_fd;
-};
 
 // The file type bits of a mode, as stat(2) has them (SFTP v3 sends the same).
 bool is_type(std::uint32_t mode, mode_t type) { return (mode & S_IFMT) == type; }
@@ -309,7 +287,7 @@ private:
     }
     struct stat st {};
     ::fstat(fd, &st);
-    auto closer = std::unique_ptr<int, void (*)(int*)>(&fd, [](int* f) { ::close(*f); });
+    Fd closer(fd); // closes on every path out
     std::uint32_t mode = remote_mode(st.st_mode, m_options.preserve);
     auto own = channels(1);
     auto* writer = own.empty() ? nullptr : own.front();

@@ -101,15 +101,12 @@ std::string InterruptWatch::name(int signum) {
 
 TransferGuard::TransferGuard(ssh_session session, double connect_timeout, double timeout)
     : m_session(session), m_timeout(timeout), m_deadline(after(connect_timeout)) {
-  m_wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  m_wake.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   m_thread = std::thread([this] { watch(); });
 }
 
 TransferGuard::~TransferGuard() {
   stop();
-  if (m_wake >= 0) {
-    ::close(m_wake);
-  }
 }
 
 void TransferGuard::started() {
@@ -140,7 +137,7 @@ void TransferGuard::stop() {
 
 void TransferGuard::wake() {
   std::uint64_t one = 1;
-  (void)!::write(m_wake, &one, sizeof one);
+  (void)!::write(m_wake.get(), &one, sizeof one);
 }
 
 void TransferGuard::watch() {
@@ -163,7 +160,7 @@ void TransferGuard::watch() {
       has_deadline = true;
     }
     std::array<pollfd, 2> fds{};
-    fds[0] = {m_wake, POLLIN, 0};
+    fds[0] = {m_wake.get(), POLLIN, 0};
     fds[1] = {grace_end ? -1 : InterruptWatch::wake_fd(), POLLIN, 0};
     int rc = ::poll(fds.data(), fds.size(), has_deadline ? milliseconds_until(deadline) : -1);
     if (rc < 0) {
@@ -171,7 +168,7 @@ void TransferGuard::watch() {
     }
     if ((fds[0].revents & POLLIN) != 0) {
       std::uint64_t count = 0;
-      (void)!::read(m_wake, &count, sizeof count);
+      (void)!::read(m_wake.get(), &count, sizeof count);
       continue;
     }
     if (!grace_end && (fds[1].revents & POLLIN) != 0) {

@@ -19,6 +19,8 @@
 
 #include <libssh/libssh.h>
 
+#include "core/util/fd.hpp"
+
 namespace netlab::ssh {
 
 // While at least one lives (any thread), SIGINT, SIGTERM and SIGHUP are caught instead of ending
@@ -78,7 +80,7 @@ private:
   bool m_has_deadline = true;
   bool m_started = false;
   bool m_stop = false;
-  int m_wake = -1; // eventfd: started() or stop()
+  Fd m_wake; // eventfd: started() or stop()
   std::atomic<Expired> m_expired{Expired::no};
   std::thread m_thread;
 };

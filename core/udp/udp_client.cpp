@@ -17,6 +17,7 @@
 #include "core/loop/udp.hpp"
 #include "core/net/socket.hpp"
 #include "core/util/error.hpp"
+#include "core/util/fd.hpp"
 #include "core/util/fd_io.hpp"
 #include "core/util/log.hpp"
 
@@ -25,14 +26,14 @@ namespace {
 
 // Reads lines from a descriptor without stdio, so binary input is passed through untouched.
 
-net::Fd open_connected(const net::Address& address) {
+Fd open_connected(const net::Address& address) {
   auto endpoints = net::resolve(address, SOCK_DGRAM);
   if (!endpoints) {
     throw ConnectError(endpoints.error());
   }
   int last_error = 0;
   for (const auto& endpoint : *endpoints) {
-    net::Fd fd(::socket(endpoint.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    Fd fd(::socket(endpoint.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!fd) {
       last_error = errno;
       continue;
