@@ -7,7 +7,7 @@
 #include "cmd/values.hpp"
 #include "cmd/registry.hpp"
 #include "core/framefile/writer.hpp"
-#include "core/pack/commands.hpp"
+#include "core/pack_cmd/commands.hpp"
 
 namespace netlab::cmd {
 

@@ -5,7 +5,7 @@
 
 #include "cmd/common.hpp"
 #include "cmd/registry.hpp"
-#include "core/pack/commands.hpp"
+#include "core/pack_cmd/commands.hpp"
 
 namespace netlab::cmd {
 

@@ -1,6 +1,6 @@
 // netlab unpack as a whole: bytes to values by a Python struct format (one record, a stream,
 // batch cases), and frame files.
-#include "core/pack/commands.hpp"
+#include "core/pack_cmd/commands.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

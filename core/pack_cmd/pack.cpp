@@ -1,6 +1,6 @@
 // netlab pack as a whole: values to bytes by a Python struct format (one record, stdin records,
 // batch cases), --calcsize, --explain, and frame files.
-#include "core/pack/commands.hpp"
+#include "core/pack_cmd/commands.hpp"
 
 #include <unistd.h>
 
