@@ -37,8 +37,9 @@ int run_bench(const Options& options) {
   config.udp = options.proto == "udp";
   config.address = parse_address_arg(options.address, {.allow_unix = false, .allow_port_zero = false});
   config.mode = options.mode == "stream" ? bench::Mode::stream
-                : options.mode == "connect" ? bench::Mode::connect
-                                            : bench::Mode::rr;
+                : options.mode == "connect"   ? bench::Mode::connect
+                : options.mode == "handshake" ? bench::Mode::handshake
+                                              : bench::Mode::rr;
   if (config.udp && config.mode != bench::Mode::rr) {
     throw UsageError("udp supports --mode rr only");
   }
@@ -102,10 +103,11 @@ Runner setup_bench(CLI::App& app) {
   app.add_option("ADDR", options->address, "server address: HOST:PORT, [IPv6]:PORT or PORT")->required();
   app.add_option("--mode", options->mode,
                  "rr: send a message, wait for its echo, repeat; stream: send and read as fast as possible; "
-                 "connect: connect, one round trip, close, repeat")
+                 "connect: connect, one round trip, close, repeat; handshake: connect (over TLS: and "
+                 "handshake), close, repeat, nothing echoed, so any server will do")
       ->type_name("MODE")
       ->capture_default_str()
-      ->check(CLI::IsMember({"rr", "stream", "connect"}));
+      ->check(CLI::IsMember({"rr", "stream", "connect", "handshake"}));
   as_count(app.add_option("-c,--conns", options->conns, "connections (udp: sockets) at once")->capture_default_str(),
            1, 100000);
   as_size(app.add_option("-s,--size", options->size, "bytes per message (default 64; stream: bytes per write, 64K)"),
@@ -137,7 +139,8 @@ Runner setup_bench(CLI::App& app) {
              "  netlab echo-server 0 --port-file /tmp/port &\n"
              "  netlab bench tcp $(cat /tmp/port) --conns 10 --duration 2\n"
              "  netlab bench tcp $(cat /tmp/port) --mode stream --json\n"
-             "  netlab bench tcp localhost:8443 --tls --tls-ca ca.pem --mode connect");
+             "  netlab bench tcp localhost:8443 --tls --tls-ca ca.pem --mode connect\n"
+             "  netlab bench tcp localhost:4433 --tls --tls-ca ca.pem --mode handshake -c 4   # openssl s_server");
   return [options] { return run_bench(*options); };
 }
 

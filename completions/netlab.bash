@@ -163,7 +163,7 @@ _netlab() {
       ;;
     bench)
       opts='-h --help --mode -c --conns -s --size -d --duration --rate --threads --messages --timeout --json --tls --tls-ca --sni --alpn --tls-insecure'
-      vals=( [--mode]='w:rr,stream,connect' [-c]='none' [--conns]='none' [-s]='none' [--size]='none' [-d]='none' [--duration]='none' [--rate]='none' [--threads]='none' [--messages]='none' [--timeout]='none' [--tls-ca]='file' [--sni]='none' [--alpn]='none')
+      vals=( [--mode]='w:rr,stream,connect,handshake' [-c]='none' [--conns]='none' [-s]='none' [--size]='none' [-d]='none' [--duration]='none' [--rate]='none' [--threads]='none' [--messages]='none' [--timeout]='none' [--tls-ca]='file' [--sni]='none' [--alpn]='none')
       pos=('w:tcp,udp' 'file')
       rest=0
       dashes=none

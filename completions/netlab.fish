@@ -132,7 +132,7 @@ function __netlab_spec --argument-names name
             echo rest 0
             echo dashes none
         case bench
-            echo val --mode 'w:rr,stream,connect'
+            echo val --mode 'w:rr,stream,connect,handshake'
             echo val -c 'none'
             echo val --conns 'none'
             echo val -s 'none'
@@ -431,7 +431,7 @@ complete -c netlab -n '__netlab_using select-server' -l port-file -r -F -d 'writ
 complete -c netlab -n '__netlab_using select-server' -l stats -d 'print connections, reads, bytes (per second too) and CPU time on exit (SIGUSR1 prints them at any time, with or without --stats)'
 
 complete -c netlab -n '__netlab_using bench' -s h -l help -d 'Print this help message and exit'
-complete -c netlab -n '__netlab_using bench' -l mode -r -f -a 'rr stream connect' -d 'rr: send a message, wait for its echo, repeat; stream: send and read as fast as possible; connect: connect, one round trip, close, repeat'
+complete -c netlab -n '__netlab_using bench' -l mode -r -f -a 'rr stream connect handshake' -d 'rr: send a message, wait for its echo, repeat; stream: send and read as fast as possible; connect: connect, one round trip, close, repeat; handshake: connect (over TLS: and handshake), close, repeat, nothing echoed, so any server will do'
 complete -c netlab -n '__netlab_using bench' -s c -l conns -r -f -d 'connections (udp: sockets) at once'
 complete -c netlab -n '__netlab_using bench' -s s -l size -r -f -d 'bytes per message (default 64; stream: bytes per write, 64K)'
 complete -c netlab -n '__netlab_using bench' -s d -l duration -r -f -d 'how long to run'

@@ -219,7 +219,7 @@ private:
     connection.connect_started = now_ns();
     auto* c = &connection;
     connection.tcp->on_close([this, c] {
-      if (m_config.mode == Mode::connect && c->connected && !m_stopping) {
+      if ((m_config.mode == Mode::connect || m_config.mode == Mode::handshake) && c->connected && !m_stopping) {
         start_tcp(*c);
       }
     });
@@ -273,6 +273,15 @@ private:
 
   // The first bytes: right after connecting, or over TLS once the handshake is done.
   void begin(Connection& connection) {
+    if (m_config.mode == Mode::handshake) {
+      complete(now_ns() - connection.connect_started);
+      // close_notify first over TLS, so the server sees a clean end rather than a reset.
+      auto tcp = connection.tcp;
+      if (connection.tls == nullptr || connection.tls->shutdown([tcp](int) { tcp->close(); }) != 0) {
+        tcp->close();
+      }
+      return;
+    }
     if (m_config.mode == Mode::stream) {
       fill(connection);
     } else if (m_config.rate > 0 && m_config.mode == Mode::rr) {
@@ -390,6 +399,7 @@ private:
     auto now = now_ns();
     switch (m_config.mode) {
     case Mode::stream:
+    case Mode::handshake: // sends nothing, so any byte was refused above
       break;
     case Mode::connect:
       if (connection.received == connection.sent) {
@@ -591,6 +601,8 @@ std::string plain_mode_name(const BenchConfig& config) {
     return "tcp stream";
   case Mode::connect:
     return "tcp connect";
+  case Mode::handshake:
+    return "tcp handshake";
   }
   return "tcp";
 }
@@ -608,7 +620,7 @@ std::string format_text(const BenchConfig& config, const BenchResult& result) {
                                  config.address.to_string(), config.conns, config.size, result.elapsed,
                                  per_second(static_cast<double>(result.messages), result.elapsed),
                                  per_second(static_cast<double>(result.bytes), result.elapsed) / 1e6);
-  if (config.mode == Mode::connect && !config.udp) {
+  if ((config.mode == Mode::connect || config.mode == Mode::handshake) && !config.udp) {
     text += fmt::format(", {:.0f} connects/s", per_second(static_cast<double>(result.connects), result.elapsed));
   }
   if (result.latency.count() > 0) {
@@ -628,7 +640,11 @@ std::string format_json(const BenchConfig& config, const BenchResult& result) {
   nlohmann::json object = {
       {"proto", config.udp ? "udp" : "tcp"},
       {"tls", config.tls != nullptr},
-      {"mode", config.udp ? "rr" : (config.mode == Mode::rr ? "rr" : config.mode == Mode::stream ? "stream" : "connect")},
+      {"mode", config.udp                           ? "rr"
+               : config.mode == Mode::rr          ? "rr"
+               : config.mode == Mode::stream      ? "stream"
+               : config.mode == Mode::handshake   ? "handshake"
+                                                  : "connect"},
       {"address", config.address.to_string()},
       {"conns", config.conns},
       {"size", config.size},

@@ -16,6 +16,8 @@ enum class Mode {
   rr,      // request/response: send a message, wait for its whole echo, repeat
   stream,  // send as fast as the server reads, reading the echo back at the same time
   connect, // connect, one round trip, close, repeat (connections per second)
+  handshake, // connect (over TLS: and complete the handshake), close, repeat; nothing is echoed,
+             // so any server will do (openssl s_server, for handshakes per second)
 };
 
 struct BenchConfig {

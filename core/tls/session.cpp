@@ -1,8 +1,12 @@
-// The TLS engine over memory BIOs. Every OpenSSL call that can fail leaves its reason in the error
+// The TLS engine over a BIO of its own (session.hpp says why). Every OpenSSL call that can fail leaves its reason in the error
 // queue; failure() turns it into one line and marks the session dead.
 #include "core/tls/session.hpp"
 
 #include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -22,21 +26,98 @@ bool is_ip_literal(const std::string& host) {
 
 Session::~Session() { SSL_free(m_ssl); }
 
-Result<std::unique_ptr<Session>> Session::client(std::shared_ptr<Context> context, const std::string& host,
-                                                 const std::string& sni) {
+int Session::bio_read(BIO* bio, char* out, int size) {
+  auto* self = static_cast<Session*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  std::size_t want = size > 0 ? static_cast<std::size_t>(size) : 0;
+  std::size_t got = 0;
+  if (self->m_input_at < self->m_input.size()) {
+    got = std::min(want, self->m_input.size() - self->m_input_at);
+    std::memcpy(out, self->m_input.data() + self->m_input_at, got);
+    self->m_input_at += got;
+    if (self->m_input_at == self->m_input.size()) {
+      self->m_input.clear();
+      self->m_input_at = 0;
+    }
+  }
+  if (got < want && !self->m_feeding.empty()) {
+    std::size_t piece = std::min(want - got, self->m_feeding.size());
+    std::memcpy(out + got, self->m_feeding.data(), piece);
+    self->m_feeding.remove_prefix(piece);
+    got += piece;
+  }
+  if (got == 0) {
+    // Nothing yet: "try again", which OpenSSL reports as SSL_ERROR_WANT_READ. The end of the
+    // transport is told by feed_eof(), never by this BIO.
+    BIO_set_retry_read(bio);
+    return -1;
+  }
+  return static_cast<int>(got);
+}
+
+int Session::bio_write(BIO* bio, const char* in, int size) {
+  auto* self = static_cast<Session*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  if (size > 0) {
+    self->m_output.append(in, static_cast<std::size_t>(size));
+  }
+  return size;
+}
+
+long Session::bio_ctrl(BIO* bio, int command, long /*number*/, void* /*pointer*/) {
+  auto* self = static_cast<Session*>(BIO_get_data(bio));
+  switch (command) {
+  case BIO_CTRL_PENDING:
+    return static_cast<long>(self->input_buffered() + self->m_feeding.size());
+  case BIO_CTRL_WPENDING:
+    return static_cast<long>(self->m_output.size());
+  case BIO_CTRL_FLUSH:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+Result<std::unique_ptr<Session>> Session::make(std::shared_ptr<Context> context) {
   std::unique_ptr<Session> session(new Session());
   session->m_context = std::move(context);
-  session->m_host = host;
   ERR_clear_error();
-  session->m_ssl = SSL_new(session->m_context->native());
-  session->m_in = BIO_new(BIO_s_mem());
-  session->m_out = BIO_new(BIO_s_mem());
-  if (session->m_ssl == nullptr || session->m_in == nullptr || session->m_out == nullptr) {
-    BIO_free(session->m_in);
-    BIO_free(session->m_out);
+  // One BIO_METHOD for every session, made on first use (a function-local static, so thread-safe)
+  // and kept for the process's life, as OpenSSL's own methods are.
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* made = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "netlab session");
+    if (made != nullptr) {
+      BIO_meth_set_read(made, &Session::bio_read);
+      BIO_meth_set_write(made, &Session::bio_write);
+      BIO_meth_set_ctrl(made, &Session::bio_ctrl);
+      BIO_meth_set_create(made, [](BIO* bio) {
+        BIO_set_init(bio, 1);
+        return 1;
+      });
+    }
+    return made;
+  }();
+  if (method == nullptr) {
     return fail(take_error("make a TLS session"));
   }
-  SSL_set_bio(session->m_ssl, session->m_in, session->m_out);
+  session->m_ssl = SSL_new(session->m_context->native());
+  BIO* in = BIO_new(method);
+  BIO* out = BIO_new(method);
+  if (session->m_ssl == nullptr || in == nullptr || out == nullptr) {
+    BIO_free(in);
+    BIO_free(out);
+    return fail(take_error("make a TLS session"));
+  }
+  BIO_set_data(in, session.get());
+  BIO_set_data(out, session.get());
+  SSL_set_bio(session->m_ssl, in, out); // m_ssl owns both from here
+  return session;
+}
+
+Result<std::unique_ptr<Session>> Session::client(std::shared_ptr<Context> context, const std::string& host,
+                                                 const std::string& sni) {
+  NETLAB_TRY(auto session, make(std::move(context)));
+  session->m_host = host;
   SSL_set_connect_state(session->m_ssl);
   const std::string& name = sni.empty() ? host : sni;
   if (!is_ip_literal(name) && !name.empty()) {
@@ -56,18 +137,7 @@ Result<std::unique_ptr<Session>> Session::client(std::shared_ptr<Context> contex
 }
 
 Result<std::unique_ptr<Session>> Session::server(std::shared_ptr<Context> context) {
-  std::unique_ptr<Session> session(new Session());
-  session->m_context = std::move(context);
-  ERR_clear_error();
-  session->m_ssl = SSL_new(session->m_context->native());
-  session->m_in = BIO_new(BIO_s_mem());
-  session->m_out = BIO_new(BIO_s_mem());
-  if (session->m_ssl == nullptr || session->m_in == nullptr || session->m_out == nullptr) {
-    BIO_free(session->m_in);
-    BIO_free(session->m_out);
-    return fail(take_error("make a TLS session"));
-  }
-  SSL_set_bio(session->m_ssl, session->m_in, session->m_out);
+  NETLAB_TRY(auto session, make(std::move(context)));
   SSL_set_accept_state(session->m_ssl);
   return session;
 }
@@ -146,25 +216,24 @@ Result<void> Session::feed(std::string_view cipher, std::string& plain) {
   if (m_failed) {
     return fail("TLS session already failed");
   }
-  // Feed at most one record's worth at a time, so the memory BIO never holds more than the
-  // bound however much the caller passes in.
-  while (!cipher.empty()) {
-    std::size_t room = k_max_pending_input - BIO_ctrl_pending(m_in);
-    std::size_t piece = std::min(cipher.size(), room);
-    if (piece == 0) {
-      m_failed = true;
-      return fail(fmt::format("TLS read: peer sent more than {} bytes that do not decrypt", k_max_pending_input));
-    }
-    if (BIO_write(m_in, cipher.data(), static_cast<int>(piece)) != static_cast<int>(piece)) {
-      m_failed = true;
-      return fail(take_error("TLS read: buffer"));
-    }
-    cipher.remove_prefix(piece);
-    NETLAB_TRY_VOID(advance(plain));
-    if (m_peer_closed) {
-      break; // nothing after close_notify is authenticated data
-    }
+  // OpenSSL reads `cipher` where it lies (bio_read); it takes all it can into its record buffer,
+  // which a record longer than the protocol allows cannot overflow (record_overflow alert).
+  m_feeding = cipher;
+  auto advanced = advance(plain);
+  std::string_view rest = m_feeding;
+  m_feeding = {};
+  NETLAB_TRY_VOID(advanced);
+  if (rest.empty() || m_peer_closed) {
+    return {}; // nothing after close_notify is authenticated data
   }
+  // Left over only if OpenSSL stopped reading early; held for the next feed, within the bound.
+  if (input_buffered() + rest.size() > k_max_pending_input) {
+    m_failed = true;
+    return fail(fmt::format("TLS read: peer sent more than {} bytes that do not decrypt", k_max_pending_input));
+  }
+  m_input.erase(0, m_input_at);
+  m_input_at = 0;
+  m_input.append(rest);
   return {};
 }
 
@@ -219,27 +288,16 @@ void Session::close_notify() {
 
 std::string Session::take_output() {
   std::string out;
-  std::size_t pending = BIO_ctrl_pending(m_out);
-  if (pending > 0) {
-    out.resize(pending);
-    int got = BIO_read(m_out, out.data(), static_cast<int>(pending));
-    out.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
-  }
+  out.swap(m_output);
   return out;
 }
 
-std::size_t Session::output_size() const { return BIO_ctrl_pending(m_out); }
+std::size_t Session::output_size() const { return m_output.size(); }
 
-std::string_view Session::output_view() const {
-  char* data = nullptr;
-  long size = BIO_get_mem_data(m_out, &data);
-  return size > 0 ? std::string_view(data, static_cast<std::size_t>(size)) : std::string_view();
-}
+std::string_view Session::output_view() const { return m_output; }
 
-// A read-write memory BIO forgets its contents on reset.
-void Session::consume_output() { (void)BIO_reset(m_out); }
-
-std::size_t Session::input_buffered() const { return BIO_ctrl_pending(m_in); }
+// clear() keeps the capacity: the next records are written without an allocation.
+void Session::consume_output() { m_output.clear(); }
 
 SessionInfo Session::info() const {
   SessionInfo info;

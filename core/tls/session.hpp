@@ -1,6 +1,10 @@
 // One TLS connection without I/O: ciphertext in, plaintext out, and back. The bytes travel through
-// two OpenSSL memory BIOs, so the same engine serves libuv streams (TlsStream), blocking poll loops
-// (echo-client, probe) and the fuzzer.
+// a BIO of our own over the session's buffers, so the same engine serves libuv streams (TlsStream),
+// blocking poll loops (echo-client, probe) and the fuzzer. The BIO, not OpenSSL's memory BIO,
+// because the memory BIO costs a copy of every byte received (into the BIO before OpenSSL copies
+// it again into its record buffer) and a memset of its whole buffer on every reset; ours lets
+// OpenSSL read the caller's bytes where they lie and appends output to a string that keeps its
+// capacity.
 #pragma once
 
 #include <cstddef>
@@ -24,7 +28,7 @@ inline constexpr std::size_t k_max_pending_input = 20 * 1024;
 
 struct SessionInfo {
   std::string version; // "TLSv1.3"
-  std::string cipher;  // "TLS_AES_256_GCM_SHA384"
+  std::string cipher;  // "TLS_AES_128_GCM_SHA256"
   std::string alpn;    // empty when none was agreed
   std::vector<CertificateInfo> chain; // the peer's, leaf first; empty when it sent none
 };
@@ -63,8 +67,9 @@ public:
   std::string_view output_view() const;
   void consume_output();
   std::size_t output_size() const;
-  // Ciphertext received and not yet decrypted; never more than k_max_pending_input.
-  std::size_t input_buffered() const;
+  // Ciphertext received and not yet decrypted, held here (OpenSSL's own record buffer, bounded by
+  // the largest record, aside); never more than k_max_pending_input.
+  std::size_t input_buffered() const { return m_input.size() - m_input_at; }
 
   bool handshake_done() const { return m_handshake_done; }
   bool peer_closed() const { return m_peer_closed; }
@@ -73,14 +78,22 @@ public:
 
 private:
   Session() = default;
+  // The setup client() and server() share: the SSL object and its BIOs.
+  static Result<std::unique_ptr<Session>> make(std::shared_ptr<Context> context);
+  // The BIO's methods (session.cpp); its data pointer is the session.
+  static int bio_read(BIO* bio, char* out, int size);
+  static int bio_write(BIO* bio, const char* in, int size);
+  static long bio_ctrl(BIO* bio, int command, long number, void* pointer);
   Result<void> advance(std::string& plain);
   Result<void> write_now(std::string_view plain);
   Failure failure(int rc, const char* stage);
 
   std::shared_ptr<Context> m_context;
   SSL* m_ssl = nullptr;
-  BIO* m_in = nullptr;  // owned by m_ssl
-  BIO* m_out = nullptr; // owned by m_ssl
+  std::string m_input;          // ciphertext held between feeds, from m_input_at on
+  std::size_t m_input_at = 0;
+  std::string_view m_feeding;   // the caller's ciphertext during feed(), read in place
+  std::string m_output;         // ciphertext for the network; cleared, never shrunk
   std::string m_early;  // plaintext written before the handshake finished
   std::string m_host;
   bool m_handshake_done = false;

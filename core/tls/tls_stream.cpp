@@ -89,11 +89,17 @@ void TlsStream::received(std::string_view cipher) {
     }
   }
   if (!m_plain.empty()) {
-    // Move out first: the callback may write, which must not disturb this buffer.
-    std::string plain = std::move(m_plain);
-    m_plain.clear();
+    // Swap out first: whatever the callback does must not disturb this buffer. Swap back after,
+    // cleared, so the next read decrypts into memory already allocated (a moved-from string would
+    // grow again from nothing, copying at every doubling).
+    std::string plain;
+    plain.swap(m_plain);
     if (m_on_data) {
       m_on_data(plain);
+    }
+    if (m_plain.empty()) {
+      plain.clear();
+      m_plain.swap(plain);
     }
   }
   if (m_session->peer_closed() && !m_ended) {

@@ -63,3 +63,46 @@ TEST_CASE("tls::Session: garbage and plain text are refused without output to th
   CHECK(server->failed());
   CHECK_FALSE(server->feed("more", plain));
 }
+
+TEST_CASE("tls::Session: certificates agree on AES-128-GCM, the fastest suite with AES-NI", "[tls]") {
+  SessionPair pair(client_context(false), server_context());
+  REQUIRE(pair.pump());
+  CHECK(pair.client->info().cipher == "TLS_AES_128_GCM_SHA256");
+  CHECK(pair.server->info().cipher == "TLS_AES_128_GCM_SHA256");
+}
+
+TEST_CASE("tls::Session: records fed a byte at a time or all at once arrive whole; nothing after close_notify",
+          "[tls]") {
+  SessionPair pair(client_context(false), server_context());
+  REQUIRE(pair.pump());
+  std::string sent;
+  for (int i = 0; i < 100000; ++i) {
+    sent += static_cast<char>('a' + i % 26);
+  }
+  REQUIRE(pair.server->write(sent));
+  // The view and the moved-out string are the same bytes; consume_output() empties the queue.
+  std::string cipher(pair.server->output_view());
+  CHECK(cipher.size() == pair.server->output_size());
+  pair.server->consume_output();
+  CHECK(pair.server->output_size() == 0);
+  CHECK(pair.server->output_view().empty());
+
+  SECTION("a byte at a time: a partial record is held within the bound, and every byte arrives once") {
+    std::string plain;
+    for (char byte : cipher) {
+      REQUIRE(pair.client->feed(std::string_view(&byte, 1), plain));
+      CHECK(pair.client->input_buffered() <= tls::k_max_pending_input);
+    }
+    CHECK(plain == sent);
+  }
+  SECTION("all at once, then close_notify with trailing bytes in the same piece") {
+    pair.server->close_notify();
+    cipher += pair.server->take_output();
+    cipher += "bytes after close_notify are not the peer's data";
+    std::string plain;
+    REQUIRE(pair.client->feed(cipher, plain));
+    CHECK(plain == sent);
+    CHECK(pair.client->peer_closed());
+    CHECK(pair.client->input_buffered() == 0);
+  }
+}

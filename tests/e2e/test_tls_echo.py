@@ -492,6 +492,29 @@ class BenchTest(unittest.TestCase):
         finally:
             socat.close()
 
+    def test_handshake_mode_against_openssl_s_server(self):
+        # s_server echoes nothing; handshake mode needs no echo, so it measures any TLS server.
+        server = Listener(lambda port: ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-naccept", "100",
+                                        "-cert", CERTS("good.pem"), "-key", CERTS("good.key"), "-num_tickets", "0",
+                                        "-quiet"])
+        try:
+            rc, result, out = self.bench(f"localhost:{server.port}", "--tls", "--tls-ca", CERTS("ca.pem"),
+                                         "--mode", "handshake", "--messages", "20")
+            self.assertEqual(rc, 0, out.stderr)
+            self.assertEqual(result["mode"], "handshake")
+            self.assertEqual(result["errors"], 0)
+            self.assertGreaterEqual(result["connects"], 20)
+            self.assertEqual(result["bytes"], 0)
+        finally:
+            server.close()
+
+    def test_handshake_mode_refuses_an_untrusted_server(self):
+        with tls_server("unknownca") as server:
+            rc, _, out = self.bench(f"localhost:{server.port}", "--tls", "--tls-ca", CERTS("ca.pem"),
+                                    "--mode", "handshake", "-d", "300ms")
+            self.assertEqual(rc, 255, out.stderr)
+            self.assertIn("unable to get local issuer certificate", out.stderr.decode())
+
     def test_a_changed_byte_inside_tls_is_caught(self):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(CERTS("good.pem"), CERTS("good.key"))
