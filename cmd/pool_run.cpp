@@ -17,7 +17,7 @@
 #include "core/pool/input.hpp"
 #include "core/pool/pool.hpp"
 #include "core/pool/template.hpp"
-#include "core/pool/ssh_executor.hpp"
+#include "core/pool/remote_executor.hpp"
 #include "core/ssh/client_setup.hpp"
 #include "core/util/error.hpp"
 #include "core/util/fs.hpp"

@@ -1,5 +1,5 @@
 // The seam between the scheduler and whatever runs a job: a local child process today, an SSH
-// channel on a remote host (ssh_executor.hpp). The scheduler only starts jobs, hears their output and end, and
+// channel on a remote host (remote_executor.hpp). The scheduler only starts jobs, hears their output and end, and
 // signals them; it never sees a pid or a pipe.
 #pragma once
 

@@ -3,7 +3,7 @@
 #include <string_view>
 
 #include "core/crypto/digest.hpp"
-#include "core/ssh/exec.hpp"
+#include "core/ssh/remote_command.hpp"
 
 namespace netlab::ssh {
 namespace {

@@ -1,8 +1,8 @@
-// Unit tests for the pure parts of core/ssh/session and core/ssh/exec: where a host spec ends up,
-// and how commands and statuses are put together.
+// Unit tests for the pure parts of core/ssh/session and core/ssh/remote_command: where a host
+// spec ends up, and how commands and statuses are put together.
 #include <catch2/catch.hpp>
 
-#include "core/ssh/exec.hpp"
+#include "core/ssh/remote_command.hpp"
 #include "core/ssh/session.hpp"
 
 using netlab::ssh::ConnectOptions;

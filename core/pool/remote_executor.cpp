@@ -1,5 +1,5 @@
 // The SSH executor: session threads that take jobs from one queue and report back to the loop.
-#include "core/pool/ssh_executor.hpp"
+#include "core/pool/remote_executor.hpp"
 
 #include <signal.h>
 
@@ -16,7 +16,7 @@
 
 #include "core/loop/timer.hpp"
 #include "core/pool/template.hpp"
-#include "core/ssh/exec.hpp"
+#include "core/ssh/remote_command.hpp"
 #include "core/util/log.hpp"
 
 namespace netlab::pool {

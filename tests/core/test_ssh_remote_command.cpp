@@ -1,12 +1,12 @@
-// Unit tests for core/ssh/exec: the watchdog wrapper around a remote command and RFC 4254's
-// signal names.
+// Unit tests for core/ssh/remote_command: the watchdog wrapper around a remote command and
+// RFC 4254's signal names.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
 
 #include <string>
 
-#include "core/ssh/exec.hpp"
+#include "core/ssh/remote_command.hpp"
 
 TEST_CASE("ssh::supervised_command: the command is one quoted argument of the watchdog; RFC 4254 signal names map both ways", "[ssh]") {
   auto wrapped = netlab::ssh::supervised_command("echo 'a b'; exit 3");

@@ -9,7 +9,7 @@
 
 #include "core/loop/loop.hpp"
 #include "core/pool/executor.hpp"
-#include "core/ssh/exec.hpp"
+#include "core/ssh/remote_command.hpp"
 #include "core/ssh/session.hpp"
 
 namespace netlab::pool {

@@ -1,5 +1,5 @@
 // Exec channels: open, optional pty, stream stdout/stderr, forward stdin, collect the status.
-#include "core/ssh/exec.hpp"
+#include "core/ssh/remote_command.hpp"
 
 #include <poll.h>
 #include <signal.h>

@@ -1,5 +1,5 @@
 // ssh-exec: per-host work, output modes and the fan-out pool.
-#include "core/ssh/ssh_exec.hpp"
+#include "core/ssh/ssh_exec_command.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -18,9 +18,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/pool/pool.hpp"
-#include "core/pool/ssh_executor.hpp"
+#include "core/pool/remote_executor.hpp"
 #include "core/ssh/client_setup.hpp"
-#include "core/ssh/exec.hpp"
+#include "core/ssh/remote_command.hpp"
 #include "core/ssh/sftp.hpp"
 #include "core/ssh/transfer_guard.hpp"
 #include "core/ssh/transfer_progress.hpp"
@@ -35,8 +35,8 @@ using Clock = std::chrono::steady_clock;
 
 
 // One host, streaming: INT, TERM, HUP and QUIT (as pool-run) while the command runs are forwarded to it instead of
-// ending netlab at once, so the remote command is stopped first (exec.hpp); a second one makes
-// that a KILL. Outside the command (connecting, transferring) they keep their default action.
+// ending netlab at once, so the remote command is stopped first (remote_command.hpp); a second one
+// makes that a KILL. Outside the command (connecting, transferring) they keep their default action.
 std::atomic<int> g_stop_signal{0};
 
 extern "C" void on_stop_signal(int signum) {
@@ -307,8 +307,8 @@ int run_pooled(const ExecConfig& config, Runner& runner, std::mutex& output_mute
   pool.tag = config.tag;
   pool.tag_separator = ": ";
   pool.json = config.json;
-  // --timeout stays ssh-exec's (transfers, then the command, each; exec.hpp stops the command
-  // the same way the scheduler's signals do), so the scheduler gets none.
+  // --timeout stays ssh-exec's (transfers, then the command, each; remote_command.hpp stops the
+  // command the same way the scheduler's signals do), so the scheduler gets none.
   pool.joblog = config.joblog;
   pool.group_header = [&config](const pool::JobRecord& record, const pool::JobOutcome& outcome) -> std::string {
     if (config.tag || outcome.unreachable) {
