@@ -12,6 +12,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 NETLAB=$(realpath "${1:-${NETLAB:-build/netlab}}")
 N=${2:-200}
 P=("$here/pairs.py" --pairs "${PAIRS:-9}")
+# A row whose command failed every round prints "n/a" and its reason; the other rows still run.
+row() { "${P[@]}" "$@" || true; }
 SSHD_TMP=$(mktemp -d)
 TMP=$SSHD_TMP
 source "$here/lib_sshd.sh"
@@ -55,10 +57,10 @@ $SSH h1-cm true   # starts the ControlMaster (ControlPersist keeps it)
 loop() { echo "i=0; while [ \$i -lt $N ]; do $1 || exit 1; i=\$((i+1)); done"; }
 
 "${P[@]}" --header
-"${P[@]}" --label "$N x true, new connection each" --target "vs ssh <= 0.02x (50x)" \
+row --label "$N x true, new connection each" --target "vs ssh <= 0.02x (50x)" \
   "exec-client=$(loop "$CLIENT --no-stdin -- true")" \
   "ssh=$(loop "$SSH h1 true")" \
   "ncat=$(loop "ncat 127.0.0.1 $NPORT </dev/null >/dev/null")"
-"${P[@]}" --label "$N x true over one connection" --target "<= 1.0x" \
+row --label "$N x true over one connection" --target "<= 1.0x" \
   "exec-client=$CLIENT < $TMP/commands > /dev/null" \
   "ssh-ControlMaster=$SSH h1-cm sh < $TMP/commands > /dev/null"

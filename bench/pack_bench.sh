@@ -1,24 +1,20 @@
-#!/bin/sh
-# pack/unpack against Python's struct in one run: records/s, MB/s and the ratio; and frame
-# packing of a large file against cat. Run by hand: bench/pack_bench.sh [NETLAB] [RECORDS] [FILE_MB]
-set -eu
+#!/usr/bin/env bash
+# pack/unpack against Python's struct, and frame packing of a large file against cat, in
+# interleaved rounds (bench/pairs.py; wall time, lower is better for netlab). The Python peers
+# produce the same text netlab does (or read the same), so both sides do the same work.
+# Prints markdown rows for docs/benchmarks-pack.md. Not a test.
+#   bench/pack_bench.sh [NETLAB] [RECORDS] [FILE_MB]        (1,000,000 records, 256 MiB)
+set -euo pipefail
 
-NETLAB=${1:-build/netlab}
+here=$(cd "$(dirname "$0")" && pwd)
+NETLAB=$(realpath "${1:-build/netlab}")
 RECORDS=${2:-1000000}
-FILE_MB=${3:-1024}
+FILE_MB=${3:-256}
+P=("$here/pairs.py" --pairs "${PAIRS:-9}")
+row() { "${P[@]}" "$@" || true; }
 FORMAT='!IHq8s'
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/netlab-pack-bench.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT INT TERM
-
-# date, not python: a timer that costs 20 ms to start would be a large share of netlab's time.
-now() { date +%s.%N; }
-# Prints the wall time in seconds of the command given.
-timed() {
-  start=$(now)
-  "$@"
-  end=$(now)
-  python3 -c "print(f'{$end - $start:.3f}')"
-}
 
 python3 - "$WORK/records.bin" "$RECORDS" "$FORMAT" <<'PY'
 import struct, sys
@@ -69,35 +65,22 @@ for line in sys.stdin:
 PY
 
 "$NETLAB" unpack --iter "$FORMAT" "$WORK/records.bin" > "$WORK/records.txt"
-BYTES=$(wc -c < "$WORK/records.bin")
-
-t_nl_unpack=$(timed sh -c "'$NETLAB' unpack --iter '$FORMAT' '$WORK/records.bin' > /dev/null")
-t_py_unpack=$(timed sh -c "python3 '$WORK/py_unpack.py' '$FORMAT' '$WORK/records.bin' > /dev/null")
-t_py_iter=$(timed python3 "$WORK/py_iter_only.py" "$FORMAT" "$WORK/records.bin")
-t_nl_pack=$(timed sh -c "'$NETLAB' pack --iter '$FORMAT' < '$WORK/records.txt' > '$WORK/nl.bin'")
-t_py_pack=$(timed sh -c "python3 '$WORK/py_pack.py' '$FORMAT' < '$WORK/records.txt' > '$WORK/py.bin'")
-cmp "$WORK/nl.bin" "$WORK/records.bin"
-cmp "$WORK/py.bin" "$WORK/records.bin"
-
-report() { # name seconds
-  python3 -c "r=$RECORDS; b=$BYTES; t=$2; print(f'{\"$1\":<42} {t:8.3f} s {r/t/1e6:8.2f} M records/s {b/t/1e6:9.1f} MB/s')"
-}
-echo "records: $RECORDS of '$FORMAT' ($BYTES bytes)"
-report "netlab unpack --iter (text out)" "$t_nl_unpack"
-report "python struct.iter_unpack (same text out)" "$t_py_unpack"
-report "python struct.iter_unpack (no output)" "$t_py_iter"
-report "netlab pack --iter (text in)" "$t_nl_pack"
-report "python struct.pack loop (same text in)" "$t_py_pack"
-python3 -c "print(f'ratio unpack: {$t_py_unpack/$t_nl_unpack:.1f}x python (same output), {$t_py_iter/$t_nl_unpack:.1f}x python with no output at all')"
-python3 -c "print(f'ratio pack:   {$t_py_pack/$t_nl_pack:.1f}x python (same input)')"
-
-# Frame packing of a large file against cat (both read the file and write a pipe to /dev/null).
+"$NETLAB" pack --iter "$FORMAT" < "$WORK/records.txt" | cmp - "$WORK/records.bin"
+python3 "$WORK/py_pack.py" "$FORMAT" < "$WORK/records.txt" | cmp - "$WORK/records.bin"
 head -c $((FILE_MB * 1024 * 1024)) /dev/urandom > "$WORK/big.bin"
-t_cat=$(timed sh -c "cat '$WORK/big.bin' | cat > /dev/null")
-t_frame=$(timed sh -c "'$NETLAB' pack --frame '$WORK/big.bin' | cat > /dev/null")
-t_unframe=$(timed sh -c "'$NETLAB' pack --frame '$WORK/big.bin' | '$NETLAB' unpack --frame --list > /dev/null")
-python3 -c "
-mb = $FILE_MB * 1.048576
-for name, t in (('cat', $t_cat), ('netlab pack --frame', $t_frame), ('pack --frame | unpack --frame --list', $t_unframe)):
-    print(f'{name:<42} {t:8.3f} s {mb/t:9.1f} MB/s')
-print(f'ratio frame packing: {$t_cat/$t_frame:.2f}x the speed of cat')"
+
+"${P[@]}" --header
+row --label "unpack --iter, $RECORDS records of '$FORMAT' (s)" \
+  "netlab unpack=$NETLAB unpack --iter '$FORMAT' $WORK/records.bin > /dev/null" \
+  "python struct, same text out=python3 $WORK/py_unpack.py '$FORMAT' $WORK/records.bin > /dev/null" \
+  "python struct.iter_unpack, no output=python3 $WORK/py_iter_only.py '$FORMAT' $WORK/records.bin"
+row --label "pack --iter, $RECORDS records of '$FORMAT' (s)" \
+  "netlab pack=$NETLAB pack --iter '$FORMAT' < $WORK/records.txt > /dev/null" \
+  "python struct.pack, same text in=python3 $WORK/py_pack.py '$FORMAT' < $WORK/records.txt > /dev/null"
+# Frame packing of a large file against cat: both read the file and write a pipe to /dev/null.
+row --label "pack --frame of $FILE_MB MiB (s)" \
+  "netlab pack --frame=$NETLAB pack --frame $WORK/big.bin | cat > /dev/null" \
+  "cat=cat $WORK/big.bin | cat > /dev/null"
+row --label "pack --frame piped to unpack --frame --list, $FILE_MB MiB (s)" \
+  "netlab pack, unpack=$NETLAB pack --frame $WORK/big.bin | $NETLAB unpack --frame --list > /dev/null" \
+  "cat=cat $WORK/big.bin | cat > /dev/null"

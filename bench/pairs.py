@@ -250,10 +250,11 @@ def main(argv):
         else:
             ratio_text = f"{result['ratio_median']:.2f}x ({result['ratio_min']:.2f}-{result['ratio_max']:.2f})"
         pairs_text = f"{len(ratios)}" + (f" ({failed} failed)" if failed else "")
+        cell = lambda text: text.replace("|", "\\|")  # a pipe in a label would split the markdown cell
         print(
-            f"| {opts['label']} | {subject} vs {other} | {ratio_text} | {result['better']} | {pairs_text} | "
+            f"| {cell(opts['label'])} | {cell(subject)} vs {cell(other)} | {ratio_text} | {result['better']} | {pairs_text} | "
             f"{fmt(result['median_a'])} {unit} | {fmt(result['median_b'])} {unit} | "
-            f"{load_before:.2f} / {load_max:.2f} / {load_after:.2f} | {result['label_load']} | {opts['target']} |",
+            f"{load_before:.2f} / {load_max:.2f} / {load_after:.2f} | {result['label_load']} | {cell(opts['target'])} |",
             flush=True,
         )
         for name in (subject, other):

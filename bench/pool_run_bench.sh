@@ -21,6 +21,8 @@ output_jobs=${OUTPUT_JOBS:-200}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 P="$here/pairs.py --pairs $pairs"
+# A row whose command failed every round prints "n/a" and its reason; the other rows still run.
+row() { $P "$@" || true; }
 
 seq "$jobs" > "$tmp/in"
 seq "$parallel_jobs" > "$tmp/in_par"
@@ -28,11 +30,11 @@ head -c 1000000 /dev/zero > "$tmp/1mb"
 for _ in $(seq "$output_jobs"); do echo "$tmp/1mb"; done > "$tmp/in_out"
 
 $P --header
-$P --label "$jobs x true, -j 2" --target "<= 0.85x" \
+row --label "$jobs x true, -j 2" --target "<= 0.85x" \
   "pool-run=$netlab pool-run -j 2 -- true < $tmp/in" \
   "xargs=xargs -P 2 -n 1 true < $tmp/in"
 if command -v parallel >/dev/null 2>&1; then
-  $P --label "$parallel_jobs x true, -j 2" --target "<= 0.2x (parallel 5x slower)" \
+  row --label "$parallel_jobs x true, -j 2" --target "<= 0.2x (parallel 5x slower)" \
     "pool-run=$netlab pool-run -j 2 -- true < $tmp/in_par" \
     "parallel=parallel -j 2 true < $tmp/in_par"
 else
@@ -40,9 +42,9 @@ else
 fi
 # Each job prints 1 MB (cat of a 1 MB file): pool-run groups (and spills) every job's output, xargs
 # lets the jobs write to its stdout directly.
-$P --label "$output_jobs x 1 MB output, -j 2" --target "<= 1.2x" \
+row --label "$output_jobs x 1 MB output, -j 2" --target "<= 1.2x" \
   "pool-run=$netlab pool-run -j 2 -- cat < $tmp/in_out > /dev/null" \
   "xargs=xargs -P 2 -n 1 cat < $tmp/in_out > /dev/null"
-$P --label "start-up, one job" \
+row --label "start-up, one job" \
   "pool-run=$netlab pool-run true ::: 1" \
   "xargs=echo 1 | xargs true"

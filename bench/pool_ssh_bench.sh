@@ -12,6 +12,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 NETLAB=$(realpath "${1:-${NETLAB:-build/netlab}}")
 N=${2:-500}
 P=("$here/pairs.py" --pairs "${PAIRS:-9}")
+# A row whose command failed every round prints "n/a" and its reason; the other rows still run.
+row() { "${P[@]}" "$@" || true; }
 command -v parallel >/dev/null || { echo "pool_ssh_bench: GNU parallel not installed (bench/install-bench-deps.sh)" >&2; exit 1; }
 SSHD_TMP=$(mktemp -d)
 TMP=$SSHD_TMP
@@ -33,7 +35,7 @@ NETLAB_CMD+=" --ssh root@127.0.0.1:${SSHD_PORTS[0]} --ssh root@127.0.0.1:${SSHD_
 $NETLAB_CMD > /dev/null || { echo "pool_ssh_bench: pool-run --ssh failed" >&2; exit 1; }
 
 "${P[@]}" --header
-"${P[@]}" --label "$N x true over 2 sshd hosts, -j 2 per host" --target "vs parallel -S <= 0.2x (5x)" \
+row --label "$N x true over 2 sshd hosts, -j 2 per host" --target "vs parallel -S <= 0.2x (5x)" \
   "pool-run --ssh=$NETLAB_CMD" \
   "parallel -S=parallel -j 2 --ssh '$SSH' -S h1,h2 true < $TMP/in" \
   "parallel -S ControlMaster=parallel -j 2 --ssh '$SSH' -S h1-cm,h2-cm true < $TMP/in"
