@@ -12,7 +12,7 @@
 
 #include "core/exec/request.hpp"
 #include "core/loop/loop.hpp"
-#include "core/loop/process.hpp"
+#include "core/loop/spawn.hpp"
 #include "core/loop/reaper.hpp"
 #include "core/loop/tcp.hpp"
 #include "core/loop/timer.hpp"

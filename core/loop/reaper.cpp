@@ -155,7 +155,7 @@ void pause_after_kill() {
 
 struct ReaperState {
   std::mutex mutex;
-  // Children loop::Process spawned and libuv has not reaped yet: pid -> tree id (0: none).
+  // Children loop::Process spawned and their loop has not reaped yet: pid -> tree id (0: none).
   std::unordered_map<int, std::int64_t> spawned;
   std::unordered_map<std::string, std::int64_t> markers;
   std::unordered_map<std::int64_t, ProcessTree*> trees;

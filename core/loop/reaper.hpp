@@ -120,12 +120,13 @@ private:
 };
 
 namespace spawn_registry {
-// For loop::Process: children it spawns are libuv's to reap, never the Reaper's. Spawning holds
-// this lock from fork to registration, so no scan can see the child unregistered.
+// For loop::Process: children it spawns are their loop's to reap (core/loop/spawn.hpp), never
+// the Reaper's. Spawning holds this lock from spawn to registration, so no scan can see the
+// child unregistered.
 std::unique_lock<std::mutex> lock();
 // With the lock held: `tree` may be null.
 void add(int pid, ProcessTree* tree);
-// After libuv has reaped `pid`.
+// After the child `pid` has been reaped.
 void remove(int pid);
 } // namespace spawn_registry
 

@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "core/loop/process.hpp"
+#include "core/loop/spawn.hpp"
 #include "core/loop/reaper.hpp"
 #include "core/loop/tcp.hpp"
 #include "core/pool/template.hpp"
@@ -146,7 +146,7 @@ public:
     }
     job->m_process = std::move(*process);
     if (m_watchdog) {
-      // own_group: the job leads a session of its own, so its pid is its process group.
+      // own_group: the job leads a process group of its own, so its pid is that group's id.
       job->m_pgid = job->m_process->pid();
       job->m_watchdog = m_watchdog;
       m_watchdog->watch(job->m_pgid);

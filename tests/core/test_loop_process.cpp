@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "core/loop/process.hpp"
+#include "core/loop/spawn.hpp"
 #include "tests/core/loop_teardown.hpp"
 
 using namespace netlab;

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <string>
 
-#include "core/loop/process.hpp"
+#include "core/loop/spawn.hpp"
 #include "core/loop/reaper.hpp"
 #include "core/loop/tcp.hpp"
 #include "core/loop/timer.hpp"

@@ -1,0 +1,145 @@
+"""End-to-end tests of how pool-run and exec-server start local processes (core/loop/spawn):
+what a job or command gets (descriptors, signal dispositions, process group, session), and how
+a program that cannot start is reported (126 against 127, execvp's /bin/sh fallback)."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import netlab_test as nt  # noqa: E402
+
+# The descriptors of the job's shell (listed by its child, ls, whose own are not shown; no pipe,
+# which the shell would hold meanwhile), then
+# "PID PGID SID" (fields 5 and 6 of /proc/PID/stat). `: {}` keeps pool-run's argument out.
+FDS = 'ls -m /proc/$$/fd; : {}'
+IDS = 'echo $$ $(cut -d" " -f5,6 /proc/$$/stat); : {}'
+# glibc's posix_spawn leaves its two internal signals (32, 33) ignored; nothing else may be.
+GLIBC_INTERNAL = 0x180000000
+
+
+def ignored_mask(text):
+    for line in text.splitlines():
+        if line.startswith("SigIgn:"):
+            return int(line.split()[1], 16)
+    raise AssertionError(f"no SigIgn line in {text!r}")
+
+
+class PoolRunSpawnTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="netlab-spawn-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_jobs_hold_only_descriptors_0_1_2(self):
+        # 40 jobs, 4 at a time: the pipes of the jobs running beside each one are open in
+        # pool-run meanwhile, and so are its joblog, its input and its watchdog pipe.
+        joblog = os.path.join(self.tmp, "joblog")
+        proc = nt.run("pool-run", "-j", "4", "--joblog", joblog, "--shell", "--", FDS,
+                      input=b"".join(b"%d\n" % i for i in range(40)))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout.decode().splitlines(), ["0, 1, 2"] * 40)
+
+    def test_jobs_start_with_default_signals_in_a_group_of_their_own(self):
+        proc = nt.run("pool-run", "--shell", "--", "grep SigIgn /proc/self/status; grep SigBlk /proc/self/status; : {}",
+                      ":::", "1")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        out = proc.stdout.decode()
+        # pool-run itself ignores SIGPIPE; a job must not (`yes | head` must end).
+        self.assertEqual(ignored_mask(out) & ~GLIBC_INTERNAL, 0, out)
+        self.assertIn("SigBlk:\t0000000000000000", out)
+        proc = nt.run("pool-run", "-j", "2", "--shell", "--", IDS, ":::", "1", "2")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        for line in proc.stdout.decode().splitlines():
+            pid, pgid, sid = map(int, line.split())
+            # Each job leads its own process group, in pool-run's session: no setsid per job.
+            self.assertEqual(pgid, pid)
+            self.assertEqual(sid, os.getsid(0))
+
+    def test_found_but_not_executable_is_126_and_missing_is_127(self):
+        bin_dir = os.path.join(self.tmp, "bin")
+        os.mkdir(bin_dir)
+        with open(os.path.join(bin_dir, "plain"), "w") as f:
+            f.write("#!/bin/sh\necho ran\n")
+        os.chmod(os.path.join(bin_dir, "plain"), 0o644)
+        # No #! line: execvp runs it with /bin/sh, and so does pool-run.
+        with open(os.path.join(bin_dir, "bare"), "w") as f:
+            f.write('echo bare "$1"\n')
+        os.chmod(os.path.join(bin_dir, "bare"), 0o755)
+        env = dict(os.environ, PATH=bin_dir + ":" + os.environ.get("PATH", "/usr/bin:/bin"))
+        joblog = os.path.join(self.tmp, "joblog")
+        for name, code, message in (("plain", 126, "spawn plain: permission denied"),
+                                    ("netlab-no-such-program", 127, "netlab-no-such-program: command not found")):
+            with self.subTest(name=name):
+                proc = nt.run("pool-run", "--joblog", joblog, "--", name, ":::", "1", env=env)
+                self.assertNotEqual(proc.returncode, 0)
+                self.assertIn(message, proc.stderr.decode())
+                with open(joblog) as f:
+                    row = f.read().splitlines()[1].split("\t")
+                self.assertEqual(row[6], str(code), row)
+        proc = nt.run("pool-run", "--", "bare", ":::", "x", env=env)
+        self.assertEqual((proc.returncode, proc.stdout), (0, b"bare x\n"), proc.stderr)
+
+
+class ExecServerSpawnTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = nt.Server("exec-server", "127.0.0.1:0", "--shell")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    def client(self, *args, input=b""):
+        return nt.run("exec-client", self.server.port, *args, input=input, timeout=60)
+
+    def test_commands_hold_only_descriptors_0_1_2(self):
+        # A second command runs meanwhile, its pipes open in the server beside a second client
+        # connection: it says "ready", then waits on a FIFO that the test opens at the end.
+        with tempfile.TemporaryDirectory(prefix="netlab-spawn-") as tmp:
+            fifo = os.path.join(tmp, "fifo")
+            os.mkfifo(fifo)
+            other = subprocess.Popen([nt.NETLAB, "exec-client", str(self.server.port), "--shell", "--",
+                                      f"echo ready; cat {fifo}"],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                self.assertEqual(other.stdout.readline(), b"ready\n")
+                for stdin in (b"", b"some input"):
+                    with self.subTest(stdin=stdin):
+                        proc = self.client("--shell", "--", FDS, input=stdin)
+                        self.assertEqual((proc.returncode, proc.stdout), (0, b"0, 1, 2\n"), proc.stderr)
+            finally:
+                with open(fifo, "w"):
+                    pass
+                self.assertEqual(other.wait(timeout=30), 0)
+                other.stdout.close()
+                other.stderr.close()
+
+    def test_commands_start_with_default_signals_in_a_group_of_their_own(self):
+        proc = self.client("--", "grep", "SigIgn", "/proc/self/status")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(ignored_mask(proc.stdout.decode()) & ~GLIBC_INTERNAL, 0, proc.stdout)
+        proc = self.client("--shell", "--", IDS)
+        pid, pgid, sid = map(int, proc.stdout.split())
+        self.assertEqual(pgid, pid)
+        self.assertEqual(sid, os.getsid(self.server.proc.pid))
+
+    def test_not_executable_and_missing_are_told_apart(self):
+        with tempfile.TemporaryDirectory(prefix="netlab-spawn-") as tmp:
+            plain = os.path.join(tmp, "plain")
+            with open(plain, "w") as f:
+                f.write("#!/bin/sh\necho ran\n")
+            os.chmod(plain, 0o644)
+            denied = self.client("--", plain)
+            missing = self.client("--", os.path.join(tmp, "nothing"))
+        self.assertNotEqual(denied.returncode, 0)
+        self.assertIn(b"permission denied", denied.stderr)
+        self.assertNotEqual(missing.returncode, 0)
+        self.assertIn(b"no such file", missing.stderr)
+
+
+if __name__ == "__main__":
+    nt.main()
