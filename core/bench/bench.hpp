@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/bench/histogram.hpp"
+#include "core/bench/pattern.hpp"
 #include "core/net/address.hpp"
 #include "core/tls/context.hpp"
 
@@ -44,7 +45,7 @@ struct BenchConfig {
 };
 
 // Largest message: the send pattern is this long, so any message is one contiguous slice of it.
-constexpr std::size_t k_max_size = 1 << 20;
+constexpr std::size_t k_max_size = k_pattern_length;
 
 struct BenchResult {
   double elapsed = 0;            // seconds measured
@@ -65,13 +66,8 @@ struct BenchResult {
 
 // Runs the benchmark to its end (duration or message count), or until SIGINT/SIGTERM, which it
 // catches while it runs (restoring the previous handlers after) and reports in `interrupt_signal`.
+// Over UDP, a message larger than loop::Udp carries to the resolved address's family throws
+// UsageError before anything is sent. Reports come from core/bench/report.hpp.
 BenchResult run_bench(const BenchConfig& config);
-
-std::string mode_name(const BenchConfig& config);
-std::string format_text(const BenchConfig& config, const BenchResult& result);
-std::string format_json(const BenchConfig& config, const BenchResult& result);
-
-// The byte the pattern has at `offset` (for tests and for reporting a mismatch).
-unsigned char pattern_byte(std::uint64_t offset);
 
 } // namespace netlab::bench

@@ -39,7 +39,7 @@ TEST_CASE("Fd: closes on destruction, not after release") {
   ::close(w);
 }
 
-TEST_CASE("Fd: moving hands ownership over; assigning and reset close what was held") {
+TEST_CASE("Fd: moving hands ownership over, assigning and reset close what was held") {
   auto [r, w] = make_pipe();
   Fd a(r);
   Fd b(std::move(a));

@@ -179,6 +179,28 @@ class BenchTest(unittest.TestCase):
             self.assertEqual(r["mismatches"], 0)
             self.assertEqual(r["bytes"], r["messages"] * 100)
 
+    def test_udp_largest_message_per_family(self):
+        """bench udp sends what udp-echo carries, loop::Udp's limits: 65507 bytes over IPv4 and
+        65527 over IPv6. One byte more is a usage error naming the limit, before anything is sent."""
+        families = [("127.0.0.1:0", 65507)]
+        try:
+            with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
+                probe.bind(("::1", 0))
+            families.append(("[::1]:0", 65527))
+        except OSError:
+            pass
+        for listen, limit in families:
+            with self.subTest(listen=listen), Server("udp-echo", listen) as server:
+                out, r = bench("udp", server.address, "--messages", "3", "--size", str(limit), "--duration", "30")
+                self.assertEqual(out.returncode, 0, out.stderr)
+                self.assertGreaterEqual(r["messages"], 3)
+                self.assertEqual(r["mismatches"], 0)
+                self.assertEqual(r["bytes"], r["messages"] * limit)
+                out, r = bench("udp", server.address, "--size", str(limit + 1), "--duration", "30")
+                self.assertEqual(out.returncode, 2, out.stderr)
+                self.assertIsNone(r)
+                self.assertIn(str(limit), out.stderr.decode())
+
     def test_corrupting_server_fails(self):
         server = CorruptingServer()
         try:

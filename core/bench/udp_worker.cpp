@@ -1,0 +1,141 @@
+// bench's UDP connections: stop-and-wait per socket. Each datagram carries a sequence number, so
+// an answer arriving after its datagram was counted lost is recognised as late, not as corruption.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/bench/pattern.hpp"
+#include "core/bench/worker.hpp"
+#include "core/loop/udp.hpp"
+
+namespace netlab::bench {
+namespace {
+
+class UdpWorker final : public Worker {
+public:
+  UdpWorker(const BenchConfig& config, const loop::Endpoint& endpoint, Shared& shared, const std::vector<int>& indexes,
+            bool reports_progress)
+      : Worker(config, endpoint, shared, reports_progress) {
+    for (int index : indexes) {
+      auto connection = std::make_unique<Connection>();
+      connection->index = index;
+      connection->base = connection_offset(index);
+      m_connections.push_back(std::move(connection));
+    }
+  }
+
+private:
+  struct Connection {
+    int index = 0;
+    std::uint64_t base = 0;
+    std::shared_ptr<loop::Udp> udp;
+    std::uint64_t sent_at = 0;
+    // The sequence number of the datagram awaiting its answer.
+    std::uint64_t sequence = 0;
+    bool waiting = false;
+    std::string datagram;
+  };
+
+  void start() override {
+    for (auto& connection : m_connections) {
+      start_udp(*connection);
+    }
+  }
+
+  void close_connections() override {
+    for (auto& connection : m_connections) {
+      if (connection->udp) {
+        connection->udp->close();
+      }
+    }
+  }
+
+  void on_tick(std::uint64_t now) override {
+    auto timeout = static_cast<std::uint64_t>(m_config.udp_timeout * 1e9);
+    for (auto& connection : m_connections) {
+      if (connection->waiting && now - connection->sent_at > timeout) {
+        ++m_result.lost;
+        send_datagram(*connection);
+      }
+    }
+  }
+
+  void start_udp(Connection& connection) {
+    connection.udp = loop::Udp::create(m_loop, m_endpoint.family());
+    auto* c = &connection;
+    if (int rc = connection.udp->connect(m_endpoint); rc != 0) {
+      error(connection.index, fmt::format("connect {}: {}", m_endpoint.to_string(), uv_strerror(rc)));
+      connection.udp->close();
+      return;
+    }
+    connection.udp->on_error([this, c](int status) {
+      if (status == UV_ECONNREFUSED) {
+        // Nothing listens there (ICMP port unreachable); the datagram counts as lost at its timeout.
+        m_connect_refused = true;
+        if (m_result.first_error.empty()) {
+          error(c->index, fmt::format("send to {}: {}", m_endpoint.to_string(), uv_strerror(status)));
+        }
+        return;
+      }
+      error(c->index, uv_strerror(status));
+    });
+    connection.udp->recv_start([this, c](std::string_view data, const sockaddr*, bool truncated) {
+      on_datagram(*c, data, truncated);
+    });
+    ++m_result.connects;
+    send_datagram(connection);
+  }
+
+  void send_datagram(Connection& connection) {
+    if (m_stopping) {
+      return;
+    }
+    ++connection.sequence;
+    make_datagram(connection.datagram, connection.base, connection.sequence, m_config.size);
+    connection.sent_at = now_ns();
+    connection.waiting = true;
+    if (int rc = connection.udp->send(connection.datagram, nullptr); rc != 0 && rc != UV_ECONNREFUSED) {
+      error(connection.index, fmt::format("send: {}", uv_strerror(rc)));
+    }
+  }
+
+  void on_datagram(Connection& connection, std::string_view data, bool truncated) {
+    if (m_stopping) {
+      return;
+    }
+    std::uint64_t sequence = 0;
+    if (!truncated && data.size() == m_config.size) {
+      sequence = *datagram_sequence(data); // the size is at least 8
+      if (sequence < connection.sequence) {
+        ++m_result.late;
+        return;
+      }
+    }
+    if (truncated || data.size() != m_config.size || sequence != connection.sequence ||
+        data.substr(8) != std::string_view(connection.datagram).substr(8)) {
+      ++m_result.mismatches;
+      error(connection.index, fmt::format("datagram {}: the answer ({} bytes) differs from what was sent ({} bytes)",
+                                          connection.sequence, data.size(), m_config.size));
+      send_datagram(connection);
+      return;
+    }
+    connection.waiting = false;
+    m_result.bytes += data.size();
+    m_shared.bytes.fetch_add(data.size(), std::memory_order_relaxed);
+    complete(now_ns() - connection.sent_at);
+    send_datagram(connection);
+  }
+
+  std::vector<std::unique_ptr<Connection>> m_connections;
+};
+
+} // namespace
+
+std::unique_ptr<Worker> make_udp_worker(const BenchConfig& config, const loop::Endpoint& endpoint, Shared& shared,
+                                        const std::vector<int>& indexes, bool reports_progress) {
+  return std::make_unique<UdpWorker>(config, endpoint, shared, indexes, reports_progress);
+}
+
+} // namespace netlab::bench
