@@ -10,7 +10,7 @@
 #include "cmd/values.hpp"
 #include "cmd/registry.hpp"
 #include "core/ssh/client_setup.hpp"
-#include "core/ssh/ssh_exec_command.hpp"
+#include "core/ssh_exec/ssh_exec_command.hpp"
 #include "core/util/error.hpp"
 
 namespace netlab::cmd {

@@ -1,5 +1,5 @@
 // ssh-exec: per-host work, output modes and the fan-out pool.
-#include "core/ssh/ssh_exec_command.hpp"
+#include "core/ssh_exec/ssh_exec_command.hpp"
 
 #include <signal.h>
 #include <unistd.h>
