@@ -219,6 +219,22 @@ std::variant<std::string, int> find_program(const std::string& name, const char*
   }
   // glibc's execvp default when PATH is unset.
   std::string_view path = path_value != nullptr ? path_value : "/bin:/usr/bin";
+  // pool-run starts the same program thousands of times: remember the last answer, as a
+  // shell's command hash does, for as long as that file is still executable. (Like the hash,
+  // it does not see a program of that name appear earlier in PATH meanwhile.)
+  thread_local struct {
+    std::string key;
+    std::string found;
+    std::string checked;
+  } last;
+  std::string key = name;
+  key += '\0';
+  key += path;
+  key += '\0';
+  key += cwd ? *cwd : std::string();
+  if (key == last.key && ::access(last.checked.c_str(), X_OK) == 0) {
+    return last.found;
+  }
   bool denied = false;
   std::string candidate;
   std::string probe;
@@ -236,6 +252,9 @@ std::variant<std::string, int> find_program(const std::string& name, const char*
     if (::access(checked->c_str(), X_OK) == 0) {
       struct stat st {};
       if (::stat(checked->c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+        last.key = std::move(key);
+        last.found = candidate;
+        last.checked = *checked;
         return candidate;
       }
       denied = true;
