@@ -7,7 +7,9 @@
 #include "cmd/tls_options.hpp"
 #include "core/echo/echo_service.hpp"
 #include "core/net/server.hpp"
+#include "core/util/cpus.hpp"
 #include "core/util/error.hpp"
+#include "core/util/log.hpp"
 
 namespace netlab::cmd {
 namespace {
@@ -38,6 +40,9 @@ int run_echo_server(const Options& options) {
   if (echo_options.tls && config.address.is_unix()) {
     throw UsageError("--tls needs a TCP address");
   }
+  if (auto warning = cpus::oversubscribed("--workers", static_cast<unsigned>(options.workers), cpus::available())) {
+    log::line(*warning);
+  }
   auto served = net::run_server(config, [echo_options](loop::Loop& loop) { return echo::make_echo_service(loop, echo_options); });
   if (!served) {
     throw Error(served.error());
@@ -55,7 +60,7 @@ Runner setup_echo_server(CLI::App& app) {
   app.add_flag("--upper", options->upper, "upper-case ASCII letters in the echo");
   add_connection_limits(app, options->max_conns, options->access, options->idle_timeout);
   add_port_file(app, options->port_file);
-  as_count(app.add_option("--workers", options->workers, "N event loops on N threads sharing the port (SO_REUSEPORT)")
+  as_count(app.add_option("--workers", options->workers, "N event loops on N threads sharing the port (SO_REUSEPORT); they help only while N is at most the CPUs left beside the clients (more warns)")
                ->capture_default_str(),
            1, 256);
   add_tls_server_options(app, options->tls);

@@ -354,7 +354,7 @@ complete -c netlab -n '__netlab_using echo-server' -l deny-from -r -f -d 'refuse
 complete -c netlab -n '__netlab_using echo-server' -l max-conns-per-ip -r -f -d 'refuse connections beyond N open at once from one address (0: no limit)'
 complete -c netlab -n '__netlab_using echo-server' -l idle-timeout -r -f -d 'close connections idle for SECONDS (0: never)'
 complete -c netlab -n '__netlab_using echo-server' -l port-file -r -F -d 'write the bound port to FILE once listening (for scripts)'
-complete -c netlab -n '__netlab_using echo-server' -l workers -r -f -d 'N event loops on N threads sharing the port (SO_REUSEPORT)'
+complete -c netlab -n '__netlab_using echo-server' -l workers -r -f -d 'N event loops on N threads sharing the port (SO_REUSEPORT); they help only while N is at most the CPUs left beside the clients (more warns)'
 complete -c netlab -n '__netlab_using echo-server' -l tls -d 'speak TLS 1.2+ with the certificate of --tls-cert/--tls-key'
 complete -c netlab -n '__netlab_using echo-server' -l tls-cert -r -F -d 'certificate chain FILE (PEM, leaf first)'
 complete -c netlab -n '__netlab_using echo-server' -l tls-key -r -F -d 'private key FILE (PEM) of --tls-cert'

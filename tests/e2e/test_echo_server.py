@@ -214,6 +214,29 @@ class EchoServerOptionsTest(unittest.TestCase):
                 s.close()
             self.assertEqual(server.stop(), 0)
 
+    def test_workers_beyond_the_cpus_warn(self):
+        # Pinned to one CPU (the server inherits the mask): --workers 2 warns once, --workers 1
+        # does not, and the server works either way.
+        saved = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {min(saved)})
+        try:
+            many = Server("echo-server", "0", "--workers", "2")
+            one = Server("echo-server", "0", "--workers", "1")
+        finally:
+            os.sched_setaffinity(0, saved)
+        stderr = []
+        for server in (many, one):
+            with server:
+                with connect("127.0.0.1", server.port) as s:
+                    s.sendall(b"cpu")
+                    self.assertEqual(recv_exactly(s, 3), b"cpu")
+                self.assertEqual(server.stop(), 0)
+                stderr.append(server.stderr())
+        warning = ("netlab: echo-server: warning: --workers 2 exceeds the 1 CPU available; "
+                   "more workers than CPUs usually slows it down")
+        self.assertEqual([line for line in stderr[0].splitlines() if "warning" in line], [warning])
+        self.assertNotIn("warning", stderr[1])
+
     def test_workers_on_unix_socket(self):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "w.sock")
