@@ -3,6 +3,7 @@
 Every suite is a plain unittest module run by ctest with NETLAB pointing at the binary. A suite
 whose peer program is missing exits 77, which ctest reports as skipped.
 """
+import atexit
 import os
 import re
 import shutil
@@ -21,6 +22,32 @@ SKIP = 77
 
 # Generous: the sanitizer build is several times slower than the release one.
 READY_TIMEOUT = 20.0
+
+
+def _own_tmpdir():
+    """A suite (a test_*.py run as a program) gets a TMPDIR of its own, made before the suite's
+    module code runs; at exit the suite fails if anything is left in it (a temp folder a test did
+    not remove, a file netlab or a peer program left behind)."""
+    if not os.path.basename(sys.argv[0]).startswith("test_"):
+        return None
+    path = tempfile.mkdtemp(prefix="netlab-suite-", dir=tempfile.gettempdir())
+    os.environ["TMPDIR"] = path
+    tempfile.tempdir = path
+
+    def check():
+        left = sorted(os.listdir(path)) if os.path.isdir(path) else []
+        shutil.rmtree(path, ignore_errors=True)
+        if left:
+            print(f"FAILED: the suite left {len(left)} entries in its TMPDIR: {', '.join(left)}",
+                  file=sys.stderr, flush=True)
+            sys.stdout.flush()
+            os._exit(1)
+
+    atexit.register(check)
+    return path
+
+
+SUITE_TMPDIR = _own_tmpdir()
 
 
 def require(*programs):
@@ -83,6 +110,8 @@ class Server:
         return int(self.address.rsplit(":", 1)[1])
 
     def stderr(self):
+        if getattr(self, "_final_stderr", None) is not None:
+            return self._final_stderr
         with open(self.stderr_path, "rb") as f:
             return f.read().decode(errors="replace")
 
@@ -97,7 +126,10 @@ class Server:
             raise AssertionError(f"server did not stop within {timeout}s after {sig}")
         self._stderr.close()
         self.proc.stdout.close()
-        check_sanitizers(self.stderr(), "server")
+        # The server is gone: its log is kept in memory and its temp folder removed at once.
+        self._final_stderr = self.stderr()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        check_sanitizers(self._final_stderr, "server")
         return rc
 
     def close(self):
@@ -109,7 +141,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        report = self.stderr() if os.path.exists(self.stderr_path) else ""
+        report = self.stderr() if getattr(self, "_final_stderr", None) is not None or os.path.exists(self.stderr_path) else ""
         if not self._stderr.closed:
             self._stderr.close()
         if self.proc.stdout and not self.proc.stdout.closed:
@@ -186,6 +218,71 @@ def children_of(pid):
 
 def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def _proc_net(kind):
+    """Rows of /proc/net/KIND and KIND6 as (local port, remote port, tx queue, rx queue, inode)."""
+    rows = []
+    for name in (kind, kind + "6"):
+        try:
+            with open(f"/proc/net/{name}") as f:
+                lines = f.readlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            tx, rx = (int(x, 16) for x in fields[4].split(":"))
+            rows.append((int(fields[1].rsplit(":", 1)[1], 16), int(fields[2].rsplit(":", 1)[1], 16), tx, rx,
+                         int(fields[9])))
+    return rows
+
+
+def accepted_by_server(server_port, client_sock):
+    """True once the server has accept()ed this client's connection: the kernel's server-side
+    socket has an inode only after accept (one still in the listen backlog shows inode 0)."""
+    client_port = client_sock.getsockname()[1]
+    return any(local == server_port and remote == client_port and inode != 0
+               for local, remote, _, _, inode in _proc_net("tcp"))
+
+
+def tcp_unread_bytes(server_port):
+    """Bytes the kernel holds for the server's accepted connections on `server_port` that the
+    server has not read yet."""
+    return sum(rx for local, remote, _, rx, _ in _proc_net("tcp") if local == server_port and remote != 0)
+
+
+def udp_unread_bytes(port):
+    """Bytes of datagrams queued on the UDP socket bound to `port` that its owner has not read."""
+    return sum(rx for local, _, _, rx, _ in _proc_net("udp") if local == port)
+
+
+def descendants(pid):
+    """Every process below pid, depth first."""
+    out = []
+    for child in children_of(pid):
+        out.append(child)
+        out.extend(descendants(child))
+    return out
+
+
+def comm(pid):
+    """The process's command name, "" once it is gone."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def blocked_writing_output(pid):
+    """True while pid sleeps in the kernel writing to a full pipe or socket pair (libuv's stdio
+    pipes are socket pairs): its reader is not reading."""
+    try:
+        with open(f"/proc/{pid}/wchan") as f:
+            wchan = f.read()
+    except OSError:
+        return False
+    return "pipe" in wchan or "sock_alloc_send" in wchan or "sendmsg" in wchan
 
 
 def echo_clients(port, count, size, max_piece=16384, timeout=120, seed=None):

@@ -217,20 +217,20 @@ class TcpAccessTest:
                 # The limit is per address: 127.0.0.2 has its own three.
                 self.assert_served(server, source="127.0.0.2")
             self.kind.close(held.pop())
-            # The server learns of the close asynchronously; until then a newcomer is refused.
-            deadline = time.monotonic() + IO_TIMEOUT
-            while True:
+            # The server learns of the close asynchronously; until then a newcomer is refused. The
+            # fact waited for is a newcomer being served.
+            def newcomer_served():
                 try:
                     conn = self.kind.open("127.0.0.1", server.port)
                     try:
-                        if self.kind.served(conn, "again"):
-                            break
+                        return self.kind.served(conn, "again")
                     finally:
                         self.kind.close(conn)
                 except (OSError, EOFError, AssertionError, ProtocolError):
-                    pass
-                self.assertLess(time.monotonic(), deadline, "no room made by closing a connection")
-                time.sleep(0.05)
+                    return False
+
+            self.assertTrue(nt.wait_until(newcomer_served, IO_TIMEOUT, interval=0.05),
+                            "no room made by closing a connection")
         finally:
             for conn in held:
                 self.kind.close(conn)
@@ -360,9 +360,9 @@ class TestUdpEcho(unittest.TestCase):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             for i in range(25):
                 s.sendto(b"x%d" % i, ("127.0.0.1", server.port))
-                time.sleep(0.005)
         self.assertTrue(nt.wait_until(lambda: "dropped a datagram" in server.stderr()))
-        time.sleep(0.2)
+        # Every datagram has been read (and so counted, in the same callback) once none is queued.
+        self.assertTrue(nt.wait_until(lambda: nt.udp_unread_bytes(server.port) == 0))
         self.assertEqual(server.stop(), 0)
         err = server.stderr()
         self.assertIn("dropped 25 datagram(s) from refused peers in all", err)

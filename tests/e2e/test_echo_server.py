@@ -1,5 +1,6 @@
 """echo-server end to end: real peers (socat, ncat, Python sockets) over IPv4, IPv6 and unix sockets."""
 import os
+import select
 import signal
 import socket
 import struct
@@ -9,8 +10,8 @@ import threading
 import time
 import unittest
 
-from netlab_test import (Server, connect, echo_clients, main, recv_exactly, recv_until_close, require,
-                         rss_kib)
+from netlab_test import (Server, connect, echo_clients, fd_count, main, recv_exactly, recv_until_close, require,
+                         rss_kib, wait_until)
 
 require("socat", "ncat")
 
@@ -179,8 +180,11 @@ class EchoServerOptionsTest(unittest.TestCase):
             for s in (a, b):
                 s.sendall(b"still")
                 self.assertEqual(recv_exactly(s, 5), b"still")
+            pid = server.proc.pid
+            open_fds = fd_count(pid)
             a.close()
-            time.sleep(0.2)  # let the server see the close before the next connect
+            # The server has seen the close once it has closed its descriptor for `a`.
+            self.assertTrue(wait_until(lambda: fd_count(pid) < open_fds), "the server kept a's descriptor")
             d = connect("127.0.0.1", server.port)
             d.sendall(b"room again")
             self.assertEqual(recv_exactly(d, 10), b"room again")
@@ -193,11 +197,16 @@ class EchoServerOptionsTest(unittest.TestCase):
             idle = connect("127.0.0.1", server.port)
             busy = connect("127.0.0.1", server.port)
             start = time.monotonic()
-            while time.monotonic() - start < 1.5:
+            # `busy` talks until the server closes `idle`, then past a whole timeout more.
+            idle_closed_at = None
+            while idle_closed_at is None or time.monotonic() - idle_closed_at < 0.6:
                 busy.sendall(b"k")
                 self.assertEqual(recv_exactly(busy, 1), b"k")
-                time.sleep(0.1)
-            self.assertEqual(idle.recv(10), b"")
+                if idle_closed_at is None and select.select([idle], [], [], 0.1)[0]:
+                    self.assertEqual(idle.recv(10), b"")
+                    idle_closed_at = time.monotonic()
+                self.assertLess(time.monotonic() - start, 20, "the idle connection was never closed")
+            self.assertGreater(idle_closed_at - start, 0.25, "the idle connection was closed before its timeout")
             busy.sendall(b"alive")
             self.assertEqual(recv_exactly(busy, 5), b"alive")
             idle.close()

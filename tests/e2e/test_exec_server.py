@@ -24,12 +24,7 @@ def pid_alive(pid):
 
 
 def wait_gone(pid, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not pid_alive(pid):
-            return True
-        time.sleep(0.02)
-    return False
+    return nt.wait_until(lambda: not pid_alive(pid), timeout)
 
 
 class Base(unittest.TestCase):
@@ -303,10 +298,13 @@ class TestLimits(Base):
     def test_slow_reader_does_not_grow_server(self):
         c = self.client()
         pid = self.open_server.proc.pid
-        c.send_exec(1, argv=["yes", "x" * 1000])
-        time.sleep(0.5)
         before = nt.rss_kib(pid)
-        time.sleep(1.5)
+        c.send_exec(1, argv=["yes", "x" * 1000])
+        # The server has stopped reading the command's output once `yes` blocks writing to it.
+        def yes_blocked():
+            return any(nt.blocked_writing_output(p) for p in nt.descendants(pid)
+                       if nt.comm(p) == "yes")
+        self.assertTrue(nt.wait_until(yes_blocked, 30), "the server kept reading output no one reads")
         grown = nt.rss_kib(pid) - before
         self.assertLess(grown, 16 * 1024, f"server grew {grown} KiB while the client did not read")
         c.signal(1, "KILL")
@@ -346,8 +344,10 @@ class TestProcessHygiene(Base):
             pid = server.proc.pid
             warm = self.client(server)
             warm.run(argv=["true"])
+            warm_fds = nt.fd_count(pid)
             warm.close()
-            time.sleep(0.2)
+            # Idle again once the server has closed the warm-up connection's descriptor.
+            self.assertTrue(nt.wait_until(lambda: nt.fd_count(pid) < warm_fds))
             before = nt.fd_count(pid)
             for i in range(20):
                 c = ExecClient("127.0.0.1", server.port)
@@ -903,9 +903,13 @@ class TestLegacy(unittest.TestCase):
     def test_disconnect_kills_command(self):
         s = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
         s.send(b"echo $$ > /dev/null; sleep 60")
-        time.sleep(0.3)
-        sleepers = [p for p in nt.children_of(self.server.proc.pid)]
-        self.assertTrue(sleepers)
+        sleepers = []
+
+        def started():
+            sleepers[:] = nt.children_of(self.server.proc.pid)
+            return sleepers
+
+        self.assertTrue(nt.wait_until(started), "the command never started")
         s.close()
         for pid in sleepers:
             self.assertTrue(wait_gone(pid))

@@ -9,7 +9,7 @@ import socket
 import time
 import unittest
 
-from netlab_test import Server, connect, main, recv_exactly
+from netlab_test import Server, accepted_by_server, connect, main, recv_exactly, wait_until
 
 MODELS = ["blocking", "threads", "nonblocking", "select", "poll", "epoll", "uv"]
 CLASSIC = [m for m in MODELS if m != "uv"]
@@ -47,7 +47,9 @@ class Talker:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             self.exchange(test)
-            time.sleep(PACE)
+            # Quiet for PACE, watching for the one thing that must not happen: the server closing us.
+            readable, _, _ = select.select([self.sock], [], [], PACE)
+            test.assertFalse(readable, "the server closed (or wrote unasked to) a talking client")
 
     def close(self):
         self.sock.close()
@@ -103,7 +105,8 @@ class SelectServerIdleTest(unittest.TestCase):
             talker.close()
             # Without the timeout, `queued` would wait in the backlog for as long as `silent` stays.
             silent = connect("127.0.0.1", server.port)
-            time.sleep(0.1)  # so the server takes `silent` first
+            # The server must take `silent` first: wait until it has accepted it.
+            self.assertTrue(wait_until(lambda: accepted_by_server(server.port, silent)), "silent never accepted")
             start = time.monotonic()
             queued = connect("127.0.0.1", server.port)
             queued.sendall(b"my turn")
@@ -125,7 +128,14 @@ class SelectServerIdleTest(unittest.TestCase):
             for model in ("threads", "epoll"):
                 servers.append(Server("select-server", "0", "--model", model, "--idle-timeout", "0"))
             silent = [connect("127.0.0.1", s.port) for s in servers]
-            time.sleep(IDLE * 1.5)
+            # A witness server with the timeout gets a silent client at the same moment; once it has
+            # closed that one, a timeout has certainly passed for the others too.
+            witness = Server("select-server", "0", "--model", "epoll", "--idle-timeout", str(IDLE))
+            servers.append(witness)
+            witnessed = connect("127.0.0.1", witness.port)
+            witnessed.settimeout(CLOSE_WITHIN * 4)
+            self.assertTrue(closed_by_peer(witnessed), "the witness never closed its idle client")
+            witnessed.close()
             for s, sock in zip(servers, silent):
                 readable, _, _ = select.select([sock], [], [], 0)
                 self.assertFalse(readable, "a silent client was closed with --idle-timeout 0")
