@@ -45,7 +45,14 @@ class FakeServer:
                         pass
                 else:
                     conn.sendall(part)
-            time.sleep(0.5)
+            # End our side, then read until the client closes its own: closing with its bytes
+            # unread would answer with a reset that can overtake the script's last bytes.
+            conn.shutdown(socket.SHUT_WR)
+            try:
+                while conn.recv(65536):
+                    pass
+            except (socket.timeout, OSError):
+                pass
 
     def received_after_close(self):
         self.thread.join(30)
@@ -235,10 +242,12 @@ class TestExecClient(unittest.TestCase):
         self.assertEqual(proc.wait(10), 128 + signal.SIGINT)
 
     def test_second_ctrl_c_exits_130(self):
-        proc = self._start_sleeping(["sh", "-c", "trap '' INT; echo ready; sleep 30"])
+        # The command survives INT and says so each time it gets one.
+        proc = self._start_sleeping(["sh", "-c", "trap 'echo got INT' INT; echo ready; while :; do sleep 1; done"])
         remote = nt.children_of(self.server.proc.pid)
         proc.send_signal(signal.SIGINT)
-        time.sleep(0.3)
+        # The first Ctrl-C was forwarded once the command reports it.
+        self.assertEqual(proc.stdout.readline(), b"got INT\n")
         self.assertIsNone(proc.poll())
         proc.send_signal(signal.SIGINT)
         self.assertEqual(proc.wait(10), 130)

@@ -269,8 +269,9 @@ class ServerCase(unittest.TestCase):
         return server
 
     def idle_footprint(self, server):
-        """RSS (KiB) and open descriptors of the server, started and idle."""
-        time.sleep(0.2)
+        """RSS (KiB) and open descriptors of the server, started (it printed `listening on`) and
+        idle. A bystander may already be connecting: its descriptor is not counted, which only
+        makes assert_back_to_idle stricter."""
         return nt.rss_kib(server.proc.pid), fd_count(server.proc.pid)
 
     def assert_back_to_idle(self, server, base_rss, base_fds, what):
@@ -367,6 +368,7 @@ class TestSlowloris(ServerCase):
                         sent[i] += 1
                     except OSError:
                         closed_at[i] = time.monotonic() - start
+                # The attack's pace (one byte per peer every half second), not a wait for the server.
                 time.sleep(0.5)
             bystander.check(self, "slowloris")
         for c in peers:
@@ -540,7 +542,8 @@ class TestHugeFrames(ServerCase):
                 c.handshake()
                 c.send_raw(struct.pack("!I", len(text)) + text + os.urandom(1024))
                 peers.append(c)
-            time.sleep(0.5)
+            # Every byte the claimants sent has been read by the server.
+            self.assertTrue(wait_until(lambda: nt.tcp_unread_bytes(server.port) == 0, 10 * SLOW))
             bystander.check(self, "4 GiB claims in progress")
             grown = nt.rss_kib(pid) - base_rss
             self.assertLess(grown, 64 * 1024 * (4 if SANITIZED else 1), f"20 claims of 4 GiB cost {grown} KiB")
@@ -627,8 +630,11 @@ class TestDescriptorExhaustion(unittest.TestCase):
                 pid = server.proc.pid
                 self.assertTrue(wait_until(lambda: fd_count(pid) >= self.LIMIT - 2, 10 * SLOW),
                                 f"{name}: only {fd_count(pid)} descriptors open")
-            # Every server at its limit, the excess refused or still pending: measured together.
-            time.sleep(0.5)
+            # Every server at its limit with every peer decided (accepted or refused, none left in
+            # the backlog): the steady state whose CPU use is measured, all servers together.
+            for name, server in servers.items():
+                with self.subTest(server=name):
+                    self.wait_all_decided(name, server, peers[name])
             cpu_before = {name: cpu_seconds(s.proc.pid) for name, s in servers.items()}
             start = time.monotonic()
             time.sleep(2)
@@ -638,7 +644,7 @@ class TestDescriptorExhaustion(unittest.TestCase):
                     used = (cpu_seconds(server.proc.pid) - cpu_before[name]) / elapsed
                     self.assertLess(used, 0.25, f"{name} used {used:.2f} of a core at the descriptor limit")
                     self.assertIsNone(server.proc.poll(), f"{name} exited: {server.stderr()[-2000:]}")
-                    self.check_at_limit(name, base[name], peers[name], goods[name])
+                    self.check_at_limit(name, server, base[name], peers[name], goods[name])
             for name, server in servers.items():
                 with self.subTest(server=name):
                     for s in peers[name]:
@@ -666,17 +672,43 @@ class TestDescriptorExhaustion(unittest.TestCase):
             if reports:
                 raise AssertionError("\n".join(reports))
 
-    def check_at_limit(self, name, base_fds, flood, good):
-        # The excess is answered with a close or a reset, none left hanging in the backlog.
+    def peer_states(self, server, flood):
+        """Each peer as 'refused' (closed or reset by the server), 'accepted' (the server holds
+        it) or 'pending' (still in the listen backlog, neither)."""
         states = []
+        for s in flood:
+            state = peer_state(s)
+            if state == "open":
+                state = "accepted" if nt.accepted_by_server(server.port, s) else "pending"
+            states.append(state)
+        return states
 
-        def settled():
-            states[:] = [peer_state(s) for s in flood]
-            return states.count("refused") >= self.PEERS - (self.LIMIT - base_fds)
+    def wait_all_decided(self, name, server, flood):
+        """Waits until no peer is pending. A server at its descriptor limit refuses the backlog
+        as fast as its loop gets to it, which under heavy machine load can be slow: the wait
+        gives up only when nothing has been decided for a long stretch, not after a time budget."""
+        states = self.peer_states(server, flood)
+        while states.count("pending") > 0:
+            pending = states.count("pending")
+            progressed = wait_until(lambda: self.peer_states(server, flood).count("pending") < pending, 30 * SLOW,
+                                    interval=0.05)
+            states = self.peer_states(server, flood)
+            self.assertTrue(progressed, f"{name}: {pending} of {self.PEERS} connections left in the backlog, "
+                                        f"none decided for {30 * SLOW} s ({states.count('refused')} refused)")
+        return states
 
-        self.assertTrue(wait_until(settled, 10 * SLOW),
-                        f"{name}: {states.count('refused')} of {self.PEERS} connections refused")
-        self.assertGreater(states.count("open"), 0)
+    def check_at_limit(self, name, server, base_fds, flood, good):
+        # The excess is answered with a close or a reset, none left hanging in the backlog.
+        states = self.wait_all_decided(name, server, flood)
+        refused = states.count("refused")
+        accepted = states.count("accepted")
+        self.assertEqual(refused + accepted, self.PEERS)
+        # None pending is the fact that matters; how many were accepted depends on the descriptors
+        # the server held at that moment (its base count can include a closing job's pipes), so
+        # the bound is only the limit less stdin, stdout and stderr.
+        self.assertLessEqual(accepted, self.LIMIT - 3, f"{name}: {accepted} accepted")
+        self.assertGreater(refused, 0, f"{name}: nothing refused")
+        self.assertGreater(accepted, 0, f"{name}: nothing accepted")
         if name == "exec-server":
             # Running a command needs pipes the server cannot open now: refused, not a crash.
             reply = good.client
@@ -775,9 +807,9 @@ class TestUdpHostile(unittest.TestCase):
     def test_flood_and_vanishing_peers(self):
         server = nt.Server("udp-echo", "0")
         self.addCleanup(server.close)
-        time.sleep(0.2)
-        base = nt.rss_kib(server.proc.pid)
         with UdpBystander(server.port) as bystander:
+            # Measured once the server has echoed the bystander's first datagram.
+            base = nt.rss_kib(server.proc.pid)
             self.flood(socket.AF_INET, "127.0.0.1", server.port, [0, 1, 1400, 65507] * 8, 200)
             bystander.check(self, "a datagram flood")
         self.assertIsNone(server.proc.poll())
