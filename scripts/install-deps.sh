@@ -9,6 +9,8 @@ packages=(
   libcli11-dev libfmt-dev libuv1-dev nlohmann-json3-dev catch2 libssh-dev libssl-dev
   # sanitizer and fuzzing builds
   clang libclang-rt-14-dev
+  # scripts/format-check.sh
+  clang-format
   # real peers the end-to-end tests talk to
   python3 openssl socat ncat netcat-openbsd openssh-server openssh-client procps iproute2 tmux
   # shells for completion tests, man page and packaging checks

@@ -6,7 +6,7 @@
 using netlab::net::Address;
 using netlab::net::parse_address;
 
-TEST_CASE("net::parse_address: accepted forms", "[address]") {
+TEST_CASE("net::parse_address: host:port, a bare port, bracketed IPv6 and unix: paths parse to their parts", "[address]") {
   auto a = parse_address("example.org:80");
   REQUIRE(a.ok());
   CHECK(a->host == "example.org");
@@ -61,7 +61,7 @@ TEST_CASE("net::parse_address: errors name the problem", "[address]") {
              Catch::Contains("port 0"));
 }
 
-TEST_CASE("net::resolve: numeric, names and unix", "[address]") {
+TEST_CASE("net::resolve: numeric addresses, localhost and unix paths resolve; an unknown name fails", "[address]") {
   auto v4 = netlab::net::resolve(*parse_address("127.0.0.1:1234"));
   REQUIRE(v4.ok());
   CHECK(v4->front().to_string() == "127.0.0.1:1234");

@@ -16,7 +16,7 @@ using Argv = std::vector<std::string>;
 
 } // namespace
 
-TEST_CASE("pool::CommandTemplate: replacement strings", "[pool]") {
+TEST_CASE("pool::CommandTemplate: {} {.} {/} {//} {/.} {#} {%} and {N} expand as in GNU parallel", "[pool]") {
   CHECK(expand({"gzip", "{}"}, {"dir/a.tar.gz"}) == Argv{"gzip", "dir/a.tar.gz"});
   CHECK(expand({"x", "{.}", "{/}", "{//}", "{/.}"}, {"dir/a.tar.gz"}) == Argv{"x", "dir/a.tar", "a.tar.gz", "dir", "a.tar"});
   CHECK(expand({"job-{#}-slot-{%}"}, {"in"}) == Argv{"job-7-slot-2"});
@@ -56,7 +56,7 @@ TEST_CASE("pool::path transforms match GNU parallel", "[pool]") {
   CHECK(dir_name("a//b") == "a");
 }
 
-TEST_CASE("pool::shell_quote and display_command", "[pool]") {
+TEST_CASE("pool::shell_quote leaves plain words alone and quotes the rest; display_command shows a shell command bare", "[pool]") {
   CHECK(shell_quote("plain-word_1.txt") == "plain-word_1.txt");
   CHECK(shell_quote("") == "''");
   CHECK(shell_quote("a b") == "'a b'");

@@ -29,7 +29,7 @@ TEST_CASE("ssh::parse_host: user, host and port") {
   CHECK(user_only->host == "db.example.org");
 }
 
-TEST_CASE("ssh::parse_host: IPv6") {
+TEST_CASE("ssh::parse_host: IPv6 hosts bracketed with a port, bare with a zone, or bracketed alone") {
   auto bracketed = parse_host("admin@[::1]:2200");
   REQUIRE(bracketed);
   CHECK(bracketed->user == "admin");
@@ -74,7 +74,7 @@ TEST_CASE("ssh::parse_hosts_file: comments, blanks, line numbers") {
   CHECK(bad.error() == "line 2: host 'web2:nope': port must be 1-65535");
 }
 
-TEST_CASE("ssh::match_pattern: globs") {
+TEST_CASE("ssh::match_pattern: * and ? globs match whole host names, case-insensitively") {
   CHECK(match_pattern("*", "anything"));
   CHECK(match_pattern("web?", "web1"));
   CHECK_FALSE(match_pattern("web?", "web10"));

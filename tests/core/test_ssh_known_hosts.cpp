@@ -93,7 +93,7 @@ TEST_CASE("known_hosts::hash_name: what ssh-keygen -H writes") {
   CHECK(kh::hash_name("[127.0.0.1]:2222", salt) == "|1|AAECAwQFBgcICQoLDA0ODxAREhM=|zKYaAqmSav3Qxr2sffNqWFIcbe4=");
 }
 
-TEST_CASE("known_hosts::check: plain lines") {
+TEST_CASE("known_hosts::check: plain lines match by host list, port and case as ssh does, and a NUL ends a line") {
   auto ok = check("# comment\n\n" + line("[127.0.0.1]:2222"));
   CHECK(ok.status == Status::ok);
   CHECK(ok.place.text() == "kh:3");
@@ -221,7 +221,7 @@ TEST_CASE("known_hosts::check: a server off port 22 falls back to port-less line
   CHECK(!check(line("127.0.0.1"), 22).portless);
 }
 
-TEST_CASE("known_hosts::check: hashed names") {
+TEST_CASE("known_hosts::check: a hashed name matches only its exact host (port-less fallback included) with a 20-byte salt") {
   std::string salt(20, '\x07');
   CHECK(check(line(kh::hash_name("[127.0.0.1]:2222", salt))).status == Status::ok);
   CHECK(check(line(kh::hash_name("[127.0.0.1]:2222", salt), k_other)).status == Status::changed);

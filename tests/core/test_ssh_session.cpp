@@ -49,14 +49,14 @@ TEST_CASE("ssh::resolve_target: default keys only when none are named") {
         std::vector<std::string>{"/h/.ssh/id_ed25519", "/h/.ssh/id_ecdsa", "/h/.ssh/id_rsa"});
 }
 
-TEST_CASE("ssh::join_command and shell_quote") {
+TEST_CASE("ssh::join_command joins with spaces; shell_quote single-quotes the POSIX way") {
   CHECK(netlab::ssh::join_command({"ls", "-l", "/tmp"}) == "ls -l /tmp");
   CHECK(netlab::ssh::join_command({"echo $HOME"}) == "echo $HOME");
   CHECK(netlab::ssh::shell_quote("a b") == "'a b'");
   CHECK(netlab::ssh::shell_quote("it's") == "'it'\\''s'");
 }
 
-TEST_CASE("ssh::ExecOutcome::exit_code") {
+TEST_CASE("ssh::ExecOutcome::exit_code: the status, 128+N for a known signal, 255 for an unknown one, 124 on timeout") {
   ExecOutcome outcome;
   outcome.exit_status = 3;
   CHECK(outcome.exit_code() == 3);
