@@ -96,27 +96,12 @@ class EchoClientTest(unittest.TestCase):
         pid, fd = pty.fork()
         if pid == 0:
             os.execv(NETLAB, [NETLAB, "echo-client", str(self.upper.port)])
-        output = b""
-
-        def read_until(done, timeout=10):
-            nonlocal output
-            deadline = time.monotonic() + timeout
-            while not done(output) and time.monotonic() < deadline:
-                ready, _, _ = select.select([fd], [], [], 0.2)
-                if ready:
-                    try:
-                        output += os.read(fd, 4096)
-                    except OSError:
-                        break
-            return done(output)
-
         try:
-            self.assertTrue(read_until(lambda out: b">>: " in out), output)
+            output = self.read_pty_until(fd, lambda out: b">>: " in out)
             os.write(fd, b"\n")  # empty lines are skipped: straight to the next prompt
             os.write(fd, b"shout\n")
             # The prompt after the reply may arrive a moment after the reply itself.
-            self.assertTrue(read_until(lambda out: b"SHOUT" in out and out.count(b">>: ") >= 3),
-                            output)
+            output = self.read_pty_until(fd, lambda out: b"SHOUT" in out and out.count(b">>: ") >= 3, output=output)
             os.write(fd, b"\x04")  # end of input
             _, status = os.waitpid(pid, 0)
             self.assertEqual(os.waitstatus_to_exitcode(status), 0)
@@ -139,8 +124,9 @@ class EchoClientTest(unittest.TestCase):
         self.addCleanup(os.close, master)
         return proc, master
 
-    def read_pty_until(self, fd, done, timeout=20):
-        output = b""
+    def read_pty_until(self, fd, done, timeout=20, output=b""):
+        """Reads the terminal until done(everything read so far) holds; returns all of it. Pass
+        the previous result as `output` to keep reading where it left off."""
         deadline = time.monotonic() + timeout
         while not done(output) and time.monotonic() < deadline:
             ready, _, _ = select.select([fd], [], [], 0.2)

@@ -451,38 +451,31 @@ class SftpTrustTest(unittest.TestCase):
             self.assertIn(code, (0, -signum), text[-300:])
             self.assertEqual(sha256_file(path), new_digest)
 
-    def test_interrupted_download_leaves_nothing(self):
-        base = tempfile.mkdtemp(dir=self.tmp)
-        remote = os.path.join(base, "remote.bin")
-        self.make_big(remote)
-        digest = sha256_file(remote)
-        folder = os.path.join(base, "local")
+    def interrupted_transfers(self, direction, source, target_name, old):
+        """Runs `--get`/`--put` of `source` into a fresh folder, interrupted by INT, TERM and HUP in
+        turn, with the target holding `old` each time: no temporary file is left and the target
+        holds either `old` (interrupted in time) or the whole new content (interrupted too late)."""
+        digest = sha256_file(source)
+        folder = os.path.join(os.path.dirname(source), "into")
         os.makedirs(folder)
-        dest = os.path.join(folder, "dest.bin")
+        target = os.path.join(folder, target_name)
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             with self.subTest(signal=signum.name):
-                with open(dest, "wb") as f:
-                    f.write(b"old local\n")
-                code, text = self.interrupt(self.argv("--get", remote, dest, self.host), folder, signum)
+                with open(target, "wb") as f:
+                    f.write(old)
+                code, text = self.interrupt(self.argv(direction, source, target, self.host), folder, signum)
                 self.assertEqual(temporaries(folder), [], (code, text[-300:]))
-                self.check_interrupted(code, text, signum, dest, b"old local\n", digest)
+                self.check_interrupted(code, text, signum, target, old, digest)
+
+    def test_interrupted_download_leaves_nothing(self):
+        remote = os.path.join(tempfile.mkdtemp(dir=self.tmp), "remote.bin")
+        self.make_big(remote)
+        self.interrupted_transfers("--get", remote, "dest.bin", b"old local\n")
 
     def test_interrupted_upload_leaves_remote_untouched(self):
-        base = tempfile.mkdtemp(dir=self.tmp)
-        local = os.path.join(base, "local.bin")
+        local = os.path.join(tempfile.mkdtemp(dir=self.tmp), "local.bin")
         self.make_big(local)
-        digest = sha256_file(local)
-        folder = os.path.join(base, "remote")
-        os.makedirs(folder)
-        remote = os.path.join(folder, "target.bin")
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            with self.subTest(signal=signum.name):
-                with open(remote, "wb") as f:
-                    f.write(b"old remote\n")
-                code, text = self.interrupt(self.argv("--put", local, remote, self.host), folder, signum)
-                self.assertEqual(temporaries(folder), [], (code, text[-300:]))
-                self.check_interrupted(code, text, signum, remote, b"old remote\n", digest)
-
+        self.interrupted_transfers("--put", local, "target.bin", b"old remote\n")
 
 if __name__ == "__main__":
     main()
