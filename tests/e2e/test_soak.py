@@ -3,6 +3,7 @@ rr and stream), udp-echo (bench udp) and exec-server (exec-client running `cat`)
 no byte was lost or corrupted, every server stopped cleanly and none kept growing under load."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,6 +22,7 @@ SLACK_KIB = (64 if SANITIZED else 32) * 1024
 class SoakTest(unittest.TestCase):
     def test_thirty_seconds(self):
         tmp = tempfile.mkdtemp(prefix="netlab-soak-")
+        self.addCleanup(shutil.rmtree, tmp, True)
         summary_path = os.path.join(tmp, "summary.json")
         env = dict(os.environ, NETLAB=os.path.abspath(nt.NETLAB), SOAK_SUMMARY=summary_path,
                    SOAK_RSS_SLACK_KIB=str(SLACK_KIB))
