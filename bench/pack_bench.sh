@@ -70,11 +70,11 @@ python3 "$WORK/py_pack.py" "$FORMAT" < "$WORK/records.txt" | cmp - "$WORK/record
 head -c $((FILE_MB * 1024 * 1024)) /dev/urandom > "$WORK/big.bin"
 
 "${P[@]}" --header
-row --label "unpack --iter, $RECORDS records of '$FORMAT' (s)" \
+row --label "unpack --iter, $RECORDS records of '$FORMAT' (s)" --target "vs same text out <= 0.1x (10x)" \
   "netlab unpack=$NETLAB unpack --iter '$FORMAT' $WORK/records.bin > /dev/null" \
   "python struct, same text out=python3 $WORK/py_unpack.py '$FORMAT' $WORK/records.bin > /dev/null" \
   "python struct.iter_unpack, no output=python3 $WORK/py_iter_only.py '$FORMAT' $WORK/records.bin"
-row --label "pack --iter, $RECORDS records of '$FORMAT' (s)" \
+row --label "pack --iter, $RECORDS records of '$FORMAT' (s)" --target "<= 0.1x (10x)" \
   "netlab pack=$NETLAB pack --iter '$FORMAT' < $WORK/records.txt > /dev/null" \
   "python struct.pack, same text in=python3 $WORK/py_pack.py '$FORMAT' < $WORK/records.txt > /dev/null"
 # Frame packing of a large file against cat: both read the file and write a pipe to /dev/null.
