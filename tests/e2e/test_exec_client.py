@@ -68,19 +68,19 @@ HELLO = encode_frame({"type": "hello", "version": 1, "server": "fake", "auth": "
 class TestExecClient(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        # Class cleanups run even when a later step here fails (tearDownClass would not): the
+        # token folder and the servers started so far never outlive the class.
         cls.tmp = tempfile.mkdtemp(prefix="netlab-exec-client-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
         cls.token_file = os.path.join(cls.tmp, "token")
         with open(os.open(cls.token_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
             f.write(TOKEN + "\n")
         cls.server = nt.Server("exec-server", "0", "--shell")
+        cls.addClassCleanup(cls.server.close)
         cls.auth_server = nt.Server("exec-server", "0", "--token-file", cls.token_file)
+        cls.addClassCleanup(cls.auth_server.close)
         cls.allow_server = nt.Server("exec-server", "0", "--allow", "echo")
-
-    @classmethod
-    def tearDownClass(cls):
-        for server in (cls.server, cls.auth_server, cls.allow_server):
-            server.close()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        cls.addClassCleanup(cls.allow_server.close)
 
     def client(self, *args, input=b"", env=None, server=None):
         server = server or self.server

@@ -30,18 +30,17 @@ def wait_gone(pid, timeout=10.0):
 class Base(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        # Class cleanups run even when a later step here fails (tearDownClass would not): the
+        # token folder and the servers started so far never outlive the class.
         cls.tmp = tempfile.mkdtemp(prefix="netlab-exec-")
+        cls.addClassCleanup(__import__("shutil").rmtree, cls.tmp, True)
         cls.token_file = os.path.join(cls.tmp, "token")
         with open(os.open(cls.token_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
             f.write(TOKEN + "\n")
         cls.open_server = nt.Server("exec-server", "127.0.0.1:0", "--shell", "--max-body", MAX_BODY)
+        cls.addClassCleanup(cls.open_server.close)
         cls.auth_server = nt.Server("exec-server", "127.0.0.1:0", "--token-file", cls.token_file)
-
-    @classmethod
-    def tearDownClass(cls):
-        for server in (cls.open_server, cls.auth_server):
-            server.close()
-        __import__("shutil").rmtree(cls.tmp, ignore_errors=True)
+        cls.addClassCleanup(cls.auth_server.close)
 
     def client(self, server=None, handshake=True, token=None):
         server = server or self.open_server

@@ -40,6 +40,8 @@ def hkdf_sha256(ikm, info, length=32):
 def setUpModule():
     global TMP, CERTS, TOKEN_FILE, OTHER_TOKEN_FILE
     TMP = tempfile.mkdtemp(prefix="netlab-exec-tls-")
+    # Runs even when the rest of this setup fails (tearDownModule would not).
+    unittest.addModuleCleanup(shutil.rmtree, TMP, True)
     CERTS = make_certs(TMP)
     TOKEN_FILE = os.path.join(TMP, "token")
     OTHER_TOKEN_FILE = os.path.join(TMP, "other-token")
@@ -47,10 +49,6 @@ def setUpModule():
         with open(path, "w") as f:
             f.write(text + "\n")
         os.chmod(path, 0o600)
-
-
-def tearDownModule():
-    shutil.rmtree(TMP, ignore_errors=True)
 
 
 def psk_server(*extra):
