@@ -7,7 +7,7 @@
 
 using netlab::bench::Histogram;
 
-TEST_CASE("bench::Histogram: empty reports zeros", "[bench]") {
+TEST_CASE("bench::Histogram: an empty histogram reports zeros", "[bench]") {
   Histogram histogram;
   CHECK(histogram.count() == 0);
   CHECK(histogram.percentile(50) == 0);

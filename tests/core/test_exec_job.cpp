@@ -33,7 +33,7 @@ JobEvents events_for(Run& run) {
 
 } // namespace
 
-TEST_CASE("exec::Job: output, stdin, exit code, reaped", "[exec][job]") {
+TEST_CASE("exec::Job: the command reads its stdin, its output and exit code arrive, and it is reaped", "[exec][job]") {
   netlab::loop::Loop loop;
   Run run;
   auto running = std::make_shared<std::size_t>(0);

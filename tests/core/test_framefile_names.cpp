@@ -6,7 +6,7 @@
 using netlab::framefile::check_name;
 using netlab::framefile::stored_name;
 
-TEST_CASE("framefile::stored_name: normalised and relative", "[framefile]") {
+TEST_CASE("framefile::stored_name: a stored name is normalised and relative", "[framefile]") {
   CHECK(*stored_name("a/b.txt") == "a/b.txt");
   CHECK(*stored_name("./a//b.txt") == "a/b.txt");
   CHECK(*stored_name("/etc/hosts") == "etc/hosts");

@@ -88,7 +88,7 @@ TEST_CASE("pack::parse_bool: true/false/1/0 in any case", "[pack]") {
   CHECK_FALSE(parse_bool("2").ok());
 }
 
-TEST_CASE("pack::decode_escapes: C escapes to bytes", "[pack]") {
+TEST_CASE("pack::decode_escapes: C escapes decode to the bytes they name", "[pack]") {
   CHECK(*decode_escapes("a\\nb") == "a\nb");
   CHECK(*decode_escapes("\\t\\r\\\\") == "\t\r\\");
   CHECK(*decode_escapes("\\0") == std::string(1, '\0'));
@@ -113,7 +113,7 @@ TEST_CASE("pack::append_escaped: every byte round-trips", "[pack]") {
   CHECK(escaped("tab\there\\") == "tab\\there\\\\");
 }
 
-TEST_CASE("pack::append_float: repr(float) layout", "[pack]") {
+TEST_CASE("pack::append_float: a float is written the way Python's repr() writes it", "[pack]") {
   CHECK(float_text(1.0) == "1.0");
   CHECK(float_text(-0.0) == "-0.0");
   CHECK(float_text(0.1) == "0.1");

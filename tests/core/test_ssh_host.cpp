@@ -8,7 +8,7 @@ using netlab::ssh::parse_host;
 using netlab::ssh::parse_hosts_file;
 using netlab::ssh::resolve_config;
 
-TEST_CASE("ssh::parse_host: user, host and port") {
+TEST_CASE("ssh::parse_host: user@host:port splits into user, host and port") {
   auto plain = parse_host("web1");
   REQUIRE(plain);
   CHECK(plain->user.empty());
