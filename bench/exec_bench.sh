@@ -61,6 +61,6 @@ row --label "$N x true, new connection each" --target "vs ssh <= 0.02x (50x)" \
   "exec-client=$(loop "$CLIENT --no-stdin -- true")" \
   "ssh=$(loop "$SSH h1 true")" \
   "ncat=$(loop "ncat 127.0.0.1 $NPORT </dev/null >/dev/null")"
-row --label "$N x true over one connection" --target "<= 1.0x" \
+row --label "$N x /bin/true over one connection" --target "<= 1.0x" \
   "exec-client=$CLIENT < $TMP/commands > /dev/null" \
   "ssh-ControlMaster=$SSH h1-cm sh < $TMP/commands > /dev/null"
