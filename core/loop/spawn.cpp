@@ -117,22 +117,8 @@ private:
 
 namespace {
 
-// One /dev/null for every child's ignored descriptor, at 3 or above so that it can never be
-// one of the descriptors the file actions overwrite first.
-int dev_null() {
-  static const int fd = [] {
-    int opened = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (opened >= 0 && opened < 3) {
-      int moved = ::fcntl(opened, F_DUPFD_CLOEXEC, 3);
-      ::close(opened);
-      opened = moved;
-    }
-    return opened;
-  }();
-  return fd;
-}
-
-// Moves `fd` to 3 or above (see dev_null); returns the descriptor to use, or -1.
+// Moves `fd` to 3 or above, so that it can never be one of the descriptors the file actions
+// overwrite first; returns the descriptor to use, or -1.
 int above_stdio(int fd) {
   if (fd < 0 || fd >= 3) {
     return fd;
@@ -168,8 +154,8 @@ struct StdioFds {
   int set(int i, const Stdio& stdio) {
     switch (stdio.kind) {
     case Stdio::Kind::ignore:
-      child[i] = dev_null();
-      return child[i] >= 0 ? 0 : ENOENT;
+      // Opened by the child (a file action): nothing of ours stays open for it.
+      return 0;
     case Stdio::Kind::inherit:
       child[i] = stdio.fd;
       return 0;
@@ -335,7 +321,11 @@ Result<std::shared_ptr<Process>> Process::spawn(Loop& loop, const SpawnOptions& 
   SpawnSetup setup;
   for (int i = 0; i < 3; ++i) {
     // dup2 onto 0-2 clears close-on-exec there; every other descriptor of ours has it.
-    posix_spawn_file_actions_adddup2(&setup.actions, fds.child[i], i);
+    if (fds.child[i] >= 0) {
+      posix_spawn_file_actions_adddup2(&setup.actions, fds.child[i], i);
+    } else {
+      posix_spawn_file_actions_addopen(&setup.actions, i, "/dev/null", i == 0 ? O_RDONLY : O_RDWR, 0);
+    }
   }
   if (options.cwd) {
     posix_spawn_file_actions_addchdir_np(&setup.actions, options.cwd->c_str());

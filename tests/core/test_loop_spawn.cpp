@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "core/loop/spawn.hpp"
+#include "core/loop/timer.hpp"
 #include "tests/core/loop_teardown.hpp"
 
 using namespace netlab;
@@ -319,4 +320,32 @@ TEST_CASE("loop::Process: a loop closed under a running child drops its callback
   }
   int status = 0;
   CHECK(::waitpid(pid, &status, 0) == pid);
+}
+
+TEST_CASE("loop::Process: spawning keeps no descriptor of ours open once the child is gone", "[loop][spawn]") {
+  // A server's descriptor count must return to idle after its commands (test_fault_injection):
+  // nothing may be cached per process, /dev/null for ignored descriptors included.
+  auto count = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/fd"), std::filesystem::directory_iterator());
+  };
+  {
+    // libuv makes its process-wide signal lock pipe on first use of any signal watcher; a
+    // server has one long before it runs a command.
+    loop::Loop loop;
+    loop::Signal::create(loop);
+    require_clean_close(loop);
+  }
+  auto before = count();
+  {
+    loop::Loop loop;
+    loop::SpawnOptions options;
+    options.argv = {"true"};
+    for (int i = 0; i < 3; ++i) {
+      auto spawned = loop::Process::spawn(loop, options, [](loop::ExitStatus) {});
+      REQUIRE(spawned.ok());
+    }
+    loop.run();
+    require_clean_close(loop);
+  }
+  CHECK(count() == before);
 }
