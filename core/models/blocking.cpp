@@ -4,7 +4,9 @@
 
 #include <cerrno>
 
-#include "core/models/plumbing.hpp"
+#include "core/models/accept.hpp"
+#include "core/models/echo_connection.hpp"
+#include "core/models/stop_signal.hpp"
 
 namespace netlab::models {
 

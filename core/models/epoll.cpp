@@ -9,7 +9,10 @@
 
 #include <fmt/format.h>
 
-#include "core/models/plumbing.hpp"
+#include "core/models/accept.hpp"
+#include "core/models/echo_connection.hpp"
+#include "core/models/idle_sweep.hpp"
+#include "core/models/stop_signal.hpp"
 #include "core/util/fd.hpp"
 
 namespace netlab::models {

@@ -3,7 +3,8 @@
 
 #include "core/loop/process.hpp"
 #include "core/models/model.hpp"
-#include "core/models/plumbing.hpp"
+#include "core/models/accept.hpp"
+#include "core/models/stop_signal.hpp"
 #include "core/util/fs.hpp"
 #include "core/util/log.hpp"
 

@@ -81,13 +81,7 @@ std::shared_ptr<Connection> ConnectionTracker::add(std::shared_ptr<loop::Stream>
 }
 
 void ConnectionTracker::refuse(loop::Stream& stream, const std::string& peer, const std::string& why) {
-  ++m_refused;
-  // One line per second at most: a flood must not turn into a flood of log lines.
-  if (m_loop.now() - m_refused_logged_at >= 1000 || m_refused_logged_at == 0) {
-    log::info("refused {} connection(s), latest from {}: {}", m_refused, peer, why);
-    m_refused_logged_at = m_loop.now();
-    m_refused = 0;
-  }
+  m_refusals.note(m_loop.now(), why, peer);
   // A reset, not a FIN: the peer learns at once, and no TIME_WAIT is left on our side.
   if (auto* tcp = dynamic_cast<loop::Tcp*>(&stream)) {
     tcp->close_reset();

@@ -15,6 +15,7 @@
 #include "core/loop/timer.hpp"
 #include "core/net/access.hpp"
 #include "core/net/address.hpp"
+#include "core/net/refusal_log.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::net {
@@ -87,8 +88,7 @@ private:
   AccessGate* m_gate;
   std::list<Connection*> m_connections;
   std::shared_ptr<loop::Timer> m_sweeper;
-  std::uint64_t m_refused_logged_at = 0;
-  std::size_t m_refused = 0;
+  RefusalLog m_refusals;
 };
 
 // A server's per-loop logic: it gets each accepted connection after it has been counted.

@@ -8,7 +8,9 @@
 
 #include <thread>
 
-#include "core/models/plumbing.hpp"
+#include "core/models/accept.hpp"
+#include "core/models/stop_signal.hpp"
+#include "core/net/socket.hpp"
 
 using namespace netlab;
 
