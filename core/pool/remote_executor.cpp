@@ -53,15 +53,63 @@ struct Event {
   JobOutcome outcome;
 };
 
+// What session and job threads tell the loop thread, in the order they posted it, through one
+// async handle. Only jobs in flight keep the loop running; idle sessions do not.
+class EventQueue {
+public:
+  // `deliver` runs on the loop thread after one or more post()s; it take()s the events.
+  EventQueue(loop::Loop& loop, std::function<void()> deliver)
+      : m_wake(loop::Async::create(loop, std::move(deliver))) {
+    m_wake->unref();
+  }
+  // After the threads that post have been joined.
+  ~EventQueue() { m_wake->close(); }
+  EventQueue(const EventQueue&) = delete;
+  EventQueue& operator=(const EventQueue&) = delete;
+
+  // Any thread.
+  void post(Event event) {
+    {
+      std::lock_guard lock(m_mutex);
+      m_events.push_back(std::move(event));
+    }
+    m_wake->send();
+  }
+
+  // Loop thread: everything posted so far.
+  std::vector<Event> take() {
+    std::vector<Event> events;
+    std::lock_guard lock(m_mutex);
+    events.swap(m_events);
+    return events;
+  }
+
+  // Loop thread: a job started or ended.
+  void job_started() {
+    if (m_in_flight++ == 0) {
+      m_wake->ref();
+    }
+  }
+  void job_ended() {
+    if (--m_in_flight == 0) {
+      m_wake->unref();
+    }
+  }
+
+private:
+  std::shared_ptr<loop::Async> m_wake;
+  unsigned m_in_flight = 0; // loop thread only
+  std::mutex m_mutex;
+  std::vector<Event> m_events;
+};
+
 enum class HostState { connecting, up, down };
 
 class SshExecutor : public Executor {
 public:
   SshExecutor(loop::Loop& loop, SshPoolOptions options)
-      : m_options(std::move(options)), m_hosts(m_options.targets.size(), HostState::connecting) {
-    m_wake = loop::Async::create(loop, [this] { deliver(); });
-    // Only jobs in flight keep the loop running; idle sessions do not.
-    m_wake->unref();
+      : m_options(std::move(options)), m_hosts(m_options.targets.size(), HostState::connecting),
+        m_events(loop, [this] { deliver(); }) {
     unsigned per_host = std::max(1U, m_options.per_host);
     m_live = static_cast<unsigned>(m_hosts.size()) * per_host;
     for (std::size_t h = 0; h < m_hosts.size(); ++h) {
@@ -82,7 +130,6 @@ public:
     for (auto& thread : m_threads) {
       thread.join();
     }
-    m_wake->close();
   }
 
   SshExecutor(const SshExecutor&) = delete;
@@ -101,9 +148,7 @@ public:
       }
       m_queue.push_back(job);
     }
-    if (m_in_flight++ == 0) {
-      m_wake->ref();
-    }
+    m_events.job_started();
     m_work.notify_one();
     return std::make_shared<RemoteControl>(std::move(job));
   }
@@ -126,23 +171,12 @@ private:
 
   const std::string& label(std::size_t h) const { return m_options.targets[h].label; }
 
-  void post(Event event) {
-    {
-      std::lock_guard lock(m_mutex);
-      m_events.push_back(std::move(event));
-    }
-    m_wake->send();
-  }
+  void post(Event event) { m_events.post(std::move(event)); }
 
   // Loop thread: hands the sessions' events to the jobs' observers in the order they happened.
   void deliver() {
-    std::vector<Event> events;
-    {
-      std::lock_guard lock(m_mutex);
-      events.swap(m_events);
-    }
     bool grew = false;
-    for (auto& event : events) {
+    for (auto& event : m_events.take()) {
       switch (event.kind) {
       case Event::Kind::out:
         event.job->observer->on_stdout(event.data);
@@ -151,9 +185,7 @@ private:
         event.job->observer->on_stderr(event.data);
         break;
       case Event::Kind::done:
-        if (--m_in_flight == 0) {
-          m_wake->unref();
-        }
+        m_events.job_ended();
         event.job->observer->on_done(event.outcome);
         break;
       case Event::Kind::capacity:
@@ -294,46 +326,40 @@ private:
     }
     log::info("{}", k_no_host);
     for (auto& job : m_queue) {
-      m_events.push_back(Event{Event::Kind::done, std::move(job), {}, no_host_outcome()});
+      post(Event{Event::Kind::done, std::move(job), {}, no_host_outcome()});
     }
     m_queue.clear();
     // A capacity event too: the scheduler, held back while sessions were connecting, moves on
     // and fails the remaining jobs at once.
-    m_events.push_back(Event{Event::Kind::capacity, nullptr, {}, {}});
-    m_wake->send();
+    post(Event{Event::Kind::capacity, nullptr, {}, {}});
   }
 
   SshPoolOptions m_options;
   std::vector<HostState> m_hosts; // guarded by m_mutex
   std::vector<std::thread> m_threads;
-  std::shared_ptr<loop::Async> m_wake;
   std::function<void()> m_capacity_changed;
-  unsigned m_in_flight = 0; // loop thread only
 
   std::mutex m_mutex;
   std::condition_variable m_work;         // m_queue gained a job, or stopping
   std::condition_variable m_host_changed; // a host's first session finished connecting
   std::deque<std::shared_ptr<RemoteJob>> m_queue;
-  std::vector<Event> m_events;
   unsigned m_live = 0;
   bool m_stopping = false;
   std::atomic<unsigned> m_connected{0};
+  EventQueue m_events;
 };
 
 // One thread per job, each for one host; the loop hears of output and ends through an async.
 class HostJobExecutor : public Executor {
 public:
-  HostJobExecutor(loop::Loop& loop, HostJob run_host) : m_run_host(std::move(run_host)) {
-    m_wake = loop::Async::create(loop, [this] { deliver(); });
-    m_wake->unref();
-  }
+  HostJobExecutor(loop::Loop& loop, HostJob run_host)
+      : m_run_host(std::move(run_host)), m_events(loop, [this] { deliver(); }) {}
 
   ~HostJobExecutor() override {
     // The scheduler waits for every job's end, so these threads are done or about to be.
     for (auto& [job, thread] : m_threads) {
       thread.join();
     }
-    m_wake->close();
   }
 
   HostJobExecutor(const HostJobExecutor&) = delete;
@@ -343,35 +369,20 @@ public:
     auto job = std::make_shared<RemoteJob>();
     job->observer = &observer;
     std::size_t host = static_cast<std::size_t>(spec.seq - 1);
-    if (m_in_flight++ == 0) {
-      m_wake->ref();
-    }
+    m_events.job_started();
     m_threads.emplace(job.get(), std::thread([this, job, host] {
       ssh::OutputSink sink;
-      sink.out = [&](std::string_view data) { post(Event{Event::Kind::out, job, std::string(data), {}}); };
-      sink.err = [&](std::string_view data) { post(Event{Event::Kind::err, job, std::string(data), {}}); };
+      sink.out = [&](std::string_view data) { m_events.post(Event{Event::Kind::out, job, std::string(data), {}}); };
+      sink.err = [&](std::string_view data) { m_events.post(Event{Event::Kind::err, job, std::string(data), {}}); };
       JobOutcome outcome = m_run_host(host, job->signal, sink);
-      post(Event{Event::Kind::done, job, {}, std::move(outcome)});
+      m_events.post(Event{Event::Kind::done, job, {}, std::move(outcome)});
     }));
     return std::make_shared<RemoteControl>(std::move(job));
   }
 
 private:
-  void post(Event event) {
-    {
-      std::lock_guard lock(m_mutex);
-      m_events.push_back(std::move(event));
-    }
-    m_wake->send();
-  }
-
   void deliver() {
-    std::vector<Event> events;
-    {
-      std::lock_guard lock(m_mutex);
-      events.swap(m_events);
-    }
-    for (auto& event : events) {
+    for (auto& event : m_events.take()) {
       switch (event.kind) {
       case Event::Kind::out:
         event.job->observer->on_stdout(event.data);
@@ -385,9 +396,7 @@ private:
         if (!node.empty()) {
           node.mapped().join();
         }
-        if (--m_in_flight == 0) {
-          m_wake->unref();
-        }
+        m_events.job_ended();
         event.job->observer->on_done(event.outcome);
         break;
       }
@@ -398,11 +407,8 @@ private:
   }
 
   HostJob m_run_host;
-  std::shared_ptr<loop::Async> m_wake;
   std::map<RemoteJob*, std::thread> m_threads; // loop thread only
-  unsigned m_in_flight = 0;                    // loop thread only
-  std::mutex m_mutex;
-  std::vector<Event> m_events;
+  EventQueue m_events;
 };
 
 } // namespace
