@@ -17,14 +17,7 @@ class UdpWorker final : public Worker {
 public:
   UdpWorker(const BenchConfig& config, const loop::Endpoint& endpoint, Shared& shared, const std::vector<int>& indexes,
             bool reports_progress)
-      : Worker(config, endpoint, shared, reports_progress) {
-    for (int index : indexes) {
-      auto connection = std::make_unique<Connection>();
-      connection->index = index;
-      connection->base = connection_offset(index);
-      m_connections.push_back(std::move(connection));
-    }
-  }
+      : Worker(config, endpoint, shared, reports_progress), m_connections(make_connections<Connection>(indexes)) {}
 
 private:
   struct Connection {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/bench/bench.hpp"
+#include "core/bench/pattern.hpp"
 #include "core/loop/endpoint.hpp"
 #include "core/loop/loop.hpp"
 #include "core/loop/timer.hpp"
@@ -82,6 +83,20 @@ private:
   std::uint64_t m_end = 0;
   std::uint64_t m_progress_at = 0;
 };
+
+// One `Connection` (which has `index` and `base`) per index, each starting at its own place in
+// the pattern.
+template <typename Connection>
+std::vector<std::unique_ptr<Connection>> make_connections(const std::vector<int>& indexes) {
+  std::vector<std::unique_ptr<Connection>> connections;
+  for (int index : indexes) {
+    auto connection = std::make_unique<Connection>();
+    connection->index = index;
+    connection->base = connection_offset(index);
+    connections.push_back(std::move(connection));
+  }
+  return connections;
+}
 
 // The connection indexes `indexes` (each one's offset in the pattern follows from it) against
 // `endpoint`, over TCP (TLS when config.tls is set) or UDP as config.udp says.

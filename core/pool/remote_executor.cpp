@@ -57,7 +57,7 @@ struct Event {
 // async handle. Only jobs in flight keep the loop running; idle sessions do not.
 class EventQueue {
 public:
-  // `deliver` runs on the loop thread after one or more post()s; it take()s the events.
+  // `deliver` runs on the loop thread after one or more post()s; it calls deliver(other).
   EventQueue(loop::Loop& loop, std::function<void()> deliver)
       : m_wake(loop::Async::create(loop, std::move(deliver))) {
     m_wake->unref();
@@ -76,12 +76,24 @@ public:
     m_wake->send();
   }
 
-  // Loop thread: everything posted so far.
-  std::vector<Event> take() {
+  // Loop thread: hands everything posted so far, in order, to the jobs' observers: output
+  // directly, the other kinds (done, capacity) through `other`.
+  template <typename Other>
+  void deliver(Other other) {
     std::vector<Event> events;
-    std::lock_guard lock(m_mutex);
-    events.swap(m_events);
-    return events;
+    {
+      std::lock_guard lock(m_mutex);
+      events.swap(m_events);
+    }
+    for (auto& event : events) {
+      if (event.kind == Event::Kind::out) {
+        event.job->observer->on_stdout(event.data);
+      } else if (event.kind == Event::Kind::err) {
+        event.job->observer->on_stderr(event.data);
+      } else {
+        other(event);
+      }
+    }
   }
 
   // Loop thread: a job started or ended.
@@ -176,23 +188,14 @@ private:
   // Loop thread: hands the sessions' events to the jobs' observers in the order they happened.
   void deliver() {
     bool grew = false;
-    for (auto& event : m_events.take()) {
-      switch (event.kind) {
-      case Event::Kind::out:
-        event.job->observer->on_stdout(event.data);
-        break;
-      case Event::Kind::err:
-        event.job->observer->on_stderr(event.data);
-        break;
-      case Event::Kind::done:
-        m_events.job_ended();
-        event.job->observer->on_done(event.outcome);
-        break;
-      case Event::Kind::capacity:
+    m_events.deliver([&](Event& event) {
+      if (event.kind == Event::Kind::capacity) {
         grew = true;
-        break;
+        return;
       }
-    }
+      m_events.job_ended();
+      event.job->observer->on_done(event.outcome);
+    });
     if (grew && m_capacity_changed) {
       m_capacity_changed();
     }
@@ -382,28 +385,18 @@ public:
 
 private:
   void deliver() {
-    for (auto& event : m_events.take()) {
-      switch (event.kind) {
-      case Event::Kind::out:
-        event.job->observer->on_stdout(event.data);
-        break;
-      case Event::Kind::err:
-        event.job->observer->on_stderr(event.data);
-        break;
-      case Event::Kind::done: {
-        // Its last act was posting this: the join is immediate.
-        auto node = m_threads.extract(event.job.get());
-        if (!node.empty()) {
-          node.mapped().join();
-        }
-        m_events.job_ended();
-        event.job->observer->on_done(event.outcome);
-        break;
+    m_events.deliver([&](Event& event) {
+      if (event.kind != Event::Kind::done) {
+        return;
       }
-      case Event::Kind::capacity:
-        break;
+      // Its last act was posting this: the join is immediate.
+      auto node = m_threads.extract(event.job.get());
+      if (!node.empty()) {
+        node.mapped().join();
       }
-    }
+      m_events.job_ended();
+      event.job->observer->on_done(event.outcome);
+    });
   }
 
   HostJob m_run_host;
