@@ -2,7 +2,7 @@
 # Every benchmark in bench/, one after the other, each comparison in interleaved rounds
 # (bench/pairs.py): the markdown rows for docs/benchmarks*.md on stdout, under a heading per page,
 # and every row as JSON in RESULTS (default bench-results.jsonl in the current folder). Takes
-# about 15-20 minutes on an idle 2-core machine. Needs root (sshd "hosts") and the peers
+# about 20 minutes on an idle 2-core machine. Needs root (sshd "hosts") and the peers
 # (bench/install-bench-deps.sh). Not a test.
 #
 #   bench/run_benchmarks.sh build/netlab > bench-results.md
