@@ -249,6 +249,23 @@ def accepted_by_server(server_port, client_sock):
                for local, remote, _, _, inode in _proc_net("tcp"))
 
 
+def server_holds(server_port, client_port):
+    """True while the server still has the accepted socket of the client at `client_port`."""
+    return any(local == server_port and remote == client_port and inode != 0
+               for local, remote, _, _, inode in _proc_net("tcp"))
+
+
+def pipe_count(pid):
+    """How many pipes pid has open."""
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("pipe:")
+        except OSError:
+            pass
+    return count
+
+
 def tcp_unread_bytes(server_port):
     """Bytes the kernel holds for the server's accepted connections on `server_port` that the
     server has not read yet."""
