@@ -9,14 +9,23 @@
 namespace netlab::cmd {
 namespace {
 
+// The command line as typed; only cmd/ has ...Options. Core takes a ...Config of values.
 struct Options {
   std::string address = "127.0.0.1:8080";
   double timeout = 10;
 };
 
 int run_name(const Options& options) {
+  // Bad arguments throw UsageError here (exit 2); parse_address_arg and value_or_usage do it for
+  // the parsers that return a Result.
   auto address = parse_address_arg(options.address);
-  (void)address; // build the core config from the options and call core here
+  (void)address;
+  // Build the core config from the options and make the one core call, whose Result carries the
+  // exit code of its failure:
+  //   name::NameConfig config;
+  //   config.address = address;
+  //   config.timeout = std::chrono::duration<double>(options.timeout);
+  //   return value_or_throw(name::run_name(config));
   return k_exit_ok;
 }
 

@@ -11,10 +11,8 @@
 #include "core/bench/bench.hpp"
 #include "core/bench/report.hpp"
 #include "core/loop/udp.hpp"
-#include "core/loop/process.hpp"
 #include "core/util/error.hpp"
 #include "core/util/units.hpp"
-#include "core/util/log.hpp"
 
 namespace netlab::cmd {
 namespace {
@@ -74,27 +72,11 @@ int run_bench(const Options& options) {
     throw UsageError("--tls is for tcp");
   }
 
-  auto result = bench::run_bench(config);
-  if (result.connect_failed) {
-    throw ConnectError(result.first_error);
-  }
+  auto result = value_or_throw(bench::run_bench(config));
   auto text = options.json ? bench::format_json(config, result) : bench::format_text(config, result);
   fmt::print("{}\n", text);
   std::fflush(stdout);
-  if (result.interrupt_signal != 0) {
-    // The summary above covers what ran; the status says it was cut short (130 INT, 143 TERM).
-    throw Error(fmt::format("interrupted by SIG{} after {:.2f} s", loop::signal_name(result.interrupt_signal),
-                            result.elapsed),
-                128 + result.interrupt_signal);
-  }
-  if (result.errors > 0 || result.mismatches > 0) {
-    log::info("{} error(s), {} mismatch(es); first: {}", result.errors, result.mismatches, result.first_error);
-    return k_exit_failure;
-  }
-  if (result.messages == 0) {
-    log::info("no message completed a round trip");
-    return k_exit_failure;
-  }
+  value_or_throw(bench::verdict(result));
   return k_exit_ok;
 }
 

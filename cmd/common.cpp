@@ -12,11 +12,7 @@
 namespace netlab::cmd {
 
 net::Address parse_address_arg(const std::string& text, net::AddressRules rules) {
-  auto address = net::parse_address(text, rules);
-  if (!address) {
-    throw UsageError(address.error());
-  }
-  return *address;
+  return value_or_usage(net::parse_address(text, rules));
 }
 
 CLI::Option* add_port_file(CLI::App& app, std::string& target) {
@@ -68,11 +64,7 @@ net::AccessPolicy access_policy(const AccessOptions& options, const net::Address
   auto parse_all = [](const std::vector<std::string>& texts, const char* option) {
     std::vector<net::Cidr> rules;
     for (const auto& text : texts) {
-      auto cidr = net::parse_cidr(text);
-      if (!cidr) {
-        throw UsageError(fmt::format("{}: {}", option, cidr.error()));
-      }
-      rules.push_back(*cidr);
+      rules.push_back(value_or_usage(net::parse_cidr(text), std::string(option) + ":"));
     }
     return rules;
   };
@@ -140,12 +132,8 @@ SshClientSettings ssh_client_settings(const SshClientOptions& options, bool may_
   flags.user = options.user;
   flags.port = options.port;
   flags.connect_timeout = options.connect_timeout;
-  auto connect = ssh::make_connect_options(flags);
-  if (!connect) {
-    throw UsageError(connect.error());
-  }
   SshClientSettings settings;
-  settings.connect = std::move(*connect);
+  settings.connect = value_or_usage(ssh::make_connect_options(flags));
   settings.credentials.identity_files = options.identity_files;
   settings.credentials.passphrase_env = options.passphrase_env;
   settings.credentials.password_env = options.password_env;

@@ -36,7 +36,7 @@ int run_echo_client(const Options& options) {
   }
   client.sni = options.tls.sni;
   client.tls_show = options.tls.show;
-  echo::run_echo_client(client);
+  value_or_throw(echo::run_echo_client(client));
   return k_exit_ok;
 }
 

@@ -43,10 +43,8 @@ int run_echo_server(const Options& options) {
   if (auto warning = cpus::oversubscribed("--workers", static_cast<unsigned>(options.workers), cpus::available())) {
     log::line(*warning);
   }
-  auto served = net::run_server(config, [echo_options](loop::Loop& loop) { return echo::make_echo_service(loop, echo_options); });
-  if (!served) {
-    throw Error(served.error());
-  }
+  value_or_throw(
+      net::run_server(config, [echo_options](loop::Loop& loop) { return echo::make_echo_service(loop, echo_options); }));
   return k_exit_ok;
 }
 

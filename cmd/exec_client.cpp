@@ -54,17 +54,9 @@ std::shared_ptr<tls::Context> exec_tls_context(const Options& options, const std
     context.cert_file = options.tls_cert;
     context.key_file = options.tls_key;
   } else {
-    auto key = tls::derive_psk(token);
-    if (!key) {
-      throw Error(key.error());
-    }
-    context.psk = *key;
+    context.psk = value_or_throw(tls::derive_psk(token));
   }
-  auto made = tls::Context::create(context);
-  if (!made) {
-    throw Error(made.error());
-  }
-  return *made;
+  return value_or_throw(tls::Context::create(context));
 }
 
 int run_exec_client(const Options& options) {
@@ -73,12 +65,9 @@ int run_exec_client(const Options& options) {
   // Taken out of our environment at once (and wiped from /proc/PID/environ): an allowed command
   // that reads its parent's environment must not find the token there.
   auto token_from_env = env::take_secret("NETLAB_TOKEN");
-  auto token = exec::load_token(options.token_file, token_from_env ? token_from_env->c_str() : nullptr);
-  if (!token) {
-    throw UsageError(token.error());
-  }
-  client.token = *token;
-  client.tls = exec_tls_context(options, *token);
+  auto token = value_or_usage(exec::load_token(options.token_file, token_from_env ? token_from_env->c_str() : nullptr));
+  client.token = token;
+  client.tls = exec_tls_context(options, token);
   client.sni = options.sni;
   if (client.tls && client.address.is_unix()) {
     throw UsageError("--tls needs a TCP address");
@@ -89,7 +78,7 @@ int run_exec_client(const Options& options) {
   client.command = options.command;
   client.send_stdin = !options.command.empty() && !options.no_stdin && !is_tty(0);
   client.interactive = options.command.empty() && is_tty(0);
-  return exec::run_exec_client(client);
+  return value_or_throw(exec::run_exec_client(client));
 }
 
 } // namespace

@@ -10,6 +10,7 @@
 #include "cmd/values.hpp"
 #include "cmd/registry.hpp"
 #include "core/exec/exec_service.hpp"
+#include "core/exec/exposure.hpp"
 #include "core/net/server.hpp"
 #include "core/tls/context.hpp"
 #include "core/tls/psk.hpp"
@@ -70,35 +71,9 @@ std::shared_ptr<tls::Context> exec_tls_context(const Options& options, const std
     if (token.empty()) {
       throw UsageError("--tls needs a token (the pre-shared key) or --tls-cert FILE --tls-key FILE");
     }
-    auto key = tls::derive_psk(token);
-    if (!key) {
-      throw Error(key.error());
-    }
-    context.psk = *key;
+    context.psk = value_or_throw(tls::derive_psk(token));
   }
-  auto made = tls::Context::create(context);
-  if (!made) {
-    throw Error(made.error());
-  }
-  return *made;
-}
-
-// Anyone who can connect can run commands, so only loopback (or a unix socket, guarded by file
-// permissions) is open without a token.
-bool reachable_only_locally(const net::Address& address) {
-  if (address.is_unix()) {
-    return true;
-  }
-  auto endpoints = net::resolve(address);
-  if (!endpoints) {
-    throw UsageError(endpoints.error());
-  }
-  for (const auto& endpoint : *endpoints) {
-    if (!endpoint.is_loopback()) {
-      return false;
-    }
-  }
-  return true;
+  return value_or_throw(tls::Context::create(context));
 }
 
 int run_exec_server(const Options& options) {
@@ -117,58 +92,29 @@ int run_exec_server(const Options& options) {
   // Taken out of our environment at once (and wiped from /proc/PID/environ): an allowed command
   // that reads its parent's environment must not find the token there.
   auto token_from_env = env::take_secret("NETLAB_TOKEN");
-  auto token = exec::load_token(options.token_file, token_from_env ? token_from_env->c_str() : nullptr);
-  if (!token) {
-    throw UsageError(token.error());
-  }
-  if (legacy && !token->empty()) {
-    throw UsageError("--protocol legacy has no authentication, so a token would protect nothing; drop "
-                     "--token-file/NETLAB_TOKEN or use the framed protocol");
-  }
-  if (!options.allow.empty() && (options.shell || legacy)) {
-    throw UsageError("--allow cannot be enforced on shell command lines; use it without --shell and without "
-                     "--protocol legacy");
-  }
-  if (options.tls && (legacy || config.address.is_unix())) {
-    throw UsageError(legacy ? "--tls is for the framed protocol" : "--tls needs a TCP address");
-  }
-  auto tls_context = exec_tls_context(options, *token);
-  if (!reachable_only_locally(config.address) && !options.insecure) {
-    if (!legacy && !tls_context) {
-      throw UsageError(fmt::format("refusing to serve non-loopback {} without --tls: commands, their input and "
-                                   "output would cross the network in clear and could be changed on the way (add "
-                                   "--tls with a token, or --insecure to do it anyway)",
-                                   config.address.to_string()));
-    }
-    if (legacy) {
-      throw UsageError(fmt::format("refusing to serve the unauthenticated legacy protocol on non-loopback {}: "
-                                   "anyone who can connect runs shell commands (add --insecure to do it anyway)",
-                                   config.address.to_string()));
-    }
-    if (token->empty()) {
-      throw UsageError(fmt::format("refusing to listen on non-loopback {} without a token: anyone who can connect "
-                                   "could run commands (give --token-file FILE or NETLAB_TOKEN, or --insecure)",
-                                   config.address.to_string()));
-    }
-  }
-
-  if (token->empty() && !config.address.is_unix()) {
-    log::info("warning: no token: every local user can connect to {} and run commands as this user; {}",
-              config.address.port == 0 ? config.address.host + " (the port below)" : config.address.to_string(),
-              legacy ? "listen on a unix: socket instead"
-                     : "give --token-file FILE (or NETLAB_TOKEN) or listen on a unix: socket");
+  auto token = value_or_usage(exec::load_token(options.token_file, token_from_env ? token_from_env->c_str() : nullptr));
+  // Anyone who can connect can run commands: the rules of who may connect are core's.
+  exec::ExposureConfig exposure;
+  exposure.address = config.address;
+  exposure.legacy = legacy;
+  exposure.token = !token.empty();
+  exposure.shell = options.shell;
+  exposure.allow_list = !options.allow.empty();
+  exposure.tls = options.tls;
+  exposure.insecure = options.insecure;
+  value_or_throw(exec::check_modes(exposure));
+  auto tls_context = exec_tls_context(options, token);
+  value_or_throw(exec::check_exposure(exposure));
+  if (auto warning = exec::no_token_warning(exposure)) {
+    log::line(*warning);
   }
 
   exec::ServiceOptions service;
-  service.token = *token;
+  service.token = token;
   service.policy.allow_shell = options.shell || legacy;
   service.policy.allow = options.allow;
   for (const auto& name : options.allow) {
-    auto path = exec::resolve_program(name, std::getenv("PATH"));
-    if (!path) {
-      throw UsageError(path.error());
-    }
-    service.policy.allow_paths.push_back(*path);
+    service.policy.allow_paths.push_back(value_or_usage(exec::resolve_program(name, std::getenv("PATH"))));
   }
   for (const auto& key : options.allow_env) {
     if (key.empty() || key.find('=') != std::string::npos) {
@@ -193,9 +139,7 @@ int run_exec_server(const Options& options) {
     }
     return inner;
   });
-  if (!served) {
-    throw Error(served.error());
-  }
+  value_or_throw(std::move(served));
   return k_exit_ok;
 }
 

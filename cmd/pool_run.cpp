@@ -1,6 +1,4 @@
 // netlab pool-run: run many commands with a bounded pool, like xargs -P or GNU parallel.
-#include <signal.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,15 +11,12 @@
 #include "cmd/common.hpp"
 #include "cmd/values.hpp"
 #include "cmd/registry.hpp"
-#include "core/loop/process.hpp"
-#include "core/pool/input.hpp"
+#include "core/pool/command_line.hpp"
 #include "core/pool/pool.hpp"
 #include "core/pool/template.hpp"
 #include "core/pool/remote_executor.hpp"
 #include "core/ssh/client_setup.hpp"
 #include "core/util/error.hpp"
-#include "core/util/fs.hpp"
-#include "core/util/log.hpp"
 
 namespace netlab::cmd {
 namespace {
@@ -48,49 +43,22 @@ struct Options {
   std::string unused_positional;
 };
 
-// Most children the pool runs at once: each costs two pipes and a process, and past a few
-// hundred the machine, not the pool, is the limit.
-constexpr unsigned k_max_jobs = 1024;
-
-unsigned job_cap() {
-  fs::raise_fd_limit();
-  rlimit limit{};
-  unsigned cap = k_max_jobs;
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
-    // Two pipe ends per job stay open while it runs, plus two briefly during spawn.
-    auto by_fds = static_cast<unsigned>(std::max<rlim_t>(limit.rlim_cur, 64) - 32) / 4;
-    cap = std::min(cap, std::max(1U, by_fds));
-  }
-  return cap;
-}
-
 bool wants_ssh(const Options& options) { return !options.ssh_hosts.empty() || !options.ssh_hosts_files.empty(); }
 
 // The executor for --ssh, with every host resolved and every key read before the pool starts.
 pool::SshPoolOptions ssh_pool_options(const Options& options, unsigned per_host, bool shell, bool may_prompt) {
   std::vector<ssh::HostSpec> hosts;
   for (const auto& text : options.ssh_hosts) {
-    auto host = ssh::parse_host(text);
-    if (!host) {
-      throw UsageError(fmt::format("--ssh {}", host.error()));
-    }
-    hosts.push_back(std::move(*host));
+    hosts.push_back(value_or_usage(ssh::parse_host(text), "--ssh"));
   }
-  auto from_files = ssh::read_hosts_files(options.ssh_hosts_files);
-  if (!from_files) {
-    throw UsageError(from_files.error());
-  }
-  hosts.insert(hosts.end(), from_files->begin(), from_files->end());
+  auto from_files = value_or_usage(ssh::read_hosts_files(options.ssh_hosts_files));
+  hosts.insert(hosts.end(), from_files.begin(), from_files.end());
   if (hosts.empty()) {
     throw UsageError("--ssh-hosts-file: no hosts in the file");
   }
   auto settings = ssh_client_settings(options.ssh, may_prompt);
   pool::SshPoolOptions result;
-  auto targets = ssh::prepare_targets(hosts, settings.connect, settings.credentials);
-  if (!targets) {
-    throw UsageError(targets.error());
-  }
-  result.targets = std::move(*targets);
+  result.targets = value_or_usage(ssh::prepare_targets(hosts, settings.connect, settings.credentials));
   result.connect = std::move(settings.connect);
   result.per_host = per_host;
   result.shell = shell;
@@ -99,61 +67,16 @@ pool::SshPoolOptions ssh_pool_options(const Options& options, unsigned per_host,
 
 int run_pool_run(const Options& options) {
   pool::PoolConfig config;
-  // Everything after the options: COMMAND [ARGS...] then ::: and :::: groups.
-  std::vector<std::string> words = options.app->remaining();
-  if (!words.empty() && words.front() == "--") {
-    words.erase(words.begin());
-  }
   char separator = options.null ? '\0' : '\n';
-  std::vector<std::string>* group = nullptr;
-  bool from_file = false;
-  for (auto& word : words) {
-    if (word == ":::" || word == "::::") {
-      config.groups.emplace_back();
-      group = &config.groups.back();
-      from_file = word == "::::";
-      continue;
-    }
-    if (group == nullptr) {
-      config.command.push_back(std::move(word));
-    } else if (from_file) {
-      auto records = pool::read_records_file(word, separator);
-      if (!records) {
-        throw Error(records.error());
-      }
-      group->insert(group->end(), records->begin(), records->end());
-    } else {
-      group->push_back(std::move(word));
-    }
-  }
-  if (config.command.empty()) {
-    throw UsageError("no command given; usage: netlab pool-run [OPTIONS] -- COMMAND [ARGS...] [::: INPUT...]");
-  }
-  if (config.command.front().starts_with("-") && (words.empty() || options.app->remaining().front() != "--")) {
-    throw UsageError(fmt::format("unknown option '{}'; put the command after '--'", config.command.front()));
-  }
-  auto halt = pool::HaltPolicy::parse(options.halt);
-  if (!halt) {
-    throw UsageError(halt.error());
-  }
-
-  unsigned cap = job_cap();
-  if (options.jobs == 0) {
-    config.jobs = cap;
-  } else if (options.jobs < 0) {
-    config.jobs = std::max(1U, uv_available_parallelism());
-  } else {
-    config.jobs = static_cast<unsigned>(options.jobs);
-    if (config.jobs > cap) {
-      log::info("-j {}: only {} jobs fit in the open-file limit; running {} at once", config.jobs, cap, cap);
-      config.jobs = cap;
-    }
-  }
+  // Everything after the options: COMMAND [ARGS...] then ::: and :::: groups.
+  auto line = value_or_throw(pool::parse_command_line(options.app->remaining(), separator));
+  config.command = std::move(line.command);
+  config.groups = std::move(line.groups);
+  auto halt = value_or_usage(pool::HaltPolicy::parse(options.halt));
+  config.jobs = pool::effective_jobs(options.jobs, pool::job_cap());
   config.shell = options.shell;
   if (options.shell) {
-    if (auto checked = pool::check_shell_template(config.command); !checked) {
-      throw UsageError(checked.error());
-    }
+    value_or_usage(pool::check_shell_template(config.command));
   }
   config.separator = separator;
   config.keep_order = options.keep_order;
@@ -161,7 +84,7 @@ int run_pool_run(const Options& options) {
   config.json = options.json;
   config.timeout = options.timeout;
   config.retries = options.retries;
-  config.halt = *halt;
+  config.halt = halt;
   config.joblog = options.joblog;
   config.progress = options.progress || (!options.no_progress && is_tty(STDERR_FILENO) && !options.dry_run);
   if (!wants_ssh(options)) {
@@ -181,24 +104,13 @@ int run_pool_run(const Options& options) {
     // -j is per host; ssh_getpass reads stdin, so it may prompt only when inputs come from :::.
     bool may_prompt = is_tty(STDIN_FILENO) && !config.groups.empty();
     auto remote = ssh_pool_options(options, config.jobs, options.shell, may_prompt);
-    config.jobs = std::min<unsigned>(k_max_jobs, config.jobs * static_cast<unsigned>(remote.targets.size()));
+    config.jobs = std::min<unsigned>(pool::k_max_jobs, config.jobs * static_cast<unsigned>(remote.targets.size()));
     ssh_library.emplace();
     config.executor = [remote](loop::Loop& loop) { return pool::make_ssh_executor(loop, remote); };
   }
 
-  auto result = pool::run_pool(config);
-  if (!result) {
-    throw Error(result.error());
-  }
-  if (result->interrupted) {
-    // As a shell reports a command killed by the signal: 130 INT, 143 TERM, 129 HUP.
-    int signum = result->interrupt_signal != 0 ? result->interrupt_signal : SIGINT;
-    throw Error(fmt::format("interrupted by SIG{}", loop::signal_name(signum)), 128 + signum);
-  }
-  if (result->output_closed) {
-    throw Error("write stdout: broken pipe");
-  }
-  return result->exit_code();
+  auto result = value_or_throw(pool::run_pool(config));
+  return value_or_throw(result.status());
 }
 
 } // namespace

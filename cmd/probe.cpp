@@ -1,5 +1,4 @@
 // netlab probe: are these TCP addresses accepting connections? For scripts, like `nc -z`.
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 
@@ -36,19 +35,11 @@ int run_probe(const Options& options) {
   if (options.min_days >= 0 && !config.tls) {
     throw UsageError("--min-days needs --tls");
   }
-  probe::ProbeReport report;
+  config.port_file = options.port_file;
   if (!options.port_file.empty()) {
     if (!options.addresses.empty()) {
       throw UsageError("give ADDR or --port-file, not both");
     }
-    auto found = probe::run_probe_port_file(options.port_file, config);
-    if (!found) {
-      if (found.code() == ETIMEDOUT) {
-        throw TimeoutError(found.error());
-      }
-      throw Error(found.error());
-    }
-    report = std::move(*found);
   } else {
     if (options.addresses.empty()) {
       throw UsageError("missing ADDR (or --port-file FILE); run 'netlab probe --help'");
@@ -61,16 +52,13 @@ int run_probe(const Options& options) {
         throw UsageError(fmt::format("--tls needs TCP addresses, not {}", address.to_string()));
       }
     }
-    report = probe::run_probe(config);
   }
+  auto report = value_or_throw(probe::run_probe(config));
   for (const auto& result : report.results) {
     fmt::print("{}\n", options.json ? probe::format_json(result) : probe::format_text(result));
   }
   std::fflush(stdout);
-  if (report.all_open()) {
-    return k_exit_ok;
-  }
-  return report.wait_expired ? k_exit_timeout : k_exit_failure;
+  return report.exit_status();
 }
 
 } // namespace

@@ -33,10 +33,7 @@ int run_select_server(const Options& options) {
   config.idle_timeout = options.idle_timeout;
   config.port_file = options.port_file;
   config.stats = options.stats;
-  auto served = models::run_model(*model, config);
-  if (!served) {
-    throw Error(served.error());
-  }
+  value_or_throw(models::run_model(*model, config));
   return k_exit_ok;
 }
 

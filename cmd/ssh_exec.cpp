@@ -48,20 +48,13 @@ int run_ssh_exec(const Options& options) {
                                    "HOST... -- COMMAND...)",
                                    *it));
     }
-    auto host = ssh::parse_host(*it);
-    if (!host) {
-      throw UsageError(host.error());
-    }
-    config.hosts.push_back(std::move(*host));
+    config.hosts.push_back(value_or_usage(ssh::parse_host(*it)));
   }
   if (mark != words.end()) {
     config.command.assign(mark + 1, words.end());
   }
-  auto from_files = ssh::read_hosts_files(options.hosts_files);
-  if (!from_files) {
-    throw UsageError(from_files.error());
-  }
-  config.hosts.insert(config.hosts.end(), from_files->begin(), from_files->end());
+  auto from_files = value_or_usage(ssh::read_hosts_files(options.hosts_files));
+  config.hosts.insert(config.hosts.end(), from_files.begin(), from_files.end());
 
   auto settings = ssh_client_settings(options.ssh, is_tty(STDIN_FILENO));
   config.connect = std::move(settings.connect);
@@ -87,7 +80,7 @@ int run_ssh_exec(const Options& options) {
   config.forward_stdin = !options.no_stdin && (!stdin_tty || options.pty);
   config.raw_terminal = options.pty && stdin_tty;
   config.progress = !options.json && !options.no_progress && is_tty(STDERR_FILENO);
-  return ssh::run_ssh_exec(config);
+  return value_or_throw(ssh::run_ssh_exec(config));
 }
 
 } // namespace

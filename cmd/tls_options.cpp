@@ -46,15 +46,12 @@ std::shared_ptr<tls::Context> tls_client_context(const TlsClientOptions& options
   context.ca_file = options.ca_file;
   context.verify = !options.insecure;
   context.alpn = options.alpn;
-  auto made = tls::Context::create(context);
-  if (!made) {
-    throw Error(made.error());
-  }
+  auto made = value_or_throw(tls::Context::create(context));
   if (options.insecure) {
     log::line("WARNING: --tls-insecure: the server's certificate is NOT verified; anyone on the path "
               "can read and change this connection");
   }
-  return *made;
+  return made;
 }
 
 void add_tls_server_options(CLI::App& app, TlsServerOptions& target) {
@@ -89,14 +86,11 @@ std::shared_ptr<tls::Context> tls_server_context(const TlsServerOptions& options
   context.cert_file = options.cert_file;
   context.key_file = options.key_file;
   context.self_signed = options.self_signed;
-  auto made = tls::Context::create(context);
-  if (!made) {
-    throw Error(made.error());
-  }
+  auto made = value_or_throw(tls::Context::create(context));
   if (options.self_signed) {
-    log::line(fmt::format("self-signed certificate for localhost, 127.0.0.1, ::1: sha256 {}", (*made)->fingerprint()));
+    log::line(fmt::format("self-signed certificate for localhost, 127.0.0.1, ::1: sha256 {}", made->fingerprint()));
   }
-  return *made;
+  return made;
 }
 
 } // namespace netlab::cmd

@@ -40,7 +40,7 @@ int run_client(const Options& options) {
   client.address = parse_address_arg(options.address, {.allow_unix = false, .allow_port_zero = false});
   client.timeout = options.timeout;
   client.retries = options.retries;
-  auto report = udp::run_udp_client(client);
+  auto report = value_or_throw(udp::run_udp_client(client));
   if (!report.lost_lines.empty()) {
     log::info("lost {} of {} datagrams to {} after {} retries each (lines {}){}", report.lost_lines.size(),
               report.sent, client.address.to_string(), options.retries, join_numbers(report.lost_lines),
@@ -64,10 +64,7 @@ int run_udp_echo(const Options& options, const CLI::App& app) {
   config.upper = options.upper;
   config.port_file = options.port_file;
   config.access = access_policy(options.access, config.address);
-  auto served = udp::run_udp_server(config);
-  if (!served) {
-    throw Error(served.error());
-  }
+  value_or_throw(udp::run_udp_server(config));
   return k_exit_ok;
 }
 

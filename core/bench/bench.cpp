@@ -13,12 +13,14 @@
 
 #include "core/bench/report.hpp"
 #include "core/bench/worker.hpp"
+#include "core/loop/process.hpp"
 #include "core/loop/udp.hpp"
 #include "core/util/error.hpp"
 
 namespace netlab::bench {
+namespace {
 
-BenchResult run_bench(const BenchConfig& config) {
+BenchResult measure(const BenchConfig& config) {
   BenchResult result;
   auto endpoints = net::resolve(config.address, config.udp ? SOCK_DGRAM : SOCK_STREAM);
   if (!endpoints) {
@@ -76,6 +78,33 @@ BenchResult run_bench(const BenchConfig& config) {
   }
   result.connect_failed = server_absent(config, result, refused);
   return result;
+}
+
+} // namespace
+
+Result<BenchResult> run_bench(const BenchConfig& config) {
+  NETLAB_TRY(auto result, catch_failure([&] { return measure(config); }));
+  if (result.connect_failed) {
+    return fail_exit(k_exit_connect, result.first_error);
+  }
+  return result;
+}
+
+Result<void> verdict(const BenchResult& result) {
+  if (result.interrupt_signal != 0) {
+    // The summary covers what ran; the status says it was cut short (130 INT, 143 TERM).
+    return fail_exit(signal_exit_status(result.interrupt_signal),
+                     fmt::format("interrupted by SIG{} after {:.2f} s", loop::signal_name(result.interrupt_signal),
+                                 result.elapsed));
+  }
+  if (result.errors > 0 || result.mismatches > 0) {
+    return fail(fmt::format("{} error(s), {} mismatch(es); first: {}", result.errors, result.mismatches,
+                            result.first_error));
+  }
+  if (result.messages == 0) {
+    return fail("no message completed a round trip");
+  }
+  return {};
 }
 
 } // namespace netlab::bench

@@ -10,6 +10,7 @@
 #include "core/bench/pattern.hpp"
 #include "core/net/address.hpp"
 #include "core/tls/context.hpp"
+#include "core/util/result.hpp"
 
 namespace netlab::bench {
 
@@ -66,8 +67,14 @@ struct BenchResult {
 
 // Runs the benchmark to its end (duration or message count), or until SIGINT/SIGTERM, which it
 // catches while it runs (restoring the previous handlers after) and reports in `interrupt_signal`.
-// Over UDP, a message larger than loop::Udp carries to the resolved address's family throws
-// UsageError before anything is sent. Reports come from core/bench/report.hpp.
-BenchResult run_bench(const BenchConfig& config);
+// Over UDP, a message larger than loop::Udp carries to the resolved address's family fails with
+// exit code 2 before anything is sent; with 255 when no connection could be made at all. Reports
+// come from core/bench/report.hpp.
+Result<BenchResult> run_bench(const BenchConfig& config);
+
+// What the run's figures mean for the exit status, once they are printed: fails with 128+N when
+// signal N cut it short, 1 when a byte differed, a connection broke or no message completed a
+// round trip.
+Result<void> verdict(const BenchResult& result);
 
 } // namespace netlab::bench

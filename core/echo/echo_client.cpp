@@ -265,9 +265,7 @@ void show_session(const ClientOptions& options, const tls::SessionInfo& info) {
   write_all_or_throw(options.err_fd, text);
 }
 
-} // namespace
-
-void run_echo_client(const ClientOptions& options) {
+void run_client(const ClientOptions& options) {
   auto fd = connect(options);
   Link link{fd.get(), nullptr};
   std::unique_ptr<tls::Session> session;
@@ -300,6 +298,12 @@ void run_echo_client(const ClientOptions& options) {
       (void)tls::flush(fd.get(), *session, net::deadline_after(1));
     }
   }
+}
+
+} // namespace
+
+Result<void> run_echo_client(const ClientOptions& options) {
+  return catch_failure([&] { run_client(options); });
 }
 
 } // namespace netlab::echo

@@ -7,6 +7,7 @@
 
 #include "core/net/address.hpp"
 #include "core/tls/context.hpp"
+#include "core/util/result.hpp"
 
 namespace netlab::echo {
 
@@ -34,10 +35,10 @@ struct ClientOptions {
   int prompt_fd = 2;
 };
 
-// Runs the client to completion. Throws ConnectError (exit 255) when the server cannot be
-// reached or its TLS handshake fails (refused certificate, no common protocol), TimeoutError (124)
-// when a reply does not come in time, Error (1) otherwise (including a TLS stream that ends
-// without close_notify, which may have been cut short).
-void run_echo_client(const ClientOptions& options);
+// Runs the client to completion. Fails with exit code 255 when the server cannot be reached or
+// its TLS handshake fails (refused certificate, no common protocol), 124 when a reply does not
+// come in time, 1 otherwise (including a TLS stream that ends without close_notify, which may
+// have been cut short).
+Result<void> run_echo_client(const ClientOptions& options);
 
 } // namespace netlab::echo

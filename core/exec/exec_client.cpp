@@ -505,13 +505,15 @@ int run_client(const ClientOptions& options) {
 
 } // namespace
 
-int run_exec_client(const ClientOptions& options) {
-  try {
-    return run_client(options);
-  } catch (const json::exception& e) {
-    // A header key of the wrong JSON type, from a server that is not netlab's.
-    protocol_error(e.what());
-  }
+Result<int> run_exec_client(const ClientOptions& options) {
+  return catch_failure([&] {
+    try {
+      return run_client(options);
+    } catch (const json::exception& e) {
+      // A header key of the wrong JSON type, from a server that is not netlab's.
+      protocol_error(e.what());
+    }
+  });
 }
 
 } // namespace netlab::exec

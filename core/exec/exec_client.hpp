@@ -8,6 +8,7 @@
 
 #include "core/net/address.hpp"
 #include "core/tls/context.hpp"
+#include "core/util/result.hpp"
 
 namespace netlab::exec {
 
@@ -38,9 +39,9 @@ struct ClientOptions {
 };
 
 // Runs the client and returns the exit status: the remote command's exit code, 128+N for a
-// signal, 124 for a timeout (the last command's status in a REPL). Throws ConnectError (255) for
-// connect, auth and protocol failures, InterruptedError (130) on a second Ctrl-C, and Error for
-// the rest.
-int run_exec_client(const ClientOptions& options);
+// signal, 124 for a timeout (the last command's status in a REPL). Fails with exit code 255 for
+// connect, auth and protocol failures, 124 when the server does not answer in time, 130 on a
+// second Ctrl-C, and 1 for the rest.
+Result<int> run_exec_client(const ClientOptions& options);
 
 } // namespace netlab::exec

@@ -1,18 +1,22 @@
 // The pack and unpack commands as a whole, for cmd/: each config mirrors its command line, and
-// each run function returns the exit status or throws netlab::Error subclasses.
+// each run function returns the exit status (0, or 1 when a --batch case failed) or a Failure
+// carrying its exit code (2 for bad arguments).
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/framefile/writer.hpp"
+#include "core/util/result.hpp"
 
 namespace netlab::pack {
 
 struct PackConfig {
-  std::string format;
-  bool has_format = false; // "" is a valid (empty) format, so presence is tracked apart
+  // The FORMAT argument (with --frame: a FILE); absent when not given, since "" is a valid,
+  // empty format.
+  std::optional<std::string> format;
   std::vector<std::string> values;
   bool hex = false;
   bool base64 = false;
@@ -25,11 +29,12 @@ struct PackConfig {
   std::size_t chunk_size = framefile::k_default_chunk;
 };
 
-int run_pack(const PackConfig& config);
+Result<int> run_pack(const PackConfig& config);
 
 struct UnpackConfig {
-  std::string format;
-  bool has_format = false; // "" is a valid (empty) format, so presence is tracked apart
+  // The FORMAT argument (with --frame: a FILE); absent when not given, since "" is a valid,
+  // empty format.
+  std::optional<std::string> format;
   std::string input;
   bool hex = false;
   bool base64 = false;
@@ -42,6 +47,6 @@ struct UnpackConfig {
   bool force = false;
 };
 
-int run_unpack(const UnpackConfig& config);
+Result<int> run_unpack(const UnpackConfig& config);
 
 } // namespace netlab::pack

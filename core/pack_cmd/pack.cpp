@@ -122,13 +122,13 @@ void for_each_line(Handle&& handle) {
 }
 
 int run_calcsize(const PackConfig& options) {
-  auto format = parse_format_or_throw(options.format);
+  auto format = parse_format_or_throw(*options.format);
   fmt::print("{}\n", format.size);
   return k_exit_ok;
 }
 
 int run_explain(const PackConfig& options) {
-  auto format = parse_format_or_throw(options.format);
+  auto format = parse_format_or_throw(*options.format);
   std::string out = fmt::format("{:>8} {:>8}  {:<8} {:<6} {}\n", "offset", "size", "field", "order", "padding before");
   for (const auto& item : format.items) {
     std::string field = item.count == 1 && item.code != 's' && item.code != 'p'
@@ -144,7 +144,7 @@ int run_explain(const PackConfig& options) {
 }
 
 int run_values(const PackConfig& options) {
-  auto format = parse_format_or_throw(options.format);
+  auto format = parse_format_or_throw(*options.format);
   std::vector<std::string_view> values(options.values.begin(), options.values.end());
   std::string packed;
   auto done = pack_record(format, values, packed);
@@ -161,7 +161,7 @@ int run_values(const PackConfig& options) {
 }
 
 int run_iter(const PackConfig& options) {
-  auto format = parse_format_or_throw(options.format);
+  auto format = parse_format_or_throw(*options.format);
   auto encoding = encoding_of(options);
   Sink sink(options, encoding == Encoding::raw);
   std::string out;
@@ -217,8 +217,8 @@ int run_batch(const PackConfig& options) {
 
 int run_frame(const PackConfig& options) {
   std::vector<std::string> paths;
-  if (options.has_format) {
-    paths.push_back(options.format);
+  if (options.format) {
+    paths.push_back(*options.format);
   }
   paths.insert(paths.end(), options.values.begin(), options.values.end());
   Sink sink(options, true);
@@ -240,16 +240,14 @@ int run_frame(const PackConfig& options) {
   return k_exit_ok;
 }
 
-} // namespace
-
-int run_pack(const PackConfig& options) {
+int pack_command(const PackConfig& options) {
   if (options.frame) {
     return run_frame(options);
   }
   if (options.batch) {
     return run_batch(options);
   }
-  if (!options.has_format) {
+  if (!options.format) {
     throw UsageError("missing FORMAT");
   }
   if (options.calcsize) {
@@ -265,6 +263,12 @@ int run_pack(const PackConfig& options) {
     return run_iter(options);
   }
   return run_values(options);
+}
+
+} // namespace
+
+Result<int> run_pack(const PackConfig& config) {
+  return catch_failure([&] { return pack_command(config); });
 }
 
 

@@ -153,7 +153,7 @@ Encoding encoding_of(const UnpackConfig& options) {
 }
 
 int run_single(const UnpackConfig& options) {
-  auto format = parse_format_or_throw(options.format);
+  auto format = parse_format_or_throw(*options.format);
   Input input(options.input);
   ByteSource source(input, encoding_of(options));
   std::string bytes;
@@ -180,7 +180,7 @@ int run_single(const UnpackConfig& options) {
 }
 
 int run_iter(const UnpackConfig& options) {
-  auto format = parse_format_or_throw(options.format);
+  auto format = parse_format_or_throw(*options.format);
   if (format.size == 0) {
     throw Error("cannot iteratively unpack with a struct of length 0");
   }
@@ -260,7 +260,7 @@ int run_batch(const UnpackConfig& options) {
 
 int run_frame(const UnpackConfig& options) {
   // With --frame the first positional is the input file, not a format.
-  Input input(options.format);
+  Input input(options.format.value_or(""));
   framefile::ReaderOptions reader_options;
   reader_options.dir = options.dir;
   reader_options.list = options.list;
@@ -287,9 +287,7 @@ int run_frame(const UnpackConfig& options) {
   return k_exit_ok;
 }
 
-} // namespace
-
-int run_unpack(const UnpackConfig& options) {
+int unpack_command(const UnpackConfig& options) {
   if (options.frame) {
     if (!options.input.empty()) {
       throw UsageError("--frame takes at most one input FILE");
@@ -297,18 +295,24 @@ int run_unpack(const UnpackConfig& options) {
     return run_frame(options);
   }
   if (options.batch) {
-    if (options.has_format) {
+    if (options.format) {
       // The batch input file, if any, lands in the FORMAT slot.
       UnpackConfig shifted = options;
-      shifted.input = options.format;
+      shifted.input = *options.format;
       return run_batch(shifted);
     }
     return run_batch(options);
   }
-  if (!options.has_format) {
+  if (!options.format) {
     throw UsageError("missing FORMAT");
   }
   return options.iter ? run_iter(options) : run_single(options);
+}
+
+} // namespace
+
+Result<int> run_unpack(const UnpackConfig& config) {
+  return catch_failure([&] { return unpack_command(config); });
 }
 
 

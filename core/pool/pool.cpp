@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "core/loop/process.hpp"
 #include "core/loop/timer.hpp"
 #include "core/pool/input.hpp"
 #include "core/pool/joblog.hpp"
@@ -28,12 +29,24 @@ namespace netlab::pool {
 
 int PoolResult::exit_code() const {
   if (failed == 0) {
-    return 0;
+    return k_exit_ok;
   }
   if (unreachable == failed && succeeded == 0) {
-    return 255;
+    return k_exit_connect;
   }
-  return failed <= 100 ? static_cast<int>(failed) : 101;
+  return failed <= k_max_failed_status ? static_cast<int>(failed) : k_max_failed_status + 1;
+}
+
+Result<int> PoolResult::status() const {
+  if (interrupted) {
+    // As a shell reports a command killed by the signal: 130 INT, 143 TERM, 129 HUP.
+    int signum = interrupt_signal != 0 ? interrupt_signal : SIGINT;
+    return fail_exit(signal_exit_status(signum), fmt::format("interrupted by SIG{}", loop::signal_name(signum)));
+  }
+  if (output_closed) {
+    return fail("write stdout: broken pipe");
+  }
+  return exit_code();
 }
 
 namespace {

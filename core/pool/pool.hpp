@@ -69,7 +69,13 @@ struct PoolResult {
   // GNU parallel's convention: 0, else the number of failed jobs up to 100, 101 for more; 255
   // when every job that ended failed because its host could not be reached.
   int exit_code() const;
+  // pool-run's end: exit_code(), or a failure with 128+N ("interrupted by SIGINT") when signal N
+  // stopped the pool, or with 1 when stdout's reader went away.
+  Result<int> status() const;
 };
+
+// The most failed jobs exit_code() counts one by one; more is this plus one.
+constexpr int k_max_failed_status = 100;
 
 // Runs the pool on a loop of its own until every job is done. SIGINT, SIGTERM, SIGHUP and SIGQUIT
 // stop it: every running job's whole process tree (core/loop/reaper.hpp: also descendants that

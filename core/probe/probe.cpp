@@ -43,6 +43,13 @@ double ms_since(net::Clock::time_point start) {
 
 } // namespace
 
+int ProbeReport::exit_status() const {
+  if (all_open()) {
+    return k_exit_ok;
+  }
+  return wait_expired ? k_exit_timeout : k_exit_failure;
+}
+
 bool ProbeReport::all_open() const {
   for (const auto& result : results) {
     if (!result.ok()) {
@@ -111,7 +118,9 @@ ProbeResult probe_once(const net::Address& address, double timeout_seconds, cons
   return result;
 }
 
-ProbeReport run_probe(const ProbeOptions& options) {
+namespace {
+
+ProbeReport probe_addresses(const ProbeOptions& options) {
   ProbeReport report;
   for (const auto& address : options.addresses) {
     ProbeResult pending;
@@ -151,6 +160,46 @@ ProbeReport run_probe(const ProbeOptions& options) {
     // pause still counts.
     std::this_thread::sleep_for(std::min(pause, *wait_deadline - now));
   }
+}
+
+// Probes the address in a --port-file until it is open or `options.wait` runs out, reading the
+// file again before every attempt: a server started a moment ago may not yet have replaced the
+// stale file of an earlier run.
+Result<ProbeReport> probe_port_file(const std::string& path, const ProbeOptions& options) {
+  auto deadline = net::Clock::now() + std::chrono::duration_cast<net::Clock::duration>(
+                                         std::chrono::duration<double>(std::max(0.0, options.wait)));
+  auto left = [&] { return std::chrono::duration<double>(deadline - net::Clock::now()).count(); };
+  while (true) {
+    auto found = wait_for_port_file(path, options.wait < 0 ? -1 : std::max(0.0, left()));
+    if (!found && found.code() == ETIMEDOUT) {
+      return fail_exit(k_exit_timeout,
+                       fmt::format("--port-file {}: not written within {}", path, units::format_duration(options.wait)),
+                       ETIMEDOUT);
+    }
+    NETLAB_TRY(auto address, std::move(found));
+    ProbeReport report;
+    double timeout = options.wait < 0 ? options.timeout : std::max(0.001, std::min(options.timeout, left()));
+    auto result = probe_once(address, timeout);
+    result.attempts = 1;
+    report.results.push_back(result);
+    if (result.open || options.wait < 0) {
+      return report;
+    }
+    if (left() <= 0) {
+      report.wait_expired = true;
+      return report;
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(std::min(options.interval, left())));
+  }
+}
+
+} // namespace
+
+Result<ProbeReport> run_probe(const ProbeOptions& options) {
+  if (!options.port_file.empty()) {
+    return probe_port_file(options.port_file, options);
+  }
+  return probe_addresses(options);
 }
 
 std::string format_text(const ProbeResult& result) {
@@ -211,33 +260,6 @@ Result<net::Address> wait_for_port_file(const std::string& path, double wait, do
                   wait < 0 ? ENOENT : ETIMEDOUT);
     }
     std::this_thread::sleep_for(std::chrono::duration<double>(interval));
-  }
-}
-
-Result<ProbeReport> run_probe_port_file(const std::string& path, const ProbeOptions& options) {
-  auto deadline = net::Clock::now() + std::chrono::duration_cast<net::Clock::duration>(
-                                         std::chrono::duration<double>(std::max(0.0, options.wait)));
-  auto left = [&] { return std::chrono::duration<double>(deadline - net::Clock::now()).count(); };
-  while (true) {
-    auto found = wait_for_port_file(path, options.wait < 0 ? -1 : std::max(0.0, left()));
-    if (!found && found.code() == ETIMEDOUT) {
-      return fail(fmt::format("--port-file {}: not written within {}", path, units::format_duration(options.wait)),
-                  ETIMEDOUT);
-    }
-    NETLAB_TRY(auto address, std::move(found));
-    ProbeReport report;
-    double timeout = options.wait < 0 ? options.timeout : std::max(0.001, std::min(options.timeout, left()));
-    auto result = probe_once(address, timeout);
-    result.attempts = 1;
-    report.results.push_back(result);
-    if (result.open || options.wait < 0) {
-      return report;
-    }
-    if (left() <= 0) {
-      report.wait_expired = true;
-      return report;
-    }
-    std::this_thread::sleep_for(std::chrono::duration<double>(std::min(options.interval, left())));
   }
 }
 

@@ -26,6 +26,10 @@ struct ProbeOptions {
   std::string sni;
   // With TLS: a peer certificate expiring in fewer whole days than this fails the probe (-1: off).
   long min_days = -1;
+  // Instead of `addresses`: the address a netlab server writes to this --port-file once
+  // listening, read again before every attempt (a server started a moment ago may not yet have
+  // replaced the stale file of an earlier run).
+  std::string port_file;
 };
 
 struct ProbeResult {
@@ -56,12 +60,17 @@ struct ProbeReport {
   // --wait was given and its deadline passed with some address still closed.
   bool wait_expired = false;
   bool all_open() const;
+  // probe's exit status: 0 all open, 124 --wait ran out, else 1.
+  int exit_status() const;
 };
 
 // One attempt, bounded by `timeout_seconds` (connect and TLS handshake together).
 ProbeResult probe_once(const net::Address& address, double timeout_seconds, const ProbeOptions& options = {});
 
-ProbeReport run_probe(const ProbeOptions& options);
+// Probes `options.addresses` (or the address in `options.port_file`), retrying closed ones
+// until `options.wait` runs out. Fails only in port-file mode, as wait_for_port_file does when the
+// file never appears (exit code 124 when --wait ran out) or holds no address.
+Result<ProbeReport> run_probe(const ProbeOptions& options);
 
 // Waits until a server's --port-file exists and holds an address, reading it every `interval`
 // seconds, for at most `wait` seconds (negative: look once, failing with ENOENT). The file holds a port ("8080", meaning
@@ -70,13 +79,6 @@ ProbeReport run_probe(const ProbeOptions& options);
 // code ETIMEDOUT ("--port-file F: not written within 5s") or, for content that is not an address,
 // with parse_address's message.
 Result<net::Address> wait_for_port_file(const std::string& path, double wait, double interval = 0.05);
-
-// Probes the address in a --port-file until it is open or `options.wait` runs out, reading the
-// file again before every attempt: a server started a moment ago may not yet have replaced the
-// stale file of an earlier run. `options.addresses` is ignored. Fails as wait_for_port_file does
-// when the file never appears.
-Result<ProbeReport> run_probe_port_file(const std::string& path, const ProbeOptions& options);
-
 
 // "127.0.0.1:8080 open 0.21 ms" / "127.0.0.1:8081 closed (connection refused)";
 // with TLS "127.0.0.1:8443 open 0.21 ms TLSv1.3 certificate expires in 29 days (2026-12-30 ...)"

@@ -378,9 +378,7 @@ int run_pooled(const ExecConfig& config, Runner& runner, std::mutex& output_mute
   return result->exit_code();
 }
 
-} // namespace
-
-int run_ssh_exec(const ExecConfig& config) {
+int ssh_exec(const ExecConfig& config) {
   if (config.hosts.empty()) {
     throw UsageError("no hosts: give HOST arguments or --hosts-file");
   }
@@ -417,6 +415,12 @@ int run_ssh_exec(const ExecConfig& config) {
   // InterruptWatch::notify; an InterruptWatch of the transfers' own would take them away.
   Runner runner(effective, progress, /*scheduler_signals=*/true);
   return run_pooled(effective, runner, output_mutex, progress);
+}
+
+} // namespace
+
+Result<int> run_ssh_exec(const ExecConfig& config) {
+  return catch_failure([&] { return ssh_exec(config); });
 }
 
 } // namespace netlab::ssh

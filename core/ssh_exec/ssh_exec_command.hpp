@@ -7,6 +7,7 @@
 
 #include "core/ssh/host.hpp"
 #include "core/ssh/session.hpp"
+#include "core/util/result.hpp"
 
 namespace netlab::ssh {
 
@@ -40,9 +41,9 @@ struct ExecConfig {
 // timeout, 128+N when signal N stopped it or its transfers). Many hosts (and one host with --tag,
 // --json or --joblog) run on pool-run's scheduler, one job per host: 0, else the number of hosts
 // that failed up to 100, 101 for more, 255 when no host could be reached; a summary on stderr
-// names each failed host and why. Throws netlab::Error subclasses for failures that stop the
-// command before any host runs, for an interrupt (128+N), and, with one host and default output,
-// for that host's failure, so main() prints it like every other command's error.
-int run_ssh_exec(const ExecConfig& config);
+// names each failed host and why. Fails (with the exit code above) when something stops the
+// command before any host runs, on an interrupt (128+N), and, with one host and default output,
+// when that host fails, so main() prints it like every other command's error.
+Result<int> run_ssh_exec(const ExecConfig& config);
 
 } // namespace netlab::ssh

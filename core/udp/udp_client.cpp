@@ -62,7 +62,9 @@ bool reply_matches(std::string_view request, std::string_view reply) {
   return true;
 }
 
-ClientReport run_udp_client(const ClientOptions& options) {
+namespace {
+
+ClientReport udp_client(const ClientOptions& options) {
   auto fd = open_connected(options.address);
   ClientReport report;
   LineReader reader(options.in_fd);
@@ -146,6 +148,12 @@ ClientReport run_udp_client(const ClientOptions& options) {
     }
   }
   return report;
+}
+
+} // namespace
+
+Result<ClientReport> run_udp_client(const ClientOptions& options) {
+  return catch_failure([&] { return udp_client(options); });
 }
 
 } // namespace netlab::udp

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/net/address.hpp"
+#include "core/util/result.hpp"
 
 namespace netlab::udp {
 
@@ -42,7 +43,8 @@ struct ClientReport {
 bool reply_matches(std::string_view request, std::string_view reply);
 
 // Sends each line of `in_fd` (without its newline) and prints each reply as a line on `out_fd`.
-// Throws ConnectError when the address cannot be resolved or the socket set up.
-ClientReport run_udp_client(const ClientOptions& options);
+// Fails with exit code 255 when the address cannot be resolved or the socket set up, 1 when
+// sending or receiving fails.
+Result<ClientReport> run_udp_client(const ClientOptions& options);
 
 } // namespace netlab::udp

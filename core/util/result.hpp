@@ -6,6 +6,8 @@
 #include <utility>
 #include <variant>
 
+#include "core/util/exit_code.hpp"
+
 namespace netlab {
 
 // The failure half of a Result: a one-line, human-readable message.
@@ -13,9 +15,16 @@ struct Failure {
   std::string message;
   // An errno value when the cause matters to the caller (ETIMEDOUT vs ECONNREFUSED), else 0.
   int code = 0;
+  // The status the command ends with if this failure ends it (k_exit_*): a whole-command
+  // function in core says here whether it was a timeout, a connect failure, bad input...
+  int exit_code = k_exit_failure;
 };
 
 inline Failure fail(std::string message, int code = 0) { return Failure{std::move(message), code}; }
+// A failure that ends the command with `exit_code` (k_exit_timeout, k_exit_connect, ...).
+inline Failure fail_exit(int exit_code, std::string message, int code = 0) {
+  return Failure{std::move(message), code, exit_code};
+}
 
 template <typename T>
 class [[nodiscard]] Result {
@@ -36,6 +45,7 @@ public:
 
   const std::string& error() const { assert(!ok()); return std::get<1>(m_state).message; }
   int code() const { assert(!ok()); return std::get<1>(m_state).code; }
+  int exit_code() const { assert(!ok()); return std::get<1>(m_state).exit_code; }
   Failure failure() const { return std::get<1>(m_state); }
 
 private:
@@ -52,6 +62,7 @@ public:
   explicit operator bool() const noexcept { return ok(); }
   const std::string& error() const { assert(!ok()); return m_failure.message; }
   int code() const { return m_failure.code; }
+  int exit_code() const { return m_failure.exit_code; }
   Failure failure() const { return m_failure; }
 
 private:

@@ -1,0 +1,84 @@
+// pool-run's argument grammar and job cap (see command_line.hpp).
+#include "core/pool/command_line.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <uv.h>
+
+#include "core/pool/input.hpp"
+#include "core/util/fs.hpp"
+#include "core/util/log.hpp"
+
+namespace netlab::pool {
+
+Result<CommandLine> parse_command_line(std::vector<std::string> words, char separator) {
+  bool after_dashes = !words.empty() && words.front() == "--";
+  if (after_dashes) {
+    words.erase(words.begin());
+  }
+  CommandLine line;
+  std::vector<std::string>* group = nullptr;
+  bool from_file = false;
+  for (auto& word : words) {
+    if (word == ":::" || word == "::::") {
+      line.groups.emplace_back();
+      group = &line.groups.back();
+      from_file = word == "::::";
+      continue;
+    }
+    if (group == nullptr) {
+      line.command.push_back(std::move(word));
+    } else if (from_file) {
+      NETLAB_TRY(auto records, read_records_file(word, separator));
+      group->insert(group->end(), records.begin(), records.end());
+    } else {
+      group->push_back(std::move(word));
+    }
+  }
+  if (line.command.empty()) {
+    return fail_exit(k_exit_usage,
+                     "no command given; usage: netlab pool-run [OPTIONS] -- COMMAND [ARGS...] [::: INPUT...]");
+  }
+  if (line.command.front().starts_with("-") && !after_dashes) {
+    return fail_exit(k_exit_usage,
+                     fmt::format("unknown option '{}'; put the command after '--'", line.command.front()));
+  }
+  return line;
+}
+
+unsigned job_cap(unsigned long open_files, bool unlimited) {
+  if (unlimited) {
+    return k_max_jobs;
+  }
+  auto by_fds = static_cast<unsigned>((std::max<unsigned long>(open_files, 64) - 32) / 4);
+  return std::min(k_max_jobs, std::max(1U, by_fds));
+}
+
+unsigned job_cap() {
+  fs::raise_fd_limit();
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return k_max_jobs;
+  }
+  return job_cap(static_cast<unsigned long>(limit.rlim_cur), limit.rlim_cur == RLIM_INFINITY);
+}
+
+unsigned effective_jobs(int requested, unsigned cap) {
+  if (requested == 0) {
+    return cap;
+  }
+  if (requested < 0) {
+    return std::max(1U, uv_available_parallelism());
+  }
+  auto jobs = static_cast<unsigned>(requested);
+  if (jobs > cap) {
+    log::info("-j {}: only {} jobs fit in the open-file limit; running {} at once", jobs, cap, cap);
+    return cap;
+  }
+  return jobs;
+}
+
+} // namespace netlab::pool

@@ -1,0 +1,41 @@
+// pool-run's own grammar and limits, apart from CLI11: the words after the options (COMMAND
+// [ARGS...] then `:::` and `::::` groups) and how many jobs may run at once.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/util/result.hpp"
+
+namespace netlab::pool {
+
+struct CommandLine {
+  std::vector<std::string> command;
+  // One entry per `:::` (the words after it) or `::::` (the records of the files after it).
+  std::vector<std::vector<std::string>> groups;
+};
+
+// Splits the words after pool-run's options, a leading `--` included if one was typed: the
+// command and its arguments up to the first `:::` or `::::`, then the groups. The files of a
+// `::::` group are read here, records split at `separator` ("-" is stdin). Fails with exit code
+// 2 when there is no command, or when it starts with '-' and no `--` came before it (a mistyped
+// option); with 1 when a `::::` file cannot be read.
+Result<CommandLine> parse_command_line(std::vector<std::string> words, char separator);
+
+// Most children the pool runs at once: each costs two pipes and a process, and past a few
+// hundred the machine, not the pool, is the limit.
+constexpr unsigned k_max_jobs = 1024;
+
+// How many jobs fit in an open-file limit of `open_files` descriptors (`unlimited`: no limit):
+// two pipe ends per job stay open while it runs, plus two briefly during spawn, and 32 are kept
+// for everything else. At least 1, at most k_max_jobs.
+unsigned job_cap(unsigned long open_files, bool unlimited = false);
+
+// The same for this process, after raising its soft open-file limit to the hard one.
+unsigned job_cap();
+
+// What -j N means: N < 0 (not given) one per CPU, 0 as many as fit (`cap`), else N; more than
+// `cap` runs `cap` and says so on stderr.
+unsigned effective_jobs(int requested, unsigned cap);
+
+} // namespace netlab::pool
