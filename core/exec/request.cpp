@@ -261,7 +261,7 @@ int exit_status_for(const json& header) {
   auto signal = header.find("signal");
   if (signal != header.end() && signal->is_string()) {
     int number = loop::signal_number(signal->get<std::string>());
-    return number > 0 ? 128 + number : 255;
+    return number > 0 ? signal_exit_status(number) : k_exit_connect;
   }
   auto code = header.find("exit_code");
   if (code != header.end() && code->is_number_integer()) {

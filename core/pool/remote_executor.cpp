@@ -310,7 +310,7 @@ private:
       outcome.start_error = result.error();
     } else if (result->exit_status >= 0) {
       outcome.exit_code = result->exit_status;
-    } else if (int signum = ssh::signal_number(result->signal); signum != 0) {
+    } else if (int signum = ssh::rfc4254_signal_number(result->signal); signum != 0) {
       outcome.term_signal = signum;
     } else {
       // The channel closed with neither a status nor a known signal: ssh reports 255 too.

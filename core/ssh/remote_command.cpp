@@ -79,7 +79,7 @@ constexpr auto k_kill_grace = std::chrono::seconds(2);
 
 } // namespace
 
-int signal_number(const std::string& name) {
+int rfc4254_signal_number(const std::string& name) {
   for (const auto& [label, value] : k_signals) {
     if (name == label) {
       return value;
@@ -88,7 +88,7 @@ int signal_number(const std::string& name) {
   return 0;
 }
 
-const char* signal_name(int number) {
+const char* rfc4254_signal_name(int number) {
   for (const auto& [label, value] : k_signals) {
     if (number == value) {
       return label;
@@ -104,8 +104,8 @@ int ExecOutcome::exit_code() const {
   if (exit_status >= 0) {
     return exit_status;
   }
-  if (int number = signal_number(signal); number != 0) {
-    return 128 + number;
+  if (int number = rfc4254_signal_number(signal); number != 0) {
+    return signal_exit_status(number);
   }
   return 255;
 }
@@ -212,7 +212,7 @@ Result<ExecOutcome> run_command(ssh_session session, const ExecRequest& request,
   auto send_stop = [&](int signum) -> Result<void> {
     signal_sent = signum;
     escalate_at = Clock::now() + k_kill_grace;
-    const char* name = signal_name(signum);
+    const char* name = rfc4254_signal_name(signum);
     if (control && signum == SIGKILL) {
       if (stdin_fd < 0) {
         ssh_channel_send_eof(channel.get());

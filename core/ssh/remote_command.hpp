@@ -63,9 +63,10 @@ struct ExecOutcome {
 
 Result<ExecOutcome> run_command(ssh_session session, const ExecRequest& request, const OutputSink& sink);
 
-// "TERM" for SIGTERM and back, for the signals SSH names (RFC 4254 6.10); "" / 0 for others.
-const char* signal_name(int number);
-int signal_number(const std::string& name);
+// "TERM" for SIGTERM and back, for the signals SSH names on the wire (RFC 4254 6.10); "" / 0 for
+// others. Not loop::signal_name, which names any local signal for messages.
+const char* rfc4254_signal_name(int number);
+int rfc4254_signal_number(const std::string& name);
 
 // Wraps a shell command so that it can be stopped even where the server refuses SSH signal
 // requests, and never outlives its session. The wrapper starts a watchdog in the background of

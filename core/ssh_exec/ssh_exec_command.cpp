@@ -135,7 +135,7 @@ public:
     end_transfers();
     if (int signum = InterruptWatch::caught(); signum != 0) {
       result.error = fmt::format("interrupted by {}", InterruptWatch::name(signum));
-      result.exit_code = 128 + signum;
+      result.exit_code = signal_exit_status(signum);
       return finish();
     }
     if (stop != nullptr && stop->load() != 0) {
@@ -215,7 +215,7 @@ private:
         break;
       }
       if (int signum = InterruptWatch::caught(); signum != 0 && !result.timed_out) {
-        result.exit_code = 128 + signum;
+        result.exit_code = signal_exit_status(signum);
         if (!error.starts_with("interrupted")) {
           result.error = fmt::format("interrupted by {}: {}", InterruptWatch::name(signum), error);
         }
@@ -274,15 +274,15 @@ int run_single(const ExecConfig& config, Runner& runner) {
   if (result.stopped_by != 0) {
     int first = result.stopped_by == SIGKILL ? SIGINT : result.stopped_by;
     throw Error(fmt::format("{}: interrupted by SIG{}; the remote command was stopped", result.label,
-                            signal_name(first)),
-                128 + first);
+                            rfc4254_signal_name(first)),
+                signal_exit_status(first));
   }
   if (result.timed_out) {
     throw TimeoutError(fmt::format("{}: {}", result.label, result.error));
   }
   if (int signum = InterruptWatch::caught(); signum != 0) {
     throw Error(result.error.empty() ? fmt::format("interrupted by {}", InterruptWatch::name(signum)) : result.error,
-                128 + signum);
+                signal_exit_status(signum));
   }
   if (!result.error.empty()) {
     throw Error(result.error, result.exit_code);
@@ -329,7 +329,7 @@ int run_pooled(const ExecConfig& config, Runner& runner, std::mutex& output_mute
     if (!outcome.start_error.empty()) {
       why = outcome.start_error;
     } else if (outcome.term_signal != 0) {
-      why = fmt::format("killed by SIG{}", signal_name(outcome.term_signal));
+      why = fmt::format("killed by SIG{}", rfc4254_signal_name(outcome.term_signal));
     } else if (record.exit_code != 0) {
       why = fmt::format("exit {}", record.exit_code);
     }
@@ -346,7 +346,7 @@ int run_pooled(const ExecConfig& config, Runner& runner, std::mutex& output_mute
           pool::JobOutcome outcome;
           outcome.host = spec.label;
           outcome.exit_code = result.exit_code;
-          outcome.term_signal = result.exit_status < 0 ? signal_number(result.signal) : 0;
+          outcome.term_signal = result.exit_status < 0 ? rfc4254_signal_number(result.signal) : 0;
           outcome.start_error = result.error;
           outcome.unreachable = !result.connected;
           outcome.bytes_transferred = result.transferred.bytes;
@@ -363,8 +363,8 @@ int run_pooled(const ExecConfig& config, Runner& runner, std::mutex& output_mute
   }
   if (result->interrupted) {
     int signum = result->interrupt_signal;
-    throw Error(fmt::format("interrupted by SIG{}; the remote commands were stopped", signal_name(signum)),
-                128 + signum);
+    throw Error(fmt::format("interrupted by SIG{}; the remote commands were stopped", rfc4254_signal_name(signum)),
+                signal_exit_status(signum));
   }
   if (!failures.empty()) {
     log::info("{} of {} host{} failed:", failures.size(), config.hosts.size(), many ? "s" : "");

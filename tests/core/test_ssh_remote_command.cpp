@@ -15,7 +15,7 @@ TEST_CASE("ssh::supervised_command: the command is one quoted argument of the wa
   std::string tail = " netlab-job 'echo '\\''a b'\\''; exit 3'";
   REQUIRE(wrapped.size() > tail.size());
   CHECK(wrapped.substr(wrapped.size() - tail.size()) == tail);
-  CHECK(netlab::ssh::signal_name(SIGTERM) == std::string("TERM"));
-  CHECK(netlab::ssh::signal_number("KILL") == SIGKILL);
-  CHECK(netlab::ssh::signal_name(SIGCHLD) == std::string(""));
+  CHECK(netlab::ssh::rfc4254_signal_name(SIGTERM) == std::string("TERM"));
+  CHECK(netlab::ssh::rfc4254_signal_number("KILL") == SIGKILL);
+  CHECK(netlab::ssh::rfc4254_signal_name(SIGCHLD) == std::string(""));
 }
