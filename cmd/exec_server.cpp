@@ -129,7 +129,7 @@ int run_exec_server(const Options& options) {
   service.idle_timeout = options.idle_timeout;
   service.auth_timeout = options.auth_timeout;
   service.max_unauthenticated = options.max_unauthenticated;
-  service.kill_grace = options.kill_grace;
+  service.kill_grace_s = options.kill_grace;
   double handshake_timeout = options.tls_handshake_timeout;
   auto served = net::run_server(config, [service, legacy, tls_context, handshake_timeout](loop::Loop& loop) {
     auto inner = legacy ? exec::make_legacy_service(loop, service) : exec::make_exec_service(loop, service);

@@ -22,7 +22,7 @@ struct ServiceOptions {
   // Commands running at once on this server; more get `busy`.
   std::size_t max_running = 64;
   frame::Limits limits;
-  double kill_grace = 2.0;
+  double kill_grace_s = 2.0;
   // Seconds a connection may sit without a running command.
   double idle_timeout = 300;
   // Seconds a connection has to authenticate (with a token); 0: only idle_timeout applies.

@@ -178,7 +178,7 @@ private:
       spec.cwd = std::move(request.cwd);
       spec.stdin_data = std::move(request.stdin_data);
       spec.timeout = request.timeout;
-      spec.kill_grace = m_shared.options.kill_grace;
+      spec.kill_grace_s = m_shared.options.kill_grace_s;
       spec.max_output = m_shared.options.max_output;
       spec.reaper = m_shared.reaper;
       std::weak_ptr<FramedSession> weak = weak_from_this();

@@ -129,7 +129,7 @@ Result<void> Job::spawn() {
   if (m_spec.timeout > 0) {
     m_timer = loop::Timer::create(m_loop);
     // One repeating timer: the first tick asks politely, the next ones insist.
-    m_timer->start(to_ms(m_spec.timeout), std::max<std::uint64_t>(1, to_ms(m_spec.kill_grace)),
+    m_timer->start(to_ms(m_spec.timeout), std::max<std::uint64_t>(1, to_ms(m_spec.kill_grace_s)),
                    [self = shared_from_this()] { self->on_timer(); });
   }
   return {};

@@ -28,9 +28,9 @@ struct JobSpec {
   std::vector<std::string> env;
   std::optional<std::string> cwd;
   std::string stdin_data;
-  // Seconds; 0 for none. On expiry the group gets SIGTERM, then SIGKILL after `kill_grace`.
+  // Seconds; 0 for none. On expiry the group gets SIGTERM, then SIGKILL after `kill_grace_s`.
   double timeout = 0;
-  double kill_grace = 2.0;
+  double kill_grace_s = 2.0;
   // Bytes of stdout + stderr passed on; the command is killed once it writes more.
   std::uint64_t max_output = UINT64_MAX;
   // After the command exits, how long a process that escaped its group may keep the output

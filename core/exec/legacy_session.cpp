@@ -110,7 +110,7 @@ private:
     spec.argv = m_shared.options.legacy_shell;
     spec.argv.push_back(std::move(command));
     spec.timeout = m_shared.options.policy.max_timeout;
-    spec.kill_grace = m_shared.options.kill_grace;
+    spec.kill_grace_s = m_shared.options.kill_grace_s;
     spec.max_output = std::min(m_shared.options.max_output, m_shared.options.legacy_max_output);
     spec.reaper = m_shared.reaper;
     std::weak_ptr<LegacySession> weak = weak_from_this();
