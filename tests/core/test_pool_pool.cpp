@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/loop/loop.hpp"
+#include "core/loop/timer.hpp"
 #include "core/pool/pool.hpp"
 #include "tests/core/loop_teardown.hpp"
 
@@ -112,11 +113,18 @@ struct Harness {
   }
 
   // Runs the loop one step at a time until `fact` holds; the loop must have work while it does not.
+  // A repeating wake-up timer runs meanwhile: libuv runs the timers that are due at the top of a
+  // UV_RUN_ONCE step and then polls without a deadline if no timer is left, so a scheduler timer
+  // (the 1 ms kill grace) that came due before the step would otherwise fire, make the fact true,
+  // and leave the step waiting for ever. The tick only wakes the loop; nothing waits for time.
   template <typename Fact>
   void run_until(Fact&& fact) {
+    auto tick = loop::Timer::create(loop);
+    tick->start(5, 5, [] {});
     while (!fact()) {
       REQUIRE(loop.run(UV_RUN_ONCE) != 0);
     }
+    tick->close();
   }
 
   std::string output() const {
