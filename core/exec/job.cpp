@@ -8,6 +8,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+
+#include "core/loop/process.hpp"
+
 extern char** environ;
 
 namespace netlab::exec {
@@ -226,6 +230,14 @@ void Job::on_exit(loop::ExitStatus status) {
   m_reaped = true;
   m_info.exit_code = status.exit_code;
   m_info.term_signal = status.term_signal;
+  if (status.terminal_stop != 0) {
+    // Stopped for using netlab's terminal and killed for it (core/loop/spawn.hpp): say so in the
+    // command's own stderr, where its caller looks.
+    on_output(2, fmt::format("netlab: exec-server: command {} tried to {} the terminal and was stopped by SIG{}; "
+                             "commands cannot use the terminal\n",
+                             m_spec.argv.empty() ? std::string() : m_spec.argv[0],
+                             status.terminal_stop == SIGTTIN ? "read" : "use", loop::signal_name(status.terminal_stop)));
+  }
   // Whatever the command left running (in its group, or anywhere in its tree) goes with it, so
   // it cannot hold the output pipes (or anything else) open after the command has been reported
   // finished.

@@ -88,7 +88,20 @@ private:
     std::vector<std::pair<std::shared_ptr<Process>, int>> done;
     for (auto it = m_children.begin(); it != m_children.end();) {
       int status = 0;
-      pid_t got = ::waitpid(it->first, &status, WNOHANG);
+      // WUNTRACED: a child stopped by the terminal (below) must be seen, or it waits forever.
+      pid_t got = ::waitpid(it->first, &status, WNOHANG | WUNTRACED);
+      if (got == it->first && WIFSTOPPED(status)) {
+        // SIGTTIN/SIGTTOU: the child, a background group in netlab's session, read the
+        // terminal (or wrote to it under tostop, or changed its modes, as a password prompt
+        // does). Nobody will ever bring it to the foreground: end it, and reap it when the
+        // SIGKILL lands. Other stops (SIGSTOP, SIGTSTP from a user) are left alone.
+        int stop = WSTOPSIG(status);
+        if (stop == SIGTTIN || stop == SIGTTOU) {
+          it->second->stopped_by_terminal(stop);
+        }
+        ++it;
+        continue;
+      }
       if (got == it->first || (got < 0 && errno == ECHILD)) {
         // ECHILD: someone else waited for it (never netlab); report it as killed rather than
         // hang the job.
@@ -377,6 +390,14 @@ Result<std::shared_ptr<Process>> Process::spawn(Loop& loop, const SpawnOptions& 
   return process;
 }
 
+void Process::stopped_by_terminal(int signum) {
+  if (m_terminal_stop == 0) {
+    m_terminal_stop = signum;
+  }
+  // SIGKILL ends a stopped process without a SIGCONT.
+  kill_group(SIGKILL);
+}
+
 void Process::reaped(int wait_status) {
   m_exited = true;
   ExitStatus status;
@@ -384,6 +405,11 @@ void Process::reaped(int wait_status) {
     status.exit_code = WEXITSTATUS(wait_status);
   } else if (WIFSIGNALED(wait_status)) {
     status.term_signal = WTERMSIG(wait_status);
+    if (m_terminal_stop != 0 && status.term_signal == SIGKILL) {
+      // Our SIGKILL, so the cause is the stop.
+      status.term_signal = m_terminal_stop;
+      status.terminal_stop = m_terminal_stop;
+    }
   }
   // Moved out first: the callback often drops the last reference to whatever owns us.
   auto callback = std::move(m_on_exit);

@@ -20,9 +20,14 @@
 // What posix_spawn cannot express, and why it is still correct:
 //  - setsid(): not wanted. A child leads a process group in netlab's session, not a session
 //    (setsid in every job cost more than the job under autogroup scheduling). Consequence: a
-//    job that opens the terminal (/dev/tty) is a background job there and is stopped by
-//    SIGTTIN if it reads it, where it used to get ENXIO; --timeout, Ctrl-C and the group kill
-//    still end it, since SIGKILL reaches a stopped process.
+//    job that opens the terminal (/dev/tty) is a background job there, and the kernel stops it
+//    with SIGTTIN when it reads it (SIGTTOU when it changes the terminal's modes, as a password
+//    prompt does, or writes to it under `stty tostop`), where it used to get ENXIO. The SIGCHLD
+//    watcher waits with WUNTRACED, and when one of our children stops so it kills the child's
+//    group with SIGKILL and reports the child ended by that signal (ExitStatus::terminal_stop),
+//    instead of leaving it stopped forever. Limit: only the child itself is seen stopping; a
+//    descendant it waits for that stops so is not (the child then waits until --timeout, Ctrl-C
+//    or the group kill ends it). Stops by SIGSTOP or SIGTSTP (sent by a user) are left alone.
 //  - PATH lookup in the child's environment: posix_spawnp searches the PATH of the calling
 //    process. The lookup runs here, in the parent, over the PATH of the environment the child
 //    gets, relative entries taken from the child's working directory, as execvp in the child
@@ -82,6 +87,9 @@ struct SpawnOptions {
 struct ExitStatus {
   std::int64_t exit_code = 0;
   int term_signal = 0;
+  // SIGTTIN or SIGTTOU when the child was stopped for using the terminal and netlab killed its
+  // group for it (term_signal is then that signal too); 0 otherwise.
+  int terminal_stop = 0;
 };
 
 // A spawned child. The loop's SIGCHLD watcher holds it until the child has been reaped, and
@@ -113,10 +121,13 @@ private:
   friend class ChildWatch;
   // Called by the loop's watcher once waitpid returned the child's status.
   void reaped(int wait_status);
+  // Called by the loop's watcher when waitpid saw the child stopped by SIGTTIN/SIGTTOU.
+  void stopped_by_terminal(int signum);
 
   int m_pid;
   bool m_own_group;
   bool m_exited = false;
+  int m_terminal_stop = 0;
   ExitCallback m_on_exit;
 };
 

@@ -70,6 +70,7 @@ public:
   void exited(loop::ExitStatus status) {
     m_outcome.exit_code = status.exit_code;
     m_outcome.term_signal = status.term_signal;
+    m_outcome.terminal_stop = status.terminal_stop;
     m_process->close();
     part_done();
   }

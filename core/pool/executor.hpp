@@ -33,6 +33,10 @@ struct JobOutcome {
   // It never ran because its host (or every host) could not be connected to or authenticated
   // with; a run where every job ends so exits 255, as ssh does.
   bool unreachable = false;
+  // SIGTTIN or SIGTTOU: the job was stopped for using the terminal it does not have (a local
+  // job's /dev/tty is netlab's, where it is a background group) and was killed for it;
+  // term_signal is that signal.
+  int terminal_stop = 0;
   // Bytes and files copied for the job (ssh-exec's --put/--get), for --json; absent: none tried.
   std::optional<std::uint64_t> bytes_transferred;
   std::optional<std::uint64_t> files_transferred;

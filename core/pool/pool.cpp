@@ -280,6 +280,13 @@ private:
     }
     if (job.timed_out) {
       job.err.append(fmt::format("netlab: {}: job {} timed out after {} s\n", command_name(), job.seq, m_config.timeout));
+    } else if (job.outcome.terminal_stop != 0) {
+      // Killed by the executor: left stopped it would hang the run (core/loop/spawn.hpp).
+      job.err.append(fmt::format("netlab: {}: job {} ({}) tried to {} the terminal and was stopped by SIG{}; "
+                                 "jobs cannot use the terminal (stdin is /dev/null)\n",
+                                 command_name(), job.seq, shown_command(job.argv, m_config.shell),
+                                 job.outcome.terminal_stop == SIGTTIN ? "read" : "use",
+                                 loop::signal_name(job.outcome.terminal_stop)));
     }
     if (job.killed) {
       ++m_result.killed;

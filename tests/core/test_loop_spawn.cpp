@@ -251,6 +251,77 @@ TEST_CASE("loop::Process: exit codes and signals as waitpid reports them", "[loo
   require_clean_close(loop);
 }
 
+namespace {
+
+// The state letter of /proc/PID/stat ('T': stopped), or 0 once it is gone.
+char proc_state(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  auto paren = text.rfind(')');
+  return paren == std::string::npos || paren + 2 >= text.size() ? 0 : text[paren + 2];
+}
+
+} // namespace
+
+TEST_CASE("loop::Process: a child stopped by SIGTTIN or SIGTTOU is killed and reported so, a SIGSTOP is left alone",
+          "[loop][spawn]") {
+  // A job is a background group in our session: the kernel stops it with SIGTTIN/SIGTTOU when
+  // it uses the terminal, and nothing would ever continue it. `kill -TTIN $$` stops it the same
+  // way without a terminal.
+  loop::Loop loop;
+  for (int signum : {SIGTTIN, SIGTTOU}) {
+    loop::SpawnOptions options;
+    options.argv = {"sh", "-c", "kill -" + loop::signal_name(signum) + " $$; echo survived"};
+    auto ran = run(loop, options);
+    CHECK(ran.exits == 1);
+    CHECK(ran.output.empty());
+    CHECK(ran.status.term_signal == signum);
+    CHECK(ran.status.terminal_stop == signum);
+  }
+
+  // A user's SIGSTOP: still stopped after the watcher has handled a later SIGCHLD (another
+  // child's exit, for which it asks about every child), and it runs on after SIGCONT.
+  Ran stopped;
+  auto out = loop::Pipe::create(loop);
+  loop::SpawnOptions options;
+  options.argv = {"sh", "-c", "kill -STOP $$; echo resumed"};
+  options.stdout_ = loop::Stdio::piped(out);
+  auto stopper = loop::Process::spawn(loop, options, [&](loop::ExitStatus s) {
+    stopped.status = s;
+    ++stopped.exits;
+  });
+  REQUIRE(stopper.ok());
+  out->on_data([&](std::string_view data) { stopped.output.append(data); });
+  out->on_end([&] { out->close(); });
+  REQUIRE(out->read_start() == 0);
+  int pid = (*stopper)->pid();
+  char state_after_other_exit = 0;
+  std::shared_ptr<loop::Process> other;
+  auto poll = loop::Timer::create(loop);
+  poll->start(1, 1, [&] {
+    if (proc_state(pid) != 'T') {
+      return;
+    }
+    poll->close();
+    loop::SpawnOptions quick;
+    quick.argv = {"true"};
+    auto spawned = loop::Process::spawn(loop, quick, [&](loop::ExitStatus) {
+      state_after_other_exit = proc_state(pid);
+      ::kill(pid, SIGCONT);
+    });
+    REQUIRE(spawned.ok());
+    other = *spawned;
+  });
+  loop.run();
+  CHECK(state_after_other_exit == 'T');
+  CHECK(stopped.exits == 1);
+  CHECK(stopped.status.exit_code == 0);
+  CHECK(stopped.status.term_signal == 0);
+  CHECK(stopped.status.terminal_stop == 0);
+  CHECK(stopped.output == "resumed\n");
+  require_clean_close(loop);
+}
+
 TEST_CASE("loop::Process: many children at once are each reaped exactly once", "[loop][spawn]") {
   loop::Loop loop;
   int exits = 0;

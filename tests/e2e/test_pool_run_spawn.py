@@ -1,11 +1,16 @@
 """End-to-end tests of how pool-run and exec-server start local processes (core/loop/spawn):
 what a job or command gets (descriptors, signal dispositions, process group, session), and how
 a program that cannot start is reported (126 against 127, execvp's /bin/sh fallback)."""
+import fcntl
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import termios
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -139,6 +144,126 @@ class ExecServerSpawnTest(unittest.TestCase):
         self.assertIn(b"permission denied", denied.stderr)
         self.assertNotEqual(missing.returncode, 0)
         self.assertIn(b"no such file", missing.stderr)
+
+
+def start_on_terminal(args, stderr, env=None):
+    """Starts args as a session leader whose controlling terminal is a new pty (its stdin), so
+    /dev/tty exists for it and for its children; stdout is a pipe. Returns (proc, master fd)."""
+    master, slave = os.openpty()
+
+    def take_terminal():
+        # After start_new_session's setsid(): the pty on fd 0 becomes our controlling terminal,
+        # with our process group in its foreground.
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    try:
+        proc = subprocess.Popen(args, stdin=slave, stdout=subprocess.PIPE, stderr=stderr, env=env,
+                                start_new_session=True, preexec_fn=take_terminal)
+    finally:
+        os.close(slave)
+    return proc, master
+
+
+def session_members(sid):
+    """PIDs of the live processes in session sid."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After "(comm)": state ppid pgrp session ...
+        if int(fields[3]) == sid and fields[0] != "Z":
+            found.append(int(name))
+    return found
+
+
+def kill_session(sid):
+    for pid in session_members(sid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+class TerminalStopTest(unittest.TestCase):
+    """Jobs lead a process group in netlab's session (no setsid), so one that uses netlab's
+    terminal is a background group there and the kernel stops it (SIGTTIN on read, SIGTTOU on
+    tcsetattr). netlab must end such a job and say why, not wait for it forever."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="netlab-spawn-")
+        self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
+
+    def test_pool_run_kills_a_job_stopped_by_the_terminal_and_says_so(self):
+        joblog = os.path.join(self.tmp, "joblog")
+        stderr_path = os.path.join(self.tmp, "stderr")
+        # Job 1 reads the terminal (SIGTTIN), job 2 turns its echo off as a password prompt
+        # does (SIGTTOU), job 3 does not touch it and must succeed beside them.
+        with open(stderr_path, "wb") as stderr:
+            proc, master = start_on_terminal(
+                [nt.NETLAB, "pool-run", "-j", "3", "--joblog", joblog, "--", "sh", "-c", "{}", ":::",
+                 "read x </dev/tty", "stty -echo </dev/tty", "echo fine"], stderr)
+        self.addCleanup(os.close, master)
+        self.addCleanup(kill_session, proc.pid)
+        try:
+            # Only a guard against a hang: the assertions below are on what happened.
+            out, _ = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            self.fail(f"pool-run hung with a job stopped by the terminal: session {session_members(proc.pid)}")
+        with open(stderr_path) as f:
+            err = f.read()
+        nt.check_sanitizers(err, "pool-run")
+        # Two failed jobs: pool-run's exit code counts them.
+        self.assertEqual(proc.returncode, 2, err)
+        self.assertEqual(out, b"fine\n", err)
+        self.assertIn("netlab: pool-run: job 1 (sh -c 'read x </dev/tty') tried to read the terminal and was stopped "
+                      "by SIGTTIN; jobs cannot use the terminal (stdin is /dev/null)", err)
+        self.assertIn("netlab: pool-run: job 2 (sh -c 'stty -echo </dev/tty') tried to use the terminal and was "
+                      "stopped by SIGTTOU", err)
+        with open(joblog) as f:
+            rows = [line.split("\t") for line in f.read().splitlines()[1:]]
+        signals = {row[0]: (row[6], row[7]) for row in rows}
+        self.assertEqual(signals, {"1": ("0", str(int(signal.SIGTTIN))), "2": ("0", str(int(signal.SIGTTOU))),
+                                   "3": ("0", "0")})
+        # Nothing of the run is left, stopped or otherwise.
+        self.assertEqual(session_members(proc.pid), [])
+
+    def test_exec_server_ends_a_command_stopped_by_the_terminal(self):
+        stderr_path = os.path.join(self.tmp, "stderr")
+        with open(stderr_path, "wb") as stderr:
+            server, master = start_on_terminal([nt.NETLAB, "exec-server", "127.0.0.1:0", "--shell"], stderr)
+        self.addCleanup(os.close, master)
+        self.addCleanup(kill_session, server.pid)
+        self.addCleanup(server.stdout.close)
+
+        def stderr_text():
+            with open(stderr_path) as f:
+                return f.read()
+
+        port = None
+        deadline = time.monotonic() + 30
+        while port is None and time.monotonic() < deadline and server.poll() is None:
+            m = re.search(r"listening on \S+:(\d+)", stderr_text())
+            if m:
+                port = int(m.group(1))
+            else:
+                time.sleep(0.01)
+        self.assertIsNotNone(port, stderr_text())
+        try:
+            proc = nt.run("exec-client", port, "--shell", "--", "read x </dev/tty", timeout=120)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=60)
+        nt.check_sanitizers(stderr_text(), "exec-server")
+        self.assertNotEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn(b"tried to read the terminal and was stopped by SIGTTIN", proc.stderr)
+        self.assertEqual(session_members(server.pid), [])
 
 
 if __name__ == "__main__":
