@@ -124,7 +124,7 @@ void add_ssh_client_options(CLI::App& app, SshClientOptions& target, const std::
 }
 
 SshClientSettings ssh_client_settings(const SshClientOptions& options, bool may_prompt) {
-  ssh::ClientFlags flags;
+  ssh::ClientConfig flags;
   flags.identity_files = options.identity_files;
   flags.known_hosts = options.known_hosts;
   flags.accept_new = options.accept_new;
@@ -133,7 +133,7 @@ SshClientSettings ssh_client_settings(const SshClientOptions& options, bool may_
   flags.port = options.port;
   flags.connect_timeout = options.connect_timeout;
   SshClientSettings settings;
-  settings.connect = value_or_usage(ssh::make_connect_options(flags));
+  settings.connect = value_or_usage(ssh::make_connect_config(flags));
   settings.credentials.identity_files = options.identity_files;
   settings.credentials.passphrase_env = options.passphrase_env;
   settings.credentials.password_env = options.password_env;

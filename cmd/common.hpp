@@ -66,8 +66,8 @@ void add_ssh_client_options(CLI::App& app, SshClientOptions& target, const std::
 // Connection and credential settings from those options. Throws UsageError when a config file
 // named with -F cannot be read.
 struct SshClientSettings {
-  ssh::ConnectOptions connect;
-  ssh::CredentialOptions credentials;
+  ssh::ConnectConfig connect;
+  ssh::CredentialConfig credentials;
 };
 SshClientSettings ssh_client_settings(const SshClientOptions& options, bool may_prompt);
 

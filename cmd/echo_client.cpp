@@ -20,7 +20,7 @@ struct Options {
 };
 
 int run_echo_client(const Options& options) {
-  echo::ClientOptions client;
+  echo::EchoClientConfig client;
   client.address = parse_address_arg(options.address, {.allow_unix = true, .allow_port_zero = false});
   client.messages = options.messages;
   client.raw = options.raw;

@@ -33,7 +33,7 @@ int run_echo_server(const Options& options) {
   config.limits.max_conns = options.max_conns;
   config.limits.idle_timeout = options.idle_timeout;
   config.access = access_policy(options.access, config.address);
-  echo::EchoOptions echo_options;
+  echo::EchoServiceConfig echo_options;
   echo_options.upper = options.upper;
   echo_options.tls = tls_server_context(options.tls);
   echo_options.handshake_timeout = options.tls.handshake_timeout;

@@ -43,7 +43,7 @@ std::shared_ptr<tls::Context> exec_tls_context(const Options& options, const std
     }
     return nullptr;
   }
-  tls::ContextOptions context;
+  tls::ContextConfig context;
   context.role = tls::Role::client;
   context.min_version = tls::MinVersion::tls13;
   if (certificates || token.empty()) {
@@ -60,7 +60,7 @@ std::shared_ptr<tls::Context> exec_tls_context(const Options& options, const std
 }
 
 int run_exec_client(const Options& options) {
-  exec::ClientOptions client;
+  exec::ExecClientConfig client;
   client.address = parse_address_arg(options.address, {.allow_unix = true, .allow_port_zero = false});
   // Taken out of our environment at once (and wiped from /proc/PID/environ): an allowed command
   // that reads its parent's environment must not find the token there.

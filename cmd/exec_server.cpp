@@ -57,7 +57,7 @@ std::shared_ptr<tls::Context> exec_tls_context(const Options& options, const std
     }
     return nullptr;
   }
-  tls::ContextOptions context;
+  tls::ContextConfig context;
   context.role = tls::Role::server;
   context.min_version = tls::MinVersion::tls13;
   if (certificates) {
@@ -109,7 +109,7 @@ int run_exec_server(const Options& options) {
     log::line(*warning);
   }
 
-  exec::ServiceOptions service;
+  exec::ExecServiceConfig service;
   service.token = token;
   service.policy.allow_shell = options.shell || legacy;
   service.policy.allow = options.allow;

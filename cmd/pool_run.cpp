@@ -46,7 +46,7 @@ struct Options {
 bool wants_ssh(const Options& options) { return !options.ssh_hosts.empty() || !options.ssh_hosts_files.empty(); }
 
 // The executor for --ssh, with every host resolved and every key read before the pool starts.
-pool::SshPoolOptions ssh_pool_options(const Options& options, unsigned per_host, bool shell, bool may_prompt) {
+pool::SshPoolConfig ssh_pool_options(const Options& options, unsigned per_host, bool shell, bool may_prompt) {
   std::vector<ssh::HostSpec> hosts;
   for (const auto& text : options.ssh_hosts) {
     hosts.push_back(value_or_usage(ssh::parse_host(text), "--ssh"));
@@ -57,7 +57,7 @@ pool::SshPoolOptions ssh_pool_options(const Options& options, unsigned per_host,
     throw UsageError("--ssh-hosts-file: no hosts in the file");
   }
   auto settings = ssh_client_settings(options.ssh, may_prompt);
-  pool::SshPoolOptions result;
+  pool::SshPoolConfig result;
   result.targets = value_or_usage(ssh::prepare_targets(hosts, settings.connect, settings.credentials));
   result.connect = std::move(settings.connect);
   result.per_host = per_host;

@@ -26,7 +26,7 @@ struct Options {
 };
 
 int run_probe(const Options& options) {
-  probe::ProbeOptions config;
+  probe::ProbeConfig config;
   config.timeout = options.timeout;
   config.wait = options.wait;
   config.tls = tls_client_context(options.tls);

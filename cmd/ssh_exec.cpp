@@ -37,7 +37,7 @@ struct Options {
 };
 
 int run_ssh_exec(const Options& options) {
-  ssh::ExecConfig config;
+  ssh::SshExecConfig config;
   // Everything after the options: HOST... then -- and the command (CLI11's prefix mode keeps
   // the words verbatim, `--` included, so the split is ours to make).
   std::vector<std::string> words = options.app->remaining();

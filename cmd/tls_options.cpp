@@ -40,7 +40,7 @@ std::shared_ptr<tls::Context> tls_client_context(const TlsClientOptions& options
   if (options.insecure && !options.ca_file.empty()) {
     throw UsageError("--tls-insecure and --tls-ca contradict each other");
   }
-  tls::ContextOptions context;
+  tls::ContextConfig context;
   context.role = tls::Role::client;
   context.min_version = min_version;
   context.ca_file = options.ca_file;
@@ -80,7 +80,7 @@ std::shared_ptr<tls::Context> tls_server_context(const TlsServerOptions& options
   if (!options.self_signed && (options.cert_file.empty() || options.key_file.empty())) {
     throw UsageError("--tls needs --tls-cert FILE and --tls-key FILE (or --tls-self-signed)");
   }
-  tls::ContextOptions context;
+  tls::ContextConfig context;
   context.role = tls::Role::server;
   context.min_version = min_version;
   context.cert_file = options.cert_file;

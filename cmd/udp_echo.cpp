@@ -36,7 +36,7 @@ std::string join_numbers(const std::vector<std::uint64_t>& numbers) {
 }
 
 int run_client(const Options& options) {
-  udp::ClientOptions client;
+  udp::UdpClientConfig client;
   client.address = parse_address_arg(options.address, {.allow_unix = false, .allow_port_zero = false});
   client.timeout = options.timeout;
   client.retries = options.retries;
@@ -59,7 +59,7 @@ int run_udp_echo(const Options& options, const CLI::App& app) {
     return run_client(options);
   }
   refuse_given(app, {"--timeout", "--retries"}, "--client");
-  udp::ServerConfig config;
+  udp::UdpServerConfig config;
   config.address = parse_address_arg(options.address, {.allow_unix = false, .allow_port_zero = true});
   config.upper = options.upper;
   config.port_file = options.port_file;

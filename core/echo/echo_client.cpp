@@ -31,7 +31,7 @@ constexpr std::size_t k_chunk = 64 * 1024;
   throw Error(fmt::format("{}: {}", what, failure.message));
 }
 
-Fd connect(const ClientOptions& options) {
+Fd connect(const EchoClientConfig& options) {
   auto fd = net::connect_stream(options.address, net::deadline_after(options.timeout));
   if (!fd) {
     if (fd.code() == ETIMEDOUT) {
@@ -108,7 +108,7 @@ std::string exchange(Link& link, const std::string& line, std::string& pending, 
 
 // Waits until a line can be read or the server has closed; throws in the second case, so a user
 // at the prompt learns at once rather than after typing the next line.
-void wait_for_input(const ClientOptions& options, int fd) {
+void wait_for_input(const EchoClientConfig& options, int fd) {
   while (true) {
     pollfd fds[2] = {{options.in_fd, POLLIN, 0}, {fd, POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {
@@ -139,7 +139,7 @@ extern "C" void end_prompt_line(int signum) {
   ::raise(signum);
 }
 
-void run_lines(const ClientOptions& options, Link& link, std::string pending) {
+void run_lines(const EchoClientConfig& options, Link& link, std::string pending) {
   if (!options.messages.empty()) {
     for (const auto& message : options.messages) {
       write_all_or_throw(options.out_fd, exchange(link, message, pending, options.timeout));
@@ -173,7 +173,7 @@ void run_lines(const ClientOptions& options, Link& link, std::string pending) {
   }
 }
 
-void run_raw(const ClientOptions& options, Link& link, const std::string& early) {
+void run_raw(const EchoClientConfig& options, Link& link, const std::string& early) {
   int fd = link.fd;
   bool input_open = true;
   std::string to_socket;
@@ -250,7 +250,7 @@ void run_raw(const ClientOptions& options, Link& link, const std::string& early)
   }
 }
 
-void show_session(const ClientOptions& options, const tls::SessionInfo& info) {
+void show_session(const EchoClientConfig& options, const tls::SessionInfo& info) {
   std::string text = fmt::format("tls: {} {} alpn={}\n", info.version, info.cipher,
                                  info.alpn.empty() ? "(none)" : info.alpn);
   for (std::size_t i = 0; i < info.chain.size(); ++i) {
@@ -265,7 +265,7 @@ void show_session(const ClientOptions& options, const tls::SessionInfo& info) {
   write_all_or_throw(options.err_fd, text);
 }
 
-void run_client(const ClientOptions& options) {
+void run_client(const EchoClientConfig& options) {
   auto fd = connect(options);
   Link link{fd.get(), nullptr};
   std::unique_ptr<tls::Session> session;
@@ -302,7 +302,7 @@ void run_client(const ClientOptions& options) {
 
 } // namespace
 
-Result<void> run_echo_client(const ClientOptions& options) {
+Result<void> run_echo_client(const EchoClientConfig& options) {
   return catch_failure([&] { run_client(options); });
 }
 

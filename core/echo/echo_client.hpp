@@ -11,7 +11,7 @@
 
 namespace netlab::echo {
 
-struct ClientOptions {
+struct EchoClientConfig {
   net::Address address;
   // Seconds allowed for connecting and for each reply (raw mode: for silence both ways); 0 = none.
   double timeout = 10;
@@ -39,6 +39,6 @@ struct ClientOptions {
 // its TLS handshake fails (refused certificate, no common protocol), 124 when a reply does not
 // come in time, 1 otherwise (including a TLS stream that ends without close_notify, which may
 // have been cut short).
-Result<void> run_echo_client(const ClientOptions& options);
+Result<void> run_echo_client(const EchoClientConfig& options);
 
 } // namespace netlab::echo

@@ -22,7 +22,7 @@ namespace {
 
 class EchoService : public net::Service {
 public:
-  EchoService(loop::Loop& loop, EchoOptions options) : m_loop(loop), m_options(std::move(options)) {}
+  EchoService(loop::Loop& loop, EchoServiceConfig options) : m_loop(loop), m_options(std::move(options)) {}
 
   void on_connection(const std::shared_ptr<net::Connection>& connection) override {
     if (!m_options.tls) {
@@ -91,12 +91,12 @@ private:
   }
 
   loop::Loop& m_loop;
-  EchoOptions m_options;
+  EchoServiceConfig m_options;
 };
 
 } // namespace
 
-std::unique_ptr<net::Service> make_echo_service(loop::Loop& loop, const EchoOptions& options) {
+std::unique_ptr<net::Service> make_echo_service(loop::Loop& loop, const EchoServiceConfig& options) {
   return std::make_unique<EchoService>(loop, options);
 }
 

@@ -10,7 +10,7 @@
 
 namespace netlab::echo {
 
-struct EchoOptions {
+struct EchoServiceConfig {
   bool upper = false;
   // Echoed bytes the peer has not read yet, per connection, before we stop reading from it.
   std::size_t max_buffered = 256 * 1024;
@@ -26,6 +26,6 @@ struct EchoOptions {
 void upper_ascii(char* data, std::size_t size);
 
 // A Service for net::run_server.
-std::unique_ptr<net::Service> make_echo_service(loop::Loop& loop, const EchoOptions& options);
+std::unique_ptr<net::Service> make_echo_service(loop::Loop& loop, const EchoServiceConfig& options);
 
 } // namespace netlab::echo

@@ -240,7 +240,7 @@ std::string error_text(const frame::Frame& frame) {
                      escape_text(frame.header.value("message", std::string())));
 }
 
-void handshake(Channel& channel, const ClientOptions& options) {
+void handshake(Channel& channel, const ExecClientConfig& options) {
   auto deadline = net::deadline_after(options.connect_timeout);
   auto no_interrupt = [] { throw InterruptedError(); };
   auto hello = channel.next(deadline, no_interrupt);
@@ -298,7 +298,7 @@ struct Outcome {
 
 int status_for_refusal(const std::string& code) { return code == "spawn-failed" ? 127 : 1; }
 
-Outcome run_command(Channel& channel, const ClientOptions& options, std::int64_t id, json request,
+Outcome run_command(Channel& channel, const ExecClientConfig& options, std::int64_t id, json request,
                     std::string_view body) {
   request["type"] = "exec";
   request["id"] = id;
@@ -428,7 +428,7 @@ LineReader repl_reader(int fd, InterruptPipe& interrupts) {
   });
 }
 
-int run_repl(Channel& channel, const ClientOptions& options) {
+int run_repl(Channel& channel, const ExecClientConfig& options) {
   auto reader = repl_reader(options.in_fd, channel.interrupts());
   std::string line;
   int status = 0;
@@ -467,7 +467,7 @@ int run_repl(Channel& channel, const ClientOptions& options) {
   }
 }
 
-int run_client(const ClientOptions& options) {
+int run_client(const ExecClientConfig& options) {
   InterruptPipe interrupts;
   auto fd = net::connect_stream(options.address, net::deadline_after(options.connect_timeout));
   if (!fd) {
@@ -505,7 +505,7 @@ int run_client(const ClientOptions& options) {
 
 } // namespace
 
-Result<int> run_exec_client(const ClientOptions& options) {
+Result<int> run_exec_client(const ExecClientConfig& options) {
   return catch_failure([&] {
     try {
       return run_client(options);

@@ -12,7 +12,7 @@
 
 namespace netlab::exec {
 
-struct ClientOptions {
+struct ExecClientConfig {
   net::Address address;
   // Empty: only servers with `"auth":"none"` can be used.
   std::string token;
@@ -42,6 +42,6 @@ struct ClientOptions {
 // signal, 124 for a timeout (the last command's status in a REPL). Fails with exit code 255 for
 // connect, auth and protocol failures, 124 when the server does not answer in time, 130 on a
 // second Ctrl-C, and 1 for the rest.
-Result<int> run_exec_client(const ClientOptions& options);
+Result<int> run_exec_client(const ExecClientConfig& options);
 
 } // namespace netlab::exec

@@ -9,7 +9,7 @@ namespace {
 
 class ExecService : public net::Service {
 public:
-  ExecService(loop::Loop& loop, const ServiceOptions& options, bool legacy)
+  ExecService(loop::Loop& loop, const ExecServiceConfig& options, bool legacy)
       : m_shared(std::make_unique<detail::Shared>(loop, options)), m_legacy(legacy) {}
   ~ExecService() override { on_stop(); }
 
@@ -49,11 +49,11 @@ std::string legacy_length_prefix(std::uint32_t length) {
   return out;
 }
 
-std::unique_ptr<net::Service> make_exec_service(loop::Loop& loop, const ServiceOptions& options) {
+std::unique_ptr<net::Service> make_exec_service(loop::Loop& loop, const ExecServiceConfig& options) {
   return std::make_unique<ExecService>(loop, options, false);
 }
 
-std::unique_ptr<net::Service> make_legacy_service(loop::Loop& loop, const ServiceOptions& options) {
+std::unique_ptr<net::Service> make_legacy_service(loop::Loop& loop, const ExecServiceConfig& options) {
   return std::make_unique<ExecService>(loop, options, true);
 }
 

@@ -14,7 +14,7 @@
 
 namespace netlab::exec {
 
-struct ServiceOptions {
+struct ExecServiceConfig {
   // Empty: no authentication (`"auth":"none"`).
   std::string token;
   Policy policy;
@@ -50,8 +50,8 @@ struct ServiceOptions {
   std::vector<std::string> legacy_shell = {"/bin/sh", "-c"};
 };
 
-std::unique_ptr<net::Service> make_exec_service(loop::Loop& loop, const ServiceOptions& options);
-std::unique_ptr<net::Service> make_legacy_service(loop::Loop& loop, const ServiceOptions& options);
+std::unique_ptr<net::Service> make_exec_service(loop::Loop& loop, const ExecServiceConfig& options);
+std::unique_ptr<net::Service> make_legacy_service(loop::Loop& loop, const ExecServiceConfig& options);
 
 // The struct.pack('i', n) little-endian signed length the classic client unpacks.
 std::string legacy_length_prefix(std::uint32_t length);

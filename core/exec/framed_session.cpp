@@ -171,7 +171,7 @@ private:
         send_error(id, "busy", fmt::format("{} commands running, the server's --max-running", *m_shared.running));
         continue;
       }
-      JobSpec spec;
+      ExecJobSpec spec;
       spec.argv = std::move(request.argv);
       spec.program = std::move(request.program);
       spec.env = std::move(request.env);

@@ -49,7 +49,7 @@ std::vector<std::string> merged_environment(const std::vector<std::string>& over
 
 } // namespace
 
-Job::Job(loop::Loop& loop, JobSpec spec, JobEvents events, std::shared_ptr<std::size_t> running)
+Job::Job(loop::Loop& loop, ExecJobSpec spec, JobEvents events, std::shared_ptr<std::size_t> running)
     : m_loop(loop), m_spec(std::move(spec)), m_events(std::move(events)), m_running(std::move(running)) {}
 
 Job::~Job() {
@@ -63,7 +63,7 @@ Job::~Job() {
   }
 }
 
-Result<std::shared_ptr<Job>> Job::start(loop::Loop& loop, JobSpec spec, JobEvents events,
+Result<std::shared_ptr<Job>> Job::start(loop::Loop& loop, ExecJobSpec spec, JobEvents events,
                                         std::shared_ptr<std::size_t> running) {
   auto job = std::make_shared<Job>(loop, std::move(spec), std::move(events), std::move(running));
   NETLAB_TRY_VOID(job->spawn());

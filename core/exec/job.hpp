@@ -20,7 +20,7 @@
 
 namespace netlab::exec {
 
-struct JobSpec {
+struct ExecJobSpec {
   std::vector<std::string> argv;
   // Executed instead of looking argv[0] up in PATH (an --allow'ed program's absolute path).
   std::optional<std::string> program;
@@ -54,7 +54,7 @@ class Job : public std::enable_shared_from_this<Job> {
 public:
   // Spawns the command. `running` counts live jobs; it drops when the child has been reaped and
   // (with a reaper) its whole tree is gone.
-  static Result<std::shared_ptr<Job>> start(loop::Loop& loop, JobSpec spec, JobEvents events,
+  static Result<std::shared_ptr<Job>> start(loop::Loop& loop, ExecJobSpec spec, JobEvents events,
                                             std::shared_ptr<std::size_t> running);
   ~Job();
 
@@ -68,7 +68,7 @@ public:
   void abort();
   int pid() const { return m_process ? m_process->pid() : 0; }
 
-  Job(loop::Loop& loop, JobSpec spec, JobEvents events, std::shared_ptr<std::size_t> running);
+  Job(loop::Loop& loop, ExecJobSpec spec, JobEvents events, std::shared_ptr<std::size_t> running);
 
 private:
   Result<void> spawn();
@@ -84,7 +84,7 @@ private:
   void reap_leftovers();
 
   loop::Loop& m_loop;
-  JobSpec m_spec;
+  ExecJobSpec m_spec;
   JobEvents m_events;
   std::shared_ptr<std::size_t> m_running;
   std::shared_ptr<loop::Process> m_process;

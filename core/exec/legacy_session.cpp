@@ -106,7 +106,7 @@ private:
       respond(info, "busy");
       return;
     }
-    JobSpec spec;
+    ExecJobSpec spec;
     spec.argv = m_shared.options.legacy_shell;
     spec.argv.push_back(std::move(command));
     spec.timeout = m_shared.options.policy.max_timeout;

@@ -80,7 +80,7 @@ protected:
 // What all sessions of one loop share. Sessions live in `sessions` until they close, so they
 // never outlive it.
 struct Shared {
-  Shared(loop::Loop& l, ServiceOptions o) : loop(l), options(std::move(o)) {
+  Shared(loop::Loop& l, ExecServiceConfig o) : loop(l), options(std::move(o)) {
     // Every command runs as a process tree, so nothing it starts outlives it (docs/security.md).
     auto started = loop::Reaper::start(loop);
     if (!started) {
@@ -89,7 +89,7 @@ struct Shared {
     reaper = std::move(*started);
   }
   loop::Loop& loop;
-  ServiceOptions options;
+  ExecServiceConfig options;
   std::shared_ptr<loop::Reaper> reaper;
   std::shared_ptr<std::size_t> running = std::make_shared<std::size_t>(0);
   std::unordered_map<Session*, std::shared_ptr<Session>> sessions;

@@ -59,7 +59,7 @@ Result<std::uint64_t> optional_count(const nlohmann::json& header, const char* k
 class Extractor {
 public:
   // `root_fd`: the target folder, open (-1 in list mode); borrowed.
-  Extractor(const ReaderOptions& options, const ReaderEvents& events, int root_fd)
+  Extractor(const ReaderConfig& options, const ReaderEvents& events, int root_fd)
       : m_options(options), m_events(events), m_root_fd(root_fd) {}
 
   Result<void> take(frame::Frame& frame, std::size_t number) {
@@ -218,7 +218,7 @@ private:
     return current;
   }
 
-  const ReaderOptions& m_options;
+  const ReaderConfig& m_options;
   const ReaderEvents& m_events;
   int m_root_fd;
   std::unique_ptr<OpenFile> m_current;
@@ -227,7 +227,7 @@ private:
 
 } // namespace
 
-Result<ReaderStats> read_frames(int in_fd, const std::string& in_name, const ReaderOptions& options,
+Result<ReaderStats> read_frames(int in_fd, const std::string& in_name, const ReaderConfig& options,
                                 const ReaderEvents& events) {
   Fd root;
   if (!options.list) {

@@ -11,7 +11,7 @@
 
 namespace netlab::framefile {
 
-struct ReaderOptions {
+struct ReaderConfig {
   std::string dir = ".";    // target folder for file frames
   bool list = false;        // report names and sizes, write nothing
   bool force = false;       // replace existing files
@@ -35,7 +35,7 @@ struct ReaderStats {
 // Reads frames from `in_fd` until end of stream. Files already complete and verified when an
 // error occurs stay in place; the file being written is removed. Errors name the frame number
 // and, for stream damage, the byte offset.
-Result<ReaderStats> read_frames(int in_fd, const std::string& in_name, const ReaderOptions& options,
+Result<ReaderStats> read_frames(int in_fd, const std::string& in_name, const ReaderConfig& options,
                                 const ReaderEvents& events = {});
 
 } // namespace netlab::framefile

@@ -79,7 +79,7 @@ private:
 
 } // namespace
 
-Writer::Writer(int out_fd, std::string out_name, WriterOptions options, Warn warn)
+Writer::Writer(int out_fd, std::string out_name, WriterConfig options, Warn warn)
     : m_out_fd(out_fd), m_out_name(std::move(out_name)), m_options(options), m_warn(std::move(warn)) {
   m_options.chunk_size = std::clamp<std::size_t>(m_options.chunk_size, 1, k_max_chunk);
   struct stat st{};

@@ -19,7 +19,7 @@ namespace netlab::framefile {
 inline constexpr std::size_t k_max_chunk = frame::k_default_max_body;
 inline constexpr std::size_t k_default_chunk = frame::k_default_max_body;
 
-struct WriterOptions {
+struct WriterConfig {
   std::size_t chunk_size = k_default_chunk; // 1 .. k_max_chunk
 };
 
@@ -30,7 +30,7 @@ class Writer {
 public:
   using Warn = std::function<void(const std::string&)>;
 
-  Writer(int out_fd, std::string out_name, WriterOptions options = {}, Warn warn = {});
+  Writer(int out_fd, std::string out_name, WriterConfig options = {}, Warn warn = {});
 
   // Adds a regular file, or a folder with everything below it (sorted by name). Symbolic links
   // and special files inside a folder are skipped with a warning; a path given here is followed.
@@ -50,7 +50,7 @@ private:
 
   int m_out_fd;
   std::string m_out_name;
-  WriterOptions m_options;
+  WriterConfig m_options;
   Warn m_warn;
   // The output's identity, so packing a folder that holds the output file skips that file.
   dev_t m_out_dev = 0;

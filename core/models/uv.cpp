@@ -32,7 +32,7 @@ Result<void> run_uv_model(const ModelConfig& config, Stats& stats) {
   server.access = config.access;
   server.limits.idle_timeout = config.idle_timeout;
   stats.set_counts_idle(false);
-  echo::EchoOptions echo_options;
+  echo::EchoServiceConfig echo_options;
   echo_options.upper = config.upper;
   echo_options.max_buffered = config.max_buffered;
   // The echo writes what it read, so one count serves both directions.

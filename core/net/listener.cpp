@@ -53,7 +53,7 @@ bool unix_socket_alive(const loop::Endpoint& endpoint) {
 
 Listener::~Listener() { close(); }
 
-Result<std::unique_ptr<Listener>> Listener::open(loop::Loop& loop, const Address& address, ListenOptions options) {
+Result<std::unique_ptr<Listener>> Listener::open(loop::Loop& loop, const Address& address, ListenConfig options) {
   std::unique_ptr<Listener> self(new Listener(loop, address));
   NETLAB_TRY(auto endpoints, resolve(address, SOCK_STREAM));
   const auto& endpoint = endpoints.front();

@@ -11,7 +11,7 @@
 
 namespace netlab::net {
 
-struct ListenOptions {
+struct ListenConfig {
   // Lets several loops (threads) bind the same TCP port; the kernel spreads connections.
   bool reuse_port = false;
   // Peers such as socat and ncat use tiny backlogs; a server under load wants the kernel's maximum.
@@ -30,7 +30,7 @@ public:
 
   // Binds and listens. A unix socket path left behind by a dead server is replaced; one that a
   // live server answers on is an error ("address in use").
-  static Result<std::unique_ptr<Listener>> open(loop::Loop& loop, const Address& address, ListenOptions options = {});
+  static Result<std::unique_ptr<Listener>> open(loop::Loop& loop, const Address& address, ListenConfig options = {});
 
   // Starts listening; `on_pending` runs for each connection waiting to be accepted.
   Result<void> start(std::function<void()> on_pending);

@@ -132,7 +132,7 @@ public:
     m_loop.close_all();
   }
 
-  Result<void> listen(const ServerConfig& config, ListenOptions options, const ServiceFactory& factory) {
+  Result<void> listen(const ServerConfig& config, ListenConfig options, const ServiceFactory& factory) {
     NETLAB_TRY(m_listener, Listener::open(m_loop, config.address, options));
     m_service = factory(m_loop);
     return m_listener->start([this] { accept_pending(); });
@@ -196,7 +196,7 @@ Result<void> run_server(const ServerConfig& config, const ServiceFactory& factor
   }
 
   // The first worker binds (learning the port when 0 was asked for); the others join it.
-  ListenOptions first;
+  ListenConfig first;
   first.reuse_port = workers > 1 && !config.address.is_unix();
   first.unix_mode = config.unix_mode;
   NETLAB_TRY_VOID(pool[0]->listen(config, first, factory));
@@ -205,7 +205,7 @@ Result<void> run_server(const ServerConfig& config, const ServiceFactory& factor
     joined.address.port = pool[0]->listener().port();
   }
   for (int i = 1; i < workers; ++i) {
-    ListenOptions options;
+    ListenConfig options;
     options.reuse_port = !config.address.is_unix();
     options.shared_fd = config.address.is_unix() ? pool[0]->listener().fd() : -1;
     pool[i]->keep_socket_file();

@@ -222,7 +222,7 @@ int run_frame(const PackConfig& options) {
   }
   paths.insert(paths.end(), options.values.begin(), options.values.end());
   Sink sink(options, true);
-  framefile::WriterOptions writer_options;
+  framefile::WriterConfig writer_options;
   writer_options.chunk_size = options.chunk_size;
   framefile::Writer writer(sink.fd(), sink.name(), writer_options, [](const std::string& message) {
     log::line(message);

@@ -261,7 +261,7 @@ int run_batch(const UnpackConfig& options) {
 int run_frame(const UnpackConfig& options) {
   // With --frame the first positional is the input file, not a format.
   Input input(options.format.value_or(""));
-  framefile::ReaderOptions reader_options;
+  framefile::ReaderConfig reader_options;
   reader_options.dir = options.dir;
   reader_options.list = options.list;
   reader_options.force = options.force;

@@ -119,7 +119,7 @@ enum class HostState { connecting, up, down };
 
 class SshExecutor : public Executor {
 public:
-  SshExecutor(loop::Loop& loop, SshPoolOptions options)
+  SshExecutor(loop::Loop& loop, SshPoolConfig options)
       : m_options(std::move(options)), m_hosts(m_options.targets.size(), HostState::connecting),
         m_events(loop, [this] { deliver(); }) {
     unsigned per_host = std::max(1U, m_options.per_host);
@@ -337,7 +337,7 @@ private:
     post(Event{Event::Kind::capacity, nullptr, {}, {}});
   }
 
-  SshPoolOptions m_options;
+  SshPoolConfig m_options;
   std::vector<HostState> m_hosts; // guarded by m_mutex
   std::vector<std::thread> m_threads;
   std::function<void()> m_capacity_changed;
@@ -410,7 +410,7 @@ std::unique_ptr<Executor> make_ssh_host_executor(loop::Loop& loop, HostJob run_h
   return std::make_unique<HostJobExecutor>(loop, std::move(run_host));
 }
 
-std::unique_ptr<Executor> make_ssh_executor(loop::Loop& loop, SshPoolOptions options) {
+std::unique_ptr<Executor> make_ssh_executor(loop::Loop& loop, SshPoolConfig options) {
   return std::make_unique<SshExecutor>(loop, std::move(options));
 }
 

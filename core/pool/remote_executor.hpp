@@ -14,9 +14,9 @@
 
 namespace netlab::pool {
 
-struct SshPoolOptions {
+struct SshPoolConfig {
   std::vector<ssh::Target> targets; // resolved, in the order given
-  ssh::ConnectOptions connect;      // credentials already loaded
+  ssh::ConnectConfig connect;       // credentials already loaded
   unsigned per_host = 1;            // sessions (jobs at once) per host
   bool shell = false;               // jobs are `sh -c SCRIPT`: send the script itself
 };
@@ -26,7 +26,7 @@ struct SshPoolOptions {
 // session connects before the others try, so a host that is down costs one attempt and a single
 // report, and its share of the jobs goes to the hosts that answered. When no host is left, the
 // remaining jobs fail with status 255, as ssh reports a connection failure.
-std::unique_ptr<Executor> make_ssh_executor(loop::Loop& loop, SshPoolOptions options);
+std::unique_ptr<Executor> make_ssh_executor(loop::Loop& loop, SshPoolConfig options);
 
 // ssh-exec's many-host mode: job N is host N-1, run by `run_host` on a thread of its own (libssh
 // blocks), which connects, transfers and runs the command there. `stop` is the job's signal from

@@ -62,7 +62,7 @@ bool ProbeReport::all_open() const {
 namespace {
 
 // Completes a TLS handshake on `fd` and records what the peer presented; says goodbye properly.
-void probe_tls(int fd, const net::Address& address, const net::Deadline& deadline, const ProbeOptions& options,
+void probe_tls(int fd, const net::Address& address, const net::Deadline& deadline, const ProbeConfig& options,
                ProbeResult& result) {
   auto start = net::Clock::now();
   auto session = tls::Session::client(options.tls, address.host, options.sni);
@@ -97,7 +97,7 @@ void probe_tls(int fd, const net::Address& address, const net::Deadline& deadlin
 
 } // namespace
 
-ProbeResult probe_once(const net::Address& address, double timeout_seconds, const ProbeOptions& options) {
+ProbeResult probe_once(const net::Address& address, double timeout_seconds, const ProbeConfig& options) {
   ProbeResult result;
   result.address = address.to_string();
   result.attempts = 1;
@@ -120,7 +120,7 @@ ProbeResult probe_once(const net::Address& address, double timeout_seconds, cons
 
 namespace {
 
-ProbeReport probe_addresses(const ProbeOptions& options) {
+ProbeReport probe_addresses(const ProbeConfig& options) {
   ProbeReport report;
   for (const auto& address : options.addresses) {
     ProbeResult pending;
@@ -165,7 +165,7 @@ ProbeReport probe_addresses(const ProbeOptions& options) {
 // Probes the address in a --port-file until it is open or `options.wait` runs out, reading the
 // file again before every attempt: a server started a moment ago may not yet have replaced the
 // stale file of an earlier run.
-Result<ProbeReport> probe_port_file(const std::string& path, const ProbeOptions& options) {
+Result<ProbeReport> probe_port_file(const std::string& path, const ProbeConfig& options) {
   auto deadline = net::Clock::now() + std::chrono::duration_cast<net::Clock::duration>(
                                          std::chrono::duration<double>(std::max(0.0, options.wait)));
   auto left = [&] { return std::chrono::duration<double>(deadline - net::Clock::now()).count(); };
@@ -195,7 +195,7 @@ Result<ProbeReport> probe_port_file(const std::string& path, const ProbeOptions&
 
 } // namespace
 
-Result<ProbeReport> run_probe(const ProbeOptions& options) {
+Result<ProbeReport> run_probe(const ProbeConfig& options) {
   if (!options.port_file.empty()) {
     return probe_port_file(options.port_file, options);
   }

@@ -11,7 +11,7 @@
 
 namespace netlab::probe {
 
-struct ProbeOptions {
+struct ProbeConfig {
   std::vector<net::Address> addresses;
   // Seconds one connection attempt may take.
   double timeout = 1.0;
@@ -65,12 +65,12 @@ struct ProbeReport {
 };
 
 // One attempt, bounded by `timeout_seconds` (connect and TLS handshake together).
-ProbeResult probe_once(const net::Address& address, double timeout_seconds, const ProbeOptions& options = {});
+ProbeResult probe_once(const net::Address& address, double timeout_seconds, const ProbeConfig& options = {});
 
 // Probes `options.addresses` (or the address in `options.port_file`), retrying closed ones
 // until `options.wait` runs out. Fails only in port-file mode, as wait_for_port_file does when the
 // file never appears (exit code 124 when --wait ran out) or holds no address.
-Result<ProbeReport> run_probe(const ProbeOptions& options);
+Result<ProbeReport> run_probe(const ProbeConfig& options);
 
 // Waits until a server's --port-file exists and holds an address, reading it every `interval`
 // seconds, for at most `wait` seconds (negative: look once, failing with ENOENT). The file holds a port ("8080", meaning

@@ -22,8 +22,8 @@ std::string home_dir() {
   return "/";
 }
 
-Result<ConnectOptions> make_connect_options(const ClientFlags& flags) {
-  ConnectOptions options;
+Result<ConnectConfig> make_connect_config(const ClientConfig& flags) {
+  ConnectConfig options;
   options.home = home_dir();
   options.default_user = flags.user;
   options.default_port = flags.port;
@@ -56,8 +56,8 @@ Result<std::vector<HostSpec>> read_hosts_files(const std::vector<std::string>& f
   return hosts;
 }
 
-Result<std::vector<Target>> prepare_targets(const std::vector<HostSpec>& hosts, ConnectOptions& options,
-                                            const CredentialOptions& credentials) {
+Result<std::vector<Target>> prepare_targets(const std::vector<HostSpec>& hosts, ConnectConfig& options,
+                                            const CredentialConfig& credentials) {
   std::vector<Target> targets;
   std::vector<std::string> paths;
   for (const auto& spec : hosts) {

@@ -12,7 +12,7 @@
 
 namespace netlab::ssh {
 
-struct ClientFlags {
+struct ClientConfig {
   std::vector<std::string> identity_files; // -i / --ssh-identity
   std::string known_hosts;                 // empty: ~/.ssh/known_hosts
   bool accept_new = false;
@@ -27,14 +27,14 @@ std::string home_dir();
 
 // Connection settings from the flags; fails only when a config file named on the command line
 // cannot be read (a missing default one is fine, as with ssh).
-Result<ConnectOptions> make_connect_options(const ClientFlags& flags);
+Result<ConnectConfig> make_connect_config(const ClientConfig& flags);
 
 // The hosts in each file, in order (hosts-file format: one per line, # comments).
 Result<std::vector<HostSpec>> read_hosts_files(const std::vector<std::string>& files);
 
 // Resolves every host and loads every key any of them may use into `options.credentials`, so an
 // encrypted key asks for its passphrase once however many sessions follow.
-Result<std::vector<Target>> prepare_targets(const std::vector<HostSpec>& hosts, ConnectOptions& options,
-                                            const CredentialOptions& credentials);
+Result<std::vector<Target>> prepare_targets(const std::vector<HostSpec>& hosts, ConnectConfig& options,
+                                            const CredentialConfig& credentials);
 
 } // namespace netlab::ssh

@@ -103,7 +103,7 @@ Result<std::optional<std::string>> read_known_hosts(const std::string& path, boo
   return std::optional<std::string>{std::move(text)};
 }
 
-Result<KnownHostsFiles> read_known_hosts_files(const ConnectOptions& options) {
+Result<KnownHostsFiles> read_known_hosts_files(const ConnectConfig& options) {
   KnownHostsFiles files;
   std::vector<std::string> names;
   NETLAB_TRY(auto user, read_known_hosts(options.known_hosts, false));
@@ -222,7 +222,7 @@ std::string refusal(const known_hosts::Verdict& verdict, const Target& target, c
                      where(target), file, print, notes);
 }
 
-Result<void> check_host_key(ssh_session session, const Target& target, const ConnectOptions& options,
+Result<void> check_host_key(ssh_session session, const Target& target, const ConnectConfig& options,
                             const KnownHostsFiles& files) {
   ssh_key raw = nullptr;
   if (ssh_get_server_publickey(session, &raw) != SSH_OK) {
@@ -404,7 +404,7 @@ std::optional<std::string> Credentials::password(const std::string& prompt_for) 
   return m_password;
 }
 
-Result<std::shared_ptr<Credentials>> Credentials::load(const CredentialOptions& options,
+Result<std::shared_ptr<Credentials>> Credentials::load(const CredentialConfig& options,
                                                        const std::vector<std::string>& paths) {
   auto credentials = std::make_shared<Credentials>();
   credentials->m_use_agent = options.use_agent;
@@ -477,7 +477,7 @@ Result<std::shared_ptr<Credentials>> Credentials::load(const CredentialOptions& 
   return credentials;
 }
 
-Result<Target> resolve_target(const HostSpec& spec, const ConnectOptions& options) {
+Result<Target> resolve_target(const HostSpec& spec, const ConnectConfig& options) {
   HostConfig config;
   if (!options.config_text.empty()) {
     auto resolved = resolve_config(options.config_text, spec.host, options.home);
@@ -504,7 +504,7 @@ Result<Target> resolve_target(const HostSpec& spec, const ConnectOptions& option
   return target;
 }
 
-Result<Connected> connect(const Target& target, const ConnectOptions& options) {
+Result<Connected> connect(const Target& target, const ConnectConfig& options) {
   SessionPtr session(ssh_new());
   if (!session) {
     return fail("ssh_new: out of memory");

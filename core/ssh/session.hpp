@@ -63,7 +63,7 @@ using SftpAttributesPtr = std::unique_ptr<sftp_attributes_struct, SftpAttributes
 
 // Where secrets may come from. Passwords are never taken from argv: only an environment
 // variable, a file, or a prompt on the terminal.
-struct CredentialOptions {
+struct CredentialConfig {
   std::vector<std::string> identity_files; // -i, in order; replace the defaults like ssh
   std::string passphrase_env; // read once, then removed from the environment (take_env_secret)
   std::string password_env;   // likewise
@@ -89,7 +89,7 @@ class Credentials {
 public:
   // Reads the key files in `paths` (missing default keys are skipped; a missing -i key is an
   // error) and the password from the environment or a file when given.
-  static Result<std::shared_ptr<Credentials>> load(const CredentialOptions& options,
+  static Result<std::shared_ptr<Credentials>> load(const CredentialConfig& options,
                                                    const std::vector<std::string>& paths);
 
   bool use_agent() const { return m_use_agent; }
@@ -106,7 +106,7 @@ private:
   mutable bool m_password_asked = false;
 };
 
-struct ConnectOptions {
+struct ConnectConfig {
   std::string default_user;        // --user
   int default_port = 0;            // --port
   std::string known_hosts;         // file checked and, with accept_new, appended to
@@ -131,7 +131,7 @@ struct Target {
 
 // Order: `user@`/`:port` in the spec, then --user/--port, then the config file, then the local
 // user and port 22. Keys: -i then config IdentityFile, else the default ~/.ssh/id_* files.
-Result<Target> resolve_target(const HostSpec& spec, const ConnectOptions& options);
+Result<Target> resolve_target(const HostSpec& spec, const ConnectConfig& options);
 
 // A connected, host-key-verified, authenticated session, or a one-line reason (every such
 // failure is exit 255 for the caller). Never throws.
@@ -139,7 +139,7 @@ struct Connected {
   SessionPtr session;
   std::string auth_method;
 };
-Result<Connected> connect(const Target& target, const ConnectOptions& options);
+Result<Connected> connect(const Target& target, const ConnectConfig& options);
 
 // "SHA256:..." for a key, as ssh-keygen -lf prints it.
 std::string fingerprint(ssh_key key);

@@ -98,7 +98,7 @@ std::uint32_t remote_mode(mode_t mode, bool preserve) { return preserve ? mode &
 
 class Transfer {
 public:
-  Transfer(ssh_session session, sftp_session sftp, const TransferOptions& options)
+  Transfer(ssh_session session, sftp_session sftp, const TransferConfig& options)
       : m_session(session), m_sftp(sftp), m_options(options),
         m_meter(options.meter != nullptr ? options.meter : &m_own_meter) {}
 
@@ -643,7 +643,7 @@ private:
 
   ssh_session m_session;
   sftp_session m_sftp;
-  TransferOptions m_options;
+  TransferConfig m_options;
   TransferStats m_stats;
   TransferMeter m_own_meter; // when nobody watches
   std::vector<std::unique_ptr<SftpChannel>> m_channels;
@@ -694,7 +694,7 @@ mode_t local_mode(std::uint32_t mode, bool preserve) {
 }
 
 Result<TransferStats> put(ssh_session session, const std::string& local, const std::string& remote,
-                          const TransferOptions& options) {
+                          const TransferConfig& options) {
   NETLAB_TRY(auto sftp, open_sftp(session));
   if (options.guard != nullptr) {
     options.guard->started();
@@ -706,7 +706,7 @@ Result<TransferStats> put(ssh_session session, const std::string& local, const s
 }
 
 Result<TransferStats> get(ssh_session session, const std::string& remote, const std::string& local,
-                          const TransferOptions& options) {
+                          const TransferConfig& options) {
   NETLAB_TRY(auto sftp, open_sftp(session));
   if (options.guard != nullptr) {
     options.guard->started();

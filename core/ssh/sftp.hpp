@@ -27,7 +27,7 @@ struct TransferMeter {
 
 class TransferGuard;
 
-struct TransferOptions {
+struct TransferConfig {
   bool recursive = false;      // folders too
   // Keep set-id and sticky bits and the access and modification times, like `sftp -p`. Without
   // it a file gets its source's mode & 0777, and a download also loses the local umask's bits.
@@ -49,7 +49,7 @@ std::uint64_t local_size(const std::string& local, bool recursive);
 // failed or interrupted upload removes its temporary file when the session still allows it and
 // never touches `remote`.
 Result<TransferStats> put(ssh_session session, const std::string& local, const std::string& remote,
-                          const TransferOptions& options);
+                          const TransferConfig& options);
 
 // A download goes to a temporary file created exclusively beside the destination and is renamed
 // into place only after it verified, so an interrupted or corrupt transfer never replaces a good
@@ -57,7 +57,7 @@ Result<TransferStats> put(ssh_session session, const std::string& local, const s
 // and every name a listing holds must be one path component, so nothing is written outside
 // `local`. Remote symbolic links in a folder are skipped with a note unless `follow_links`.
 Result<TransferStats> get(ssh_session session, const std::string& remote, const std::string& local,
-                          const TransferOptions& options);
+                          const TransferConfig& options);
 
 // The mode a downloaded file or folder gets from its remote `mode`.
 mode_t local_mode(std::uint32_t mode, bool preserve);

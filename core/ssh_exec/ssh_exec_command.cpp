@@ -92,7 +92,7 @@ struct HostResult {
 
 class Runner {
 public:
-  Runner(const ExecConfig& config, TransferProgress& progress, bool scheduler_signals = false)
+  Runner(const SshExecConfig& config, TransferProgress& progress, bool scheduler_signals = false)
       : m_config(config), m_progress(progress), m_scheduler_signals(scheduler_signals) {}
 
   // Connects, transfers, runs; `sink` receives the command's output as it arrives.
@@ -193,7 +193,7 @@ private:
       interrupts.emplace();
     }
     TransferGuard guard(session, m_config.connect.connect_timeout, m_config.timeout);
-    TransferOptions options{m_config.recursive, m_config.preserve, m_config.follow_links, m_progress.meter(), &guard};
+    TransferConfig options{m_config.recursive, m_config.preserve, m_config.follow_links, m_progress.meter(), &guard};
     auto failed = [&](const std::string& error) {
       guard.stop();
       result.exit_code = k_exit_failure;
@@ -254,7 +254,7 @@ private:
     total.files += more.files;
   }
 
-  const ExecConfig& m_config;
+  const SshExecConfig& m_config;
   TransferProgress& m_progress;
   bool m_scheduler_signals; // on pool-run's scheduler, whose watchers catch INT/TERM/HUP
 };
@@ -266,7 +266,7 @@ std::string safe_file_name(const std::string& label) {
 }
 
 // One host, default output: stream straight through and let main() report a failure.
-int run_single(const ExecConfig& config, Runner& runner) {
+int run_single(const SshExecConfig& config, Runner& runner) {
   OutputSink sink;
   sink.out = [](std::string_view data) { write_out(STDOUT_FILENO, data); };
   sink.err = [](std::string_view data) { write_out(STDERR_FILENO, data); };
@@ -292,7 +292,7 @@ int run_single(const ExecConfig& config, Runner& runner) {
 
 // Many hosts (or --tag, --json, --joblog): pool-run's scheduler with one job per host, so
 // --timeout, signals, grouping, tagging, --json, --joblog and exit codes are pool-run's.
-int run_pooled(const ExecConfig& config, Runner& runner, std::mutex& output_mutex, TransferProgress& progress) {
+int run_pooled(const SshExecConfig& config, Runner& runner, std::mutex& output_mutex, TransferProgress& progress) {
   bool many = config.hosts.size() > 1;
   pool::PoolConfig pool;
   pool.command = {"{}"}; // never run: the executor runs `config.command` on host {#}
@@ -378,7 +378,7 @@ int run_pooled(const ExecConfig& config, Runner& runner, std::mutex& output_mute
   return result->exit_code();
 }
 
-int ssh_exec(const ExecConfig& config) {
+int ssh_exec(const SshExecConfig& config) {
   if (config.hosts.empty()) {
     throw UsageError("no hosts: give HOST arguments or --hosts-file");
   }
@@ -386,7 +386,7 @@ int ssh_exec(const ExecConfig& config) {
     throw UsageError("nothing to do: give a COMMAND after --, or --put/--get");
   }
   Library library;
-  ExecConfig effective = config;
+  SshExecConfig effective = config;
   auto targets = prepare_targets(config.hosts, effective.connect, config.credentials);
   if (!targets) {
     throw UsageError(targets.error());
@@ -419,7 +419,7 @@ int ssh_exec(const ExecConfig& config) {
 
 } // namespace
 
-Result<int> run_ssh_exec(const ExecConfig& config) {
+Result<int> run_ssh_exec(const SshExecConfig& config) {
   return catch_failure([&] { return ssh_exec(config); });
 }
 

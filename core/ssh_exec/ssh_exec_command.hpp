@@ -16,10 +16,10 @@ struct TransferSpec {
   std::string to;
 };
 
-struct ExecConfig {
+struct SshExecConfig {
   std::vector<HostSpec> hosts;
-  ConnectOptions connect; // `credentials` is filled in by run_ssh_exec
-  CredentialOptions credentials;
+  ConnectConfig connect; // `credentials` is filled in by run_ssh_exec
+  CredentialConfig credentials;
   std::vector<std::string> command; // may be empty when there are transfers
   std::vector<TransferSpec> puts;
   std::vector<TransferSpec> gets;
@@ -44,6 +44,6 @@ struct ExecConfig {
 // names each failed host and why. Fails (with the exit code above) when something stops the
 // command before any host runs, on an interrupt (128+N), and, with one host and default output,
 // when that host fails, so main() prints it like every other command's error.
-Result<int> run_ssh_exec(const ExecConfig& config);
+Result<int> run_ssh_exec(const SshExecConfig& config);
 
 } // namespace netlab::ssh

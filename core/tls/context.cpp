@@ -154,7 +154,7 @@ std::string take_error(const std::string& fallback) {
 
 Context::~Context() { SSL_CTX_free(m_ctx); }
 
-Result<std::shared_ptr<Context>> Context::create(const ContextOptions& options) {
+Result<std::shared_ptr<Context>> Context::create(const ContextConfig& options) {
   std::shared_ptr<Context> context(new Context());
   context->m_role = options.role;
   context->m_verify = options.verify;

@@ -17,7 +17,7 @@ enum class Role { client, server };
 // The lowest protocol version accepted. echo/probe/bench accept TLS 1.2 and 1.3; exec only 1.3.
 enum class MinVersion { tls12, tls13 };
 
-struct ContextOptions {
+struct ContextConfig {
   Role role = Role::client;
   MinVersion min_version = MinVersion::tls12;
   // PEM files: our certificate chain and its private key (server; client certificates too).
@@ -48,7 +48,7 @@ public:
   Context& operator=(const Context&) = delete;
 
   // Errors name the file and OpenSSL's reason: "--tls-cert cert.pem: no start line".
-  static Result<std::shared_ptr<Context>> create(const ContextOptions& options);
+  static Result<std::shared_ptr<Context>> create(const ContextConfig& options);
 
   SSL_CTX* native() const { return m_ctx; }
   Role role() const { return m_role; }

@@ -64,7 +64,7 @@ bool reply_matches(std::string_view request, std::string_view reply) {
 
 namespace {
 
-ClientReport udp_client(const ClientOptions& options) {
+ClientReport udp_client(const UdpClientConfig& options) {
   auto fd = open_connected(options.address);
   ClientReport report;
   LineReader reader(options.in_fd);
@@ -152,7 +152,7 @@ ClientReport udp_client(const ClientOptions& options) {
 
 } // namespace
 
-Result<ClientReport> run_udp_client(const ClientOptions& options) {
+Result<ClientReport> run_udp_client(const UdpClientConfig& options) {
   return catch_failure([&] { return udp_client(options); });
 }
 

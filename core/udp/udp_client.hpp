@@ -11,7 +11,7 @@
 
 namespace netlab::udp {
 
-struct ClientOptions {
+struct UdpClientConfig {
   net::Address address;
   // Seconds to wait for each reply before sending the datagram again.
   double timeout = 1.0;
@@ -45,6 +45,6 @@ bool reply_matches(std::string_view request, std::string_view reply);
 // Sends each line of `in_fd` (without its newline) and prints each reply as a line on `out_fd`.
 // Fails with exit code 255 when the address cannot be resolved or the socket set up, 1 when
 // sending or receiving fails.
-Result<ClientReport> run_udp_client(const ClientOptions& options);
+Result<ClientReport> run_udp_client(const UdpClientConfig& options);
 
 } // namespace netlab::udp

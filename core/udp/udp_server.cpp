@@ -47,7 +47,7 @@ std::string sender_text(const sockaddr* from) {
 
 } // namespace
 
-Result<ServerCounters> run_udp_server(const ServerConfig& config) {
+Result<ServerCounters> run_udp_server(const UdpServerConfig& config) {
   fs::PortFile port_file(config.port_file);
   NETLAB_TRY(auto endpoints, net::resolve(config.address, SOCK_DGRAM));
   const auto& endpoint = endpoints.front();

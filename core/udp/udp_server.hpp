@@ -10,7 +10,7 @@
 
 namespace netlab::udp {
 
-struct ServerConfig {
+struct UdpServerConfig {
   net::Address address;
   bool upper = false;
   std::string port_file;
@@ -33,6 +33,6 @@ struct ServerCounters {
 };
 
 // Runs until SIGINT or SIGTERM, then returns success. Prints `listening on ADDR` once bound.
-Result<ServerCounters> run_udp_server(const ServerConfig& config);
+Result<ServerCounters> run_udp_server(const UdpServerConfig& config);
 
 } // namespace netlab::udp

@@ -18,7 +18,7 @@ TEST_CASE("echo service: a peer that does not read is not buffered without bound
   loop::Loop loop;
   std::atomic<std::size_t> count{0};
   net::ConnectionTracker tracker(loop, count, net::ServerLimits{.max_conns = 4, .idle_timeout = 0});
-  echo::EchoOptions options;
+  echo::EchoServiceConfig options;
   options.max_buffered = 64 * 1024;
   auto service = echo::make_echo_service(loop, options);
   auto listener = net::Listener::open(loop, *net::parse_address("127.0.0.1:0"));

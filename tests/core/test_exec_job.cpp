@@ -10,7 +10,7 @@
 using netlab::exec::ExitInfo;
 using netlab::exec::Job;
 using netlab::exec::JobEvents;
-using netlab::exec::JobSpec;
+using netlab::exec::ExecJobSpec;
 
 namespace {
 
@@ -38,7 +38,7 @@ TEST_CASE("exec::Job: the command reads its stdin, its output and exit code arri
   Run run;
   auto running = std::make_shared<std::size_t>(0);
   {
-    JobSpec spec;
+    ExecJobSpec spec;
     spec.argv = {"sh", "-c", "cat; echo err >&2; exit 3"};
     spec.stdin_data = "input";
     auto job = Job::start(loop, spec, events_for(run), running);
@@ -59,7 +59,7 @@ TEST_CASE("exec::Job: the command reads its stdin, its output and exit code arri
 TEST_CASE("exec::Job: spawn failure leaves nothing behind", "[exec][job]") {
   netlab::loop::Loop loop;
   Run run;
-  JobSpec spec;
+  ExecJobSpec spec;
   spec.argv = {"/nonexistent/program"};
   auto job = Job::start(loop, spec, events_for(run), nullptr);
   REQUIRE_FALSE(job.ok());
@@ -72,7 +72,7 @@ TEST_CASE("exec::Job: spawn failure leaves nothing behind", "[exec][job]") {
 TEST_CASE("exec::Job: timeout sends TERM, then KILL to a child that ignores it", "[exec][job]") {
   netlab::loop::Loop loop;
   Run run;
-  JobSpec spec;
+  ExecJobSpec spec;
   spec.argv = {"sh", "-c", "trap '' TERM; sleep 30"};
   spec.timeout = 0.2;
   spec.kill_grace_s = 0.2;
@@ -87,7 +87,7 @@ TEST_CASE("exec::Job: timeout sends TERM, then KILL to a child that ignores it",
 TEST_CASE("exec::Job: output past the cap is cut and the command killed", "[exec][job]") {
   netlab::loop::Loop loop;
   Run run;
-  JobSpec spec;
+  ExecJobSpec spec;
   spec.argv = {"yes"};
   spec.max_output = 12345;
   REQUIRE(Job::start(loop, spec, events_for(run), nullptr).ok());
@@ -104,7 +104,7 @@ TEST_CASE("exec::Job: abort kills the group, skips on_done, still reaps", "[exec
   netlab::loop::Loop loop;
   Run run;
   auto running = std::make_shared<std::size_t>(0);
-  auto job = Job::start(loop, JobSpec{.argv = {"sleep", "30"}}, events_for(run), running);
+  auto job = Job::start(loop, ExecJobSpec{.argv = {"sleep", "30"}}, events_for(run), running);
   REQUIRE(job.ok());
   auto timer = netlab::loop::Timer::create(loop);
   timer->start(50, 0, [&] {
@@ -120,7 +120,7 @@ TEST_CASE("exec::Job: abort kills the group, skips on_done, still reaps", "[exec
 TEST_CASE("exec::Job: paused output blocks the command, resumed output is complete", "[exec][job]") {
   netlab::loop::Loop loop;
   Run run;
-  JobSpec spec;
+  ExecJobSpec spec;
   spec.argv = {"sh", "-c", "head -c 1000000 /dev/zero"};
   auto started = Job::start(loop, spec, events_for(run), nullptr);
   REQUIRE(started.ok());

@@ -48,7 +48,7 @@ std::string read_file(const fs::path& path) {
 void pack_paths(const fs::path& cwd, const std::vector<std::string>& paths, const fs::path& out, std::size_t chunk) {
   int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   REQUIRE(fd >= 0);
-  WriterOptions options;
+  WriterConfig options;
   options.chunk_size = chunk;
   Writer writer(fd, out.string(), options);
   auto old = fs::current_path();
@@ -66,7 +66,7 @@ netlab::Result<ReaderStats> unpack_file(const fs::path& in, const fs::path& dir,
                                         bool list = false, std::vector<std::string>* listed = nullptr) {
   int fd = ::open(in.c_str(), O_RDONLY);
   REQUIRE(fd >= 0);
-  ReaderOptions options;
+  ReaderConfig options;
   options.dir = dir.string();
   options.force = force;
   options.list = list;
@@ -225,7 +225,7 @@ TEST_CASE("framefile: data frames from a stream, split by chunk size", "[framefi
   auto stream = tmp.path / "stream";
   int in = ::open(input.c_str(), O_RDONLY);
   int out = ::open(stream.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  WriterOptions options;
+  WriterConfig options;
   options.chunk_size = 3000;
   Writer writer(out, "stream", options);
   REQUIRE(writer.add_stream(in, "input").ok());
@@ -236,7 +236,7 @@ TEST_CASE("framefile: data frames from a stream, split by chunk size", "[framefi
   auto result_path = tmp.path / "result";
   int result_fd = ::open(result_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   int stream_fd = ::open(stream.c_str(), O_RDONLY);
-  ReaderOptions reader_options;
+  ReaderConfig reader_options;
   reader_options.data_fd = result_fd;
   auto result = read_frames(stream_fd, "stream", reader_options);
   ::close(result_fd);

@@ -5,13 +5,13 @@
 #include "core/ssh/remote_command.hpp"
 #include "core/ssh/session.hpp"
 
-using netlab::ssh::ConnectOptions;
+using netlab::ssh::ConnectConfig;
 using netlab::ssh::ExecOutcome;
 using netlab::ssh::parse_host;
 using netlab::ssh::resolve_target;
 
 TEST_CASE("ssh::resolve_target: spec beats options beats config beats defaults") {
-  ConnectOptions options;
+  ConnectConfig options;
   options.home = "/home/me";
   options.config_text = "Host alias\n  HostName 10.9.8.7\n  User cfguser\n  Port 2200\n  IdentityFile ~/.ssh/alias_key\n";
 
@@ -39,7 +39,7 @@ TEST_CASE("ssh::resolve_target: spec beats options beats config beats defaults")
 }
 
 TEST_CASE("ssh::resolve_target: default keys only when none are named") {
-  ConnectOptions options;
+  ConnectConfig options;
   options.home = "/h";
   auto target = resolve_target(*parse_host("plain"), options);
   REQUIRE(target);

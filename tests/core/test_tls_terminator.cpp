@@ -13,7 +13,7 @@ using namespace netlab::testing;
 TEST_CASE("tls::make_terminating_service: a plain service behind TLS, half-close and close both ways", "[tls]") {
   LoopbackServer server;
   server.serve(tls::make_terminating_service(server.loop, psk_context(tls::Role::server, "the shared token!"), 10,
-                                             echo::make_echo_service(server.loop, echo::EchoOptions{})));
+                                             echo::make_echo_service(server.loop, echo::EchoServiceConfig{})));
   const std::string sent(1 << 20, 'p');
   auto session = tls::Session::client(psk_context(tls::Role::client, "the shared token!"), "127.0.0.1");
   auto seen = exchange(server, std::move(session.value()), sent);

@@ -13,7 +13,7 @@ using namespace netlab::testing;
 
 TEST_CASE("TlsStream: the echo service over TLS, 1 MiB each way, and nothing left open", "[tls]") {
   LoopbackServer server;
-  echo::EchoOptions options;
+  echo::EchoServiceConfig options;
   options.tls = server_context();
   server.serve(echo::make_echo_service(server.loop, options));
   const std::string sent(1 << 20, 'z');
@@ -26,7 +26,7 @@ TEST_CASE("TlsStream: the echo service over TLS, 1 MiB each way, and nothing lef
 
 TEST_CASE("TlsStream: a peer that never finishes its handshake is closed at the deadline", "[tls]") {
   LoopbackServer server;
-  echo::EchoOptions options;
+  echo::EchoServiceConfig options;
   options.tls = server_context();
   options.handshake_timeout = 0.05;
   server.serve(echo::make_echo_service(server.loop, options));

@@ -22,7 +22,7 @@
 namespace netlab::testing {
 
 inline std::shared_ptr<tls::Context> server_context() {
-  tls::ContextOptions options;
+  tls::ContextConfig options;
   options.role = tls::Role::server;
   options.self_signed = true;
   auto made = tls::Context::create(options);
@@ -31,7 +31,7 @@ inline std::shared_ptr<tls::Context> server_context() {
 }
 
 inline std::shared_ptr<tls::Context> client_context(bool verify) {
-  tls::ContextOptions options;
+  tls::ContextConfig options;
   options.role = tls::Role::client;
   options.verify = verify;
   auto made = tls::Context::create(options);
@@ -41,7 +41,7 @@ inline std::shared_ptr<tls::Context> client_context(bool verify) {
 
 // TLS 1.3 with an external PSK derived from `token`, as exec-server --tls with a token.
 inline std::shared_ptr<tls::Context> psk_context(tls::Role role, std::string_view token) {
-  tls::ContextOptions options;
+  tls::ContextConfig options;
   options.role = role;
   options.min_version = tls::MinVersion::tls13;
   options.psk = tls::derive_psk(token).value();

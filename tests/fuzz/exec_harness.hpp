@@ -28,7 +28,7 @@ using namespace netlab;
 class Harness {
 public:
   // `legacy` picks the service; `options` as the server would have them.
-  Harness(const exec::ServiceOptions& options, bool legacy) {
+  Harness(const exec::ExecServiceConfig& options, bool legacy) {
     // As netlab's main does: a peer that closed must not kill the server with SIGPIPE.
     ::signal(SIGPIPE, SIG_IGN);
     m_service = legacy ? exec::make_legacy_service(m_loop, options) : exec::make_exec_service(m_loop, options);

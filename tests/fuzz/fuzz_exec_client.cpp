@@ -86,7 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   });
 
   int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  netlab::exec::ClientOptions options;
+  netlab::exec::ExecClientConfig options;
   options.address = *netlab::net::parse_address("unix:" + socket_path());
   options.token = with_token ? "fuzz-token-0123456789" : "";
   options.command = {"echo", "fuzz-secret-argv"};

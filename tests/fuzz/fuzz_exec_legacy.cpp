@@ -48,7 +48,7 @@ void check(const std::string& received) {
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  netlab::exec::ServiceOptions options;
+  netlab::exec::ExecServiceConfig options;
   options.legacy_shell = {"/bin/echo"};
   options.max_running = 2;
   options.legacy_max_output = 1 << 16;

@@ -78,7 +78,7 @@ void check(const std::string& received) {
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  netlab::exec::ServiceOptions options;
+  netlab::exec::ExecServiceConfig options;
   options.token = k_token;
   options.policy.allow = {"prog"};
   options.policy.allow_paths = {"/nonexistent/netlab-fuzz-prog"};

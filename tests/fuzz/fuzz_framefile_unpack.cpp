@@ -69,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fs::path dest = root.path / "dest";
   fs::create_directory(dest);
 
-  ReaderOptions options;
+  ReaderConfig options;
   options.dir = dest.string();
   options.data_fd = null_fd;
   options.data_name = "/dev/null";
@@ -93,7 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   require(files == extracted->files);
 
-  ReaderOptions list_options = options;
+  ReaderConfig list_options = options;
   list_options.list = true;
   ReaderEvents events;
   events.listed = [](const std::string& name, std::uint64_t) { require(name.empty() || check_name(name).ok()); };

@@ -26,7 +26,7 @@ void require(bool ok) {
 
 std::shared_ptr<netlab::tls::Context> server_context() {
   static auto context = [] {
-    netlab::tls::ContextOptions options;
+    netlab::tls::ContextConfig options;
     options.role = netlab::tls::Role::server;
     options.self_signed = true; // a throwaway in-memory key
     options.alpn = {"h2", "http/1.1"};
@@ -39,7 +39,7 @@ std::shared_ptr<netlab::tls::Context> server_context() {
 
 std::shared_ptr<netlab::tls::Context> psk_context() {
   static auto context = [] {
-    netlab::tls::ContextOptions options;
+    netlab::tls::ContextConfig options;
     options.role = netlab::tls::Role::server;
     options.min_version = netlab::tls::MinVersion::tls13;
     options.psk = netlab::tls::derive_psk("fuzzing token, never shared").value();
