@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <mutex>
 #include <string_view>
@@ -176,6 +177,9 @@ struct StdioFds {
       int fds[2];
       if (::pipe2(fds, O_CLOEXEC) != 0) {
         return errno;
+      }
+      if (stdio.pipe_size > 0) {
+        (void)::fcntl(fds[0], F_SETPIPE_SZ, static_cast<int>(std::min<std::size_t>(stdio.pipe_size, 1 << 30)));
       }
       bool child_reads = i == 0;
       child[i] = above_stdio(child_reads ? fds[0] : fds[1]);

@@ -61,10 +61,16 @@ struct Stdio {
   Kind kind = Kind::ignore;    // ignore: /dev/null
   int fd = -1;                 // for inherit: our descriptor the child gets
   std::shared_ptr<Pipe> pipe;  // for pipe: our end, created by the caller with Pipe::create
+  // For pipe: the capacity to ask for (F_SETPIPE_SZ, bytes), so a child writing a lot blocks
+  // (and wakes us) less often; 0 keeps the kernel's 64 KiB. Best effort: the kernel caps it
+  // (fs.pipe-max-size, and the user's fs.pipe-user-pages-soft), and a refusal is not an error.
+  std::size_t pipe_size = 0;
 
   static Stdio ignore() { return {}; }
   static Stdio inherit(int fd) { return {Kind::inherit, fd, nullptr}; }
-  static Stdio piped(std::shared_ptr<Pipe> pipe) { return {Kind::pipe, -1, std::move(pipe)}; }
+  static Stdio piped(std::shared_ptr<Pipe> pipe, std::size_t size = 0) {
+    return {Kind::pipe, -1, std::move(pipe), size};
+  }
 };
 
 struct SpawnOptions {

@@ -20,6 +20,9 @@ public:
   explicit LocalJob(JobObserver& observer) : m_observer(&observer) {}
 
   ~LocalJob() override {
+    if (m_running) {
+      --*m_running;
+    }
     if (m_watchdog && m_pgid > 0) {
       m_watchdog->forget(m_pgid);
     }
@@ -78,6 +81,8 @@ public:
   std::shared_ptr<loop::Process> m_process;
   std::shared_ptr<loop::ProcessTree> m_tree;
   std::shared_ptr<Watchdog> m_watchdog;
+  // The executor's count of jobs alive, this one included.
+  std::shared_ptr<std::size_t> m_running;
   pid_t m_pgid = 0;
 
 private:
@@ -117,11 +122,13 @@ public:
 
   std::shared_ptr<JobControl> start(JobSpec&& spec, JobObserver& observer) override {
     auto job = std::make_shared<LocalJob>(observer);
+    job->m_running = m_running;
+    ++*m_running;
     auto out = loop::Pipe::create(m_loop);
     auto err = loop::Pipe::create(m_loop);
     m_options.argv = std::move(spec.argv);
     m_options.stdin_ = loop::Stdio::ignore();
-    m_options.stdout_ = loop::Stdio::piped(out);
+    m_options.stdout_ = loop::Stdio::piped(out, stdout_pipe_size());
     m_options.stderr_ = loop::Stdio::piped(err);
     m_options.own_group = true;
     if (m_reaper) {
@@ -158,6 +165,16 @@ public:
   }
 
 private:
+  // Up to 1 MiB per job, so a job printing a lot rarely blocks on its pipe, within 16 MiB for all
+  // the jobs running: past the user's fs.pipe-user-pages-soft (64 MiB by default) the kernel
+  // gives every new pipe of that user, anyone's, a single page.
+  std::size_t stdout_pipe_size() const {
+    constexpr std::size_t k_per_job = 1 << 20;
+    constexpr std::size_t k_all_jobs = 16 << 20;
+    std::size_t share = k_all_jobs / *m_running;
+    return share >= k_per_job ? k_per_job : (share > (64 << 10) ? share & ~std::size_t{4095} : 0);
+  }
+
   std::string start_error_line(const std::string& error, bool not_found) {
     // "spawn nosuch: no such file or directory" reads better as a shell would put it.
     std::string text = error;
@@ -168,6 +185,7 @@ private:
   }
 
   loop::Loop& m_loop;
+  std::shared_ptr<std::size_t> m_running = std::make_shared<std::size_t>(0);
   // Reused across jobs so each spawn does not rebuild it.
   loop::SpawnOptions m_options;
   std::shared_ptr<loop::Reaper> m_reaper;
