@@ -293,7 +293,7 @@ private:
     const auto interval = static_cast<std::uint64_t>(m_shared.options.auth_interval * 1e9);
     const auto burst = interval * m_shared.options.auth_burst;
     const auto now = uv_hrtime();
-    m_throttle_key = throttle_key(m_connection->stream());
+    m_throttle_key = throttle_key(*m_connection);
     if (m_shared.auth_tat.size() > 4096) {
       // Addresses whose debt is paid are forgotten, so the table holds only recent offenders.
       std::erase_if(m_shared.auth_tat, [now](const auto& entry) { return entry.second <= now; });

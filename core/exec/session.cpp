@@ -6,12 +6,11 @@
 
 namespace netlab::exec::detail {
 
-std::string throttle_key(loop::Stream& stream) {
-  auto* tcp = dynamic_cast<loop::Tcp*>(&stream);
-  if (tcp == nullptr) {
+std::string throttle_key(const net::Connection& connection) {
+  if (!connection.peer_address()) {
     return "unix";
   }
-  auto endpoint = tcp->peer_endpoint();
+  const auto& endpoint = *connection.peer_address();
   const auto* sa = endpoint.sa();
   if (sa->sa_family == AF_INET6) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);

@@ -132,9 +132,10 @@ struct Shared {
   }
 };
 
-// The address failed authentications are counted against: every local user shares loopback,
-// and one host usually holds a whole IPv6 /64, so those count as one.
-std::string throttle_key(loop::Stream& stream);
+// The address failed authentications are counted against: the connection's real peer, also
+// behind TLS termination (else every TLS client would share one budget with an attacker). Every
+// local user shares loopback, and one host usually holds a whole IPv6 /64, so those count as one.
+std::string throttle_key(const net::Connection& connection);
 
 // Calls `on_hangup` once the peer has closed or reset the connection, checked every 100 ms;
 // for while a session does not read (a paused stream sees no end of stream).

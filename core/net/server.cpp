@@ -43,12 +43,12 @@ ConnectionTracker::~ConnectionTracker() {
 std::shared_ptr<Connection> ConnectionTracker::add(std::shared_ptr<loop::Stream> stream, std::string peer,
                                                    std::function<void()> on_closed) {
   PeerSlot slot;
+  std::optional<loop::Endpoint> address;
+  if (auto* tcp = dynamic_cast<loop::Tcp*>(stream.get())) {
+    address = tcp->peer_endpoint();
+  }
   if (m_gate != nullptr && m_gate->active()) {
-    loop::Endpoint endpoint;
-    if (auto* tcp = dynamic_cast<loop::Tcp*>(stream.get())) {
-      endpoint = tcp->peer_endpoint();
-    }
-    auto admitted = m_gate->admit(endpoint.sa());
+    auto admitted = m_gate->admit(address.value_or(loop::Endpoint{}).sa());
     if (!admitted) {
       refuse(*stream, peer, admitted.error());
       return nullptr;
@@ -60,7 +60,7 @@ std::shared_ptr<Connection> ConnectionTracker::add(std::shared_ptr<loop::Stream>
     refuse(*stream, peer, fmt::format("--max-conns {} reached", m_limits.max_conns));
     return nullptr;
   }
-  auto connection = std::make_shared<Connection>(stream, std::move(peer));
+  auto connection = std::make_shared<Connection>(stream, std::move(peer), std::move(address));
   connection->m_slot = std::move(slot);
   connection->m_tracker = this;
   connection->m_last_active = m_loop.now();

@@ -8,8 +8,10 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "core/loop/endpoint.hpp"
 #include "core/loop/loop.hpp"
 #include "core/loop/stream.hpp"
 #include "core/loop/timer.hpp"
@@ -39,12 +41,17 @@ struct ServerConfig {
 // One accepted connection as a service sees it.
 class Connection {
 public:
-  explicit Connection(std::shared_ptr<loop::Stream> stream, std::string peer)
-      : m_stream(std::move(stream)), m_peer(std::move(peer)) {}
+  // `peer_address`: the peer's IP address and port, for a TCP peer; empty for a unix-socket one.
+  Connection(std::shared_ptr<loop::Stream> stream, std::string peer, std::optional<loop::Endpoint> peer_address)
+      : m_stream(std::move(stream)), m_peer(std::move(peer)), m_peer_address(std::move(peer_address)) {}
 
   loop::Stream& stream() { return *m_stream; }
   const std::shared_ptr<loop::Stream>& stream_ptr() const { return m_stream; }
   const std::string& peer() const { return m_peer; }
+  // Where the connection really comes from, also when the stream is a bridge (TLS terminated in
+  // front of the service hands the service a socketpair): per-address policy uses this, never
+  // the stream's own peer.
+  const std::optional<loop::Endpoint>& peer_address() const { return m_peer_address; }
   // Marks activity, postponing the idle timeout.
   void touch();
 
@@ -52,6 +59,7 @@ private:
   friend class ConnectionTracker;
   std::shared_ptr<loop::Stream> m_stream;
   std::string m_peer;
+  std::optional<loop::Endpoint> m_peer_address;
   class ConnectionTracker* m_tracker = nullptr;
   std::uint64_t m_last_active = 0;
   std::list<Connection*>::iterator m_position;

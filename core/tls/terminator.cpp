@@ -43,7 +43,7 @@ public:
     bridge->outer = connection.get();
     bridge->tls = tls.get();
     std::string peer = connection->peer();
-    tls->on_handshake([this, bridge, peer] { attach(bridge, peer); });
+    tls->on_handshake([this, bridge, peer, address = connection->peer_address()] { attach(bridge, peer, address); });
     tls->on_data([bridge](std::string_view data) {
       bridge->outer->touch();
       if (!bridge->ours || bridge->ours->write(data) != 0) {
@@ -106,7 +106,8 @@ private:
     m_unlogged = 0;
   }
 
-  void attach(const std::shared_ptr<Bridge>& bridge, const std::string& peer) {
+  void attach(const std::shared_ptr<Bridge>& bridge, const std::string& peer,
+              const std::optional<loop::Endpoint>& address) {
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
       log::info("{}: socketpair: {}", peer, std::strerror(errno));
@@ -165,8 +166,9 @@ private:
     });
     ours->read_start();
     // The inner connection is not tracked (the outer one is, for the cap and the idle sweep); it
-    // lives until its stream closes.
-    auto inner = std::make_shared<net::Connection>(theirs, peer);
+    // lives until its stream closes. It carries the outer peer's address, so the inner service's
+    // per-address rules (exec's auth throttle) see the real peer, not the socketpair.
+    auto inner = std::make_shared<net::Connection>(theirs, peer, address);
     theirs->on_close([inner] {});
     m_inner->on_connection(inner);
   }

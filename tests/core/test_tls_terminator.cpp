@@ -43,3 +43,30 @@ TEST_CASE("tls::make_terminating_service: a wrong key never reaches the inner se
   CHECK(reached == 0);
   server.end();
 }
+
+TEST_CASE("tls::make_terminating_service: the inner connection carries the real peer's address, not the socketpair's",
+          "[tls]") {
+  // exec-server's auth throttle counts failures per peer address: behind TLS every client would
+  // otherwise be "unix" (the bridge) and share one budget with an attacker.
+  struct Recording : net::Service {
+    std::optional<loop::Endpoint>* seen;
+    explicit Recording(std::optional<loop::Endpoint>* s) : seen(s) {}
+    void on_connection(const std::shared_ptr<net::Connection>& connection) override {
+      *seen = connection->peer_address();
+      // Read to the client's half-close; without an end callback the stream then closes.
+      connection->stream().on_data([](std::string_view) {});
+      connection->stream().read_start();
+    }
+  };
+  std::optional<loop::Endpoint> seen;
+  LoopbackServer server;
+  server.serve(tls::make_terminating_service(server.loop, psk_context(tls::Role::server, "the shared token!"), 10,
+                                             std::make_unique<Recording>(&seen)));
+  auto session = tls::Session::client(psk_context(tls::Role::client, "the shared token!"), "127.0.0.1");
+  exchange(server, std::move(session.value()), "id\n");
+  REQUIRE(seen.has_value()); // the client's own TCP address, not a socketpair's (none)
+  CHECK(seen->is_loopback());
+  CHECK(seen->to_string().rfind("127.0.0.1:", 0) == 0);
+  CHECK(seen->to_string() != "127.0.0.1:" + std::to_string(server.listener->port()));
+  server.end();
+}

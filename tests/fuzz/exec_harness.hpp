@@ -42,7 +42,7 @@ public:
     if (pipe->open(fds[0]) != 0) {
       __builtin_trap();
     }
-    auto connection = std::make_shared<net::Connection>(pipe, "fuzz");
+    auto connection = std::make_shared<net::Connection>(pipe, "fuzz", std::nullopt);
     m_service->on_connection(connection);
   }
 
