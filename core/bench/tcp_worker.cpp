@@ -10,6 +10,7 @@
 #include "core/bench/worker.hpp"
 #include "core/loop/tcp.hpp"
 #include "core/tls/tls_stream.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::bench {
 namespace {
@@ -95,7 +96,7 @@ private:
     }
     if (status != 0) {
       m_connect_refused = m_connect_refused || status == UV_ECONNREFUSED;
-      error(connection.index, fmt::format("connect {}: {}", m_endpoint.to_string(), uv_strerror(status)));
+      error(connection.index, uv_message("connect", m_endpoint.to_string(), status));
       connection.tcp->close();
       return;
     }
@@ -119,7 +120,7 @@ private:
     });
     tcp.on_error([this, c](int code) {
       if (!m_stopping) {
-        error(c->index, uv_strerror(code));
+        error(c->index, uv_reason(code));
       }
       c->tcp->close();
     });
@@ -188,7 +189,7 @@ private:
   void write(Connection& connection, std::string_view data) {
     int rc = connection.tls != nullptr ? connection.tls->write(data) : connection.tcp->write(data);
     if (rc != 0) {
-      error(connection.index, fmt::format("write: {}", uv_strerror(rc)));
+      error(connection.index, uv_message("write", "", rc));
       connection.tcp->close();
     }
   }

@@ -9,6 +9,7 @@
 #include "core/bench/pattern.hpp"
 #include "core/bench/worker.hpp"
 #include "core/loop/udp.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::bench {
 namespace {
@@ -59,7 +60,7 @@ private:
     connection.udp = loop::Udp::create(m_loop, m_endpoint.family());
     auto* c = &connection;
     if (int rc = connection.udp->connect(m_endpoint); rc != 0) {
-      error(connection.index, fmt::format("connect {}: {}", m_endpoint.to_string(), uv_strerror(rc)));
+      error(connection.index, uv_message("connect", m_endpoint.to_string(), rc));
       connection.udp->close();
       return;
     }
@@ -68,11 +69,11 @@ private:
         // Nothing listens there (ICMP port unreachable); the datagram counts as lost at its timeout.
         m_connect_refused = true;
         if (m_result.first_error.empty()) {
-          error(c->index, fmt::format("send to {}: {}", m_endpoint.to_string(), uv_strerror(status)));
+          error(c->index, uv_message("send to", m_endpoint.to_string(), status));
         }
         return;
       }
-      error(c->index, uv_strerror(status));
+      error(c->index, uv_reason(status));
     });
     connection.udp->recv_start([this, c](std::string_view data, const sockaddr*, bool truncated) {
       on_datagram(*c, data, truncated);
@@ -90,7 +91,7 @@ private:
     connection.sent_at = now_ns();
     connection.waiting = true;
     if (int rc = connection.udp->send(connection.datagram, nullptr); rc != 0 && rc != UV_ECONNREFUSED) {
-      error(connection.index, fmt::format("send: {}", uv_strerror(rc)));
+      error(connection.index, uv_message("send", "", rc));
     }
   }
 

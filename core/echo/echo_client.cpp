@@ -18,6 +18,7 @@
 #include "core/util/error.hpp"
 #include "core/util/fd.hpp"
 #include "core/util/fd_io.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::echo {
 namespace {
@@ -91,7 +92,7 @@ std::string exchange(Link& link, const std::string& line, std::string& pending, 
       continue;
     }
     if (n < 0) {
-      throw Error(fmt::format("receive: {}", std::strerror(errno)));
+      throw Error(sys_message("receive", "", errno));
     }
     if (n == 0) {
       // The server closed: whatever arrived is its last word.
@@ -206,7 +207,7 @@ void run_raw(const EchoClientConfig& options, Link& link, const std::string& ear
         return; // the server closed: everything it sent has been printed
       }
       if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        throw Error(fmt::format("receive: {}", std::strerror(errno)));
+        throw Error(sys_message("receive", "", errno));
       }
       if (n > 0) {
         write_all_or_throw(options.out_fd, std::string_view(chunk, static_cast<std::size_t>(n)));
@@ -217,7 +218,7 @@ void run_raw(const EchoClientConfig& options, Link& link, const std::string& ear
       if (n > 0) {
         to_socket.erase(0, static_cast<std::size_t>(n));
       } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        throw Error(fmt::format("send: {}", std::strerror(errno)));
+        throw Error(sys_message("send", "", errno));
       }
       if (to_socket.empty() && !input_open) {
         ::shutdown(fd, SHUT_WR);

@@ -26,6 +26,7 @@
 #include "core/util/fd.hpp"
 #include "core/util/fd_io.hpp"
 #include "core/util/log.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::exec {
 namespace {
@@ -46,7 +47,7 @@ public:
   InterruptPipe() {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
-      throw Error(fmt::format("pipe: {}", std::strerror(errno)));
+      throw Error(sys_message("pipe", "", errno));
     }
     m_read.reset(fds[0]);
     m_write.reset(fds[1]);
@@ -166,7 +167,7 @@ public:
         continue;
       }
       if (n < 0) {
-        throw Error(fmt::format("receive: {}", std::strerror(errno)), k_exit_connect);
+        throw Error(sys_message("receive", "", errno), k_exit_connect);
       }
       if (n == 0) {
         auto finished = m_decoder.finish();
@@ -383,7 +384,7 @@ std::string read_stdin(int fd, InterruptPipe& interrupts) {
   while (true) {
     pollfd fds[2] = {{fd, POLLIN, 0}, {interrupts.fd(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
-      throw Error(fmt::format("read stdin: {}", std::strerror(errno)));
+      throw Error(sys_message("read stdin", "", errno));
     }
     if (fds[1].revents & POLLIN && interrupts.take() > 0) {
       throw InterruptedError();
@@ -396,7 +397,7 @@ std::string read_stdin(int fd, InterruptPipe& interrupts) {
       continue;
     }
     if (n < 0) {
-      throw Error(fmt::format("read stdin: {}", std::strerror(errno)));
+      throw Error(sys_message("read stdin", "", errno));
     }
     if (n == 0) {
       return data;
@@ -416,7 +417,7 @@ LineReader repl_reader(int fd, InterruptPipe& interrupts) {
     while (true) {
       pollfd fds[2] = {{input, POLLIN, 0}, {interrupts.fd(), POLLIN, 0}};
       if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
-        throw Error(fmt::format("read stdin: {}", std::strerror(errno)));
+        throw Error(sys_message("read stdin", "", errno));
       }
       if (fds[1].revents & POLLIN && interrupts.take() > 0) {
         throw InterruptedError();

@@ -16,6 +16,7 @@
 
 #include "core/util/fd_io.hpp"
 #include "core/util/log.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::framefile {
 namespace {
@@ -80,7 +81,7 @@ Result<void> AtomicFile::open(const std::string& path) {
   std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
   int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0) {
-    return fail(fmt::format("create {}: {}", path, std::strerror(errno)), errno);
+    return sys_failure("create", path, errno);
   }
   auto opened = open_in(dir_fd, base, path);
   ::close(dir_fd);
@@ -94,7 +95,7 @@ Result<void> AtomicFile::open_in(int dir_fd, const std::string& name, const std:
   BlockCleanupSignals blocked;
   int dup = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
   if (dup < 0) {
-    return fail(fmt::format("create {}: {}", shown, std::strerror(errno)), errno);
+    return sys_failure("create", shown, errno);
   }
   for (int attempt = 0; attempt < 100; ++attempt) {
     std::string temp = k_temp_prefix + random_suffix();
@@ -105,7 +106,7 @@ Result<void> AtomicFile::open_in(int dir_fd, const std::string& name, const std:
     if (fd < 0) {
       int saved = errno;
       ::close(dup);
-      return fail(fmt::format("create {}: {}", shown, std::strerror(saved)), saved);
+      return sys_failure("create", shown, saved);
     }
     m_fd = fd;
     m_dir_fd = dup;
@@ -124,14 +125,14 @@ Result<void> AtomicFile::commit(mode_t mode, bool replace) {
   if (::fchmod(m_fd, mode) != 0) {
     int saved = errno;
     discard();
-    return fail(fmt::format("chmod {}: {}", m_shown, std::strerror(saved)), saved);
+    return sys_failure("chmod", m_shown, saved);
   }
   int fd = m_fd;
   m_fd = -1;
   if (::close(fd) != 0) {
     int saved = errno;
     discard();
-    return fail(fmt::format("write {}: {}", m_shown, std::strerror(saved)), saved);
+    return sys_failure("write", m_shown, saved);
   }
   int rc = 0;
   if (replace) {
@@ -149,7 +150,7 @@ Result<void> AtomicFile::commit(mode_t mode, bool replace) {
     if (saved == EEXIST) {
       return fail(fmt::format("{} exists; use --force to replace it", m_shown), saved);
     }
-    return fail(fmt::format("rename into {}: {}", m_shown, std::strerror(saved)), saved);
+    return sys_failure("rename into", m_shown, saved);
   }
   // After linkat the temporary name is still there; after a rename this finds nothing.
   discard();

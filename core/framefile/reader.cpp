@@ -24,6 +24,7 @@
 #include "core/util/escape.hpp"
 #include "core/util/fd.hpp"
 #include "core/util/fd_io.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::framefile {
 namespace {
@@ -184,7 +185,7 @@ private:
   Result<Fd> open_parent(const std::string& name) {
     Fd current{::fcntl(m_root_fd, F_DUPFD_CLOEXEC, 0)};
     if (!current) {
-      return fail(fmt::format("open {}: {}", escape_text(m_options.dir), std::strerror(errno)), errno);
+      return sys_failure("open", escape_text(m_options.dir), errno);
     }
     std::size_t start = 0;
     std::size_t slash = 0;
@@ -197,7 +198,7 @@ private:
         next = ::openat(current.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (next < 0 && errno == ENOENT && attempt == 0) {
           if (::mkdirat(current.get(), part.c_str(), 0777) != 0 && errno != EEXIST) {
-            return fail(fmt::format("mkdir '{}': {}", shown, std::strerror(errno)), errno);
+            return sys_failure("mkdir", fmt::format("'{}'", shown), errno);
           }
           continue;
         }
@@ -210,7 +211,7 @@ private:
           if (saved == ENOTDIR) {
             return fail(fmt::format("'{}' exists and is not a folder", shown));
           }
-          return fail(fmt::format("open '{}': {}", shown, std::strerror(saved)), saved);
+          return sys_failure("open", fmt::format("'{}'", shown), saved);
         }
       }
       current = Fd{next};
@@ -245,7 +246,7 @@ Result<ReaderStats> read_frames(int in_fd, const std::string& in_name, const Rea
     }
     if (!root) {
       return fail(errno == ENOTDIR ? fmt::format("{}: exists and is not a folder", options.dir)
-                                   : fmt::format("{}: {}", options.dir, std::strerror(errno)));
+                                   : sys_message("", options.dir, errno));
     }
   }
   RemoveTemporaryOnSignal cleanup;

@@ -17,6 +17,7 @@
 #include "core/util/fd.hpp"
 #include "core/util/fd_io.hpp"
 #include "core/framefile/names.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::framefile {
 namespace {
@@ -105,7 +106,7 @@ Result<void> Writer::add_path(const std::string& path) {
   NETLAB_TRY(auto name, stored_name(path));
   struct stat st{};
   if (::stat(path.c_str(), &st) != 0) {
-    return fail(fmt::format("{}: {}", path, std::strerror(errno)), errno);
+    return sys_failure("", path, errno);
   }
   if (S_ISDIR(st.st_mode)) {
     return add_tree(path, name == "." ? std::string() : name);
@@ -119,7 +120,7 @@ Result<void> Writer::add_path(const std::string& path) {
 Result<void> Writer::add_tree(const std::string& path, const std::string& name) {
   DIR* dir = ::opendir(path.c_str());
   if (dir == nullptr) {
-    return fail(fmt::format("{}: {}", path, std::strerror(errno)), errno);
+    return sys_failure("", path, errno);
   }
   std::vector<std::string> entries;
   while (auto* entry = ::readdir(dir)) {
@@ -136,7 +137,7 @@ Result<void> Writer::add_tree(const std::string& path, const std::string& name) 
     std::string child_name = name.empty() ? entry : name + "/" + entry;
     struct stat st{};
     if (::lstat(child.c_str(), &st) != 0) {
-      return fail(fmt::format("{}: {}", child, std::strerror(errno)), errno);
+      return sys_failure("", child, errno);
     }
     if (S_ISDIR(st.st_mode)) {
       NETLAB_TRY_VOID(add_tree(child, child_name));
@@ -155,12 +156,12 @@ Result<void> Writer::add_tree(const std::string& path, const std::string& name) 
 Result<void> Writer::add_file(const std::string& path, const std::string& name) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    return fail(fmt::format("{}: {}", path, std::strerror(errno)), errno);
+    return sys_failure("", path, errno);
   }
   Fd guard{fd}; // closes on every path out
   struct stat st{};
   if (::fstat(fd, &st) != 0) {
-    return fail(fmt::format("{}: {}", path, std::strerror(errno)), errno);
+    return sys_failure("", path, errno);
   }
   auto file_size = static_cast<std::uint64_t>(st.st_size);
   const std::size_t chunk = m_options.chunk_size;

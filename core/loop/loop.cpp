@@ -3,13 +3,14 @@
 
 #include "core/loop/handle.hpp"
 #include "core/util/error.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::loop {
 
 Loop::Loop() : m_read_buffer(std::make_unique<char[]>(k_read_buffer_size)) {
   int rc = uv_loop_init(&m_loop);
   if (rc != 0) {
-    throw Error(std::string("event loop: ") + uv_strerror(rc));
+    throw Error(uv_message("event loop", "", rc));
   }
   m_loop.data = this;
 }

@@ -22,6 +22,8 @@
 
 #include <fmt/format.h>
 
+#include "core/util/sys_error.hpp"
+
 namespace netlab::loop {
 
 namespace {
@@ -476,7 +478,7 @@ Result<std::shared_ptr<Reaper>> Reaper::start(Loop& loop) {
     std::lock_guard lock(state.mutex);
     if (!state.subreaper) {
       if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
-        return fail(fmt::format("prctl PR_SET_CHILD_SUBREAPER: {}", std::strerror(errno)));
+        return fail(sys_message("prctl PR_SET_CHILD_SUBREAPER", "", errno));
       }
       state.subreaper = true;
     }

@@ -20,6 +20,7 @@
 
 #include "core/loop/reaper.hpp"
 #include "core/loop/timer.hpp"
+#include "core/util/sys_error.hpp"
 
 extern char** environ;
 
@@ -280,7 +281,7 @@ Result<std::shared_ptr<Process>> Process::spawn(Loop& loop, const SpawnOptions& 
   }
   auto failure = [&](int err) {
     int code = uv_translate_sys_error(err);
-    return fail(fmt::format("spawn {}: {}", options.argv[0], uv_strerror(code)), code);
+    return uv_failure("spawn", options.argv[0], code);
   };
 
   std::vector<char*> argv;

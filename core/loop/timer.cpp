@@ -2,6 +2,7 @@
 #include "core/loop/timer.hpp"
 
 #include "core/util/error.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::loop {
 
@@ -56,7 +57,7 @@ void Signal::start(int signum, std::function<void(int)> callback) {
       },
       signum);
   if (rc != 0) {
-    throw Error(std::string("watch signal: ") + uv_strerror(rc));
+    throw Error(uv_message("watch signal", "", rc));
   }
 }
 

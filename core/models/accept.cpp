@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "core/util/log.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::models {
 namespace {
@@ -75,15 +76,15 @@ Result<ListenSocket> listen_on(const net::Address& address) {
   reserve_spare_fd();
   Fd fd(::socket(endpoint.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) {
-    return fail(fmt::format("socket {}: {}", address.to_string(), std::strerror(errno)), errno);
+    return sys_failure("socket", address.to_string(), errno);
   }
   int one = 1;
   setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   if (::bind(fd.get(), endpoint.sa(), endpoint.length) != 0) {
-    return fail(fmt::format("bind {}: {}", address.to_string(), std::strerror(errno)), errno);
+    return sys_failure("bind", address.to_string(), errno);
   }
   if (::listen(fd.get(), SOMAXCONN) != 0) {
-    return fail(fmt::format("listen {}: {}", address.to_string(), std::strerror(errno)), errno);
+    return sys_failure("listen", address.to_string(), errno);
   }
   sockaddr_storage storage{};
   socklen_t length = sizeof(storage);
@@ -163,7 +164,7 @@ void note_accept_error(int error) {
   static std::chrono::steady_clock::time_point logged_at{};
   std::lock_guard lock(mutex);
   if (once_a_second(logged_at)) {
-    log::info("accept: {}", std::strerror(error));
+    log::info("{}", sys_message("accept", "", error));
   }
 }
 

@@ -14,6 +14,7 @@
 #include "core/models/idle_sweep.hpp"
 #include "core/models/stop_signal.hpp"
 #include "core/util/fd.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::models {
 namespace {
@@ -35,7 +36,7 @@ struct Watched {
 Result<void> serve_epoll(ModelContext& context) {
   Fd epoll(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll) {
-    return fail(fmt::format("epoll_create1: {}", std::strerror(errno)), errno);
+    return sys_failure("epoll_create1", "", errno);
   }
   auto add = [&](int fd, std::uint32_t events) {
     epoll_event event{};
@@ -44,7 +45,7 @@ Result<void> serve_epoll(ModelContext& context) {
     return ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &event);
   };
   if (add(context.stop.fd(), EPOLLIN) != 0 || add(context.listen_fd, EPOLLIN) != 0) {
-    return fail(fmt::format("epoll_ctl: {}", std::strerror(errno)), errno);
+    return sys_failure("epoll_ctl", "", errno);
   }
   std::unordered_map<int, Watched> connections;
   Refuser refuser;
@@ -57,7 +58,7 @@ Result<void> serve_epoll(ModelContext& context) {
       if (errno == EINTR) {
         continue;
       }
-      return fail(fmt::format("epoll_wait: {}", std::strerror(errno)), errno);
+      return sys_failure("epoll_wait", "", errno);
     }
     for (int i = 0; i < ready; ++i) {
       int fd = events[i].data.fd;

@@ -13,6 +13,7 @@
 #include "core/models/echo_connection.hpp"
 #include "core/models/idle_sweep.hpp"
 #include "core/models/stop_signal.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::models {
 
@@ -35,7 +36,7 @@ Result<void> serve_poll(ModelContext& context) {
       if (errno == EINTR) {
         continue;
       }
-      return fail(fmt::format("poll: {}", std::strerror(errno)), errno);
+      return sys_failure("poll", "", errno);
     }
     if (fds[0].revents != 0) {
       break;

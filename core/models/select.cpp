@@ -15,6 +15,7 @@
 #include "core/models/idle_sweep.hpp"
 #include "core/models/stop_signal.hpp"
 #include "core/util/log.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::models {
 
@@ -53,7 +54,7 @@ Result<void> serve_select(ModelContext& context) {
       if (errno == EINTR) {
         continue;
       }
-      return fail(fmt::format("select: {}", std::strerror(errno)), errno);
+      return sys_failure("select", "", errno);
     }
     if (FD_ISSET(context.stop.fd(), &readable)) {
       break;

@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "core/util/sys_error.hpp"
+
 namespace netlab::models {
 namespace {
 
@@ -47,7 +49,7 @@ void on_usr1(int) {
 std::pair<Fd, Fd> make_pipe() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
-    throw std::runtime_error(fmt::format("pipe: {}", std::strerror(errno)));
+    throw std::runtime_error(sys_message("pipe", "", errno));
   }
   return {Fd(fds[0]), Fd(fds[1])};
 }

@@ -14,18 +14,16 @@
 
 #include <fmt/format.h>
 
+#include "core/util/sys_error.hpp"
+
 namespace netlab::net {
 namespace {
-
-std::string uv_message(const char* action, const std::string& what, int rc) {
-  return fmt::format("{} {}: {}", action, what, uv_strerror(rc));
-}
 
 // Binds a TCP socket by hand so SO_REUSEPORT can be set before bind (libuv 1.44 has no flag).
 Result<int> reuseport_socket(const loop::Endpoint& endpoint, const std::string& text) {
   int fd = ::socket(endpoint.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    return fail(fmt::format("socket {}: {}", text, std::strerror(errno)));
+    return fail(sys_message("socket", text, errno));
   }
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -33,7 +31,7 @@ Result<int> reuseport_socket(const loop::Endpoint& endpoint, const std::string& 
   if (::bind(fd, endpoint.sa(), endpoint.length) != 0) {
     int saved = errno;
     ::close(fd);
-    return fail(fmt::format("bind {}: {}", text, std::strerror(saved)));
+    return fail(sys_message("bind", text, saved));
   }
   return fd;
 }
@@ -129,7 +127,7 @@ Result<void> Listener::start(std::function<void()> on_pending) {
   int rc = stream->listen(m_backlog, [this, on_pending = std::move(on_pending)](int status) {
     if (status != 0) {
       if (m_accept_errors_logged++ < 3) {
-        fmt::print(stderr, "netlab: accept on {}: {}\n", m_bound, uv_strerror(status));
+        fmt::print(stderr, "netlab: {}\n", uv_message("accept on", m_bound, status));
       }
       return;
     }

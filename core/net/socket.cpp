@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include "core/util/sys_error.hpp"
+
 namespace netlab::net {
 
 Deadline deadline_after(double seconds) {
@@ -82,7 +84,7 @@ Result<int> connect_stream(const Address& address, const Deadline& deadline) {
     }
     last_error = error;
   }
-  return fail(fmt::format("connect {}: {}", address.to_string(), std::strerror(last_error)), last_error);
+  return sys_failure("connect", address.to_string(), last_error);
 }
 
 Result<void> send_all(int fd, std::string_view data, const Deadline& deadline) {
@@ -101,7 +103,7 @@ Result<void> send_all(int fd, std::string_view data, const Deadline& deadline) {
       }
       continue;
     }
-    return fail(fmt::format("send: {}", std::strerror(errno)), errno);
+    return sys_failure("send", "", errno);
   }
   return {};
 }

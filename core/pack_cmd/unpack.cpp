@@ -20,6 +20,7 @@
 #include "core/util/fd.hpp"
 #include "core/util/fd_io.hpp"
 #include "core/util/log.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::pack {
 namespace {
@@ -37,7 +38,7 @@ public:
     }
     m_file.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!m_file) {
-      throw Error(fmt::format("{}: {}", path, std::strerror(errno)));
+      throw Error(sys_message("", path, errno));
     }
     m_name = path;
   }

@@ -14,13 +14,14 @@
 
 #include "core/util/fd_io.hpp"
 #include "core/util/log.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::pool {
 
 Result<void> write_all(int fd, std::string_view data) {
   auto written = netlab::write_all(fd, data, "");
   if (!written) {
-    return fail(std::strerror(written.code()), written.code());
+    return sys_failure("", "", written.code());
   }
   return {};
 }
@@ -80,7 +81,7 @@ void Capture::spill() {
   std::string path = fmt::format("{}/netlab-pool-XXXXXX", dir != nullptr && *dir != '\0' ? dir : "/tmp");
   int fd = ::mkostemp(path.data(), O_CLOEXEC);
   if (fd < 0) {
-    log::info("spill output to {}: {}; keeping it in memory", path, std::strerror(errno));
+    log::info("spill output to {}: {}; keeping it in memory", path, sys_reason(errno));
     m_spill_failed = true;
     return;
   }
@@ -117,7 +118,7 @@ Result<void> Capture::write_to(int fd) {
         while (static_cast<std::size_t>(offset) < length) {
           ssize_t got = ::pread(m_fd, buffer, sizeof(buffer), offset);
           if (got <= 0) {
-            return fail(fmt::format("read spilled output: {}", std::strerror(errno)));
+            return fail(sys_message("read spilled output", "", errno));
           }
           NETLAB_TRY_VOID(write_all(fd, std::string_view(buffer, static_cast<std::size_t>(got))));
           offset += got;
@@ -125,7 +126,7 @@ Result<void> Capture::write_to(int fd) {
         break;
       }
       if (n <= 0) {
-        return fail(std::strerror(errno), errno);
+        return sys_failure("", "", errno);
       }
     }
   }
@@ -144,7 +145,7 @@ Result<std::string> Capture::read_all() {
         continue;
       }
       if (n <= 0) {
-        return fail(fmt::format("read spilled output: {}", std::strerror(errno)));
+        return fail(sys_message("read spilled output", "", errno));
       }
       done += static_cast<std::size_t>(n);
     }

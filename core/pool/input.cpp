@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/util/fs.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::pool {
 
@@ -52,20 +53,20 @@ Result<std::unique_ptr<StreamSource>> StreamSource::open(loop::Loop& loop, int f
   std::unique_ptr<StreamSource> source(new StreamSource(fd, separator));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
-    return fail(fmt::format("read input: {}", std::strerror(errno)));
+    return fail(sys_message("read input", "", errno));
   }
   if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
     // libuv closes the descriptor it wraps; give it a copy and leave our stdin alone.
     int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
     if (copy < 0) {
-      return fail(fmt::format("read input: {}", std::strerror(errno)));
+      return fail(sys_message("read input", "", errno));
     }
     source->m_pipe = loop::Pipe::create(loop);
     int rc = source->m_pipe->open(copy);
     if (rc != 0) {
       ::close(copy);
       source->m_pipe->close();
-      return fail(fmt::format("read input: {}", uv_strerror(rc)));
+      return fail(uv_message("read input", "", rc));
     }
     auto* self = source.get();
     source->m_pipe->on_data([self](std::string_view data) {
@@ -152,7 +153,7 @@ Result<std::vector<std::string>> read_records_file(const std::string& path, char
         continue;
       }
       if (n < 0) {
-        return fail(fmt::format("read stdin: {}", std::strerror(errno)));
+        return fail(sys_message("read stdin", "", errno));
       }
       if (n == 0) {
         break;

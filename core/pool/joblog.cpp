@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/loop/process.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::pool {
 
@@ -35,7 +36,7 @@ Result<int> open_joblog(const std::string& path) {
     }
     saved = errno;
   }
-  return fail(fmt::format("joblog {}: {}", path, std::strerror(saved)), saved);
+  return sys_failure("joblog", path, saved);
 }
 
 std::string joblog_header() { return "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n"; }

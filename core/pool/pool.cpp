@@ -24,6 +24,7 @@
 #include "core/pool/template.hpp"
 #include "core/util/log.hpp"
 #include "core/util/status_line.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::pool {
 
@@ -555,7 +556,7 @@ Result<PoolResult> run_pool(const PoolConfig& config) {
     result = pool.result();
   }
   if (int rc = loop.close_all(); rc != 0) {
-    return fail(fmt::format("event loop: {}", uv_strerror(rc)));
+    return fail(uv_message("event loop", "", rc));
   }
   return result;
 }

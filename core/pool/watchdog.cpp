@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "core/loop/reaper.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::pool {
 namespace {
@@ -190,7 +191,7 @@ int kill_marked(const char* marker, std::size_t marker_size) {
 Result<std::unique_ptr<Watchdog>> Watchdog::start() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
-    return fail(fmt::format("watchdog pipe: {}", std::strerror(errno)));
+    return fail(sys_message("watchdog pipe", "", errno));
   }
   // Never block pool-run on a watchdog that stopped reading.
   ::fcntl(fds[1], F_SETFL, O_NONBLOCK);
@@ -212,7 +213,7 @@ Result<std::unique_ptr<Watchdog>> Watchdog::start() {
   ::close(fds[0]);
   if (pid < 0) {
     ::close(fds[1]);
-    return fail(fmt::format("fork watchdog: {}", std::strerror(saved)));
+    return fail(sys_message("fork watchdog", "", saved));
   }
   return std::make_unique<Watchdog>(fds[1], pid);
 }

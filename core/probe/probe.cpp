@@ -18,6 +18,7 @@
 #include "core/net/socket.hpp"
 #include "core/tls/blocking.hpp"
 #include "core/util/fd.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::probe {
 namespace {
@@ -30,11 +31,7 @@ std::string reason_for(int code, const std::string& message) {
     // Not an errno failure (resolving the host): the message says it best.
     return message;
   }
-  std::string text = std::strerror(code);
-  if (!text.empty()) {
-    text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-  }
-  return text;
+  return sys_reason(code);
 }
 
 double ms_since(net::Clock::time_point start) {

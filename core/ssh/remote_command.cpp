@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "core/ssh/session.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::ssh {
 namespace {
@@ -290,7 +291,7 @@ Result<ExecOutcome> run_command(ssh_session session, const ExecRequest& request,
     struct pollfd fds[2] = {{ssh_get_fd(session), POLLIN, 0}, {stdin_fd, POLLIN, 0}};
     int rc = ::poll(fds, stdin_fd >= 0 ? 2 : 1, wait_ms);
     if (rc < 0 && errno != EINTR) {
-      return fail(fmt::format("poll: {}", std::strerror(errno)));
+      return fail(sys_message("poll", "", errno));
     }
     if (stdin_fd >= 0 && rc > 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
       ssize_t n = ::read(stdin_fd, buffer.data(), buffer.size());

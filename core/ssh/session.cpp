@@ -19,6 +19,7 @@
 #include "core/ssh/known_hosts.hpp"
 #include "core/util/fs.hpp"
 #include "core/util/log.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::ssh {
 namespace {
@@ -71,7 +72,7 @@ Result<std::optional<std::string>> read_known_hosts(const std::string& path, boo
     if (error == ENOENT || error == ENOTDIR || (lenient && error == EACCES)) {
       return std::optional<std::string>{};
     }
-    return fail(fmt::format("read known_hosts {}: {}", path, std::strerror(error)));
+    return fail(sys_message("read known_hosts", path, error));
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
@@ -92,7 +93,7 @@ Result<std::optional<std::string>> read_known_hosts(const std::string& path, boo
     if (n < 0) {
       int error = errno;
       ::close(fd);
-      return fail(fmt::format("read known_hosts {}: {}", path, std::strerror(error)));
+      return fail(sys_message("read known_hosts", path, error));
     }
     if (n == 0) {
       break;
@@ -135,7 +136,7 @@ Result<void> make_private_folders(const std::filesystem::path& folder) {
   }
   NETLAB_TRY_VOID(make_private_folders(folder.parent_path()));
   if (::mkdir(folder.c_str(), 0700) != 0 && errno != EEXIST) {
-    return fail(fmt::format("create folder {}: {}", folder.string(), std::strerror(errno)));
+    return fail(sys_message("create folder", folder.string(), errno));
   }
   return {};
 }
@@ -160,7 +161,7 @@ Result<void> append_known_host(const std::string& path, const std::string& line)
     if (error == EISDIR) {
       return fail(fmt::format("known_hosts {} is a folder, not a file", path));
     }
-    return fail(fmt::format("add host key to {}: {}", path, std::strerror(error)));
+    return fail(sys_message("add host key to", path, error));
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -183,7 +184,7 @@ Result<void> append_known_host(const std::string& path, const std::string& line)
   ::close(fd);
   if (written != static_cast<ssize_t>(data.size())) {
     return fail(fmt::format("add host key to {}: {}", path,
-                            written < 0 ? std::strerror(error) : "short write"));
+                            written < 0 ? sys_reason(error) : std::string("short write")));
   }
   return {};
 }

@@ -28,6 +28,7 @@
 #include "core/ssh/transfer_guard.hpp"
 #include "core/util/fd.hpp"
 #include "core/util/log.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::ssh {
 namespace {
@@ -228,14 +229,14 @@ private:
     }
     bool created = ::mkdirat(parent, leaf.c_str(), 0700) == 0;
     if (!created && errno != EEXIST) {
-      return fail(fmt::format("mkdir {}: {}", shown, std::strerror(errno)));
+      return fail(sys_message("mkdir", shown, errno));
     }
     Fd dir(::openat(parent, leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (dir.get() < 0) {
       if (errno == ELOOP || errno == ENOTDIR) {
         return fail(fmt::format("get {}: {} is not a folder (a symbolic link there is not followed)", remote, shown));
       }
-      return fail(fmt::format("open {}: {}", shown, std::strerror(errno)));
+      return fail(sys_message("open", shown, errno));
     }
     for (const auto& name : names) {
       NETLAB_TRY_VOID(check_interrupt());
@@ -260,7 +261,7 @@ private:
       }
     }
     if (created && ::fchmod(dir.get(), local_mode(permissions, m_options.preserve)) != 0) {
-      return fail(fmt::format("chmod {}: {}", shown, std::strerror(errno)));
+      return fail(sys_message("chmod", shown, errno));
     }
     return {};
   }
@@ -283,7 +284,7 @@ private:
   Result<void> put_file(const std::string& local, const std::string& remote) {
     int fd = ::open(local.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      return fail(fmt::format("put {}: {}", local, std::strerror(errno)));
+      return fail(sys_message("put", local, errno));
     }
     struct stat st {};
     ::fstat(fd, &st);
@@ -360,7 +361,7 @@ private:
         continue;
       }
       if (n < 0) {
-        return fail(fmt::format("put {}: read: {}", local, std::strerror(errno)));
+        return fail(sys_message(fmt::format("put {}: read", local), "", errno));
       }
       if (n == 0) {
         break;
@@ -448,7 +449,7 @@ private:
       }
     }
     if (fd.get() < 0) {
-      return fail(fmt::format("get {}: create a temporary file beside {}: {}", remote, shown, std::strerror(errno)));
+      return fail(sys_message(fmt::format("get {}: create a temporary file beside", remote), shown, errno));
     }
     std::uint64_t size = attributes.size;
     crypto::Sha256 digest;
@@ -466,7 +467,7 @@ private:
           continue;
         }
         if (w < 0) {
-          return fail(fmt::format("get {}: write beside {}: {}", remote, shown, std::strerror(errno)));
+          return fail(sys_message(fmt::format("get {}: write beside", remote), shown, errno));
         }
         data += w;
         n -= static_cast<std::size_t>(w);
@@ -476,23 +477,23 @@ private:
     auto finish = [&]() -> Result<void> {
       NETLAB_TRY_VOID(copied);
       if (::fchmod(fd.get(), local_mode(attributes.permissions, m_options.preserve)) != 0) {
-        return fail(fmt::format("get {}: chmod beside {}: {}", remote, shown, std::strerror(errno)));
+        return fail(sys_message(fmt::format("get {}: chmod beside", remote), shown, errno));
       }
       if (m_options.preserve) {
         struct timespec times[2] = {{static_cast<time_t>(attributes.atime), 0},
                                     {static_cast<time_t>(attributes.mtime), 0}};
         if ((attributes.flags & SSH_FILEXFER_ATTR_ACMODTIME) != 0 && ::futimens(fd.get(), times) != 0) {
-          return fail(fmt::format("get {}: set times beside {}: {}", remote, shown, std::strerror(errno)));
+          return fail(sys_message(fmt::format("get {}: set times beside", remote), shown, errno));
         }
       }
       if (::close(fd.release()) != 0) {
-        return fail(fmt::format("get {}: close beside {}: {}", remote, shown, std::strerror(errno)));
+        return fail(sys_message(fmt::format("get {}: close beside", remote), shown, errno));
       }
       NETLAB_TRY_VOID(verify(remote, total, digest.finish_hex(), remote_digest, fmt::format("get {}", remote)));
       NETLAB_TRY_VOID(check_interrupt());
       // renameat replaces whatever `leaf` is, a symbolic link included, without following it.
       if (::renameat(dir, temp.c_str(), dir, leaf.c_str()) != 0) {
-        return fail(fmt::format("get {}: rename to {}: {}", remote, shown, std::strerror(errno)));
+        return fail(sys_message(fmt::format("get {}: rename to", remote), shown, errno));
       }
       return {};
     };
@@ -735,8 +736,7 @@ Result<TransferStats> get(ssh_session session, const std::string& remote, const 
   // below it comes from the server.
   Fd dir(::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() < 0) {
-    return fail(fmt::format("get {}: open {}: {}", remote, parent.empty() ? "." : parent.string(),
-                            std::strerror(errno)));
+    return fail(sys_message(fmt::format("get {}: open", remote), parent.empty() ? "." : parent.string(), errno));
   }
   Transfer transfer(session, sftp.get(), options);
   NETLAB_TRY_VOID(transfer.get_path(remote, dir.get(), leaf, destination.string()));

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "core/util/sys_error.hpp"
+
 namespace netlab::tls {
 
 Result<void> flush(int fd, Session& session, const net::Deadline& deadline) {
@@ -25,7 +27,7 @@ Result<bool> receive(int fd, Session& session, std::string& plain, const net::De
     if (errno == EAGAIN || errno == EINTR) {
       return true;
     }
-    return fail(fmt::format("receive: {}", std::strerror(errno)), errno);
+    return sys_failure("receive", "", errno);
   }
   if (n == 0) {
     NETLAB_TRY_VOID(session.feed_eof());

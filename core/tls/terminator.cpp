@@ -10,6 +10,7 @@
 #include "core/loop/tcp.hpp"
 #include "core/tls/tls_stream.hpp"
 #include "core/util/log.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::tls {
 namespace {
@@ -110,7 +111,7 @@ private:
               const std::optional<loop::Endpoint>& address) {
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
-      log::info("{}: socketpair: {}", peer, std::strerror(errno));
+      log::info("{}: {}", peer, sys_message("socketpair", "", errno));
       bridge->tls->close();
       return;
     }

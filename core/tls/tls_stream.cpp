@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "core/util/sys_error.hpp"
+
 namespace netlab::tls {
 
 std::shared_ptr<TlsStream> TlsStream::wrap(loop::Loop& loop, std::shared_ptr<loop::Stream> transport,
@@ -14,7 +16,7 @@ std::shared_ptr<TlsStream> TlsStream::wrap(loop::Loop& loop, std::shared_ptr<loo
   // These callbacks own the TlsStream until the transport closes (handle.hpp).
   t.on_data([self](std::string_view cipher) { self->received(cipher); });
   t.on_end([self] { self->ended(); });
-  t.on_error([self](int status) { self->fail(fmt::format("connection: {}", uv_strerror(status))); });
+  t.on_error([self](int status) { self->fail(uv_message("connection", "", status)); });
   t.on_drain([self] {
     if (self->m_on_drain) {
       self->m_on_drain();

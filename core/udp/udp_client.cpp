@@ -20,6 +20,7 @@
 #include "core/util/fd.hpp"
 #include "core/util/fd_io.hpp"
 #include "core/util/log.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::udp {
 namespace {
@@ -43,7 +44,7 @@ Fd open_connected(const net::Address& address) {
     }
     last_error = errno;
   }
-  throw ConnectError(fmt::format("connect {}: {}", address.to_string(), std::strerror(last_error)));
+  throw ConnectError(sys_message("connect", address.to_string(), last_error));
 }
 
 char upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
@@ -93,7 +94,7 @@ ClientReport udp_client(const UdpClientConfig& options) {
       }
       if (::send(fd.get(), line.data(), line.size(), 0) < 0) {
         if (errno != ECONNREFUSED) {
-          throw Error(fmt::format("send to {}: {}", options.address.to_string(), std::strerror(errno)));
+          throw Error(sys_message("send to", options.address.to_string(), errno));
         }
         ++report.refused;
       }
@@ -110,7 +111,7 @@ ClientReport udp_client(const UdpClientConfig& options) {
             ++report.refused;
             continue;
           }
-          throw Error(fmt::format("receive from {}: {}", options.address.to_string(), std::strerror(errno)));
+          throw Error(sys_message("receive from", options.address.to_string(), errno));
         }
         auto size = static_cast<std::size_t>(n);
         if (size > buffer.size()) {

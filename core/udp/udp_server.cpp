@@ -14,6 +14,7 @@
 #include "core/udp/loop_guard.hpp"
 #include "core/util/fs.hpp"
 #include "core/util/log.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::udp {
 namespace {
@@ -57,7 +58,7 @@ Result<ServerCounters> run_udp_server(const UdpServerConfig& config) {
   if (int rc = socket->bind(endpoint); rc != 0) {
     socket->close();
     loop.close_all();
-    return fail(fmt::format("bind {}: {}", config.address.to_string(), uv_strerror(rc)));
+    return fail(uv_message("bind", config.address.to_string(), rc));
   }
   auto bound = socket->local_endpoint();
   RateLimitedLog trouble(loop);
@@ -113,15 +114,15 @@ Result<ServerCounters> run_udp_server(const UdpServerConfig& config) {
     breaker.answered(from, data);
     if (int sent = udp->send(data, from); sent != 0) {
       ++counters.send_errors;
-      trouble.note(fmt::format("send to {}: {}", sender_text(from), uv_strerror(sent)));
+      trouble.note(uv_message("send to", sender_text(from), sent));
     }
   });
   if (rc != 0) {
     loop.close_all();
-    return fail(fmt::format("receive on {}: {}", bound.to_string(), uv_strerror(rc)));
+    return fail(uv_message("receive on", bound.to_string(), rc));
   }
   // A peer's ICMP errors (port unreachable after it left) are its business, not a reason to stop.
-  socket->on_error([&](int status) { trouble.note(fmt::format("receive: {}", uv_strerror(status))); });
+  socket->on_error([&](int status) { trouble.note(uv_message("receive", "", status)); });
 
   // Signals are watched before the address is announced: a script may stop us right after.
   std::vector<std::shared_ptr<loop::Signal>> signals;

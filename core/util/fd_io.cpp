@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "core/util/error.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab {
 
@@ -25,7 +26,7 @@ Result<void> write_all(int fd, std::string_view data, std::string_view what) {
         ::poll(&waiter, 1, -1);
         continue;
       }
-      return fail(fmt::format("write {}: {}", what, std::strerror(errno)), errno);
+      return sys_failure("write", what, errno);
     }
     data.remove_prefix(static_cast<std::size_t>(n));
   }
@@ -47,7 +48,7 @@ Result<std::size_t> read_full(int fd, char* buffer, std::size_t size, std::strin
       if (errno == EINTR) {
         continue;
       }
-      return fail(fmt::format("read {}: {}", what, std::strerror(errno)), errno);
+      return sys_failure("read", what, errno);
     }
     if (n == 0) {
       break;

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "core/util/sys_error.hpp"
+
 namespace netlab::fs {
 
 Result<void> write_file_atomic(const std::string& path, const std::string& content) {
@@ -19,7 +21,7 @@ Result<void> write_file_atomic(const std::string& path, const std::string& conte
   std::string temp = path + ".XXXXXX";
   int fd = ::mkostemp(temp.data(), O_CLOEXEC);
   if (fd < 0) {
-    return fail(fmt::format("write {}: {}", path, std::strerror(errno)));
+    return fail(sys_message("write", path, errno));
   }
   mode_t mask = ::umask(0);
   ::umask(mask);
@@ -34,14 +36,14 @@ Result<void> write_file_atomic(const std::string& path, const std::string& conte
       int saved = errno;
       ::close(fd);
       ::unlink(temp.c_str());
-      return fail(fmt::format("write {}: {}", path, std::strerror(saved)));
+      return fail(sys_message("write", path, saved));
     }
     done += static_cast<std::size_t>(n);
   }
   if (::close(fd) != 0 || ::rename(temp.c_str(), path.c_str()) != 0) {
     int saved = errno;
     ::unlink(temp.c_str());
-    return fail(fmt::format("write {}: {}", path, std::strerror(saved)));
+    return fail(sys_message("write", path, saved));
   }
   return {};
 }
@@ -90,7 +92,7 @@ Result<std::string> read_all(int fd, const std::string& path) {
     if (n < 0) {
       int saved = errno;
       ::close(fd);
-      return fail(fmt::format("read {}: {}", path, std::strerror(saved)));
+      return fail(sys_message("read", path, saved));
     }
     if (n == 0) {
       break;
@@ -106,7 +108,7 @@ Result<std::string> read_all(int fd, const std::string& path) {
 Result<std::string> read_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    return fail(fmt::format("read {}: {}", path, std::strerror(errno)));
+    return fail(sys_message("read", path, errno));
   }
   return read_all(fd, path);
 }
@@ -115,13 +117,13 @@ Result<std::string> read_private_file(const std::string& path) {
   // O_NONBLOCK: a FIFO planted under the name must not hang the open; it is refused below.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
-    return fail(fmt::format("read {}: {}", path, std::strerror(errno)));
+    return fail(sys_message("read", path, errno));
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     int saved = errno;
     ::close(fd);
-    return fail(fmt::format("stat {}: {}", path, std::strerror(saved)));
+    return fail(sys_message("stat", path, saved));
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);

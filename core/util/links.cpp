@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/util/sys_error.hpp"
+
 namespace netlab::links {
 namespace {
 
@@ -38,7 +40,7 @@ Entry classify(const fs::path& path, const fs::path& target, const std::string& 
 Result<void> check_dir(const std::string& dir) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) {
-    return fail(fmt::format("{}: {}", dir, std::strerror(errno)), errno);
+    return sys_failure("", dir, errno);
   }
   if (!S_ISDIR(st.st_mode)) {
     return fail(fmt::format("{}: not a folder", dir), ENOTDIR);
@@ -80,7 +82,7 @@ Result<LinkReport> install(const std::string& dir, const std::vector<std::string
           ::unlink((fs::path(dir) / names[j]).c_str());
         }
       }
-      return fail(fmt::format("link {}: {}", path.string(), std::strerror(error)), error);
+      return sys_failure("link", path.string(), error);
     }
     report.done.push_back(names[i]);
   }
@@ -101,7 +103,7 @@ Result<LinkReport> uninstall(const std::string& dir, const std::vector<std::stri
       break;
     case Entry::ours:
       if (::unlink(path.c_str()) != 0) {
-        return fail(fmt::format("remove {}: {}", path.string(), std::strerror(errno)), errno);
+        return sys_failure("remove", path.string(), errno);
       }
       report.done.push_back(name);
       break;

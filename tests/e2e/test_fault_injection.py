@@ -881,7 +881,7 @@ class TestDiskFull(unittest.TestCase):
         nt.check_sanitizers(stderr, "netlab unpack")
         self.assertNotEqual(proc.returncode, 99, stderr)
         self.assertEqual(proc.returncode, 1, stderr)
-        self.assertIn("No space left on device", stderr)
+        self.assertIn("no space left on device", stderr)
         # The file verified before the disk filled stays; the one being written is gone entirely.
         left = dict(line.rsplit(" ", 1) for line in proc.stdout.decode().splitlines())
         self.assertEqual(left, {"src/a-small.bin": str(len(small))})
