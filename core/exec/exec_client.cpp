@@ -297,7 +297,7 @@ struct Outcome {
   std::string refused;
 };
 
-int status_for_refusal(const std::string& code) { return code == "spawn-failed" ? 127 : 1; }
+int status_for_refusal(const std::string& code) { return code == "spawn-failed" ? k_exit_not_found : k_exit_failure; }
 
 Outcome run_command(Channel& channel, const ExecClientConfig& options, std::int64_t id, json request,
                     std::string_view body) {

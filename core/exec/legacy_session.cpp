@@ -1,5 +1,6 @@
 // exec-server's seed-compatible legacy protocol (protocol.md §4) for one connection.
 #include "core/exec/session.hpp"
+#include "core/util/exit_code.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -136,7 +137,7 @@ private:
     auto job = Job::start(m_shared.loop, std::move(spec), std::move(events), m_shared.running);
     if (!job) {
       ExitInfo info;
-      info.exit_code = 127;
+      info.exit_code = k_exit_not_found;
       m_err = job.error() + "\n";
       info.stderr_size = m_err.size();
       respond(info, "spawn-failed");

@@ -13,6 +13,7 @@
 
 #include "core/crypto/digest.hpp"
 #include "core/loop/process.hpp"
+#include "core/util/exit_code.hpp"
 #include "core/util/fs.hpp"
 
 namespace netlab::exec {
@@ -256,7 +257,7 @@ json exit_header(std::int64_t id, const ExitInfo& info) {
 
 int exit_status_for(const json& header) {
   if (header.value("timed_out", false)) {
-    return 124;
+    return k_exit_timeout;
   }
   auto signal = header.find("signal");
   if (signal != header.end() && signal->is_string()) {
@@ -267,7 +268,7 @@ int exit_status_for(const json& header) {
   if (code != header.end() && code->is_number_integer()) {
     return static_cast<int>(code->get<std::int64_t>() & 0xff);
   }
-  return 255;
+  return k_exit_connect;
 }
 
 Result<std::vector<std::string>> split_words(std::string_view line) {

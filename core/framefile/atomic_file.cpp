@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "core/util/exit_code.hpp"
 #include "core/util/fd_io.hpp"
 #include "core/util/log.hpp"
 #include "core/util/sys_error.hpp"
@@ -40,7 +41,7 @@ extern "C" void remove_temporary_and_exit(int signum) {
     ::unlinkat(dir, g_temp_name, 0);
   }
   (void)!::write(STDERR_FILENO, g_interrupted_line, g_interrupted_size);
-  ::_exit(128 + signum);
+  ::_exit(signal_exit_status(signum));
 }
 
 // Blocks the cleanup signals for its lifetime, so a temporary file and its registration

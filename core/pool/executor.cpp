@@ -8,6 +8,7 @@
 #include "core/loop/tcp.hpp"
 #include "core/pool/template.hpp"
 #include "core/pool/watchdog.hpp"
+#include "core/util/exit_code.hpp"
 #include "core/util/log.hpp"
 
 namespace netlab::pool {
@@ -147,7 +148,7 @@ public:
       bool not_found = process.code() == UV_ENOENT;
       observer.on_stderr(start_error_line(process.error(), not_found));
       JobOutcome outcome;
-      outcome.exit_code = not_found ? 127 : 126;
+      outcome.exit_code = not_found ? k_exit_not_found : k_exit_cannot_execute;
       outcome.start_error = process.error();
       observer.on_done(outcome);
       return nullptr;

@@ -17,6 +17,7 @@
 #include "core/loop/timer.hpp"
 #include "core/pool/template.hpp"
 #include "core/ssh/remote_command.hpp"
+#include "core/util/exit_code.hpp"
 #include "core/util/log.hpp"
 
 namespace netlab::pool {
@@ -174,7 +175,7 @@ public:
 private:
   static JobOutcome no_host_outcome() {
     JobOutcome outcome;
-    outcome.exit_code = 255;
+    outcome.exit_code = k_exit_connect;
     outcome.start_error = k_no_host;
     outcome.host = "-";
     outcome.unreachable = true;
@@ -306,7 +307,7 @@ private:
         return false;
       }
       post(Event{Event::Kind::err, job, fmt::format("netlab: {}: {}: {}\n", log::command(), label(h), result.error()), {}});
-      outcome.exit_code = 255;
+      outcome.exit_code = k_exit_connect;
       outcome.start_error = result.error();
     } else if (result->exit_status >= 0) {
       outcome.exit_code = result->exit_status;
@@ -314,7 +315,7 @@ private:
       outcome.term_signal = signum;
     } else {
       // The channel closed with neither a status nor a known signal: ssh reports 255 too.
-      outcome.exit_code = 255;
+      outcome.exit_code = k_exit_connect;
     }
     post(Event{Event::Kind::done, job, {}, std::move(outcome)});
     return true;

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "core/ssh/session.hpp"
+#include "core/util/exit_code.hpp"
 #include "core/util/sys_error.hpp"
 
 namespace netlab::ssh {
@@ -100,7 +101,7 @@ const char* rfc4254_signal_name(int number) {
 
 int ExecOutcome::exit_code() const {
   if (timed_out) {
-    return 124;
+    return k_exit_timeout;
   }
   if (exit_status >= 0) {
     return exit_status;
@@ -108,7 +109,7 @@ int ExecOutcome::exit_code() const {
   if (int number = rfc4254_signal_number(signal); number != 0) {
     return signal_exit_status(number);
   }
-  return 255;
+  return k_exit_connect;
 }
 
 std::string supervised_command(const std::string& command, Watchdog watchdog) {
