@@ -3,6 +3,7 @@
 #include "core/pool/pool.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,6 +121,7 @@ public:
       m_signals.push_back(std::move(watcher));
     }
     m_kill_timer = loop::Timer::create(m_loop);
+    widen_output_pipe();
     if (m_config.progress) {
       m_start_ns = uv_hrtime();
       m_progress_timer = loop::Timer::create(m_loop);
@@ -148,6 +150,22 @@ public:
   }
 
 private:
+  // A job's output is written whole when it ends, up to 1 MiB at once; into a default 64 KiB pipe
+  // that is one block and wake-up of the reader per 64 KiB, during which the loop reads no job.
+  // A larger pipe (best effort: the kernel may refuse past the user's pipe limits) lets one write
+  // take a job's output. Only ever grown, never shrunk, as the pipe is shared with its reader.
+  void widen_output_pipe() {
+    constexpr int k_output_pipe_size = 1 << 20;
+    struct stat info {};
+    if (::fstat(m_config.stdout_fd, &info) != 0 || !S_ISFIFO(info.st_mode)) {
+      return;
+    }
+    int current = ::fcntl(m_config.stdout_fd, F_GETPIPE_SZ);
+    if (current > 0 && current < k_output_pipe_size) {
+      (void)::fcntl(m_config.stdout_fd, F_SETPIPE_SZ, k_output_pipe_size);
+    }
+  }
+
   std::unique_ptr<Job> take_job() {
     if (m_spare.empty()) {
       return std::make_unique<Job>(*this, m_budget);

@@ -64,6 +64,32 @@ class PoolRunSpawnTest(unittest.TestCase):
             self.assertEqual(pgid, pid)
             self.assertEqual(sid, os.getsid(0))
 
+    def test_output_pipe_is_widened_so_a_job_is_written_in_one_piece(self):
+        # pool-run writes each job's output whole; into a 64 KiB pipe a 1 MB job takes 16 blocking
+        # writes, each waiting for the reader. It grows a pipe it writes to, to 1 MiB.
+        with open("/proc/sys/fs/pipe-max-size") as f:
+            if int(f.read()) < 1 << 20:
+                self.skipTest("fs.pipe-max-size below 1 MiB")
+        probe_r, probe_w = os.pipe()
+        try:
+            fcntl.fcntl(probe_w, fcntl.F_SETPIPE_SZ, 1 << 20)
+        except PermissionError:
+            self.skipTest("this user's pipes are past fs.pipe-user-pages-soft")
+        finally:
+            os.close(probe_r)
+            os.close(probe_w)
+        read_end, write_end = os.pipe()
+        try:
+            self.assertEqual(fcntl.fcntl(read_end, fcntl.F_GETPIPE_SZ), 64 << 10)
+            proc = subprocess.run([nt.NETLAB, "pool-run", "--", "echo", ":::", "x"], stdout=write_end,
+                                  stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=60)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertEqual(os.read(read_end, 100), b"x\n")
+            self.assertEqual(fcntl.fcntl(read_end, fcntl.F_GETPIPE_SZ), 1 << 20)
+        finally:
+            os.close(read_end)
+            os.close(write_end)
+
     def test_found_but_not_executable_is_126_and_missing_is_127(self):
         bin_dir = os.path.join(self.tmp, "bin")
         os.mkdir(bin_dir)
