@@ -9,6 +9,7 @@
 #include "core/bench/pattern.hpp"
 #include "core/bench/worker.hpp"
 #include "core/loop/udp.hpp"
+#include "core/util/error.hpp"
 #include "core/util/sys_error.hpp"
 
 namespace netlab::bench {
@@ -57,7 +58,13 @@ private:
   }
 
   void start_udp(Connection& connection) {
-    connection.udp = loop::Udp::create(m_loop, m_endpoint.family());
+    try {
+      connection.udp = loop::Udp::create(m_loop, m_endpoint.family());
+    } catch (const Error& e) {
+      // Out of descriptors: a counted error, not an exception through libuv's callback.
+      error(connection.index, e.what());
+      return;
+    }
     auto* c = &connection;
     if (int rc = connection.udp->connect(m_endpoint); rc != 0) {
       error(connection.index, uv_message("connect", m_endpoint.to_string(), rc));

@@ -1,7 +1,16 @@
 // The shared close path for every wrapped libuv handle.
 #include "core/loop/handle.hpp"
 
+#include "core/util/error.hpp"
+#include "core/util/sys_error.hpp"
+
 namespace netlab::loop {
+
+void check_init(int rc, std::string_view what) {
+  if (rc != 0) {
+    throw Error(uv_message("create", what, rc));
+  }
+}
 
 void HandleBase::adopt(std::shared_ptr<HandleBase> self) {
   m_uv->data = this;

@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <memory>
+#include <string_view>
 
 #include <uv.h>
 
@@ -71,5 +72,9 @@ protected:
   Handle() : HandleBase(reinterpret_cast<uv_handle_t*>(&m_raw)) {}
   UvHandle m_raw{};
 };
+
+// For a wrapper's create(): throws netlab::Error "create WHAT: reason" if uv_X_init returned
+// `rc` != 0. Call it before adopt(), so a handle libuv refused is never kept alive or closed.
+void check_init(int rc, std::string_view what);
 
 } // namespace netlab::loop

@@ -20,7 +20,7 @@ void connect_callback(uv_connect_t* req, int status) {
 
 std::shared_ptr<Tcp> Tcp::create(Loop& loop) {
   auto tcp = std::make_shared<Tcp>();
-  uv_tcp_init(loop.raw(), &tcp->m_tcp);
+  check_init(uv_tcp_init(loop.raw(), &tcp->m_tcp), "TCP socket");
   tcp->adopt(tcp);
   return tcp;
 }
@@ -68,7 +68,7 @@ void Tcp::close_reset() {
 
 std::shared_ptr<Pipe> Pipe::create(Loop& loop) {
   auto pipe = std::make_shared<Pipe>();
-  uv_pipe_init(loop.raw(), &pipe->m_pipe, 0);
+  check_init(uv_pipe_init(loop.raw(), &pipe->m_pipe, 0), "pipe");
   pipe->adopt(pipe);
   return pipe;
 }

@@ -8,7 +8,8 @@ namespace netlab::loop {
 
 std::shared_ptr<Timer> Timer::create(Loop& loop) {
   auto timer = std::make_shared<Timer>();
-  uv_timer_init(loop.raw(), timer->raw());
+  // Not adopted unless libuv took it: a failed init leaves nothing registered to close.
+  check_init(uv_timer_init(loop.raw(), timer->raw()), "timer");
   timer->adopt(timer);
   return timer;
 }
@@ -39,7 +40,7 @@ void Timer::stop() {
 
 std::shared_ptr<Signal> Signal::create(Loop& loop) {
   auto signal = std::make_shared<Signal>();
-  uv_signal_init(loop.raw(), signal->raw());
+  check_init(uv_signal_init(loop.raw(), signal->raw()), "signal watcher");
   signal->adopt(signal);
   return signal;
 }
@@ -70,13 +71,14 @@ void Signal::stop() {
 std::shared_ptr<Async> Async::create(Loop& loop, std::function<void()> callback) {
   auto async = std::make_shared<Async>();
   async->m_callback = std::move(callback);
-  uv_async_init(loop.raw(), async->raw(), [](uv_async_t* handle) {
+  int rc = uv_async_init(loop.raw(), async->raw(), [](uv_async_t* handle) {
     auto* self = static_cast<Async*>(handle->data);
     if (self->m_callback) {
       auto keep = self->shared_from_this();
       self->m_callback();
     }
   });
+  check_init(rc, "wake-up");
   async->adopt(async);
   return async;
 }

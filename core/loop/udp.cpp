@@ -21,7 +21,7 @@ std::shared_ptr<Udp> Udp::create(Loop& loop, int family, bool batch) {
   if (batch) {
     flags |= UV_UDP_RECVMMSG;
   }
-  uv_udp_init_ex(loop.raw(), &udp->m_raw, flags);
+  check_init(uv_udp_init_ex(loop.raw(), &udp->m_raw, flags), "UDP socket");
   udp->m_buffer_size = batch ? k_slot * k_batch : k_slot;
   udp->adopt(udp);
   return udp;

@@ -18,6 +18,8 @@ public:
   using RecvCallback = std::function<void(std::string_view data, const sockaddr* from, bool truncated)>;
 
   // `batch` enables recvmmsg, reading many datagrams per system call.
+  // With a family the socket is opened here: throws netlab::Error "create UDP socket: ..." if that
+  // fails (EMFILE), leaving nothing registered on the loop.
   static std::shared_ptr<Udp> create(Loop& loop, int family = AF_UNSPEC, bool batch = false);
 
   int bind(const loop::Endpoint& endpoint, unsigned flags = 0) { return uv_udp_bind(&m_raw, endpoint.sa(), flags); }

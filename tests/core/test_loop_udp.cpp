@@ -1,11 +1,17 @@
 // Unit tests for core/loop/udp: datagrams keep their boundaries up to the largest one.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <string>
 #include <vector>
 
 #include "core/loop/udp.hpp"
 #include "core/net/address.hpp"
+#include "core/util/error.hpp"
 #include "tests/core/loop_teardown.hpp"
 
 using namespace netlab;
@@ -42,5 +48,35 @@ TEST_CASE("loop::Udp: datagrams keep their boundaries", "[loop][udp]") {
   CHECK(replies[0] == "one");
   CHECK(replies[1] == "two");
   CHECK(replies[2] == big);
+  require_clean_close(loop);
+}
+
+TEST_CASE("loop::Udp: a refused socket throws 'create UDP socket: ...' and leaves nothing to close", "[loop]") {
+  loop::Loop loop;
+  // uv_udp_init_ex with a family opens the socket at once: take every free descriptor first.
+  rlimit saved{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  rlimit low = saved;
+  low.rlim_cur = 64;
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+  std::vector<int> taken;
+  int base = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  REQUIRE(base >= 0);
+  taken.push_back(base);
+  for (int fd = ::dup(base); fd >= 0; fd = ::dup(base)) {
+    taken.push_back(fd);
+  }
+  bool threw = false;
+  try {
+    (void)loop::Udp::create(loop, AF_INET, false);
+  } catch (const Error& e) {
+    threw = true;
+    CHECK(std::string(e.what()) == "create UDP socket: too many open files");
+  }
+  for (int fd : taken) {
+    ::close(fd);
+  }
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
+  CHECK(threw);
   require_clean_close(loop);
 }
