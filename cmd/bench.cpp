@@ -36,7 +36,7 @@ int run_bench(const Options& options) {
   bench::BenchConfig config;
   config.udp = options.proto == "udp";
   config.address = parse_address_arg(options.address, {.allow_unix = false, .allow_port_zero = false});
-  config.mode = options.mode == "stream" ? bench::Mode::stream
+  config.mode = options.mode == "stream"      ? bench::Mode::stream
                 : options.mode == "connect"   ? bench::Mode::connect
                 : options.mode == "handshake" ? bench::Mode::handshake
                                               : bench::Mode::rr;
@@ -53,8 +53,8 @@ int run_bench(const Options& options) {
   config.size = options.size != 0 ? options.size : (config.mode == bench::Mode::stream ? 64 * 1024 : 64);
   // The most any family carries; run_bench holds a message to its address's own family's limit.
   if (config.udp && (config.size < 8 || config.size > loop::Udp::k_max_datagram_v6)) {
-    throw UsageError(fmt::format("--size {}: a udp message is 8 to {} bytes (8 carry a sequence number)",
-                                 config.size, loop::Udp::k_max_datagram_v6));
+    throw UsageError(fmt::format("--size {}: a udp message is 8 to {} bytes (8 carry a sequence number)", config.size,
+                                 loop::Udp::k_max_datagram_v6));
   }
   if (config.size > bench::k_max_size) {
     throw UsageError(fmt::format("--size {}: at most {} bytes", config.size, bench::k_max_size));
@@ -93,10 +93,10 @@ Runner setup_bench(CLI::App& app) {
       ->type_name("MODE")
       ->capture_default_str()
       ->check(CLI::IsMember({"rr", "stream", "connect", "handshake"}));
-  as_count(app.add_option("-c,--conns", options->conns, "connections (udp: sockets) at once")->capture_default_str(),
-           1, 100000);
-  as_size(app.add_option("-s,--size", options->size, "bytes per message (default 64; stream: bytes per write, 64K)"),
-          1, bench::k_max_size);
+  as_count(app.add_option("-c,--conns", options->conns, "connections (udp: sockets) at once")->capture_default_str(), 1,
+           100000);
+  as_size(app.add_option("-s,--size", options->size, "bytes per message (default 64; stream: bytes per write, 64K)"), 1,
+          bench::k_max_size);
   as_duration(app.add_option("-d,--duration", options->duration, "how long to run")->capture_default_str(),
               {.min = 0, .above = true});
   app.add_option("--rate", options->rate,
@@ -111,10 +111,10 @@ Runner setup_bench(CLI::App& app) {
   as_count(app.add_option("--threads", options->threads, "event loops (threads) to spread the connections over")
                ->capture_default_str(),
            1, 64);
-  as_count(app.add_option("--messages", options->messages, "stop after N messages in all (0: run for --duration)"),
-           0);
-  as_duration(app.add_option("--timeout", options->timeout, "udp: how long before an unanswered datagram counts "
-                                                            "as lost")
+  as_count(app.add_option("--messages", options->messages, "stop after N messages in all (0: run for --duration)"), 0);
+  as_duration(app.add_option("--timeout", options->timeout,
+                             "udp: how long before an unanswered datagram counts "
+                             "as lost")
                   ->capture_default_str(),
               {.min = 0, .above = true});
   app.add_flag("--json", options->json, "print the result as one JSON object");

@@ -39,8 +39,7 @@ void add_access_options(CLI::App& app, AccessOptions& target, bool per_ip_limit)
                  "let in only peers in CIDR: 10.0.0.0/8, 2001:db8::/32 or one address (repeatable)")
       ->type_name("CIDR")
       ->check(cidr);
-  app.add_option("--deny-from", target.deny_from,
-                 "refuse peers in CIDR, even if an --allow-from matches (repeatable)")
+  app.add_option("--deny-from", target.deny_from, "refuse peers in CIDR, even if an --allow-from matches (repeatable)")
       ->type_name("CIDR")
       ->check(cidr);
   if (per_ip_limit) {
@@ -102,10 +101,11 @@ void add_ssh_client_options(CLI::App& app, SshClientOptions& target, const std::
                                  "password authentication with the first line of FILE (refused unless only its "
                                  "owner may read it)")
                       ->type_name("FILE"));
-  added.push_back(app.add_option("-l,--user", target.user, "log in as USER where the host does not say user@")
-                      ->type_name("USER"));
-  added.push_back(as_count(app.add_option("-p,--port", target.port, "connect to PORT where the host does not say :port"),
-                           1, 65535, "PORT"));
+  added.push_back(
+      app.add_option("-l,--user", target.user, "log in as USER where the host does not say user@")->type_name("USER"));
+  added.push_back(
+      as_count(app.add_option("-p,--port", target.port, "connect to PORT where the host does not say :port"), 1, 65535,
+               "PORT"));
   added.push_back(app.add_option("-F,--config", target.config,
                                  "read Host, HostName, User, Port, IdentityFile from this ssh_config (default "
                                  "~/.ssh/config)")

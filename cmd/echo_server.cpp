@@ -43,8 +43,9 @@ int run_echo_server(const Options& options) {
   if (auto warning = cpus::oversubscribed("--workers", static_cast<unsigned>(options.workers), cpus::available())) {
     log::line(*warning);
   }
-  value_or_throw(
-      net::run_server(config, [echo_options](loop::Loop& loop) { return echo::make_echo_service(loop, echo_options); }));
+  value_or_throw(net::run_server(config, [echo_options](loop::Loop& loop) {
+    return echo::make_echo_service(loop, echo_options);
+  }));
   return k_exit_ok;
 }
 
@@ -58,9 +59,12 @@ Runner setup_echo_server(CLI::App& app) {
   app.add_flag("--upper", options->upper, "upper-case ASCII letters in the echo");
   add_connection_limits(app, options->max_conns, options->access, options->idle_timeout);
   add_port_file(app, options->port_file);
-  as_count(app.add_option("--workers", options->workers, "N event loops on N threads sharing the port (SO_REUSEPORT); they help only while N is at most the CPUs left beside the clients (more warns)")
-               ->capture_default_str(),
-           1, 256);
+  as_count(
+      app.add_option(
+             "--workers", options->workers,
+             "N event loops on N threads sharing the port (SO_REUSEPORT); they help only while N is at most the CPUs left beside the clients (more warns)")
+          ->capture_default_str(),
+      1, 256);
   add_tls_server_options(app, options->tls);
   set_example(app, "  netlab echo-server 0 --port-file /tmp/port &\n"
                    "  netlab echo-client $(cat /tmp/port) --message hello\n"

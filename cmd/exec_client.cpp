@@ -87,13 +87,14 @@ Runner setup_exec_client(CLI::App& app) {
   auto options = std::make_shared<Options>();
   app.add_option("ADDR", options->address, "server address: HOST:PORT, [IPv6]:PORT, PORT or unix:/path")->required();
   complete_as(app.add_option("COMMAND", options->command,
-                              "command and arguments to run once (put them after --); without one, a >>: "
-                              "prompt runs lines"),
+                             "command and arguments to run once (put them after --); without one, a >>: "
+                             "prompt runs lines"),
               clidoc::Hint::remote);
   complete_after_dashes(app, clidoc::Hint::remote);
-  app.add_option("--token-file", options->token_file, "answer the server's challenge with the token in FILE "
-                                                      "(mode 600). Without it, the environment variable "
-                                                      "NETLAB_TOKEN, if set, holds the token itself")
+  app.add_option("--token-file", options->token_file,
+                 "answer the server's challenge with the token in FILE "
+                 "(mode 600). Without it, the environment variable "
+                 "NETLAB_TOKEN, if set, holds the token itself")
       ->type_name("FILE");
   app.add_flag("--shell", options->shell, "send the command (or each line) as one shell command line");
   as_duration(app.add_option("--timeout", options->timeout,
@@ -108,7 +109,8 @@ Runner setup_exec_client(CLI::App& app) {
   app.add_option("--tls-ca", options->tls_ca,
                  "with --tls: verify the server's certificate against the CAs in FILE (PEM) instead of the token key")
       ->type_name("FILE");
-  app.add_option("--tls-cert", options->tls_cert, "with --tls: client certificate FILE (PEM) for --tls-client-ca servers")
+  app.add_option("--tls-cert", options->tls_cert,
+                 "with --tls: client certificate FILE (PEM) for --tls-client-ca servers")
       ->type_name("FILE");
   app.add_option("--tls-key", options->tls_key, "with --tls: private key FILE (PEM) of --tls-cert")->type_name("FILE");
   app.add_option("--sni", options->sni, "with --tls certificates: send NAME and verify the certificate for it")

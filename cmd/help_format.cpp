@@ -156,8 +156,8 @@ public:
         continue;
       }
       auto colon = line.find(": ");
-      bool labelled = line == "Example:" || (colon != std::string::npos && colon < 24 &&
-                                             std::isupper(static_cast<unsigned char>(line[0])));
+      bool labelled = line == "Example:" ||
+                      (colon != std::string::npos && colon < 24 && std::isupper(static_cast<unsigned char>(line[0])));
       if (labelled || !examples.empty()) {
         flush();
       }

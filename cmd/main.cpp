@@ -123,8 +123,8 @@ int run(int argc, char** argv) {
     }
   }
   if (args.size() > 1 && !args[1].empty() && args[1][0] != '-' && netlab::cmd::find_command(args[1]) == nullptr) {
-    throw netlab::UsageError(fmt::format("unknown command '{}'{}; run 'netlab --help' for the list", args[1],
-                                         suggestion_for(args[1])));
+    throw netlab::UsageError(
+        fmt::format("unknown command '{}'{}; run 'netlab --help' for the list", args[1], suggestion_for(args[1])));
   }
 
   CLI::App app{"netlab: network and concurrency programming from the terminal"};

@@ -88,9 +88,9 @@ int run_pool_run(const Options& options) {
   config.joblog = options.joblog;
   config.progress = options.progress || (!options.no_progress && is_tty(STDERR_FILENO) && !options.dry_run);
   if (!wants_ssh(options)) {
-    for (const char* name : {"--identity", "--known-hosts", "--accept-new", "--no-agent", "--passphrase-env",
-                             "--password-env", "--password-file", "--user", "--port", "--config",
-                             "--connect-timeout"}) {
+    for (const char* name :
+         {"--identity", "--known-hosts", "--accept-new", "--no-agent", "--passphrase-env", "--password-env",
+          "--password-file", "--user", "--port", "--config", "--connect-timeout"}) {
       if (options.app->count(name) > 0) {
         throw UsageError(fmt::format("{} applies only with --ssh or --ssh-hosts-file", name));
       }
@@ -144,12 +144,15 @@ Runner setup_pool_run(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--joblog", options->joblog, "write a line per job to FILE, in GNU parallel's joblog format")
       ->type_name("FILE");
-  app.add_flag("--json", options->json,
-               "print one JSON object per job (seq, input, host, exit, signal, duration, stdout, stderr) instead of its output");
+  app.add_flag(
+      "--json", options->json,
+      "print one JSON object per job (seq, input, host, exit, signal, duration, stdout, stderr) instead of its output");
   app.add_flag("--progress", options->progress,
                "show done/running/failed counts and an ETA on stderr (default: when stderr is a terminal)");
   app.add_flag("--no-progress", options->no_progress, "no progress line, even on a terminal");
-  app.add_flag("--shell", options->shell, "run the command with /bin/sh -c, inputs shell-quoted and also as $1...; {} must stand bare (default: no shell)");
+  app.add_flag(
+      "--shell", options->shell,
+      "run the command with /bin/sh -c, inputs shell-quoted and also as $1...; {} must stand bare (default: no shell)");
   app.add_flag("--dry-run", options->dry_run, "print each command instead of running it");
   app.add_flag("-0,--null", options->null, "inputs on stdin (and :::: files) are separated by NUL, not newline");
   const char* remote = "Remote hosts (SSH)";
@@ -163,16 +166,17 @@ Runner setup_pool_run(CLI::App& app) {
       ->allow_extra_args(false)
       ->group(remote);
   add_ssh_client_options(app, options->ssh, remote);
-  set_example(app, "  find . -name '*.log' | netlab pool-run -j 4 -- gzip -9 {}\n"
-                   "  netlab pool-run --keep-order --tag -- ping -c1 {} ::: host1 host2 host3\n"
-                   "  netlab pool-run --joblog jobs.tsv --shell -- 'convert {} {.}.png' ::: *.jpg\n"
-                   "  netlab pool-run --ssh web1 --ssh deploy@web2:2222 -j 4 --tag -- sha256sum {} ::: /etc/*.conf\n"
-                   "  netlab pool-run --ssh-hosts-file hosts -l deploy -i ~/.ssh/deploy_key -- make -C /srv {} ::: a b\n"
-                   "Placeholders: {} input, {.} without extension, {/} basename, {//} dirname, {/.}, {#} job\n"
-                   "number, {%} slot, {N} the Nth ::: group. Without any, the input is appended.\n"
-                   "Exit status: 0 if every job succeeded, else the number failed (101: more than 100; 255 with\n"
-                   "--ssh when no host is reachable, and for a usage error, as GNU parallel; 130, 143, 129 after\n"
-                   "SIGINT, SIGTERM, SIGHUP).");
+  set_example(app,
+              "  find . -name '*.log' | netlab pool-run -j 4 -- gzip -9 {}\n"
+              "  netlab pool-run --keep-order --tag -- ping -c1 {} ::: host1 host2 host3\n"
+              "  netlab pool-run --joblog jobs.tsv --shell -- 'convert {} {.}.png' ::: *.jpg\n"
+              "  netlab pool-run --ssh web1 --ssh deploy@web2:2222 -j 4 --tag -- sha256sum {} ::: /etc/*.conf\n"
+              "  netlab pool-run --ssh-hosts-file hosts -l deploy -i ~/.ssh/deploy_key -- make -C /srv {} ::: a b\n"
+              "Placeholders: {} input, {.} without extension, {/} basename, {//} dirname, {/.}, {#} job\n"
+              "number, {%} slot, {N} the Nth ::: group. Without any, the input is appended.\n"
+              "Exit status: 0 if every job succeeded, else the number failed (101: more than 100; 255 with\n"
+              "--ssh when no host is reachable, and for a usage error, as GNU parallel; 130, 143, 129 after\n"
+              "SIGINT, SIGTERM, SIGHUP).");
   return [options] { return run_pool_run(*options); };
 }
 

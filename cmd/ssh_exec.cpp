@@ -1,7 +1,6 @@
 // netlab ssh-exec: run a command on one or many hosts over SSH (libssh), with SFTP put/get.
 #include <unistd.h>
 
-
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -108,8 +107,9 @@ Runner setup_ssh_exec(CLI::App& app) {
               {.min = 0, .above = true});
   as_count(app.add_option("-j,--jobs", options->jobs, "connect to N hosts at once")->capture_default_str(), 1, 1024);
   app.add_flag("--tag", options->tag, "prefix each output line with 'HOST: ' (default: whole output per host)");
-  app.add_flag("--json", options->json,
-               "one JSON object per host, as pool-run --json: host, exit, signal, stdout, stderr, duration, error, ...");
+  app.add_flag(
+      "--json", options->json,
+      "one JSON object per host, as pool-run --json: host, exit, signal, stdout, stderr, duration, error, ...");
   app.add_option("--joblog", options->joblog, "write a line per host to FILE, in GNU parallel's joblog format")
       ->type_name("FILE");
   app.add_flag("-t,--tty", options->pty, "ask for a pseudo-terminal (for interactive programs)");

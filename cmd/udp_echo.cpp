@@ -42,8 +42,8 @@ int run_client(const Options& options) {
   client.retries = options.retries;
   auto report = value_or_throw(udp::run_udp_client(client));
   if (!report.lost_lines.empty()) {
-    log::info("lost {} of {} datagrams to {} after {} retries each (lines {}){}", report.lost_lines.size(),
-              report.sent, client.address.to_string(), options.retries, join_numbers(report.lost_lines),
+    log::info("lost {} of {} datagrams to {} after {} retries each (lines {}){}", report.lost_lines.size(), report.sent,
+              client.address.to_string(), options.retries, join_numbers(report.lost_lines),
               report.refused > 0 ? "; connection refused: nothing listens there" : "");
   }
   if (!report.differed_lines.empty()) {

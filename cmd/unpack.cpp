@@ -25,7 +25,8 @@ Runner setup_unpack(CLI::App& app) {
   app.description("Unpack bytes into values exactly as Python's struct.unpack(FORMAT, BYTES) does.\n"
                   "Prints one value per line in pack's notation (bytes with C escapes), so the output\n"
                   "packs back to the same bytes; --iter prints one record per line, tab-separated.");
-  auto* format = app.add_option("FORMAT", options->format, "struct format, e.g. '<IH8s' (with --frame: the input FILE)");
+  auto* format =
+      app.add_option("FORMAT", options->format, "struct format, e.g. '<IH8s' (with --frame: the input FILE)");
   app.add_option("FILE", config.input, "input file (default: stdin)");
   auto* hex = app.add_flag("--hex", config.hex, "input is hex text (whitespace ignored)");
   auto* base64 = app.add_flag("--base64", config.base64, "input is base64 text (whitespace ignored)");

@@ -100,8 +100,8 @@ UsageMessage describe_parse_error(const CLI::ParseError& error, const CLI::App* 
   }
   static const std::regex at_least(R"(^(\S+): At least (\d+) required but received (\d+)$)");
   if (std::regex_match(message, m, at_least)) {
-    return {m[1].str() + " needs " + m[2].str() + " value" + (m[2].str() == "1" ? "" : "s") + " (got " +
-            m[3].str() + ")"};
+    return {m[1].str() + " needs " + m[2].str() + " value" + (m[2].str() == "1" ? "" : "s") + " (got " + m[3].str() +
+            ")"};
   }
   static const std::regex exactly(R"(^Expected exactly (\d+) arguments to (\S+), got (\d+)$)");
   if (std::regex_match(message, m, exactly)) {

@@ -54,7 +54,8 @@ BenchResult measure(const BenchConfig& config) {
   struct sigaction action {};
   action.sa_handler = record_interrupt;
   sigemptyset(&action.sa_mask);
-  struct sigaction old_int {}, old_term {};
+  struct sigaction old_int {
+  }, old_term{};
   ::sigaction(SIGINT, &action, &old_int);
   ::sigaction(SIGTERM, &action, &old_term);
   std::vector<std::thread> running;
@@ -98,8 +99,8 @@ Result<void> verdict(const BenchResult& result) {
                                  result.elapsed));
   }
   if (result.errors > 0 || result.mismatches > 0) {
-    return fail(fmt::format("{} error(s), {} mismatch(es); first: {}", result.errors, result.mismatches,
-                            result.first_error));
+    return fail(
+        fmt::format("{} error(s), {} mismatch(es); first: {}", result.errors, result.mismatches, result.first_error));
   }
   if (result.messages == 0) {
     return fail("no message completed a round trip");

@@ -15,9 +15,9 @@
 namespace netlab::bench {
 
 enum class Mode {
-  rr,      // request/response: send a message, wait for its whole echo, repeat
-  stream,  // send as fast as the server reads, reading the echo back at the same time
-  connect, // connect, one round trip, close, repeat (connections per second)
+  rr,        // request/response: send a message, wait for its whole echo, repeat
+  stream,    // send as fast as the server reads, reading the echo back at the same time
+  connect,   // connect, one round trip, close, repeat (connections per second)
   handshake, // connect (over TLS: and complete the handshake), close, repeat; nothing is echoed,
              // so any server will do (openssl s_server, for handshakes per second)
 };
@@ -49,20 +49,20 @@ struct BenchConfig {
 constexpr std::size_t k_max_size = k_pattern_length;
 
 struct BenchResult {
-  double elapsed = 0;            // seconds measured
-  std::uint64_t messages = 0;    // complete, verified round trips (stream: bytes / size)
-  std::uint64_t bytes = 0;       // echoed bytes received and verified
-  std::uint64_t connects = 0;    // connections established
-  std::uint64_t errors = 0;      // broken connections, unexpected closes, mismatches
-  std::uint64_t mismatches = 0;  // echoed bytes that differ from those sent
-  std::uint64_t lost = 0;        // UDP datagrams with no answer in time
-  std::uint64_t late = 0;        // UDP answers that came after being counted lost
+  double elapsed = 0;           // seconds measured
+  std::uint64_t messages = 0;   // complete, verified round trips (stream: bytes / size)
+  std::uint64_t bytes = 0;      // echoed bytes received and verified
+  std::uint64_t connects = 0;   // connections established
+  std::uint64_t errors = 0;     // broken connections, unexpected closes, mismatches
+  std::uint64_t mismatches = 0; // echoed bytes that differ from those sent
+  std::uint64_t lost = 0;       // UDP datagrams with no answer in time
+  std::uint64_t late = 0;       // UDP answers that came after being counted lost
   // No connection could be made at all (exit 255 material).
   bool connect_failed = false;
   // SIGINT or SIGTERM ended the run early; the figures cover the time until then.
   int interrupt_signal = 0;
   std::string first_error;
-  Histogram latency;             // nanoseconds
+  Histogram latency; // nanoseconds
 };
 
 // Runs the benchmark to its end (duration or message count), or until SIGINT/SIGTERM, which it

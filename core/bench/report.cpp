@@ -80,11 +80,11 @@ std::string format_json(const BenchConfig& config, const BenchResult& result) {
   nlohmann::json object = {
       {"proto", config.udp ? "udp" : "tcp"},
       {"tls", config.tls != nullptr},
-      {"mode", config.udp                           ? "rr"
-               : config.mode == Mode::rr          ? "rr"
-               : config.mode == Mode::stream      ? "stream"
-               : config.mode == Mode::handshake   ? "handshake"
-                                                  : "connect"},
+      {"mode", config.udp                       ? "rr"
+               : config.mode == Mode::rr        ? "rr"
+               : config.mode == Mode::stream    ? "stream"
+               : config.mode == Mode::handshake ? "handshake"
+                                                : "connect"},
       {"address", config.address.to_string()},
       {"conns", config.conns},
       {"size", config.size},

@@ -82,9 +82,8 @@ private:
       }
       error(c->index, uv_reason(status));
     });
-    connection.udp->recv_start([this, c](std::string_view data, const sockaddr*, bool truncated) {
-      on_datagram(*c, data, truncated);
-    });
+    connection.udp->recv_start(
+        [this, c](std::string_view data, const sockaddr*, bool truncated) { on_datagram(*c, data, truncated); });
     ++m_result.connects;
     send_datagram(connection);
   }

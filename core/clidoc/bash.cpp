@@ -7,7 +7,6 @@
 namespace netlab::clidoc {
 namespace {
 
-
 // `--put` taking LOCAL REMOTE becomes "file|remote": one hint per value.
 std::string value_hints(const OptionSpec& option) {
   std::string out;

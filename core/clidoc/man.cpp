@@ -58,8 +58,7 @@ std::string option_entry(const OptionSpec& option) {
 
 std::string man_page(const ProgramSpec& program) {
   std::string out;
-  out += fmt::format(".TH NETLAB 1 \"{}\" \"netlab {}\" \"User Commands\"\n", program.date,
-                     roff(program.version));
+  out += fmt::format(".TH NETLAB 1 \"{}\" \"netlab {}\" \"User Commands\"\n", program.date, roff(program.version));
   out += ".SH NAME\nnetlab \\- " + roff(program.summary) + "\n";
   out += ".SH SYNOPSIS\n.B netlab\n.I COMMAND\n.RI [ OPTIONS ]\n.br\n.B netlab\n.RB [ \\-\\-help | \\-\\-version ]\n";
   out += ".br\n.B netlab \\-\\-install\\-links\n.I DIR\n";

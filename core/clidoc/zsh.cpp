@@ -175,8 +175,7 @@ _{0}() {{
 
 _{0} "$@"
 )",
-                     program.name, commands, arms, names, names,
-                     argument_specs(program.options, "    "));
+                     program.name, commands, arms, names, names, argument_specs(program.options, "    "));
 }
 
 } // namespace netlab::clidoc

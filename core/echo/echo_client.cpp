@@ -122,7 +122,8 @@ void wait_for_input(const EchoClientConfig& options, int fd) {
       char byte = 0;
       ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-        write_all(options.prompt_fd, "\n", "stderr");
+        // Ends the prompt's line; the error below is what the user needs, whether or not it is written.
+        (void)write_all(options.prompt_fd, "\n", "stderr");
         throw Error("server closed the connection");
       }
     }
@@ -252,16 +253,16 @@ void run_raw(const EchoClientConfig& options, Link& link, const std::string& ear
 }
 
 void show_session(const EchoClientConfig& options, const tls::SessionInfo& info) {
-  std::string text = fmt::format("tls: {} {} alpn={}\n", info.version, info.cipher,
-                                 info.alpn.empty() ? "(none)" : info.alpn);
+  std::string text =
+      fmt::format("tls: {} {} alpn={}\n", info.version, info.cipher, info.alpn.empty() ? "(none)" : info.alpn);
   for (std::size_t i = 0; i < info.chain.size(); ++i) {
     const auto& cert = info.chain[i];
-    text += fmt::format("tls: certificate {}: subject: {}\n"
-                        "tls:   issuer: {}\n"
-                        "tls:   valid: {} to {} ({} days left)\n"
-                        "tls:   sha256: {}\n",
-                        i, cert.subject, cert.issuer, cert.not_before, cert.not_after, cert.days_left,
-                        cert.fingerprint);
+    text +=
+        fmt::format("tls: certificate {}: subject: {}\n"
+                    "tls:   issuer: {}\n"
+                    "tls:   valid: {} to {} ({} days left)\n"
+                    "tls:   sha256: {}\n",
+                    i, cert.subject, cert.issuer, cert.not_before, cert.not_after, cert.days_left, cert.fingerprint);
   }
   write_all_or_throw(options.err_fd, text);
 }
@@ -277,7 +278,8 @@ void run_client(const EchoClientConfig& options) {
       throw Error(made.error());
     }
     session = std::move(*made);
-    auto done = tls::handshake(fd.get(), *session, early, net::deadline_after(options.timeout > 0 ? options.timeout : 10));
+    auto done =
+        tls::handshake(fd.get(), *session, early, net::deadline_after(options.timeout > 0 ? options.timeout : 10));
     if (!done) {
       if (done.code() == ETIMEDOUT) {
         throw TimeoutError(done.error());

@@ -34,8 +34,8 @@ public:
       connection->stream().close();
       return;
     }
-    auto tls_stream = tls::TlsStream::wrap(m_loop, connection->stream_ptr(), std::move(*session),
-                                           m_options.handshake_timeout);
+    auto tls_stream =
+        tls::TlsStream::wrap(m_loop, connection->stream_ptr(), std::move(*session), m_options.handshake_timeout);
     net::Connection* conn = connection.get();
     tls_stream->on_handshake([conn] { conn->touch(); });
     serve(conn, *tls_stream);

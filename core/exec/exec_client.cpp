@@ -37,9 +37,7 @@ constexpr std::size_t k_chunk = 64 * 1024;
 // The server's grace between SIGTERM and SIGKILL plus room for the last frames to arrive.
 constexpr double k_timeout_margin = 10;
 
-[[noreturn]] void protocol_error(const std::string& message) {
-  throw Error("protocol: " + message, k_exit_connect);
-}
+[[noreturn]] void protocol_error(const std::string& message) { throw Error("protocol: " + message, k_exit_connect); }
 
 // SIGINT as a readable descriptor, for as long as the object lives.
 class InterruptPipe {
@@ -215,9 +213,8 @@ private:
   // length of over a billion. Say what the peer is instead of "header length 1397966893".
   void not_an_exec_server() {
     std::string_view first(m_first_bytes);
-    bool text = first.size() >= 4 && std::all_of(first.begin(), first.begin() + 4, [](char c) {
-                  return c >= 0x20 && c < 0x7f;
-                });
+    bool text = first.size() >= 4 &&
+                std::all_of(first.begin(), first.begin() + 4, [](char c) { return c >= 0x20 && c < 0x7f; });
     if (!text) {
       return;
     }
@@ -335,8 +332,8 @@ Outcome run_command(Channel& channel, const ExecClientConfig& options, std::int6
       auto expect_out = frame.header.value("stdout_size", std::uint64_t{0});
       auto expect_err = frame.header.value("stderr_size", std::uint64_t{0});
       if (expect_out != got[1] || expect_err != got[2]) {
-        throw Error(fmt::format("output lost: got {} of {} stdout bytes and {} of {} stderr bytes", got[1],
-                                expect_out, got[2], expect_err),
+        throw Error(fmt::format("output lost: got {} of {} stdout bytes and {} of {} stderr bytes", got[1], expect_out,
+                                got[2], expect_err),
                     k_exit_connect);
       }
       int status = exit_status_for(frame.header);
@@ -365,11 +362,13 @@ Outcome run_command(Channel& channel, const ExecClientConfig& options, std::int6
         throw Error("server: " + error_text(frame), k_exit_connect);
       }
       if (options.json) {
-        write_all_or_throw(options.out_fd, json{{"id", id}, {"command", command}, {"error", code},
-                                       {"message", frame.header.value("message", std::string())},
-                                       {"status", status_for_refusal(code)}}
-                                      .dump(-1, ' ', false, json::error_handler_t::replace) +
-                                      "\n");
+        write_all_or_throw(options.out_fd, json{{"id", id},
+                                                {"command", command},
+                                                {"error", code},
+                                                {"message", frame.header.value("message", std::string())},
+                                                {"status", status_for_refusal(code)}}
+                                                   .dump(-1, ' ', false, json::error_handler_t::replace) +
+                                               "\n");
       }
       return Outcome{status_for_refusal(code), error_text(frame)};
     }

@@ -270,7 +270,8 @@ private:
       m_auth_deadline->start(to_ms(m_shared.options.auth_timeout), 0, [weak] {
         if (auto self = weak.lock(); self && !self->m_authed) {
           self->fail(nullptr, "auth-timeout",
-                     fmt::format("not authenticated within {} s (--auth-timeout)", self->m_shared.options.auth_timeout));
+                     fmt::format("not authenticated within {} s (--auth-timeout)",
+                                 self->m_shared.options.auth_timeout));
         }
       });
     }

@@ -90,9 +90,8 @@ Result<void> Job::spawn() {
     options.tree = m_tree;
   }
 
-  auto spawned = loop::Process::spawn(m_loop, options, [self = shared_from_this()](loop::ExitStatus status) {
-    self->on_exit(status);
-  });
+  auto spawned = loop::Process::spawn(m_loop, options,
+                                      [self = shared_from_this()](loop::ExitStatus status) { self->on_exit(status); });
   if (!spawned) {
     for (auto* pipe : {&m_stdin, &m_stdout, &m_stderr}) {
       if (*pipe) {
@@ -233,10 +232,11 @@ void Job::on_exit(loop::ExitStatus status) {
   if (status.terminal_stop != 0) {
     // Stopped for using netlab's terminal and killed for it (core/loop/spawn.hpp): say so in the
     // command's own stderr, where its caller looks.
-    on_output(2, fmt::format("netlab: exec-server: command {} tried to {} the terminal and was stopped by SIG{}; "
-                             "commands cannot use the terminal\n",
-                             m_spec.argv.empty() ? std::string() : m_spec.argv[0],
-                             status.terminal_stop == SIGTTIN ? "read" : "use", loop::signal_name(status.terminal_stop)));
+    on_output(2,
+              fmt::format("netlab: exec-server: command {} tried to {} the terminal and was stopped by SIG{}; "
+                          "commands cannot use the terminal\n",
+                          m_spec.argv.empty() ? std::string() : m_spec.argv[0],
+                          status.terminal_stop == SIGTTIN ? "read" : "use", loop::signal_name(status.terminal_stop)));
   }
   // Whatever the command left running (in its group, or anywhere in its tree) goes with it, so
   // it cannot hold the output pipes (or anything else) open after the command has been reported

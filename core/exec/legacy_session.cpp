@@ -25,7 +25,6 @@ class LegacySession : public Session, public std::enable_shared_from_this<Legacy
   }
   std::uint64_t m_held = 0;
 
-
 public:
   LegacySession(Shared& shared, std::shared_ptr<net::Connection> connection)
       : m_shared(shared), m_connection(std::move(connection)) {}

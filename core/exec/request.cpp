@@ -79,7 +79,8 @@ std::variant<Request, RequestError> parse_exec(frame::Frame&& frame, const Polic
       return bad("\"shell\" must be a non-empty string without NUL bytes");
     }
     if (!policy.allow_shell) {
-      return RequestError{"not-allowed", "shell commands are disabled on this server (it was not started with --shell)"};
+      return RequestError{"not-allowed",
+                          "shell commands are disabled on this server (it was not started with --shell)"};
     }
     request.shell = true;
     request.argv = {"/bin/sh", "-c", shell->get<std::string>()};
@@ -106,10 +107,9 @@ std::variant<Request, RequestError> parse_exec(frame::Frame&& frame, const Polic
         return bad(fmt::format("\"env\".{} must be a string without NUL bytes", key));
       }
       if (!env_key_allowed(key, policy)) {
-        return RequestError{"not-allowed",
-                            fmt::format("\"env\" key '{}' is not allowed on this server (it would need "
-                                        "--allow-env {})",
-                                        key, key)};
+        return RequestError{"not-allowed", fmt::format("\"env\" key '{}' is not allowed on this server (it would need "
+                                                       "--allow-env {})",
+                                                       key, key)};
       }
       request.env.push_back(key + "=" + value.get<std::string>());
     }
@@ -128,15 +128,15 @@ std::variant<Request, RequestError> parse_exec(frame::Frame&& frame, const Polic
 
 bool is_dangerous_env_key(std::string_view key) {
   static constexpr std::string_view prefixes[] = {"LD_", "BASH_FUNC_"};
-  static constexpr std::string_view names[] = {
-      // Where programs are found, and shells' start-up files and parsing.
-      "PATH", "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "IFS", "CDPATH", "GLOBIGNORE",
-      // glibc's list of variables unsafe for set-id programs (besides LD_* and TMPDIR/TZDIR).
-      "GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN", "LOCPATH", "MALLOC_TRACE",
-      "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF", "RES_OPTIONS",
-      // Interpreters that load code named by the environment.
-      "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PERL5OPT", "PERL5LIB", "PERLLIB", "RUBYOPT", "RUBYLIB",
-      "NODE_OPTIONS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS"};
+  static constexpr std::string_view names[] =
+      {// Where programs are found, and shells' start-up files and parsing.
+       "PATH", "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "IFS", "CDPATH", "GLOBIGNORE",
+       // glibc's list of variables unsafe for set-id programs (besides LD_* and TMPDIR/TZDIR).
+       "GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN", "LOCPATH", "MALLOC_TRACE",
+       "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF", "RES_OPTIONS",
+       // Interpreters that load code named by the environment.
+       "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PERL5OPT", "PERL5LIB", "PERLLIB", "RUBYOPT", "RUBYLIB",
+       "NODE_OPTIONS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS"};
   for (auto prefix : prefixes) {
     if (key.substr(0, prefix.size()) == prefix) {
       return true;
@@ -157,7 +157,7 @@ bool env_key_allowed(std::string_view key, const Policy& policy) {
 
 Result<std::string> resolve_program(const std::string& name, const char* path_env) {
   auto executable = [](const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
   };
   if (name.empty()) {
@@ -337,7 +337,7 @@ Result<std::string> load_token(const std::string& file, const char* env_value) {
   if (!file.empty()) {
     // Like ssh with private keys: a secret others can read is no secret, and one others can
     // write is theirs to choose.
-    struct stat st{};
+    struct stat st {};
     if (::stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0066) != 0) {
       return fail(fmt::format("token file {} is {} by group or others (mode {:04o}); chmod 600 {}", file,
                               (st.st_mode & 0022) != 0 ? "writable" : "readable", st.st_mode & 07777, file));
@@ -350,7 +350,8 @@ Result<std::string> load_token(const std::string& file, const char* env_value) {
   } else {
     return std::string();
   }
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' || token.back() == '\t')) {
+  while (!token.empty() &&
+         (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' || token.back() == '\t')) {
     token.pop_back();
   }
   if (token.empty()) {

@@ -46,7 +46,10 @@ public:
   virtual void start() = 0;
   virtual void close() = 0;
   // Closes a connection that has not authenticated, saying why.
-  virtual void evict(const std::string& why) { (void)why; close(); }
+  virtual void evict(const std::string& why) {
+    (void)why;
+    close();
+  }
   // Reads the running command's output again (after a pause for memory).
   virtual void resume_output() {
     if (m_job) {

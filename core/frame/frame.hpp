@@ -76,9 +76,9 @@ private:
   Limits m_limits;
   State m_state = State::length;
   unsigned char m_prefix[k_prefix_size] = {};
-  std::size_t m_have = 0;   // bytes of the current part (prefix/header/body) received
-  std::size_t m_need = 0;   // bytes the current part needs in all
-  std::string m_buffer;     // header text being accumulated
+  std::size_t m_have = 0; // bytes of the current part (prefix/header/body) received
+  std::size_t m_need = 0; // bytes the current part needs in all
+  std::string m_buffer;   // header text being accumulated
   Frame m_frame;
   std::size_t m_frames = 0;
   std::uint64_t m_offset = 0;

@@ -184,7 +184,7 @@ RemoveTemporaryOnSignal::RemoveTemporaryOnSignal() {
   auto line = fmt::format("netlab: {}: interrupted\n", log::command());
   g_interrupted_size = std::min(line.size(), sizeof(g_interrupted_line));
   std::memcpy(g_interrupted_line, line.data(), g_interrupted_size);
-  struct sigaction action{};
+  struct sigaction action {};
   action.sa_handler = remove_temporary_and_exit;
   sigemptyset(&action.sa_mask);
   for (int signum : k_cleanup_signals) {

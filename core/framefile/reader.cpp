@@ -73,8 +73,8 @@ public:
       return {};
     }
     if (m_current) {
-      return fail(fmt::format("frame {}: '{}' ends at {} of {} bytes", number, escape_text(m_current->name), m_current->written,
-                              m_current->size));
+      return fail(fmt::format("frame {}: '{}' ends at {} of {} bytes", number, escape_text(m_current->name),
+                              m_current->written, m_current->size));
     }
     if (type == "data") {
       if (auto checked = require_sha256(frame); !checked) {
@@ -97,8 +97,8 @@ public:
 
   Result<void> finish(std::uint64_t offset) {
     if (m_current) {
-      return fail(fmt::format("stream ends at offset {} inside '{}' ({} of {} bytes)", offset, escape_text(m_current->name),
-                              m_current->written, m_current->size));
+      return fail(fmt::format("stream ends at offset {} inside '{}' ({} of {} bytes)", offset,
+                              escape_text(m_current->name), m_current->written, m_current->size));
     }
     return {};
   }
@@ -128,7 +128,8 @@ private:
     }
     if (offset == 0) {
       if (m_current) {
-        return fail(fmt::format("'{}' ends at {} of {} bytes", escape_text(m_current->name), m_current->written, m_current->size));
+        return fail(fmt::format("'{}' ends at {} of {} bytes", escape_text(m_current->name), m_current->written,
+                                m_current->size));
       }
       NETLAB_TRY_VOID(start(name, file_size, mode));
     } else if (!m_current || m_current->name != name || m_current->written != offset || m_current->size != file_size) {
@@ -165,7 +166,7 @@ private:
     NETLAB_TRY(auto parent, open_parent(name));
     auto slash = name.rfind('/');
     auto base = slash == std::string::npos ? name : name.substr(slash + 1);
-    struct stat st{};
+    struct stat st {};
     if (::fstatat(parent.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
       if (S_ISDIR(st.st_mode)) {
         return fail(fmt::format("'{}' exists and is a folder", escape_text(name)));
@@ -204,7 +205,7 @@ private:
         }
         if (next < 0) {
           int saved = errno;
-          struct stat st{};
+          struct stat st {};
           if (::fstatat(current.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
             return fail(fmt::format("refusing to write through symbolic link '{}'", shown));
           }

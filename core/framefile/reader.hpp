@@ -12,10 +12,10 @@
 namespace netlab::framefile {
 
 struct ReaderConfig {
-  std::string dir = ".";    // target folder for file frames
-  bool list = false;        // report names and sizes, write nothing
-  bool force = false;       // replace existing files
-  int data_fd = 1;          // where data-frame bodies go
+  std::string dir = "."; // target folder for file frames
+  bool list = false;     // report names and sizes, write nothing
+  bool force = false;    // replace existing files
+  int data_fd = 1;       // where data-frame bodies go
   std::string data_name = "stdout";
   std::size_t read_size = 1 << 20;
 };

@@ -55,9 +55,8 @@ public:
   // Starts reading the `size` bytes after the chunk just taken.
   void read_ahead(std::size_t size) {
     std::swap(m_current, m_next);
-    m_ahead = std::async(std::launch::async, [this, size, target = m_current] {
-      return load(m_fd, *target, size, m_what);
-    });
+    m_ahead =
+        std::async(std::launch::async, [this, size, target = m_current] { return load(m_fd, *target, size, m_what); });
   }
 
 private:
@@ -83,7 +82,7 @@ private:
 Writer::Writer(int out_fd, std::string out_name, WriterConfig options, Warn warn)
     : m_out_fd(out_fd), m_out_name(std::move(out_name)), m_options(options), m_warn(std::move(warn)) {
   m_options.chunk_size = std::clamp<std::size_t>(m_options.chunk_size, 1, k_max_chunk);
-  struct stat st{};
+  struct stat st {};
   if (::fstat(out_fd, &st) == 0 && S_ISREG(st.st_mode)) {
     m_out_dev = st.st_dev;
     m_out_ino = st.st_ino;
@@ -104,7 +103,7 @@ Result<void> Writer::emit(nlohmann::json header, std::string_view body) {
 
 Result<void> Writer::add_path(const std::string& path) {
   NETLAB_TRY(auto name, stored_name(path));
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return sys_failure("", path, errno);
   }
@@ -135,7 +134,7 @@ Result<void> Writer::add_tree(const std::string& path, const std::string& name) 
   for (const auto& entry : entries) {
     std::string child = join(path, entry);
     std::string child_name = name.empty() ? entry : name + "/" + entry;
-    struct stat st{};
+    struct stat st {};
     if (::lstat(child.c_str(), &st) != 0) {
       return sys_failure("", child, errno);
     }
@@ -159,7 +158,7 @@ Result<void> Writer::add_file(const std::string& path, const std::string& name) 
     return sys_failure("", path, errno);
   }
   Fd guard{fd}; // closes on every path out
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0) {
     return sys_failure("", path, errno);
   }

@@ -38,7 +38,7 @@ constexpr std::size_t k_max_environ = 8u << 20;
 
 // Who a live descendant belongs to: a tree id (> 0), or one of these.
 constexpr std::int64_t k_unowned = 0;
-constexpr std::int64_t k_foreign = -1; // a loop::Process spawned without a tree, and its subtree
+constexpr std::int64_t k_foreign = -1;   // a loop::Process spawned without a tree, and its subtree
 constexpr std::int64_t k_undecided = -2; // an orphan whose environment could not be read yet
 // How long an orphan's environment may stay unreadable or empty before it counts as unmarked.
 constexpr std::uint64_t k_undecided_ns = 20'000'000;
@@ -149,7 +149,9 @@ Marked marker_of(int pid, std::string& marker) {
 
 // A killed process needs the CPU once to die; without a pause, passes would only find it again.
 void pause_after_kill() {
-  struct timespec pause{0, 1'000'000};
+  struct timespec pause {
+    0, 1'000'000
+  };
   ::nanosleep(&pause, nullptr);
 }
 
@@ -372,11 +374,11 @@ struct ReaperState {
 
   // The members once no orphan is undecided any more (at most k_undecided_ns and a pass).
   std::vector<int> settled_members_of(const ProcessTree& tree) {
-    std::size_t undecided = 0;
-    auto pids = members_of(tree, &undecided);
-    for (int pass = 0; undecided != 0 && pass < k_kill_passes; ++pass) {
+    std::size_t pending = 0;
+    auto pids = members_of(tree, &pending);
+    for (int pass = 0; pending != 0 && pass < k_kill_passes; ++pass) {
       pause_after_kill();
-      pids = members_of(tree, &undecided);
+      pids = members_of(tree, &pending);
     }
     return pids;
   }

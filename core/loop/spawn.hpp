@@ -58,9 +58,9 @@ class ProcessTree;
 // How one of the child's standard descriptors is connected.
 struct Stdio {
   enum class Kind { ignore, inherit, pipe };
-  Kind kind = Kind::ignore;    // ignore: /dev/null
-  int fd = -1;                 // for inherit: our descriptor the child gets
-  std::shared_ptr<Pipe> pipe;  // for pipe: our end, created by the caller with Pipe::create
+  Kind kind = Kind::ignore;   // ignore: /dev/null
+  int fd = -1;                // for inherit: our descriptor the child gets
+  std::shared_ptr<Pipe> pipe; // for pipe: our end, created by the caller with Pipe::create
   // For pipe: the capacity to ask for (F_SETPIPE_SZ, bytes), so a child writing a lot blocks
   // (and wakes us) less often; 0 keeps the kernel's 64 KiB. Best effort: the kernel caps it
   // (fs.pipe-max-size, and the user's fs.pipe-user-pages-soft), and a refusal is not an error.
@@ -74,8 +74,8 @@ struct Stdio {
 };
 
 struct SpawnOptions {
-  std::vector<std::string> argv;       // argv[0] is looked up in PATH, unless `file` is set
-  std::optional<std::string> file;     // the program to execute (with a slash: no PATH search)
+  std::vector<std::string> argv;   // argv[0] is looked up in PATH, unless `file` is set
+  std::optional<std::string> file; // the program to execute (with a slash: no PATH search)
   std::optional<std::string> cwd;
   std::optional<std::vector<std::string>> env; // "KEY=VALUE"; unset means inherit ours
   Stdio stdin_;

@@ -60,7 +60,9 @@ void Tcp::close_reset() {
   // SO_LINGER 0 and closing normally, which sends the same RST.
   uv_os_fd_t fd;
   if (uv_fileno(uv_handle(), &fd) == 0) {
-    struct linger lg{1, 0};
+    struct linger lg {
+      1, 0
+    };
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
   }
   close();

@@ -79,9 +79,8 @@ int Udp::send(std::string_view data, const sockaddr* to) {
   request->data.assign(data);
   request->req.data = request;
   buf = uv_buf_init(request->data.data(), static_cast<unsigned>(request->data.size()));
-  rc = uv_udp_send(&request->req, &m_raw, &buf, 1, to, [](uv_udp_send_t* req, int) {
-    delete static_cast<SendRequest*>(req->data);
-  });
+  rc = uv_udp_send(&request->req, &m_raw, &buf, 1, to,
+                   [](uv_udp_send_t* req, int) { delete static_cast<SendRequest*>(req->data); });
   if (rc != 0) {
     delete request;
   }

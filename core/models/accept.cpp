@@ -68,8 +68,8 @@ bool once_a_second(std::chrono::time_point<Clock>& last) {
 
 Result<ListenSocket> listen_on(const net::Address& address) {
   if (address.is_unix()) {
-    return fail(fmt::format("address '{}': the classic models serve TCP only (unix sockets: --model uv)",
-                            address.to_string()));
+    return fail(
+        fmt::format("address '{}': the classic models serve TCP only (unix sockets: --model uv)", address.to_string()));
   }
   NETLAB_TRY(auto endpoints, net::resolve(address, SOCK_STREAM));
   const auto& endpoint = endpoints.front();
@@ -115,8 +115,8 @@ void Refuser::refuse(int fd, Stats& stats, const std::string& why, const std::st
   setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
   ::close(fd);
   stats.refused();
-  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now().time_since_epoch());
+  auto now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch());
   std::lock_guard lock(m_mutex);
   m_log.note(static_cast<std::uint64_t>(now_ms.count()), why, peer);
 }

@@ -70,7 +70,8 @@ Result<void> serve_epoll(ModelContext& context) {
         accept_batch(
             context, refuser, 64, [&] { return connections.size(); },
             [&](int client, net::PeerSlot slot) {
-              auto connection = std::make_unique<EchoConnection>(client, context.config, context.stats, std::move(slot));
+              auto connection =
+                  std::make_unique<EchoConnection>(client, context.config, context.stats, std::move(slot));
               if (add(client, EPOLLIN) == 0) { // else the connection's destructor closes it
                 connections.emplace(client, Watched{std::move(connection), EPOLLIN});
               }

@@ -53,8 +53,8 @@ Result<void> serve_poll(ModelContext& context) {
       if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0 && connection.wants_read()) {
         io = connection.on_readable();
       }
-      if (io != Io::closed && ((revents & POLLOUT) != 0 || ((revents & (POLLHUP | POLLERR)) != 0 &&
-                                                            !connection.wants_read()))) {
+      if (io != Io::closed &&
+          ((revents & POLLOUT) != 0 || ((revents & (POLLHUP | POLLERR)) != 0 && !connection.wants_read()))) {
         io = connection.on_writable();
       }
       if (io == Io::closed) {

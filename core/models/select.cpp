@@ -84,7 +84,8 @@ Result<void> serve_select(ModelContext& context) {
                                          fd, FD_SETSIZE));
               return;
             }
-            connections.emplace(fd, std::make_unique<EchoConnection>(fd, context.config, context.stats, std::move(slot)));
+            connections.emplace(fd,
+                                std::make_unique<EchoConnection>(fd, context.config, context.stats, std::move(slot)));
           });
     }
   }

@@ -10,7 +10,9 @@ namespace netlab::models {
 CpuTime process_cpu_time() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; };
+  auto seconds = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+  };
   return CpuTime{seconds(usage.ru_utime), seconds(usage.ru_stime)};
 }
 

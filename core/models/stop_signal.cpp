@@ -55,12 +55,12 @@ std::pair<Fd, Fd> make_pipe() {
 }
 
 struct sigaction install(int signum, void (*handler)(int)) {
-  struct sigaction action{};
+  struct sigaction action {};
   action.sa_handler = handler;
   sigemptyset(&action.sa_mask);
   // SA_RESTART: the self-pipe is what wakes waits; interrupted reads and writes should resume.
   action.sa_flags = SA_RESTART;
-  struct sigaction old{};
+  struct sigaction old {};
   sigaction(signum, &action, &old);
   return old;
 }

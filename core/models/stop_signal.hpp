@@ -31,9 +31,9 @@ private:
   Fd m_read;
   Fd m_write;
   bool m_catching = false;
-  struct sigaction m_old_int{};
-  struct sigaction m_old_term{};
-  struct sigaction m_old_hup{};
+  struct sigaction m_old_int {};
+  struct sigaction m_old_term {};
+  struct sigaction m_old_hup {};
 };
 
 // Runs `on_usr1` on a helper thread each time SIGUSR1 arrives, until destruction.
@@ -48,7 +48,7 @@ private:
   Fd m_quit_read;
   Fd m_quit_write;
   std::thread m_thread;
-  struct sigaction m_old{};
+  struct sigaction m_old {};
 };
 
 } // namespace netlab::models

@@ -20,7 +20,8 @@ Result<std::uint16_t> parse_port(std::string_view text, std::string_view whole, 
   }
   unsigned value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec == std::errc::result_out_of_range || (ec == std::errc{} && end == text.data() + text.size() && value > 65535)) {
+  if (ec == std::errc::result_out_of_range ||
+      (ec == std::errc{} && end == text.data() + text.size() && value > 65535)) {
     return fail(fmt::format("address '{}': port {} out of range (0-65535)", whole, text));
   }
   if (ec != std::errc{} || end != text.data() + text.size()) {
@@ -63,8 +64,8 @@ Result<Address> parse_address(std::string_view text, AddressRules rules) {
       return fail(fmt::format("address '{}': empty socket path", text));
     }
     if (address.path.size() >= sizeof(sockaddr_un::sun_path)) {
-      return fail(fmt::format("address '{}': socket path longer than {} bytes", text,
-                              sizeof(sockaddr_un::sun_path) - 1));
+      return fail(
+          fmt::format("address '{}': socket path longer than {} bytes", text, sizeof(sockaddr_un::sun_path) - 1));
     }
     return address;
   }

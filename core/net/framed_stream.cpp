@@ -158,9 +158,7 @@ int FramedStream::send_raw(std::string&& bytes) {
   return m_stream->write(std::move(bytes));
 }
 
-std::size_t FramedStream::write_queue_size() const {
-  return m_stream->is_closing() ? 0 : m_stream->write_queue_size();
-}
+std::size_t FramedStream::write_queue_size() const { return m_stream->is_closing() ? 0 : m_stream->write_queue_size(); }
 
 void FramedStream::close_after_flush(std::uint64_t limit_ms) {
   if (m_closed) {

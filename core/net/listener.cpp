@@ -66,7 +66,7 @@ Result<std::unique_ptr<Listener>> Listener::open(loop::Loop& loop, const Address
         return fail(uv_message("listen", text, rc));
       }
     } else {
-      struct stat st{};
+      struct stat st {};
       if (::lstat(address.path.c_str(), &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
           // EADDRINUSE would be true but misleading: no server is there, a file is.

@@ -212,7 +212,6 @@ Result<void> run_server(const ServerConfig& config, const ServiceFactory& factor
     NETLAB_TRY_VOID(pool[i]->listen(joined, options, factory));
   }
 
-
   // Other workers are woken through an async handle, the one libuv call safe across threads.
   std::vector<std::shared_ptr<loop::Async>> wakers;
   for (int i = 1; i < workers; ++i) {
@@ -241,7 +240,7 @@ Result<void> run_server(const ServerConfig& config, const ServiceFactory& factor
   // Announced only now that SIGINT/SIGTERM are watched: a script may stop us right after.
   // The port file comes first: a script that saw the log line may read it at once.
   NETLAB_TRY_VOID(port_file.write(config.address.is_unix() ? config.address.to_string()
-                                                          : std::to_string(pool[0]->listener().port())));
+                                                           : std::to_string(pool[0]->listener().port())));
   log::info("listening on {}", pool[0]->listener().bound());
 
   std::vector<std::thread> threads;

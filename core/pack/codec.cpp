@@ -76,8 +76,8 @@ Result<std::uint64_t> integer_bits(char code, std::size_t size, const Integer& v
   } else if (is_signed_code(code)) {
     u128 limit = u128{1} << (bits - 1);
     if (value.negative ? value.magnitude > limit : value.magnitude >= limit) {
-      return fail(fmt::format("'{}' format requires -{} <= number <= {}", code, u128_text(limit),
-                              u128_text(limit - 1)));
+      return fail(
+          fmt::format("'{}' format requires -{} <= number <= {}", code, u128_text(limit), u128_text(limit - 1)));
     }
   } else if (value.negative || value.magnitude > unsigned_max) {
     return fail(fmt::format("'{}' format requires 0 <= number <= {}", code, u128_text(unsigned_max)));

@@ -28,8 +28,8 @@ public:
 private:
   Encoding m_encoding;
   std::uint64_t m_offset = 0;
-  unsigned m_bits = 0;   // pending bits, most recent in the low end
-  unsigned m_count = 0;  // hex digits or base64 characters in the current group
+  unsigned m_bits = 0;  // pending bits, most recent in the low end
+  unsigned m_count = 0; // hex digits or base64 characters in the current group
   unsigned m_padding = 0;
 };
 

@@ -18,7 +18,7 @@ struct Item {
   std::size_t count = 1;
   std::size_t item_size = 0; // bytes of one repetition (for s/p: of the whole item)
   std::size_t offset = 0;
-  std::size_t padding = 0;   // alignment bytes inserted before this item (native `@` only)
+  std::size_t padding = 0; // alignment bytes inserted before this item (native `@` only)
 
   std::size_t values() const;
   std::size_t byte_size() const;
@@ -26,9 +26,9 @@ struct Item {
 
 struct Format {
   std::string text;
-  char prefix = '@';   // '@', '=', '<', '>' or '!' ('@' when the format has none)
-  bool native = true;  // native sizes and alignment (only '@')
-  bool little = true;  // byte order of the encoded integers and floats
+  char prefix = '@';  // '@', '=', '<', '>' or '!' ('@' when the format has none)
+  bool native = true; // native sizes and alignment (only '@')
+  bool little = true; // byte order of the encoded integers and floats
   std::vector<Item> items;
   std::size_t size = 0;   // struct.calcsize
   std::size_t values = 0; // number of values pack takes and unpack returns

@@ -21,7 +21,6 @@
 namespace netlab::pack {
 namespace {
 
-
 constexpr std::size_t k_flush_at = 1 << 16;
 
 Format parse_format_or_throw(const std::string& text) {
@@ -134,8 +133,8 @@ int run_explain(const PackConfig& options) {
     std::string field = item.count == 1 && item.code != 's' && item.code != 'p'
                             ? std::string(1, item.code)
                             : fmt::format("{}{}", item.count, item.code);
-    out += fmt::format("{:>8} {:>8}  {:<8} {:<6} {}\n", item.offset, item.byte_size(), field,
-                       order_name(format), item.padding);
+    out += fmt::format("{:>8} {:>8}  {:<8} {:<6} {}\n", item.offset, item.byte_size(), field, order_name(format),
+                       item.padding);
   }
   out += fmt::format("total {} bytes, {} values{}\n", format.size, format.values,
                      format.native ? " (native sizes and alignment; prefix '=' or '<' for none)" : "");
@@ -196,8 +195,8 @@ int run_batch(const PackConfig& options) {
     auto fields = split_tabs(line);
     auto format = parse_format(fields[0]);
     record.clear();
-    Result<void> done = format ? pack_record(*format, std::span(fields).subspan(1), record)
-                               : Result<void>(format.failure());
+    Result<void> done =
+        format ? pack_record(*format, std::span(fields).subspan(1), record) : Result<void>(format.failure());
     if (done) {
       append_hex(out, record);
       out.push_back('\n');
@@ -224,9 +223,8 @@ int run_frame(const PackConfig& options) {
   Sink sink(options, true);
   framefile::WriterConfig writer_options;
   writer_options.chunk_size = options.chunk_size;
-  framefile::Writer writer(sink.fd(), sink.name(), writer_options, [](const std::string& message) {
-    log::line(message);
-  });
+  framefile::Writer writer(sink.fd(), sink.name(), writer_options,
+                           [](const std::string& message) { log::line(message); });
   if (paths.empty()) {
     paths.emplace_back("-");
   }
@@ -270,6 +268,5 @@ int pack_command(const PackConfig& options) {
 Result<int> run_pack(const PackConfig& config) {
   return catch_failure([&] { return pack_command(config); });
 }
-
 
 } // namespace netlab::pack

@@ -25,7 +25,6 @@
 namespace netlab::pack {
 namespace {
 
-
 constexpr std::size_t k_read_size = 1 << 20;
 constexpr std::size_t k_flush_at = 1 << 16;
 
@@ -315,6 +314,5 @@ int unpack_command(const UnpackConfig& options) {
 Result<int> run_unpack(const UnpackConfig& config) {
   return catch_failure([&] { return unpack_command(config); });
 }
-
 
 } // namespace netlab::pack

@@ -23,7 +23,7 @@ Result<int> open_joblog(const std::string& path) {
     return fd;
   }
   int saved = errno;
-  struct stat st{};
+  struct stat st {};
   if (saved == ELOOP && ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
     if (st.st_uid != ::geteuid()) {
       return fail(fmt::format("joblog {}: is a symbolic link owned by uid {}, not by this user; refusing to follow it "
@@ -69,7 +69,8 @@ std::string json_line(const JobRecord& record, const std::string& out, const std
   object["host"] = record.host;
   object["exit"] = record.exit_code;
   // The name, as ssh-exec and the exec protocol give it; the joblog keeps GNU parallel's number.
-  object["signal"] = record.signal != 0 ? nlohmann::ordered_json(loop::signal_name(record.signal)) : nlohmann::ordered_json(nullptr);
+  object["signal"] =
+      record.signal != 0 ? nlohmann::ordered_json(loop::signal_name(record.signal)) : nlohmann::ordered_json(nullptr);
   object["timeout"] = record.timed_out;
   object["duration"] = record.runtime;
   object["stdout"] = out;

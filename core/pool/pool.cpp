@@ -92,8 +92,7 @@ class Pool {
 public:
   Pool(const PoolConfig& config, loop::Loop& loop)
       : m_config(config), m_loop(loop), m_budget(config.memory),
-        m_template(CommandTemplate::parse(config.command, config.shell)), m_slots(config.jobs),
-        m_timers(config.jobs) {
+        m_template(CommandTemplate::parse(config.command, config.shell)), m_slots(config.jobs), m_timers(config.jobs) {
     for (unsigned i = 0; i < config.jobs; ++i) {
       m_free_slots.push(i);
     }
@@ -298,7 +297,8 @@ private:
       return;
     }
     if (job.timed_out) {
-      job.err.append(fmt::format("netlab: {}: job {} timed out after {} s\n", command_name(), job.seq, m_config.timeout));
+      job.err.append(
+          fmt::format("netlab: {}: job {} timed out after {} s\n", command_name(), job.seq, m_config.timeout));
     } else if (job.outcome.terminal_stop != 0) {
       // Killed by the executor: left stopped it would hang the run (core/loop/spawn.hpp).
       job.err.append(fmt::format("netlab: {}: job {} ({}) tried to {} the terminal and was stopped by SIG{}; "
@@ -517,9 +517,9 @@ private:
   std::unique_ptr<InputSource> m_source;
   PoolResult m_result;
 
-  std::vector<std::unique_ptr<Job>> m_slots; // running jobs by slot
+  std::vector<std::unique_ptr<Job>> m_slots;                                         // running jobs by slot
   std::priority_queue<unsigned, std::vector<unsigned>, std::greater<>> m_free_slots; // lowest first, for {%}
-  std::vector<std::shared_ptr<loop::Timer>> m_timers; // per slot, made on first use
+  std::vector<std::shared_ptr<loop::Timer>> m_timers;                                // per slot, made on first use
   std::deque<std::unique_ptr<Job>> m_retry;
   std::vector<std::unique_ptr<Job>> m_spare;
   std::map<std::uint64_t, std::unique_ptr<Job>> m_pending; // --keep-order: done, not yet written

@@ -31,7 +31,7 @@ struct PoolConfig {
   bool tag = false;
   bool json = false;
   bool progress = false;
-  double timeout = 0;             // seconds; 0: none
+  double timeout = 0;                 // seconds; 0: none
   std::uint64_t kill_grace_ms = 1000; // TERM, then KILL this much later
   unsigned retries = 0;
   HaltPolicy halt;
@@ -56,14 +56,14 @@ struct PoolConfig {
 };
 
 struct PoolResult {
-  std::uint64_t started = 0;   // jobs (not attempts) started
+  std::uint64_t started = 0; // jobs (not attempts) started
   std::uint64_t succeeded = 0;
-  std::uint64_t failed = 0;    // failed for good, after retries; killed by the pool not counted
-  std::uint64_t killed = 0;    // stopped by --halt now or an interrupt
+  std::uint64_t failed = 0; // failed for good, after retries; killed by the pool not counted
+  std::uint64_t killed = 0; // stopped by --halt now or an interrupt
   bool halted = false;
   bool interrupted = false;
-  int interrupt_signal = 0;    // the first of SIGINT, SIGTERM, SIGHUP, SIGQUIT that stopped it
-  bool output_closed = false;  // stdout's reader went away (EPIPE)
+  int interrupt_signal = 0;      // the first of SIGINT, SIGTERM, SIGHUP, SIGQUIT that stopped it
+  bool output_closed = false;    // stdout's reader went away (EPIPE)
   std::uint64_t unreachable = 0; // failed because no host could be reached (JobOutcome::unreachable)
 
   // GNU parallel's convention: 0, else the number of failed jobs up to 100, 101 for more; 255

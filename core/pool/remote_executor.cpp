@@ -59,8 +59,7 @@ struct Event {
 class EventQueue {
 public:
   // `deliver` runs on the loop thread after one or more post()s; it calls deliver(other).
-  EventQueue(loop::Loop& loop, std::function<void()> deliver)
-      : m_wake(loop::Async::create(loop, std::move(deliver))) {
+  EventQueue(loop::Loop& loop, std::function<void()> deliver) : m_wake(loop::Async::create(loop, std::move(deliver))) {
     m_wake->unref();
   }
   // After the threads that post have been joined.
@@ -224,7 +223,8 @@ private:
       std::unique_lock lock(m_mutex);
       if (k == 0) {
         host = HostState::down;
-        bool others = std::any_of(m_hosts.begin(), m_hosts.end(), [](HostState state) { return state != HostState::down; });
+        bool others =
+            std::any_of(m_hosts.begin(), m_hosts.end(), [](HostState state) { return state != HostState::down; });
         log::info("{}: {}{}", label(h), connected.error(), others ? "; its jobs go to the other hosts" : "");
         m_host_changed.notify_all();
       } else {
@@ -306,7 +306,10 @@ private:
       if (!started) {
         return false;
       }
-      post(Event{Event::Kind::err, job, fmt::format("netlab: {}: {}: {}\n", log::command(), label(h), result.error()), {}});
+      post(Event{Event::Kind::err,
+                 job,
+                 fmt::format("netlab: {}: {}: {}\n", log::command(), label(h), result.error()),
+                 {}});
       outcome.exit_code = k_exit_connect;
       outcome.start_error = result.error();
     } else if (result->exit_status >= 0) {
@@ -375,12 +378,16 @@ public:
     std::size_t host = static_cast<std::size_t>(spec.seq - 1);
     m_events.job_started();
     m_threads.emplace(job.get(), std::thread([this, job, host] {
-      ssh::OutputSink sink;
-      sink.out = [&](std::string_view data) { m_events.post(Event{Event::Kind::out, job, std::string(data), {}}); };
-      sink.err = [&](std::string_view data) { m_events.post(Event{Event::Kind::err, job, std::string(data), {}}); };
-      JobOutcome outcome = m_run_host(host, job->signal, sink);
-      m_events.post(Event{Event::Kind::done, job, {}, std::move(outcome)});
-    }));
+                        ssh::OutputSink sink;
+                        sink.out = [&](std::string_view data) {
+                          m_events.post(Event{Event::Kind::out, job, std::string(data), {}});
+                        };
+                        sink.err = [&](std::string_view data) {
+                          m_events.post(Event{Event::Kind::err, job, std::string(data), {}});
+                        };
+                        JobOutcome outcome = m_run_host(host, job->signal, sink);
+                        m_events.post(Event{Event::Kind::done, job, {}, std::move(outcome)});
+                      }));
     return std::make_shared<RemoteControl>(std::move(job));
   }
 

@@ -179,8 +179,8 @@ static bool uses_positional(std::string_view script) {
     if (next < script.size() && script[next] == '{') {
       ++next;
     }
-    if (next < script.size() && ((script[next] >= '1' && script[next] <= '9') || script[next] == '@' ||
-                                 script[next] == '*')) {
+    if (next < script.size() &&
+        ((script[next] >= '1' && script[next] <= '9') || script[next] == '@' || script[next] == '*')) {
       return true;
     }
   }
@@ -357,15 +357,15 @@ private:
   static bool is_assignment(std::string_view word) {
     auto eq = word.find('=');
     return eq != std::string_view::npos && eq > 0 &&
-           word.substr(0, eq).find_first_not_of(
-               "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") == std::string_view::npos;
+           word.substr(0, eq).find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") ==
+               std::string_view::npos;
   }
 
   // A placeholder bare in the word numbered `index` of `words` (the command so far): refused if
   // that command re-reads its arguments as shell code.
   std::optional<std::string_view> reread(const std::vector<std::string>& words, std::size_t index) const {
-    static const std::vector<std::string_view> k_wrappers = {"env", "exec", "command", "nohup", "nice",
-                                                             "sudo", "time", "builtin"};
+    static const std::vector<std::string_view> k_wrappers = {"env",  "exec", "command", "nohup",
+                                                             "nice", "sudo", "time",    "builtin"};
     static const std::vector<std::string_view> k_shells = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash"};
     std::size_t k = 0;
     while (k < index && (is_assignment(words[k]) || (!words[k].empty() && words[k][0] == '-') ||

@@ -164,7 +164,7 @@ ProbeReport probe_addresses(const ProbeConfig& options) {
 // stale file of an earlier run.
 Result<ProbeReport> probe_port_file(const std::string& path, const ProbeConfig& options) {
   auto deadline = net::Clock::now() + std::chrono::duration_cast<net::Clock::duration>(
-                                         std::chrono::duration<double>(std::max(0.0, options.wait)));
+                                          std::chrono::duration<double>(std::max(0.0, options.wait)));
   auto left = [&] { return std::chrono::duration<double>(deadline - net::Clock::now()).count(); };
   while (true) {
     auto found = wait_for_port_file(path, options.wait < 0 ? -1 : std::max(0.0, left()));
@@ -201,8 +201,8 @@ Result<ProbeReport> run_probe(const ProbeConfig& options) {
 
 std::string format_text(const ProbeResult& result) {
   if (result.open && result.tls) {
-    return fmt::format("{} open {:.2f} ms {} certificate expires in {} days ({}){}", result.address,
-                       result.connect_ms, result.tls_version, result.days_left, result.not_after,
+    return fmt::format("{} open {:.2f} ms {} certificate expires in {} days ({}){}", result.address, result.connect_ms,
+                       result.tls_version, result.days_left, result.not_after,
                        result.expires_soon ? ", fewer than --min-days" : "");
   }
   if (result.open) {
@@ -216,10 +216,8 @@ std::string format_text(const ProbeResult& result) {
 
 std::string format_json(const ProbeResult& result) {
   nlohmann::json object = {
-      {"address", result.address},
-      {"state", result.open ? "open" : result.tls_failed ? "tls-failed" : "closed"},
-      {"open", result.open},
-      {"connect_ms", std::round(result.connect_ms * 1000) / 1000},
+      {"address", result.address},   {"state", result.open ? "open" : result.tls_failed ? "tls-failed" : "closed"},
+      {"open", result.open},         {"connect_ms", std::round(result.connect_ms * 1000) / 1000},
       {"attempts", result.attempts},
   };
   if (!result.open) {
@@ -240,8 +238,8 @@ std::string format_json(const ProbeResult& result) {
 }
 
 Result<net::Address> wait_for_port_file(const std::string& path, double wait, double interval) {
-  auto deadline = net::Clock::now() + std::chrono::duration_cast<net::Clock::duration>(
-                                         std::chrono::duration<double>(std::max(0.0, wait)));
+  auto deadline = net::Clock::now() +
+                  std::chrono::duration_cast<net::Clock::duration>(std::chrono::duration<double>(std::max(0.0, wait)));
   while (true) {
     if (auto content = fs::read_file(path); content && !content->empty() && content->back() == '\n') {
       auto text = content->substr(0, content->size() - 1);

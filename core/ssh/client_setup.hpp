@@ -16,7 +16,7 @@ struct ClientConfig {
   std::vector<std::string> identity_files; // -i / --ssh-identity
   std::string known_hosts;                 // empty: ~/.ssh/known_hosts
   bool accept_new = false;
-  std::string config;                      // empty: ~/.ssh/config when it exists
+  std::string config; // empty: ~/.ssh/config when it exists
   std::string user;
   int port = 0;
   double connect_timeout = 10;

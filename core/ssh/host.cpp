@@ -198,9 +198,8 @@ bool match_pattern(std::string_view pattern, std::string_view text) {
     if (p < pattern.size() && pattern[p] == '*') {
       star = p++;
       star_text = t;
-    } else if (p < pattern.size() && (pattern[p] == '?' ||
-                                      std::tolower(static_cast<unsigned char>(pattern[p])) ==
-                                          std::tolower(static_cast<unsigned char>(text[t])))) {
+    } else if (p < pattern.size() && (pattern[p] == '?' || std::tolower(static_cast<unsigned char>(pattern[p])) ==
+                                                               std::tolower(static_cast<unsigned char>(text[t])))) {
       ++p;
       ++t;
     } else if (star != std::string_view::npos) {

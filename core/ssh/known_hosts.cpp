@@ -53,8 +53,7 @@ constexpr std::array k_key_types{
     KeyType{"ssh-dss", "ssh-dss", SSH_KEYTYPE_UNKNOWN},
     KeyType{"sk-ssh-ed25519@openssh.com", "sk-ssh-ed25519@openssh.com", SSH_KEYTYPE_UNKNOWN},
     KeyType{"sk-ecdsa-sha2-nistp256@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com", SSH_KEYTYPE_UNKNOWN},
-    KeyType{"webauthn-sk-ecdsa-sha2-nistp256@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
-            SSH_KEYTYPE_UNKNOWN},
+    KeyType{"webauthn-sk-ecdsa-sha2-nistp256@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com", SSH_KEYTYPE_UNKNOWN},
     KeyType{"ssh-ed25519-cert-v01@openssh.com", "ssh-ed25519-cert-v01@openssh.com", SSH_KEYTYPE_UNKNOWN},
     KeyType{"sk-ssh-ed25519-cert-v01@openssh.com", "sk-ssh-ed25519-cert-v01@openssh.com", SSH_KEYTYPE_UNKNOWN},
     KeyType{"ecdsa-sha2-nistp256-cert-v01@openssh.com", "ecdsa-sha2-nistp256-cert-v01@openssh.com",
@@ -111,8 +110,7 @@ char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + '
 // OpenSSH's b64_pton: whitespace anywhere is skipped, padding must be complete, nothing but
 // whitespace may follow it, and the unused bits of the last character must be zero.
 std::optional<std::string> decode_base64(std::string_view in) {
-  static constexpr std::string_view alphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out; // in states 1-3 its last byte is the partial one
   int state = 0;
   std::size_t i = 0;
@@ -190,7 +188,6 @@ std::string encode_base64(std::string_view bytes) {
   out.resize(static_cast<std::size_t>(n));
   return out;
 }
-
 
 // Reads one SSH string (uint32 length, bytes) from the front of `data`.
 std::optional<std::string_view> take_string(std::string_view& data) {

@@ -71,10 +71,11 @@ Result<void> write_channel(ssh_channel channel, const char* data, std::size_t si
   return {};
 }
 
-constexpr std::pair<const char*, int> k_signals[] = {
-    {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ILL", SIGILL},   {"ABRT", SIGABRT},
-    {"FPE", SIGFPE},   {"KILL", SIGKILL}, {"SEGV", SIGSEGV}, {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},
-    {"TERM", SIGTERM}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}};
+constexpr std::pair<const char*, int> k_signals[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT},
+                                                     {"ILL", SIGILL},   {"ABRT", SIGABRT}, {"FPE", SIGFPE},
+                                                     {"KILL", SIGKILL}, {"SEGV", SIGSEGV}, {"PIPE", SIGPIPE},
+                                                     {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"USR1", SIGUSR1},
+                                                     {"USR2", SIGUSR2}};
 
 // How long a server gets to close the channel after a KILL request before we stop waiting.
 constexpr auto k_kill_grace = std::chrono::seconds(2);
@@ -133,8 +134,8 @@ std::string supervised_command(const std::string& command, Watchdog watchdog) {
   if (watchdog == Watchdog::none) {
     return command;
   }
-  return fmt::format("exec /bin/sh -c {} netlab-job {}", shell_quote(watchdog == Watchdog::control ? k_control : k_parent),
-                     shell_quote(command));
+  return fmt::format("exec /bin/sh -c {} netlab-job {}",
+                     shell_quote(watchdog == Watchdog::control ? k_control : k_parent), shell_quote(command));
 }
 
 std::string join_command(const std::vector<std::string>& argv) {
@@ -205,9 +206,10 @@ Result<ExecOutcome> run_command(ssh_session session, const ExecRequest& request,
   }
 
   ExecOutcome outcome;
-  auto deadline = request.timeout > 0
-                      ? Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(request.timeout))
-                      : Clock::time_point::max();
+  auto deadline =
+      request.timeout > 0
+          ? Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(request.timeout))
+          : Clock::time_point::max();
   // Stopping: the signal last sent, and when to escalate (to KILL, then to giving up).
   int signal_sent = 0;
   auto escalate_at = Clock::time_point::max();
@@ -261,7 +263,8 @@ Result<ExecOutcome> run_command(ssh_session session, const ExecRequest& request,
     }
     bool got_data = false;
     for (int is_stderr = 0; is_stderr <= 1; ++is_stderr) {
-      int n = ssh_channel_read_nonblocking(channel.get(), buffer.data(), static_cast<uint32_t>(buffer.size()), is_stderr);
+      int n =
+          ssh_channel_read_nonblocking(channel.get(), buffer.data(), static_cast<uint32_t>(buffer.size()), is_stderr);
       if (n == SSH_ERROR) {
         return fail(fmt::format("read output: {}", last_error(session)));
       }

@@ -25,12 +25,12 @@ enum class Watchdog {
 };
 
 struct ExecRequest {
-  std::string command;      // run by the remote user's shell, as ssh does
+  std::string command; // run by the remote user's shell, as ssh does
   bool pty = false;
-  int stdin_fd = -1;        // forwarded until EOF; -1 sends EOF at once
+  int stdin_fd = -1;         // forwarded until EOF; -1 sends EOF at once
   bool raw_terminal = false; // put stdin_fd (a terminal) in raw mode while the command runs
-  double timeout = 0;       // seconds; 0: none. At the deadline the command is stopped like a TERM
-                            // from `signal` (then KILL after the grace) and timed_out is set.
+  double timeout = 0;        // seconds; 0: none. At the deadline the command is stopped like a TERM
+                             // from `signal` (then KILL after the grace) and timed_out is set.
   // Another thread or a signal handler may store a signal number here (pool-run's --timeout,
   // Ctrl-C). It reaches the remote command through the watchdog's control line (Watchdog::control)
   // or as an SSH "signal" request. A stop that has not ended the command after a grace period
@@ -53,10 +53,10 @@ struct OutputSink {
 };
 
 struct ExecOutcome {
-  int exit_status = -1;  // the remote status; -1 when none came (a signal, a timeout)
-  std::string signal;    // "TERM", "KILL"... when the command died of a signal
+  int exit_status = -1; // the remote status; -1 when none came (a signal, a timeout)
+  std::string signal;   // "TERM", "KILL"... when the command died of a signal
   bool timed_out = false;
-  int stopped_by = 0;    // the signal number read from ExecRequest::signal that stopped it, if any
+  int stopped_by = 0; // the signal number read from ExecRequest::signal that stopped it, if any
   // What a shell would report: the status, 128+N for a signal, 124 for a timeout, 255 if unknown.
   int exit_code() const;
 };

@@ -183,8 +183,8 @@ Result<void> append_known_host(const std::string& path, const std::string& line)
   }
   ::close(fd);
   if (written != static_cast<ssize_t>(data.size())) {
-    return fail(fmt::format("add host key to {}: {}", path,
-                            written < 0 ? sys_reason(error) : std::string("short write")));
+    return fail(
+        fmt::format("add host key to {}: {}", path, written < 0 ? sys_reason(error) : std::string("short write")));
   }
   return {};
 }
@@ -219,8 +219,8 @@ std::string refusal(const known_hosts::Verdict& verdict, const Target& target, c
     notes += fmt::format("; {} holds another key for {} on port 22, which ssh does not use for port {}",
                          verdict.portless_other.text(), target.hostname, target.port);
   }
-  return fmt::format("host {} is not in {}: its {}; verify it and rerun with --accept-new to add it{}",
-                     where(target), file, print, notes);
+  return fmt::format("host {} is not in {}: its {}; verify it and rerun with --accept-new to add it{}", where(target),
+                     file, print, notes);
 }
 
 Result<void> check_host_key(ssh_session session, const Target& target, const ConnectConfig& options,
@@ -298,8 +298,8 @@ Result<void> authenticate(ssh_session session, const Target& target, const Crede
       tried.push_back(path);
       ssh_key raw = nullptr;
       if (ssh_pki_import_privkey_base64(identity->text.c_str(),
-                                        identity->passphrase.empty() ? nullptr : identity->passphrase.c_str(),
-                                        nullptr, nullptr, &raw) != SSH_OK) {
+                                        identity->passphrase.empty() ? nullptr : identity->passphrase.c_str(), nullptr,
+                                        nullptr, &raw) != SSH_OK) {
         continue;
       }
       KeyPtr key(raw);
@@ -423,8 +423,8 @@ Result<std::shared_ptr<Credentials>> Credentials::load(const CredentialConfig& o
     if (credentials->key(path) != nullptr) {
       continue;
     }
-    bool explicit_key = std::find(options.identity_files.begin(), options.identity_files.end(), path) !=
-                        options.identity_files.end();
+    bool explicit_key =
+        std::find(options.identity_files.begin(), options.identity_files.end(), path) != options.identity_files.end();
     auto text = fs::read_file(path);
     if (!text) {
       if (explicit_key) {
@@ -490,11 +490,14 @@ Result<Target> resolve_target(const HostSpec& spec, const ConnectConfig& options
   Target target;
   target.label = spec.label;
   target.hostname = config.hostname.empty() ? spec.host : config.hostname;
-  target.user = !spec.user.empty()             ? spec.user
+  target.user = !spec.user.empty()              ? spec.user
                 : !options.default_user.empty() ? options.default_user
                 : !config.user.empty()          ? config.user
                                                 : local_user();
-  target.port = spec.port != 0 ? spec.port : options.default_port != 0 ? options.default_port : config.port != 0 ? config.port : 22;
+  target.port = spec.port != 0              ? spec.port
+                : options.default_port != 0 ? options.default_port
+                : config.port != 0          ? config.port
+                                            : 22;
   target.identity_files = options.identity_files;
   target.identity_files.insert(target.identity_files.end(), config.identity_files.begin(), config.identity_files.end());
   if (target.identity_files.empty()) {

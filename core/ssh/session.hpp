@@ -65,9 +65,9 @@ using SftpAttributesPtr = std::unique_ptr<sftp_attributes_struct, SftpAttributes
 // variable, a file, or a prompt on the terminal.
 struct CredentialConfig {
   std::vector<std::string> identity_files; // -i, in order; replace the defaults like ssh
-  std::string passphrase_env; // read once, then removed from the environment (take_env_secret)
-  std::string password_env;   // likewise
-  std::string password_file;  // refused when group or others may read it (fs::read_private_file)
+  std::string passphrase_env;              // read once, then removed from the environment (take_env_secret)
+  std::string password_env;                // likewise
+  std::string password_file;               // refused when group or others may read it (fs::read_private_file)
   bool use_agent = true;
   bool may_prompt = false; // a terminal is there to ask on
 };
@@ -107,15 +107,15 @@ private:
 };
 
 struct ConnectConfig {
-  std::string default_user;        // --user
-  int default_port = 0;            // --port
-  std::string known_hosts;         // file checked and, with accept_new, appended to
+  std::string default_user; // --user
+  int default_port = 0;     // --port
+  std::string known_hosts;  // file checked and, with accept_new, appended to
   // Read after `known_hosts`, never written; empty: none. Missing or unreadable counts as empty.
   std::string global_known_hosts = "/etc/ssh/ssh_known_hosts";
-  bool accept_new = false;         // add unknown hosts; never a changed or revoked key
-  double connect_timeout = 10;     // seconds for TCP connect + banner + key exchange
-  std::string config_text;         // ssh_config contents; empty: none
-  std::string home;                // for `~/` in IdentityFile
+  bool accept_new = false;                 // add unknown hosts; never a changed or revoked key
+  double connect_timeout = 10;             // seconds for TCP connect + banner + key exchange
+  std::string config_text;                 // ssh_config contents; empty: none
+  std::string home;                        // for `~/` in IdentityFile
   std::vector<std::string> identity_files; // -i
   std::shared_ptr<const Credentials> credentials;
 };

@@ -515,8 +515,8 @@ private:
   // else through libssh's SFTP client.
   Result<void> read_remote(const std::string& remote, std::uint64_t size,
                            const std::function<Result<void>(const char*, std::size_t)>& consume) {
-    auto readers = channels(static_cast<std::size_t>(
-        std::min<std::uint64_t>(k_read_channels, 1 + size / k_bytes_per_read_channel)));
+    auto readers = channels(
+        static_cast<std::size_t>(std::min<std::uint64_t>(k_read_channels, 1 + size / k_bytes_per_read_channel)));
     if (readers.empty()) {
       return read_remote_libssh(remote, size, consume);
     }
@@ -568,7 +568,7 @@ private:
 
   // read_remote through libssh's SFTP client, for servers that allow no second channel.
   Result<void> read_remote_libssh(const std::string& remote, std::uint64_t size,
-                           const std::function<Result<void>(const char*, std::size_t)>& consume) {
+                                  const std::function<Result<void>(const char*, std::size_t)>& consume) {
     SftpFilePtr file(sftp_open(m_sftp, remote.c_str(), O_RDONLY, 0));
     if (!file) {
       return fail(fmt::format("open {}: {}", remote, sftp_error(m_sftp, m_session)));
@@ -722,8 +722,8 @@ Result<TransferStats> get(ssh_session session, const std::string& remote, const 
     // The remote name chosen by the user: checked all the same, it becomes a local name.
     auto name = base_name(remote);
     if (auto checked = check_listing_name(name); !checked) {
-      return fail(fmt::format("get {}: {} cannot name a file in {}: {}", remote, quote_name(name), local,
-                              checked.error()));
+      return fail(
+          fmt::format("get {}: {} cannot name a file in {}: {}", remote, quote_name(name), local, checked.error()));
     }
     destination /= name;
   }

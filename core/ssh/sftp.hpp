@@ -28,14 +28,14 @@ struct TransferMeter {
 class TransferGuard;
 
 struct TransferConfig {
-  bool recursive = false;      // folders too
+  bool recursive = false; // folders too
   // Keep set-id and sticky bits and the access and modification times, like `sftp -p`. Without
   // it a file gets its source's mode & 0777, and a download also loses the local umask's bits.
   bool preserve = false;
   // Folder downloads copy what a remote symbolic link points at, instead of skipping the link.
   bool follow_links = false;
-  TransferMeter* meter = nullptr;  // shared progress; may be null
-  TransferGuard* guard = nullptr;  // told when SFTP is up; may be null
+  TransferMeter* meter = nullptr; // shared progress; may be null
+  TransferGuard* guard = nullptr; // told when SFTP is up; may be null
 };
 
 // What put() of `local` will copy: the size of the file, or of every regular file under it.

@@ -105,9 +105,10 @@ Result<std::vector<sftp_wire::NameEntry>> SftpChannel::list(const std::string& p
     if (done && done->code == sftp_wire::k_eof) {
       break;
     }
-    status = fail(fmt::format("list {}: {}", path,
-                              done ? sftp_wire::status_text(done->code, done->message)
-                                   : fmt::format("an unexpected answer (packet type {})", static_cast<int>(answer.type))));
+    status =
+        fail(fmt::format("list {}: {}", path,
+                         done ? sftp_wire::status_text(done->code, done->message)
+                              : fmt::format("an unexpected answer (packet type {})", static_cast<int>(answer.type))));
   }
   NETLAB_TRY_VOID(request(sftp_wire::close_request(next_id(), handle->second)));
   auto closed = take_status("close");

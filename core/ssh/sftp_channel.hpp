@@ -70,8 +70,7 @@ public:
   Result<void> close();
 
 private:
-  explicit SftpChannel(ssh_session session, ChannelPtr channel)
-      : m_session(session), m_channel(std::move(channel)) {}
+  explicit SftpChannel(ssh_session session, ChannelPtr channel) : m_session(session), m_channel(std::move(channel)) {}
   Result<void> open(std::string request, const std::string& path);
   Result<void> send(std::string_view bytes);
   // Reads one whole packet from the channel.
@@ -89,14 +88,14 @@ private:
 
   ssh_session m_session;
   ChannelPtr m_channel;
-  std::string m_in;      // bytes read from the channel, not yet parsed
-  std::string m_handle;  // of the open file; empty when none
+  std::string m_in;     // bytes read from the channel, not yet parsed
+  std::string m_handle; // of the open file; empty when none
   std::string m_path;
   std::uint64_t m_offset = 0;
-  std::deque<std::uint32_t> m_pending;                         // ids sent, oldest first
+  std::deque<std::uint32_t> m_pending;                          // ids sent, oldest first
   std::unordered_map<std::uint32_t, sftp_wire::Packet> m_early; // answers before their turn
-  bool m_reading = false;    // the open file was opened for reading
-  bool m_broken = false;     // the channel failed or fell out of step: nothing more can be said
+  bool m_reading = false;                                       // the open file was opened for reading
+  bool m_broken = false; // the channel failed or fell out of step: nothing more can be said
   std::uint32_t m_last_id = 0;
   std::vector<std::pair<std::string, std::string>> m_extensions; // from the version answer
 };

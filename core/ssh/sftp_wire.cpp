@@ -143,7 +143,8 @@ std::string init_request() {
 namespace {
 
 // An open request; `mode` goes in the attributes only when the file may be created.
-std::string open_packet(std::uint32_t id, std::string_view path, std::uint32_t flags, std::optional<std::uint32_t> mode) {
+std::string open_packet(std::uint32_t id, std::string_view path, std::uint32_t flags,
+                        std::optional<std::uint32_t> mode) {
   auto packet = start(k_open);
   put_u32(packet, id);
   put_string(packet, path);

@@ -105,9 +105,7 @@ TransferGuard::TransferGuard(ssh_session session, double connect_timeout, double
   m_thread = std::thread([this] { watch(); });
 }
 
-TransferGuard::~TransferGuard() {
-  stop();
-}
+TransferGuard::~TransferGuard() { stop(); }
 
 void TransferGuard::started() {
   {

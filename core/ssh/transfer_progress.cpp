@@ -35,8 +35,7 @@ void TransferProgress::clear_locked() {
   }
 }
 
-std::string TransferProgress::render(std::uint64_t bytes, std::uint64_t files, std::uint64_t expected,
-                                     double seconds) {
+std::string TransferProgress::render(std::uint64_t bytes, std::uint64_t files, std::uint64_t expected, double seconds) {
   constexpr double k_mb = 1e6;
   std::string line = "sftp: ";
   if (expected > 0) {

@@ -33,7 +33,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-
 // One host, streaming: INT, TERM, HUP and QUIT (as pool-run) while the command runs are forwarded to it instead of
 // ending netlab at once, so the remote command is stopped first (remote_command.hpp); a second one
 // makes that a KILL. Outside the command (connecting, transferring) they keep their default action.
@@ -67,7 +66,7 @@ public:
 
 private:
   static constexpr int k_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-  struct sigaction m_saved[std::size(k_signals)] {};
+  struct sigaction m_saved[std::size(k_signals)]{};
 };
 
 // A closed stdout costs the output, not the remote commands.
@@ -302,8 +301,8 @@ int run_pooled(const SshExecConfig& config, Runner& runner, std::mutex& output_m
     labels.push_back(spec.label);
   }
   pool.groups = {labels};
-  pool.jobs = static_cast<unsigned>(std::clamp<std::size_t>(static_cast<std::size_t>(std::max(config.jobs, 1)), 1,
-                                                            config.hosts.size()));
+  pool.jobs = static_cast<unsigned>(
+      std::clamp<std::size_t>(static_cast<std::size_t>(std::max(config.jobs, 1)), 1, config.hosts.size()));
   pool.tag = config.tag;
   pool.tag_separator = ": ";
   pool.json = config.json;
@@ -339,23 +338,23 @@ int run_pooled(const SshExecConfig& config, Runner& runner, std::mutex& output_m
   };
   pool.on_interrupt = [](int signum) { InterruptWatch::notify(signum); };
   pool.executor = [&](loop::Loop& loop) {
-    return pool::make_ssh_host_executor(
-        loop, [&, many](std::size_t index, const std::atomic<int>& stop, const OutputSink& sink) {
-          const auto& spec = config.hosts[index];
-          auto result = runner.run_host(spec, many ? safe_file_name(spec.label) : "", sink, &stop);
-          pool::JobOutcome outcome;
-          outcome.host = spec.label;
-          outcome.exit_code = result.exit_code;
-          outcome.term_signal = result.exit_status < 0 ? rfc4254_signal_number(result.signal) : 0;
-          outcome.start_error = result.error;
-          outcome.unreachable = !result.connected;
-          outcome.bytes_transferred = result.transferred.bytes;
-          outcome.files_transferred = result.transferred.files;
-          if (result.stopped_by != 0 && outcome.exit_code == 0 && outcome.term_signal == 0) {
-            outcome.term_signal = result.stopped_by;
-          }
-          return outcome;
-        });
+    return pool::make_ssh_host_executor(loop, [&, many](std::size_t index, const std::atomic<int>& stop,
+                                                        const OutputSink& sink) {
+      const auto& spec = config.hosts[index];
+      auto result = runner.run_host(spec, many ? safe_file_name(spec.label) : "", sink, &stop);
+      pool::JobOutcome outcome;
+      outcome.host = spec.label;
+      outcome.exit_code = result.exit_code;
+      outcome.term_signal = result.exit_status < 0 ? rfc4254_signal_number(result.signal) : 0;
+      outcome.start_error = result.error;
+      outcome.unreachable = !result.connected;
+      outcome.bytes_transferred = result.transferred.bytes;
+      outcome.files_transferred = result.transferred.files;
+      if (result.stopped_by != 0 && outcome.exit_code == 0 && outcome.term_signal == 0) {
+        outcome.term_signal = result.stopped_by;
+      }
+      return outcome;
+    });
   };
   auto result = pool::run_pool(pool);
   if (!result) {

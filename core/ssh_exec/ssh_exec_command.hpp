@@ -24,13 +24,13 @@ struct SshExecConfig {
   std::vector<TransferSpec> puts;
   std::vector<TransferSpec> gets;
   bool recursive = false;
-  bool preserve = false; // --preserve: set-id bits and times survive transfers
+  bool preserve = false;     // --preserve: set-id bits and times survive transfers
   bool follow_links = false; // --follow-links: -r --get copies what remote links point at
   bool pty = false;
   bool tag = false;
   bool json = false;
   int jobs = 32;
-  double timeout = 0;        // per host: the transfers, then the command, each
+  double timeout = 0;         // per host: the transfers, then the command, each
   bool forward_stdin = false; // one host only: our stdin goes to the command
   bool raw_terminal = false;  // with a pty on a terminal: pass keys through unprocessed
   bool progress = false;      // an SFTP progress line on stderr (a terminal)

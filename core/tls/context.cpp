@@ -62,8 +62,8 @@ Result<void> use_self_signed(SSL_CTX* ctx) {
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 24 * 3600);
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("netlab self-signed"),
-                             -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("netlab self-signed"), -1,
+                             -1, 0);
   X509_set_issuer_name(cert.get(), name);
   X509_set_pubkey(cert.get(), key.get());
   NETLAB_TRY_VOID(add_san(cert.get(), "DNS:localhost,IP:127.0.0.1,IP:::1"));
@@ -92,9 +92,7 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* out_len, const u
 } // namespace
 
 struct PskCallbacks {
-  static const Context* of(SSL* ssl) {
-    return static_cast<const Context*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
-  }
+  static const Context* of(SSL* ssl) { return static_cast<const Context*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl))); }
 
   static SSL_SESSION* session(SSL* ssl, const std::string& key) {
     // TLS_AES_128_GCM_SHA256: the PSK's hash must be SHA-256 (RFC 8446 §4.2.11).
@@ -177,7 +175,8 @@ Result<std::shared_ptr<Context>> Context::create(const ContextConfig& options) {
   // The TLS 1.3 suites OpenSSL offers, AES-128-GCM first (OpenSSL puts AES-256 first): as strong
   // as TLS 1.3 requires, and with AES-NI it does 10 AES rounds per block where AES-256 does 14,
   // which streaming measured (docs/benchmarks-tls.md). Servers choose, by the preference above.
-  if (SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256") != 1) {
+  if (SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256") !=
+      1) {
     return fail(take_error("set the TLS 1.3 ciphers"));
   }
   if (!options.psk.empty()) {

@@ -27,9 +27,9 @@ namespace netlab::tls {
 inline constexpr std::size_t k_max_pending_input = 20 * 1024;
 
 struct SessionInfo {
-  std::string version; // "TLSv1.3"
-  std::string cipher;  // "TLS_AES_128_GCM_SHA256"
-  std::string alpn;    // empty when none was agreed
+  std::string version;                // "TLSv1.3"
+  std::string cipher;                 // "TLS_AES_128_GCM_SHA256"
+  std::string alpn;                   // empty when none was agreed
   std::vector<CertificateInfo> chain; // the peer's, leaf first; empty when it sent none
 };
 
@@ -90,11 +90,11 @@ private:
 
   std::shared_ptr<Context> m_context;
   SSL* m_ssl = nullptr;
-  std::string m_input;          // ciphertext held between feeds, from m_input_at on
+  std::string m_input; // ciphertext held between feeds, from m_input_at on
   std::size_t m_input_at = 0;
-  std::string_view m_feeding;   // the caller's ciphertext during feed(), read in place
-  std::string m_output;         // ciphertext for the network; cleared, never shrunk
-  std::string m_early;  // plaintext written before the handshake finished
+  std::string_view m_feeding; // the caller's ciphertext during feed(), read in place
+  std::string m_output;       // ciphertext for the network; cleared, never shrunk
+  std::string m_early;        // plaintext written before the handshake finished
   std::string m_host;
   bool m_handshake_done = false;
   bool m_peer_closed = false;

@@ -20,8 +20,8 @@ constexpr std::size_t k_bridge_window = 256 * 1024;
 
 struct Bridge {
   net::Connection* outer = nullptr;
-  TlsStream* tls = nullptr;                // owned by the outer transport's callbacks
-  std::shared_ptr<loop::Pipe> ours;        // our end of the socketpair
+  TlsStream* tls = nullptr;         // owned by the outer transport's callbacks
+  std::shared_ptr<loop::Pipe> ours; // our end of the socketpair
   bool tls_ended = false;
   bool inner_ended = false;
 };
@@ -30,8 +30,8 @@ class TerminatingService : public net::Service {
 public:
   TerminatingService(loop::Loop& loop, std::shared_ptr<Context> context, double handshake_seconds,
                      std::unique_ptr<net::Service> inner)
-      : m_loop(loop), m_context(std::move(context)), m_handshake_seconds(handshake_seconds),
-        m_inner(std::move(inner)) {}
+      : m_loop(loop), m_context(std::move(context)), m_handshake_seconds(handshake_seconds), m_inner(std::move(inner)) {
+  }
 
   void on_connection(const std::shared_ptr<net::Connection>& connection) override {
     auto session = Session::server(m_context);
@@ -185,8 +185,7 @@ private:
 } // namespace
 
 std::unique_ptr<net::Service> make_terminating_service(loop::Loop& loop, std::shared_ptr<Context> context,
-                                                       double handshake_seconds,
-                                                       std::unique_ptr<net::Service> inner) {
+                                                       double handshake_seconds, std::unique_ptr<net::Service> inner) {
   return std::make_unique<TerminatingService>(loop, std::move(context), handshake_seconds, std::move(inner));
 }
 

@@ -16,7 +16,6 @@ namespace netlab::tls {
 // Wraps `inner` (owned). `context` is a server context; a connection whose handshake is not done
 // within `handshake_seconds` is closed and never reaches `inner`.
 std::unique_ptr<net::Service> make_terminating_service(loop::Loop& loop, std::shared_ptr<Context> context,
-                                                       double handshake_seconds,
-                                                       std::unique_ptr<net::Service> inner);
+                                                       double handshake_seconds, std::unique_ptr<net::Service> inner);
 
 } // namespace netlab::tls

@@ -17,7 +17,8 @@ bool is_mapped(const IpBytes& ip) { return std::equal(ip.begin(), ip.begin() + 1
 bool is_unspecified(const IpBytes& ip) {
   // :: and 0.0.0.0 (as ::ffff:0.0.0.0).
   bool zero_tail = std::all_of(ip.begin() + 12, ip.end(), [](std::uint8_t b) { return b == 0; });
-  return zero_tail && (is_mapped(ip) || std::all_of(ip.begin(), ip.begin() + 12, [](std::uint8_t b) { return b == 0; }));
+  return zero_tail &&
+         (is_mapped(ip) || std::all_of(ip.begin(), ip.begin() + 12, [](std::uint8_t b) { return b == 0; }));
 }
 
 bool is_loopback(const IpBytes& ip) {

@@ -22,20 +22,18 @@ struct UdpClientConfig {
 };
 
 struct ClientReport {
-  std::uint64_t sent = 0;     // datagrams (lines), not counting retries
+  std::uint64_t sent = 0; // datagrams (lines), not counting retries
   std::uint64_t answered = 0;
-  std::uint64_t retries = 0;  // extra sends
-  std::uint64_t late = 0;     // replies to an earlier send that arrived after we moved on
+  std::uint64_t retries = 0; // extra sends
+  std::uint64_t late = 0;    // replies to an earlier send that arrived after we moved on
   std::uint64_t truncated = 0;
-  std::uint64_t too_large = 0; // lines over the UDP limit, not sent
+  std::uint64_t too_large = 0;           // lines over the UDP limit, not sent
   std::vector<std::uint64_t> lost_lines; // 1-based input line numbers
   // Lines whose only replies were neither their echo nor a late echo of an earlier line.
   std::vector<std::uint64_t> differed_lines;
   // Sends the kernel answered with ECONNREFUSED (an ICMP port unreachable: nothing listens).
   std::uint64_t refused = 0;
-  bool failed() const {
-    return !lost_lines.empty() || !differed_lines.empty() || truncated > 0 || too_large > 0;
-  }
+  bool failed() const { return !lost_lines.empty() || !differed_lines.empty() || truncated > 0 || too_large > 0; }
 };
 
 // Whether `reply` answers `request`: the same bytes, or their ASCII upper-casing (a server

@@ -94,8 +94,8 @@ Result<ServerCounters> run_udp_server(const UdpServerConfig& config) {
     }
     if (truncated) {
       ++counters.truncated;
-      trouble.note(
-          fmt::format("dropped a datagram from {} larger than {} bytes", sender_text(from), loop::Udp::k_receive_limit));
+      trouble.note(fmt::format("dropped a datagram from {} larger than {} bytes", sender_text(from),
+                               loop::Udp::k_receive_limit));
       return;
     }
     if (breaker.should_drop(from, data)) {

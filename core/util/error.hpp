@@ -43,8 +43,7 @@ public:
 
 class InterruptedError : public Error {
 public:
-  explicit InterruptedError(const std::string& message = "interrupted")
-      : Error(message, k_exit_interrupted) {}
+  explicit InterruptedError(const std::string& message = "interrupted") : Error(message, k_exit_interrupted) {}
 };
 
 // The failure as the Error main() reports: same message, same exit code.

@@ -35,17 +35,35 @@ public:
   bool ok() const noexcept { return m_state.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }
 
-  T& value() & { assert(ok()); return std::get<0>(m_state); }
-  const T& value() const& { assert(ok()); return std::get<0>(m_state); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(m_state)); }
+  T& value() & {
+    assert(ok());
+    return std::get<0>(m_state);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(m_state);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(m_state));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const std::string& error() const { assert(!ok()); return std::get<1>(m_state).message; }
-  int code() const { assert(!ok()); return std::get<1>(m_state).code; }
-  int exit_code() const { assert(!ok()); return std::get<1>(m_state).exit_code; }
+  const std::string& error() const {
+    assert(!ok());
+    return std::get<1>(m_state).message;
+  }
+  int code() const {
+    assert(!ok());
+    return std::get<1>(m_state).code;
+  }
+  int exit_code() const {
+    assert(!ok());
+    return std::get<1>(m_state).exit_code;
+  }
   Failure failure() const { return std::get<1>(m_state); }
 
 private:
@@ -60,7 +78,10 @@ public:
 
   bool ok() const noexcept { return !m_failed; }
   explicit operator bool() const noexcept { return ok(); }
-  const std::string& error() const { assert(!ok()); return m_failure.message; }
+  const std::string& error() const {
+    assert(!ok());
+    return m_failure.message;
+  }
   int code() const { return m_failure.code; }
   int exit_code() const { return m_failure.exit_code; }
   Failure failure() const { return m_failure; }
@@ -73,19 +94,19 @@ private:
 // Propagates a failed Result from the enclosing function: `NETLAB_TRY(auto x, parse(s));`
 #define NETLAB_CONCAT_INNER(a, b) a##b
 #define NETLAB_CONCAT(a, b) NETLAB_CONCAT_INNER(a, b)
-#define NETLAB_TRY(decl, expr)                                                                     \
-  auto NETLAB_CONCAT(netlab_try_, __LINE__) = (expr);                                              \
-  if (!NETLAB_CONCAT(netlab_try_, __LINE__)) {                                                     \
-    return NETLAB_CONCAT(netlab_try_, __LINE__).failure();                                         \
-  }                                                                                                \
+#define NETLAB_TRY(decl, expr) \
+  auto NETLAB_CONCAT(netlab_try_, __LINE__) = (expr); \
+  if (!NETLAB_CONCAT(netlab_try_, __LINE__)) { \
+    return NETLAB_CONCAT(netlab_try_, __LINE__).failure(); \
+  } \
   decl = std::move(NETLAB_CONCAT(netlab_try_, __LINE__)).value()
 
-#define NETLAB_TRY_VOID(expr)                                                                      \
-  do {                                                                                             \
-    auto netlab_try_void_ = (expr);                                                                \
-    if (!netlab_try_void_) {                                                                       \
-      return netlab_try_void_.failure();                                                           \
-    }                                                                                              \
+#define NETLAB_TRY_VOID(expr) \
+  do { \
+    auto NETLAB_CONCAT(netlab_try_void_, __LINE__) = (expr); \
+    if (!NETLAB_CONCAT(netlab_try_void_, __LINE__)) { \
+      return NETLAB_CONCAT(netlab_try_void_, __LINE__).failure(); \
+    } \
   } while (0)
 
 } // namespace netlab

@@ -9,8 +9,6 @@
 
 namespace netlab::testing {
 
-inline void require_clean_close(loop::Loop& loop) {
-  REQUIRE(loop.close_all() == 0);
-}
+inline void require_clean_close(loop::Loop& loop) { REQUIRE(loop.close_all() == 0); }
 
 } // namespace netlab::testing

@@ -20,8 +20,7 @@ BenchConfig tcp_config(Mode mode) {
 
 } // namespace
 
-TEST_CASE("bench::merge: counts add up, the longest part is the run's length, the first error stays",
-          "[bench]") {
+TEST_CASE("bench::merge: counts add up, the longest part is the run's length, the first error stays", "[bench]") {
   BenchResult total;
   BenchResult a;
   a.elapsed = 1.5;
@@ -55,8 +54,7 @@ TEST_CASE("bench::merge: counts add up, the longest part is the run's length, th
   CHECK(total.first_error == "connection 1: reset");
 }
 
-TEST_CASE("bench::server_absent: no TCP connection after errors, or no UDP answer from a refusing port",
-          "[bench]") {
+TEST_CASE("bench::server_absent: no TCP connection after errors, or no UDP answer from a refusing port", "[bench]") {
   auto tcp = tcp_config(Mode::rr);
   BenchResult none;
   CHECK_FALSE(server_absent(tcp, none, false)); // nothing tried, nothing failed
@@ -69,7 +67,7 @@ TEST_CASE("bench::server_absent: no TCP connection after errors, or no UDP answe
   auto udp = tcp_config(Mode::rr);
   udp.udp = true;
   BenchResult quiet;
-  quiet.connects = 1; // a UDP socket always "connects"
+  quiet.connects = 1;                            // a UDP socket always "connects"
   CHECK_FALSE(server_absent(udp, quiet, false)); // answers lost, but nothing refused
   CHECK(server_absent(udp, quiet, true));
   quiet.messages = 1;
@@ -89,8 +87,7 @@ TEST_CASE("bench::mode_name: protocol, mode, TLS and open loop", "[bench]") {
   CHECK(mode_name(udp) == "udp rr");
 }
 
-TEST_CASE("bench::format_text: rates from counts and time, connects/s and UDP loss only where they apply",
-          "[bench]") {
+TEST_CASE("bench::format_text: rates from counts and time, connects/s and UDP loss only where they apply", "[bench]") {
   BenchResult result;
   result.elapsed = 2.0;
   result.messages = 1000;

@@ -1,7 +1,6 @@
 // Unit tests for core/crypto/digest, against published test vectors.
 #include <catch2/catch.hpp>
 
-
 #include "core/crypto/digest.hpp"
 
 using namespace netlab::crypto;

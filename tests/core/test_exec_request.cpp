@@ -30,8 +30,11 @@ std::string error_code(json header, const Policy& policy = {}) {
 TEST_CASE("exec::parse_exec: argv, shell, timeout, env, cwd and stdin reach the request as sent", "[exec]") {
   Policy policy;
   policy.allow_shell = true;
-  auto parsed = parse_exec(exec_frame({{"id", 7}, {"argv", {"ls", "-l"}}, {"timeout", 2.5},
-                                       {"env", {{"A", "1"}}}, {"cwd", "/tmp"}},
+  auto parsed = parse_exec(exec_frame({{"id", 7},
+                                       {"argv", {"ls", "-l"}},
+                                       {"timeout", 2.5},
+                                       {"env", {{"A", "1"}}},
+                                       {"cwd", "/tmp"}},
                                       "input"),
                            policy);
   REQUIRE(std::holds_alternative<Request>(parsed));
@@ -69,7 +72,8 @@ TEST_CASE("exec::parse_exec: every bad request is named", "[exec]") {
   CHECK(error_code({{"id", 1}, {"argv", {"ls"}}}) == "ok");
 }
 
-TEST_CASE("exec::parse_exec: the policy refuses shells and programs off the allow list and caps the timeout", "[exec]") {
+TEST_CASE("exec::parse_exec: the policy refuses shells and programs off the allow list and caps the timeout",
+          "[exec]") {
   CHECK(error_code({{"id", 1}, {"shell", "ls"}}) == "not-allowed");
   Policy allow;
   allow.allow = {"echo"};
@@ -92,7 +96,8 @@ TEST_CASE("exec::parse_signal: a known signal is its number; STOP and a frame wi
   CHECK(std::get<netlab::exec::SignalRequest>(ok).signum == 15);
   CHECK(std::holds_alternative<RequestError>(
       netlab::exec::parse_signal(frame({{"type", "signal"}, {"id", 3}, {"signal", "STOP"}}))));
-  CHECK(std::holds_alternative<RequestError>(netlab::exec::parse_signal(frame({{"type", "signal"}, {"signal", "INT"}}))));
+  CHECK(
+      std::holds_alternative<RequestError>(netlab::exec::parse_signal(frame({{"type", "signal"}, {"signal", "INT"}}))));
 }
 
 TEST_CASE("exec::check_auth: HMAC of the nonce text, constant-time compared", "[exec]") {
@@ -144,7 +149,9 @@ TEST_CASE("exec::legacy_length_prefix is struct.pack('i', n)", "[exec]") {
   CHECK(netlab::exec::legacy_length_prefix(0x01020304) == std::string("\x04\x03\x02\x01", 4));
 }
 
-TEST_CASE("exec::load_token: the token from the environment or a file, refused when shorter than 16 bytes, empty or unreadable", "[exec]") {
+TEST_CASE(
+    "exec::load_token: the token from the environment or a file, refused when shorter than 16 bytes, empty or unreadable",
+    "[exec]") {
   CHECK(netlab::exec::load_token("", nullptr)->empty());
   CHECK(*netlab::exec::load_token("", "0123456789abcdef\n") == "0123456789abcdef");
   CHECK_FALSE(netlab::exec::load_token("", "0123456789abcde\n").ok()); // 15 bytes

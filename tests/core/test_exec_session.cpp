@@ -38,8 +38,7 @@ std::string key(std::optional<loop::Endpoint> address) {
 
 } // namespace
 
-TEST_CASE("exec throttle_key: failures count against the connection's peer address, whatever its stream is",
-          "[exec]") {
+TEST_CASE("exec throttle_key: failures count against the connection's peer address, whatever its stream is", "[exec]") {
   CHECK(key(v4("192.0.2.7")) == "192.0.2.7");
   CHECK(key(v4("192.0.2.8")) != key(v4("192.0.2.7")));
   CHECK(key(v6("::ffff:192.0.2.7")) == "192.0.2.7"); // a v4-mapped peer is the same host

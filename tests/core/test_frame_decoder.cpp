@@ -54,7 +54,8 @@ std::vector<Frame> decode_in_pieces(const std::string& stream, const std::vector
 std::string sample_stream() {
   std::string stream;
   netlab::frame::encode_to(stream, json{{"type", "hello"}, {"version", 1}}, "");
-  netlab::frame::encode_to(stream, json{{"type", "stdout"}, {"id", 7}}, std::string("some bytes\n\0with nul", 21), true);
+  netlab::frame::encode_to(stream, json{{"type", "stdout"}, {"id", 7}}, std::string("some bytes\n\0with nul", 21),
+                           true);
   std::string big(70000, 'x');
   for (std::size_t i = 0; i < big.size(); i += 97) {
     big[i] = static_cast<char>(i & 0xff);

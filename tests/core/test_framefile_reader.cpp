@@ -62,8 +62,8 @@ void pack_paths(const fs::path& cwd, const std::vector<std::string>& paths, cons
   ::close(fd);
 }
 
-netlab::Result<ReaderStats> unpack_file(const fs::path& in, const fs::path& dir, bool force = false,
-                                        bool list = false, std::vector<std::string>* listed = nullptr) {
+netlab::Result<ReaderStats> unpack_file(const fs::path& in, const fs::path& dir, bool force = false, bool list = false,
+                                        std::vector<std::string>* listed = nullptr) {
   int fd = ::open(in.c_str(), O_RDONLY);
   REQUIRE(fd >= 0);
   ReaderConfig options;

@@ -74,7 +74,8 @@ TEST_CASE("loop::Process: a missing program fails cleanly", "[loop][process]") {
   require_clean_close(loop);
 }
 
-TEST_CASE("loop::signal_name and signal_number: names with or without SIG, numbers, and 0 for an unknown name", "[loop][process]") {
+TEST_CASE("loop::signal_name and signal_number: names with or without SIG, numbers, and 0 for an unknown name",
+          "[loop][process]") {
   CHECK(loop::signal_name(SIGTERM) == "TERM");
   CHECK(loop::signal_number("INT") == SIGINT);
   CHECK(loop::signal_number("SIGKILL") == SIGKILL);

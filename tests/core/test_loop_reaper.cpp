@@ -20,7 +20,7 @@ using namespace netlab;
 namespace {
 
 bool exists(int pid) {
-  struct stat st{};
+  struct stat st {};
   return ::stat(("/proc/" + std::to_string(pid)).c_str(), &st) == 0;
 }
 
@@ -105,16 +105,15 @@ TEST_CASE("loop::ProcessTree: setsid, double fork and nohup leftovers die with t
   netlab::testing::require_clean_close(loop);
 }
 
-TEST_CASE("loop::ProcessTree: a process that scrubs its environment stays attributed once seen",
-          "[loop][reaper]") {
+TEST_CASE("loop::ProcessTree: a process that scrubs its environment stays attributed once seen", "[loop][reaper]") {
   loop::Loop loop;
   auto reaper = loop::Reaper::start(loop);
   REQUIRE(reaper.ok());
   auto tree = (*reaper)->new_tree();
   auto other = (*reaper)->new_tree();
   // The leader keeps running, so the scrubbed sleeper is seen as its descendant first.
-  auto ran = run_in_tree(loop, "env -i setsid sleep 60 >/dev/null 2>&1 & echo $!; exec sleep 60 >/dev/null", tree,
-                         false);
+  auto ran =
+      run_in_tree(loop, "env -i setsid sleep 60 >/dev/null 2>&1 & echo $!; exec sleep 60 >/dev/null", tree, false);
   int escaped = first_pid(ran.output);
   REQUIRE(contains(tree->members(), escaped));
   // Its parent dies; it has no marker, but the tree saw it.

@@ -354,9 +354,8 @@ TEST_CASE("loop::Process: loops on two threads reap only their own children", "[
     for (int i = 0; i < count; ++i) {
       loop::SpawnOptions options;
       options.argv = {"true"};
-      auto spawned = loop::Process::spawn(loop, options, [&](loop::ExitStatus s) {
-        exits += s.exit_code == 0 ? 1 : 0;
-      });
+      auto spawned =
+          loop::Process::spawn(loop, options, [&](loop::ExitStatus s) { exits += s.exit_code == 0 ? 1 : 0; });
       REQUIRE(spawned.ok());
       loop.run(UV_RUN_NOWAIT);
     }

@@ -210,9 +210,7 @@ TEST_CASE("net::AccessGate: rules first, then the per-address limit", "[access]"
   REQUIRE_FALSE(three.ok());
   CHECK(three.error() == "--max-conns-per-ip 2 reached for 127.0.0.1");
   CHECK(gate.admit(Peer("::1").sa()).ok());
-  {
-    net::PeerSlot leaving = std::move(*one);
-  }
+  { net::PeerSlot leaving = std::move(*one); }
   CHECK(gate.admit(Peer("127.0.0.1", 4).sa()).ok());
 }
 

@@ -6,7 +6,8 @@
 using netlab::net::Address;
 using netlab::net::parse_address;
 
-TEST_CASE("net::parse_address: host:port, a bare port, bracketed IPv6 and unix: paths parse to their parts", "[address]") {
+TEST_CASE("net::parse_address: host:port, a bare port, bracketed IPv6 and unix: paths parse to their parts",
+          "[address]") {
   auto a = parse_address("example.org:80");
   REQUIRE(a.ok());
   CHECK(a->host == "example.org");
@@ -38,17 +39,14 @@ TEST_CASE("net::parse_address: errors name the problem", "[address]") {
     const char* text;
     const char* expect;
   };
-  for (auto [text, expect] : {Case{"", "empty address"}, Case{"65536", "out of range"},
-                              Case{"host:99999", "out of range"}, Case{"host:", "missing port"},
-                              Case{":80", "empty host"}, Case{"[::1:80", "missing ']'"},
-                              Case{"::1:80", "need brackets"}, Case{"[]:80", "empty host"},
-                              Case{"[::1]80", "expected ':PORT'"}, Case{"[nothex]:80", "not an IPv6"},
-                              Case{"host:8o", "not a number"}, Case{"unix:", "empty socket path"},
-                              Case{"justahost", "missing port"},
-                              Case{"tcp://host:80", "no scheme here; write HOST:PORT"},
-                              Case{"host:80/", "no path here; write host:80"},
-                              Case{"/tmp/s.sock", "did you mean unix:/tmp/s.sock?"},
-                              Case{"./s.sock", "did you mean unix:./s.sock?"}}) {
+  for (auto [text, expect] :
+       {Case{"", "empty address"}, Case{"65536", "out of range"}, Case{"host:99999", "out of range"},
+        Case{"host:", "missing port"}, Case{":80", "empty host"}, Case{"[::1:80", "missing ']'"},
+        Case{"::1:80", "need brackets"}, Case{"[]:80", "empty host"}, Case{"[::1]80", "expected ':PORT'"},
+        Case{"[nothex]:80", "not an IPv6"}, Case{"host:8o", "not a number"}, Case{"unix:", "empty socket path"},
+        Case{"justahost", "missing port"}, Case{"tcp://host:80", "no scheme here; write HOST:PORT"},
+        Case{"host:80/", "no path here; write host:80"}, Case{"/tmp/s.sock", "did you mean unix:/tmp/s.sock?"},
+        Case{"./s.sock", "did you mean unix:./s.sock?"}}) {
     INFO(text);
     auto result = parse_address(text);
     REQUIRE_FALSE(result.ok());

@@ -102,7 +102,8 @@ TEST_CASE("net::framed_stream: FramedStream: frames before a malformed one are d
     auto pair = socket_pair(loop);
     auto reader = framed(pair.ours, seen, {.max_header = 65536, .max_body = 10});
     reader->resume();
-    pair.theirs->write(netlab::frame::encode({{"type", "ok"}}, "1234") + netlab::frame::encode({{"type", "big"}}, "12345678901"));
+    pair.theirs->write(netlab::frame::encode({{"type", "ok"}}, "1234") +
+                       netlab::frame::encode({{"type", "big"}}, "12345678901"));
     // The reader answers the error with a frame and closes after flushing it.
     std::string answer;
     pair.theirs->on_data([&answer](std::string_view data) { answer.append(data); });

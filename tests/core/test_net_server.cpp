@@ -68,8 +68,7 @@ Outcome run_clients(int clients, net::AccessGate* gate, std::size_t max_conns = 
 
 } // namespace
 
-TEST_CASE("net::ConnectionTracker: --max-conns-per-ip refuses the extra connection and counts back down",
-          "[access]") {
+TEST_CASE("net::ConnectionTracker: --max-conns-per-ip refuses the extra connection and counts back down", "[access]") {
   net::AccessPolicy policy;
   policy.max_conns_per_ip = 2;
   net::AccessGate gate(policy);

@@ -53,8 +53,15 @@ TEST_CASE("pack::pack: every code, as struct.pack gives it", "[pack]") {
   CHECK(pack_hex("=bh", {"1", "2"}) == "010200");
   CHECK(pack_hex("llh0l", {"1", "2", "3"}) == "010000000000000002000000000000000300000000000000");
   CHECK(pack_hex("<bBhHiIlLqQ", {"-1", "255", "-2", "65535", "-3", "4294967295", "-4", "4294967295", "-5",
-                                 "18446744073709551615"}) ==
-        "ffff" "feff" "ffff" "fdffffff" "ffffffff" "fcffffff" "ffffffff" "fbffffffffffffff" "ffffffffffffffff");
+                                 "18446744073709551615"}) == "ffff"
+                                                             "feff"
+                                                             "ffff"
+                                                             "fdffffff"
+                                                             "ffffffff"
+                                                             "fcffffff"
+                                                             "ffffffff"
+                                                             "fbffffffffffffff"
+                                                             "ffffffffffffffff");
   CHECK(pack_hex("nNP", {"-1", "1", "-1"}) == "ffffffffffffffff0100000000000000ffffffffffffffff");
   CHECK(pack_hex("<c?x?", {"\\n", "true", "0"}) == "0a010000");
   CHECK(pack_hex(">e", {"1.5"}) == "3e00");
@@ -80,8 +87,7 @@ TEST_CASE("pack::pack: every code, as struct.pack gives it", "[pack]") {
 TEST_CASE("pack::pack: errors where struct.pack raises", "[pack]") {
   CHECK(pack_hex("<h", {"1", "2"}) == "error: pack expected 1 items for packing (got 2)");
   CHECK(pack_hex("<hh", {"1"}) == "error: pack expected 2 items for packing (got 1)");
-  CHECK(pack_hex("<h", {"32768"}) ==
-        "error: 'h' format requires -32768 <= number <= 32767 (value 1: '32768')");
+  CHECK(pack_hex("<h", {"32768"}) == "error: 'h' format requires -32768 <= number <= 32767 (value 1: '32768')");
   CHECK(pack_hex("B", {"-1"}).starts_with("error: 'B' format requires 0 <= number <= 255"));
   CHECK(pack_hex("<Q", {"18446744073709551616"}).starts_with("error: 'Q' format requires"));
   CHECK(pack_hex("<q", {"-9223372036854775809"}).starts_with("error: 'q' format requires"));
@@ -107,8 +113,10 @@ TEST_CASE("pack::unpack: values as struct.unpack returns them", "[pack]") {
   CHECK(unpack_text("<e", std::string("\x00\xfc", 2)) == "-inf");
   CHECK(unpack_text("<e", std::string("\x01\x00", 2)) == "5.960464477539063e-08");
   CHECK(unpack_text(">f", "\x3d\xcc\xcc\xcd") == "0.10000000149011612");
-  CHECK(unpack_text("5p", "\x09" "abcd") == "abcd");
-  CHECK(unpack_text("5p", "\x02" "abcd") == "ab");
+  CHECK(unpack_text("5p", "\x09"
+                          "abcd") == "abcd");
+  CHECK(unpack_text("5p", "\x02"
+                          "abcd") == "ab");
   CHECK(unpack_text("3sc", std::string("a\0\n\t", 4)) == "a\\x00\\n,\\t");
   CHECK(unpack_text("<h", "abc") == "error: unpack requires a buffer of 2 bytes (got 3)");
   CHECK(unpack_text("0p", "").starts_with("error: '0p' cannot be unpacked"));
@@ -135,7 +143,8 @@ TEST_CASE("pack::TextDecoder: hex and base64 in any split", "[pack]") {
   for (auto encoding : {Encoding::hex, Encoding::base64}) {
     for (std::size_t cut : {std::size_t{0}, std::size_t{1}, std::size_t{255}}) {
       std::string text;
-      encoding == Encoding::hex ? append_hex(text, bytes.substr(0, cut + 1)) : append_base64(text, bytes.substr(0, cut + 1));
+      encoding == Encoding::hex ? append_hex(text, bytes.substr(0, cut + 1))
+                                : append_base64(text, bytes.substr(0, cut + 1));
       text.insert(text.size() / 2, "\n ");
       for (std::size_t split = 0; split <= text.size(); ++split) {
         TextDecoder decoder(encoding);

@@ -13,12 +13,11 @@ TEST_CASE("pack::parse_format: calcsize matches Python", "[pack]") {
   };
   // Sizes taken from python3 -c 'import struct; print(struct.calcsize(F))' on x86-64 Linux.
   for (auto [text, size, values] :
-       {Case{"", 0, 0}, Case{"bh", 4, 2}, Case{"=bh", 3, 2}, Case{"<bh", 3, 2}, Case{"@be", 4, 2},
-        Case{"@bP", 16, 2}, Case{"@b0i", 4, 1}, Case{"llh0l", 24, 3}, Case{"@b3s", 4, 2}, Case{"3s", 3, 1},
-        Case{"0s", 0, 1}, Case{"5p", 5, 1}, Case{"4x", 4, 0}, Case{"!IHq8s", 22, 4}, Case{"@IHq8s", 24, 4},
-        Case{"<q", 8, 1}, Case{"<l", 4, 1}, Case{"@l", 8, 1}, Case{"3h", 6, 3},
-        Case{"<h ", 2, 1}, Case{"0h", 0, 0}, Case{"@?", 1, 1}, Case{"nN", 16, 2}, Case{"=e", 2, 1},
-        Case{"cb?", 3, 3}}) {
+       {Case{"", 0, 0},     Case{"bh", 4, 2},   Case{"=bh", 3, 2},    Case{"<bh", 3, 2},     Case{"@be", 4, 2},
+        Case{"@bP", 16, 2}, Case{"@b0i", 4, 1}, Case{"llh0l", 24, 3}, Case{"@b3s", 4, 2},    Case{"3s", 3, 1},
+        Case{"0s", 0, 1},   Case{"5p", 5, 1},   Case{"4x", 4, 0},     Case{"!IHq8s", 22, 4}, Case{"@IHq8s", 24, 4},
+        Case{"<q", 8, 1},   Case{"<l", 4, 1},   Case{"@l", 8, 1},     Case{"3h", 6, 3},      Case{"<h ", 2, 1},
+        Case{"0h", 0, 0},   Case{"@?", 1, 1},   Case{"nN", 16, 2},    Case{"=e", 2, 1},      Case{"cb?", 3, 3}}) {
     INFO(text);
     auto format = parse_format(text);
     REQUIRE(format.ok());
@@ -63,8 +62,8 @@ TEST_CASE("pack::parse_format: errors read like struct.error", "[pack]") {
         Case{"<P", "bad char in struct format"}, Case{" <h", "bad char in struct format"},
         Case{"2 h", "bad char in struct format"}, Case{"h2", "repeat count given without format specifier"},
         Case{"3", "repeat count given without format specifier"},
-        Case{"99999999999999999999x", "total struct size too long"},
-        Case{"9223372036854775807x", nullptr}, Case{"9223372036854775807xb", "total struct size too long"},
+        Case{"99999999999999999999x", "total struct size too long"}, Case{"9223372036854775807x", nullptr},
+        Case{"9223372036854775807xb", "total struct size too long"},
         Case{"4611686018427387904h", "total struct size too long"}}) {
     INFO(text);
     auto format = parse_format(text);

@@ -109,7 +109,9 @@ TEST_CASE("pack::append_escaped: every byte round-trips", "[pack]") {
   CHECK(text.find('\n') == std::string::npos);
   CHECK(text.find('\t') == std::string::npos);
   CHECK(*decode_escapes(text) == all);
-  CHECK(escaped(std::string("a\0" "1", 3)) == "a\\x001");
+  CHECK(escaped(std::string("a\0"
+                            "1",
+                            3)) == "a\\x001");
   CHECK(escaped("tab\there\\") == "tab\\there\\\\");
 }
 

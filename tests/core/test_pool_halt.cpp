@@ -51,8 +51,8 @@ TEST_CASE("pool::HaltPolicy::parse: each form gives exactly its when, on and cou
 
 TEST_CASE("pool::HaltPolicy::parse: malformed text is refused with a message that echoes it", "[pool]") {
   for (const char* bad : {"", "NOW", "now,", "now,=1", "now,fail=", "now,fail=-1", "now,fail=1x", "now,fail= 1",
-                          "now,fail=18446744073709551616", "now,fail=1,success=1", "soon,success=0", "never,", "nevermore",
-                          "now ,fail=1"}) {
+                          "now,fail=18446744073709551616", "now,fail=1,success=1", "soon,success=0", "never,",
+                          "nevermore", "now ,fail=1"}) {
     INFO(bad);
     auto parsed = HaltPolicy::parse(bad);
     REQUIRE_FALSE(parsed.ok());

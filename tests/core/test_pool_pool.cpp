@@ -101,9 +101,7 @@ struct Harness {
       return owned;
     };
   }
-  ~Harness() {
-    ::close(out_fd);
-  }
+  ~Harness() { ::close(out_fd); }
 
   PoolRun& start() {
     run = std::make_unique<PoolRun>(config, loop);

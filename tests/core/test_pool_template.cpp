@@ -18,7 +18,8 @@ using Argv = std::vector<std::string>;
 
 TEST_CASE("pool::CommandTemplate: {} {.} {/} {//} {/.} {#} {%} and {N} expand as in GNU parallel", "[pool]") {
   CHECK(expand({"gzip", "{}"}, {"dir/a.tar.gz"}) == Argv{"gzip", "dir/a.tar.gz"});
-  CHECK(expand({"x", "{.}", "{/}", "{//}", "{/.}"}, {"dir/a.tar.gz"}) == Argv{"x", "dir/a.tar", "a.tar.gz", "dir", "a.tar"});
+  CHECK(expand({"x", "{.}", "{/}", "{//}", "{/.}"}, {"dir/a.tar.gz"}) ==
+        Argv{"x", "dir/a.tar", "a.tar.gz", "dir", "a.tar"});
   CHECK(expand({"job-{#}-slot-{%}"}, {"in"}) == Argv{"job-7-slot-2"});
   CHECK(expand({"cp", "{1}", "{2}.bak"}, {"src", "dst"}) == Argv{"cp", "src", "dst.bak"});
   CHECK(expand({"echo", "{}"}, {"a", "1"}) == Argv{"echo", "a 1"});
@@ -41,7 +42,8 @@ TEST_CASE("pool::CommandTemplate: braces that are not replacement strings stay",
 
 TEST_CASE("pool::CommandTemplate: inputs never reach a shell unquoted", "[pool]") {
   CHECK(expand({"echo", "{}"}, {"$(rm -rf /); `x`"}) == Argv{"echo", "$(rm -rf /); `x`"});
-  CHECK(expand({"echo {} | wc -c"}, {"it's $HOME"}, true) == Argv{"/bin/sh", "-c", "echo 'it'\\''s $HOME' | wc -c", "/bin/sh", "it's $HOME"});
+  CHECK(expand({"echo {} | wc -c"}, {"it's $HOME"}, true) ==
+        Argv{"/bin/sh", "-c", "echo 'it'\\''s $HOME' | wc -c", "/bin/sh", "it's $HOME"});
   CHECK(expand({"echo"}, {"a b", "c"}, true) == Argv{"/bin/sh", "-c", "echo 'a b' c", "/bin/sh", "a b", "c"});
 }
 
@@ -56,7 +58,8 @@ TEST_CASE("pool::path transforms match GNU parallel", "[pool]") {
   CHECK(dir_name("a//b") == "a");
 }
 
-TEST_CASE("pool::shell_quote leaves plain words alone and quotes the rest; display_command shows a shell command bare", "[pool]") {
+TEST_CASE("pool::shell_quote leaves plain words alone and quotes the rest; display_command shows a shell command bare",
+          "[pool]") {
   CHECK(shell_quote("plain-word_1.txt") == "plain-word_1.txt");
   CHECK(shell_quote("") == "''");
   CHECK(shell_quote("a b") == "'a b'");
@@ -76,7 +79,8 @@ TEST_CASE("pool::CommandTemplate: a brace before a replacement string does not h
 
 TEST_CASE("pool::CommandTemplate: a --shell script that reads $1 gets the inputs only as parameters") {
   CHECK(expand({"echo \"$1\""}, {"a b"}, true) == Argv{"/bin/sh", "-c", "echo \"$1\"", "/bin/sh", "a b"});
-  CHECK(expand({"printf %s \"$2\""}, {"a", "b"}, true) == Argv{"/bin/sh", "-c", "printf %s \"$2\"", "/bin/sh", "a", "b"});
+  CHECK(expand({"printf %s \"$2\""}, {"a", "b"}, true) ==
+        Argv{"/bin/sh", "-c", "printf %s \"$2\"", "/bin/sh", "a", "b"});
 }
 
 TEST_CASE("pool::check_shell_template: a placeholder only where the shell unquotes it") {

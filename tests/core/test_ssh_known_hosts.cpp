@@ -17,8 +17,9 @@ namespace {
 // Fixed public keys, made once with ssh-keygen.
 const std::string k_ed25519 = "AAAAC3NzaC1lZDI1NTE5AAAAID0CvufQH7bqeydIz7JRzLzaCbXcN7/CnCaYd8ZLHMiJ";
 const std::string k_other = "AAAAC3NzaC1lZDI1NTE5AAAAIJhQfZPuIDJVYdJpyYP5w6F5XXfGdnZeQKlEp94g7vDN";
-const std::string k_ecdsa = "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBMO/k2Ij1Y4V1Of+b7HUkGS3XRCCGUmW0p23pHeKd"
-                            "BEPDp2mnzvSVubho6N3r/6c2e/yfBHQPhTd1u/7eDItFhw=";
+const std::string k_ecdsa =
+    "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBMO/k2Ij1Y4V1Of+b7HUkGS3XRCCGUmW0p23pHeKd"
+    "BEPDp2mnzvSVubho6N3r/6c2e/yfBHQPhTd1u/7eDItFhw=";
 const std::string k_rsa =
     "AAAAB3NzaC1yc2EAAAADAQABAAABgQCuC1vyhLTEsUlhz+LJjq+CqM8J5R8DXOArOq8H9K8l0xvOpXziYs/dl778zJcfX45N9H3I65CdZBOIiLEhLLWjL"
     "ae0Gnp/Yq1v7wpdDLREoVHJ/x11wTDglZvF8LFREU9y2apiIY3FxsN8jJb7E64y7lgaLQX6HJIzWhPQTB36onGrVlebpIl0REtXU69UsJKwScDcrSk6Mvr"
@@ -26,8 +27,9 @@ const std::string k_rsa =
     "hJJrIsreXJ0ZPTh7cnKnTuypWX+FcfTSv1KFoT9YdCeubX0PnTW7+bRrQBtexeTzwS/vMqQXPybK0DmSuKm0Soo9hjDlP1SaLA9WsVnDAVOqTXKvYkIU8i"
     "5DWsHVusvVJdSxiK4wn8MgjsvnpaIQrId8ZUkSBNe1j0pvtIWTdKJISxDS8dnYaf33M7E3Ak=";
 // A 512-bit RSA key: libssh reads it, ssh refuses keys under 1024 bits.
-const std::string k_rsa512 = "AAAAB3NzaC1yc2EAAAADAQABAAAAQQDKfMxVkJylnjg3OsxS8LC2ktxYpKUEzTjV/KEyi6CZv89enGCjm4SrnYpl1DIR"
-                             "T3ViDvDeASXyHBFNDn4NVedf";
+const std::string k_rsa512 =
+    "AAAAB3NzaC1yc2EAAAADAQABAAAAQQDKfMxVkJylnjg3OsxS8LC2ktxYpKUEzTjV/KEyi6CZv89enGCjm4SrnYpl1DIR"
+    "T3ViDvDeASXyHBFNDn4NVedf";
 // An "ssh-dss" blob: ssh reads DSA keys, netlab cannot compare them.
 const std::string k_dss = "AAAAB3NzaC1kc3MAAAAUAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
 
@@ -47,7 +49,8 @@ const Key& server() {
   return k;
 }
 
-std::string line(const std::string& hosts, const std::string& blob = k_ed25519, const std::string& type = "ssh-ed25519") {
+std::string line(const std::string& hosts, const std::string& blob = k_ed25519,
+                 const std::string& type = "ssh-ed25519") {
   return hosts + " " + type + " " + blob + "\n";
 }
 
@@ -132,19 +135,20 @@ TEST_CASE("known_hosts::check: another key for the host is a change, whatever it
 
 TEST_CASE("known_hosts::check: malformed lines are skipped and never change a verdict") {
   const std::vector<std::string> malformed{
-      line("[127.0.0.1]:2222", "AAAA!!!!", "ssh-ed25519"),                   // bad base64
-      line("[127.0.0.1]:2222", k_other, "ssh-foo"),                          // unknown type
-      line("[127.0.0.1]:2222", k_other.substr(0, 24)),                       // truncated key
-      "[127.0.0.1]:2222 ssh-ed25519\n",                                      // type only
-      "[127.0.0.1]:2222 ssh-ed25519 \n",                                     // type, then blanks
-      "[127.0.0.1]:2222\n",                                                  // host only
-      "[127.0.0.1]:2222 # ssh-ed25519 " + k_other + "\n",                    // comment for a key
-      line("[127.0.0.1]:2222", k_other, "ecdsa-sha2-nistp256"),              // type does not match blob
+      line("[127.0.0.1]:2222", "AAAA!!!!", "ssh-ed25519"),                         // bad base64
+      line("[127.0.0.1]:2222", k_other, "ssh-foo"),                                // unknown type
+      line("[127.0.0.1]:2222", k_other.substr(0, 24)),                             // truncated key
+      "[127.0.0.1]:2222 ssh-ed25519\n",                                            // type only
+      "[127.0.0.1]:2222 ssh-ed25519 \n",                                           // type, then blanks
+      "[127.0.0.1]:2222\n",                                                        // host only
+      "[127.0.0.1]:2222 # ssh-ed25519 " + k_other + "\n",                          // comment for a key
+      line("[127.0.0.1]:2222", k_other, "ecdsa-sha2-nistp256"),                    // type does not match blob
       line("[127.0.0.1]:2222", k_ed25519.substr(0, k_ed25519.size() - 4) + "iJ="), // bits after the end
-      line("[127.0.0.1]:2222", "AAAAC3NzaC1lZDI1NTE5AAAAID0CvufQH7bqeydIz7JRzLzaCbXcN7/CnCaYd8ZLHMiJAA=="), // trailing byte
-      line("[127.0.0.1]:2222", k_rsa512, "ssh-rsa"),                         // RSA under 1024 bits
-      line("[127.0.0.1]:2222", k_ed25519, "ED25519"),                        // ssh wants the full name
-      line("|1|!!!!|AAAA", k_other),                                         // unreadable hashed name
+      line("[127.0.0.1]:2222",
+           "AAAAC3NzaC1lZDI1NTE5AAAAID0CvufQH7bqeydIz7JRzLzaCbXcN7/CnCaYd8ZLHMiJAA=="), // trailing byte
+      line("[127.0.0.1]:2222", k_rsa512, "ssh-rsa"),                                    // RSA under 1024 bits
+      line("[127.0.0.1]:2222", k_ed25519, "ED25519"),                                   // ssh wants the full name
+      line("|1|!!!!|AAAA", k_other),                                                    // unreadable hashed name
       line("|2|AAECAwQFBgcICQoLDA0ODxAREhM=|zKYaAqmSav3Qxr2sffNqWFIcbe4=", k_other),
   };
   for (const auto& bad : malformed) {
@@ -221,7 +225,8 @@ TEST_CASE("known_hosts::check: a server off port 22 falls back to port-less line
   CHECK(!check(line("127.0.0.1"), 22).portless);
 }
 
-TEST_CASE("known_hosts::check: a hashed name matches only its exact host (port-less fallback included) with a 20-byte salt") {
+TEST_CASE(
+    "known_hosts::check: a hashed name matches only its exact host (port-less fallback included) with a 20-byte salt") {
   std::string salt(20, '\x07');
   CHECK(check(line(kh::hash_name("[127.0.0.1]:2222", salt))).status == Status::ok);
   CHECK(check(line(kh::hash_name("[127.0.0.1]:2222", salt), k_other)).status == Status::changed);
@@ -238,13 +243,11 @@ TEST_CASE("known_hosts::check: a hashed name matches only its exact host (port-l
 TEST_CASE("known_hosts::check: files are one list, the first file's places first") {
   std::string user = line("[127.0.0.1]:2222");
   std::string global = line("@revoked *");
-  auto verdict = kh::check({kh::Source{"user", user}, kh::Source{"global", global}}, "127.0.0.1", 2222,
-                           server().get());
+  auto verdict = kh::check({kh::Source{"user", user}, kh::Source{"global", global}}, "127.0.0.1", 2222, server().get());
   CHECK(verdict.status == Status::revoked);
   CHECK(verdict.place.text() == "global:1");
   std::string wrong = line("[127.0.0.1]:2222", k_other);
-  auto changed = kh::check({kh::Source{"user", wrong}, kh::Source{"global", user}}, "127.0.0.1", 2222,
-                           server().get());
+  auto changed = kh::check({kh::Source{"user", wrong}, kh::Source{"global", user}}, "127.0.0.1", 2222, server().get());
   CHECK(changed.status == Status::ok);
   CHECK(changed.place.text() == "global:1");
 }

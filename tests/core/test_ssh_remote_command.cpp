@@ -8,7 +8,9 @@
 
 #include "core/ssh/remote_command.hpp"
 
-TEST_CASE("ssh::supervised_command: the command is one quoted argument of the watchdog; RFC 4254 signal names map both ways", "[ssh]") {
+TEST_CASE(
+    "ssh::supervised_command: the command is one quoted argument of the watchdog; RFC 4254 signal names map both ways",
+    "[ssh]") {
   auto wrapped = netlab::ssh::supervised_command("echo 'a b'; exit 3");
   CHECK(wrapped.rfind("exec /bin/sh -c '", 0) == 0);
   // The command comes last, single-quoted, with its own quote escaped the POSIX way.

@@ -13,7 +13,8 @@ using netlab::ssh::resolve_target;
 TEST_CASE("ssh::resolve_target: spec beats options beats config beats defaults") {
   ConnectConfig options;
   options.home = "/home/me";
-  options.config_text = "Host alias\n  HostName 10.9.8.7\n  User cfguser\n  Port 2200\n  IdentityFile ~/.ssh/alias_key\n";
+  options.config_text =
+      "Host alias\n  HostName 10.9.8.7\n  User cfguser\n  Port 2200\n  IdentityFile ~/.ssh/alias_key\n";
 
   auto from_config = resolve_target(*parse_host("alias"), options);
   REQUIRE(from_config);
@@ -45,8 +46,7 @@ TEST_CASE("ssh::resolve_target: default keys only when none are named") {
   REQUIRE(target);
   CHECK(target->port == 22);
   CHECK(!target->user.empty());
-  CHECK(target->identity_files ==
-        std::vector<std::string>{"/h/.ssh/id_ed25519", "/h/.ssh/id_ecdsa", "/h/.ssh/id_rsa"});
+  CHECK(target->identity_files == std::vector<std::string>{"/h/.ssh/id_ed25519", "/h/.ssh/id_ecdsa", "/h/.ssh/id_rsa"});
 }
 
 TEST_CASE("ssh::join_command joins with spaces; shell_quote single-quotes the POSIX way") {

@@ -21,8 +21,7 @@ std::string packet(std::uint8_t type, const std::string& body) {
 TEST_CASE("sftp_wire: requests are laid out as draft-ietf-secsh-filexfer-02 says", "[ssh]") {
   CHECK(init_request() == packet(1, u32(3)));
   // id, path, pflags WRITE|CREAT|TRUNC, attrs with only the permissions.
-  CHECK(open_request(7, "/tmp/x", 0640) ==
-        packet(3, u32(7) + u32(6) + "/tmp/x" + u32(0x1A) + u32(0x04) + u32(0640)));
+  CHECK(open_request(7, "/tmp/x", 0640) == packet(3, u32(7) + u32(6) + "/tmp/x" + u32(0x1A) + u32(0x04) + u32(0640)));
   CHECK(close_request(9, "h1") == packet(4, u32(9) + u32(2) + "h1"));
   // Opening for reading: pflags READ, no attributes.
   CHECK(open_read_request(5, "/f") == packet(3, u32(5) + u32(2) + "/f" + u32(0x01) + u32(0)));
@@ -59,11 +58,11 @@ TEST_CASE("sftp_wire: malformed answers are refused, not trusted", "[ssh]") {
   CHECK_FALSE(take_packet(zero).ok());
   std::string huge = u32(k_max_answer + 1) + "x";
   CHECK_FALSE(take_packet(huge).ok());
-  CHECK_FALSE(parse_status(u32(1)));                      // no code
-  CHECK(parse_status(u32(1) + u32(4))->message.empty());  // a message is optional
-  CHECK_FALSE(parse_handle(u32(1) + u32(10) + "short"));  // the handle runs past the end
-  CHECK_FALSE(parse_handle(u32(1) + u32(0)));             // an empty handle
-  CHECK_FALSE(parse_data(u32(1) + u32(5) + "abc"));       // the data runs past the end
+  CHECK_FALSE(parse_status(u32(1)));                     // no code
+  CHECK(parse_status(u32(1) + u32(4))->message.empty()); // a message is optional
+  CHECK_FALSE(parse_handle(u32(1) + u32(10) + "short")); // the handle runs past the end
+  CHECK_FALSE(parse_handle(u32(1) + u32(0)));            // an empty handle
+  CHECK_FALSE(parse_data(u32(1) + u32(5) + "abc"));      // the data runs past the end
   CHECK(answer_id(u32(77) + "anything") == 77u);
   CHECK_FALSE(answer_id("abc"));
   auto data = parse_data(u32(3) + u32(3) + "abc");
@@ -89,8 +88,8 @@ TEST_CASE("sftp_wire: listing, removing and renaming requests", "[ssh]") {
 TEST_CASE("sftp_wire: name answers keep every byte of a name and its attributes", "[ssh]") {
   std::string nul_name("a\0b", 3);
   // flags SIZE|UIDGID|PERMISSIONS|ACMODTIME|EXTENDED, then one with none.
-  std::string attrs = u32(0x8000000F) + u32(0) + u32(1234) + u32(0) + u32(0) + u32(0100644) + u32(7) + u32(9) +
-                      u32(1) + u32(1) + "k" + u32(1) + "v";
+  std::string attrs = u32(0x8000000F) + u32(0) + u32(1234) + u32(0) + u32(0) + u32(0100644) + u32(7) + u32(9) + u32(1) +
+                      u32(1) + "k" + u32(1) + "v";
   std::string body = u32(42) + u32(2) + u32(3) + nul_name + u32(0) + attrs + u32(4) + "../x" + u32(2) + "ln" + u32(0);
   auto names = parse_names(body);
   REQUIRE(names);

@@ -30,8 +30,8 @@ loop::Endpoint endpoint(const std::string& ip, std::uint16_t port) {
   return e;
 }
 
-bool refused(const std::string& from_ip, std::uint16_t from_port, const std::string& bound_ip,
-             std::uint16_t bound_port, const std::vector<udp::IpBytes>& local = {}) {
+bool refused(const std::string& from_ip, std::uint16_t from_port, const std::string& bound_ip, std::uint16_t bound_port,
+             const std::vector<udp::IpBytes>& local = {}) {
   auto from = endpoint(from_ip, from_port);
   return udp::loop_refusal(from.sa(), endpoint(bound_ip, bound_port), local).has_value();
 }

@@ -42,22 +42,25 @@ TEST_CASE("escape_text: C0 controls, DEL, ESC and the backslash become visible")
 
 TEST_CASE("escape_text: C1 controls and bidi overrides are shown as code points") {
   // U+009B is the one-byte CSI: "\xc2\x9b" + "2J" clears some terminals' screens.
-  CHECK(escape_text("\xc2\x9b" "2J") == "\\u009b2J");
+  CHECK(escape_text("\xc2\x9b"
+                    "2J") == "\\u009b2J");
   CHECK(escape_text("\xc2\x85") == "\\u0085");
-  CHECK(escape_text("txt.\xe2\x80\xae" "exe") == "txt.\\u202eexe");
+  CHECK(escape_text("txt.\xe2\x80\xae"
+                    "exe") == "txt.\\u202eexe");
   CHECK(escape_text("\xe2\x81\xa6x\xe2\x81\xa9") == "\\u2066x\\u2069");
   CHECK(escape_text("\xc2\xa0") == "\xc2\xa0");
 }
 
 TEST_CASE("escape_text: bytes outside valid UTF-8 are shown byte by byte") {
   CHECK(escape_text("\x80") == "\\x80");
-  CHECK(escape_text("\x9b" "2J") == "\\x9b2J");                 // a raw C1 byte (Latin-1 CSI)
-  CHECK(escape_text("\xc0\x80") == "\\xc0\\x80");               // overlong NUL
-  CHECK(escape_text("\xe0\x80\x9b") == "\\xe0\\x80\\x9b");      // overlong C1
-  CHECK(escape_text("\xed\xa0\x80") == "\\xed\\xa0\\x80");      // a surrogate
+  CHECK(escape_text("\x9b"
+                    "2J") == "\\x9b2J");                            // a raw C1 byte (Latin-1 CSI)
+  CHECK(escape_text("\xc0\x80") == "\\xc0\\x80");                   // overlong NUL
+  CHECK(escape_text("\xe0\x80\x9b") == "\\xe0\\x80\\x9b");          // overlong C1
+  CHECK(escape_text("\xed\xa0\x80") == "\\xed\\xa0\\x80");          // a surrogate
   CHECK(escape_text("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80"); // past U+10FFFF
-  CHECK(escape_text("ok\xe2\x82") == "ok\\xe2\\x82");           // cut short at the end
-  CHECK(escape_text("\xe2\x1b") == "\\xe2\\x1b");               // cut short by a control
+  CHECK(escape_text("ok\xe2\x82") == "ok\\xe2\\x82");               // cut short at the end
+  CHECK(escape_text("\xe2\x1b") == "\\xe2\\x1b");                   // cut short by a control
 }
 
 TEST_CASE("escape_text: every single byte and pair of bytes comes out terminal-safe") {

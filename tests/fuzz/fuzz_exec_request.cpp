@@ -45,12 +45,12 @@ void check_accepted(const json& header, const std::string& body, const Request& 
     require(!has_nul(word));
   }
   if (request.shell) {
-    require(policy.allow_shell && request.argv.size() == 3 && request.argv[0] == "/bin/sh" &&
-            request.argv[1] == "-c" && !request.argv[2].empty() && !header.contains("argv"));
+    require(policy.allow_shell && request.argv.size() == 3 && request.argv[0] == "/bin/sh" && request.argv[1] == "-c" &&
+            !request.argv[2].empty() && !header.contains("argv"));
   } else {
     require(!header.contains("shell"));
-    require(policy.allow.empty() || std::find(policy.allow.begin(), policy.allow.end(), request.argv[0]) !=
-                                        policy.allow.end());
+    require(policy.allow.empty() ||
+            std::find(policy.allow.begin(), policy.allow.end(), request.argv[0]) != policy.allow.end());
   }
   require(std::isfinite(request.timeout) && request.timeout >= 0);
   require(policy.max_timeout == 0 || (request.timeout > 0 && request.timeout <= policy.max_timeout));

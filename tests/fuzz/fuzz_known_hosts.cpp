@@ -77,7 +77,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   const int port = (data[0] & 1) != 0 ? 2222 : 22;
-  ssh_key key = (data[0] >> 1) % 3 == 0 ? keys.ed25519.get() : (data[0] >> 1) % 3 == 1 ? keys.ecdsa.get() : keys.rsa.get();
+  ssh_key key = (data[0] >> 1) % 3 == 0   ? keys.ed25519.get()
+                : (data[0] >> 1) % 3 == 1 ? keys.ecdsa.get()
+                                          : keys.rsa.get();
   const std::string text(reinterpret_cast<const char*>(data) + 1, size - 1);
   const std::string name = kh::lookup_name("127.0.0.1", port);
 

@@ -60,7 +60,8 @@ bool plain_words(const std::vector<std::string>& words) {
 bool rereads(const std::vector<std::string>& words) {
   for (const auto& word : words) {
     auto slash = word.rfind('/');
-    std::string_view name = slash == std::string::npos ? std::string_view(word) : std::string_view(word).substr(slash + 1);
+    std::string_view name =
+        slash == std::string::npos ? std::string_view(word) : std::string_view(word).substr(slash + 1);
     for (std::string_view shell : {"eval", "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash"}) {
       if (name == shell) {
         return true;

@@ -26,8 +26,8 @@ std::string u32(std::uint32_t v) {
 
 void check_packet(const Packet& packet) {
   if (auto status = parse_status(packet.body)) {
-    std::string again = u32(status->id) + u32(status->code) + u32(static_cast<std::uint32_t>(status->message.size())) +
-                        status->message;
+    std::string again =
+        u32(status->id) + u32(status->code) + u32(static_cast<std::uint32_t>(status->message.size())) + status->message;
     auto reparsed = parse_status(again);
     require(reparsed && reparsed->id == status->id && reparsed->code == status->code &&
             reparsed->message == status->message);
@@ -40,8 +40,8 @@ void check_packet(const Packet& packet) {
   }
   if (auto handle = parse_handle(packet.body)) {
     require(!handle->second.empty() && handle->second.size() + 8 <= packet.body.size());
-    auto reparsed = parse_handle(u32(handle->first) + u32(static_cast<std::uint32_t>(handle->second.size())) +
-                                 handle->second);
+    auto reparsed =
+        parse_handle(u32(handle->first) + u32(static_cast<std::uint32_t>(handle->second.size())) + handle->second);
     require(reparsed && *reparsed == *handle);
   }
 }

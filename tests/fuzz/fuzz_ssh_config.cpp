@@ -31,7 +31,7 @@ bool reference_match(std::string_view pattern, std::string_view text) {
       if (pattern[i] == '*') {
         ok = matches[(i + 1) * columns + j] || (j < text.size() && matches[i * columns + j + 1]);
       } else if (j < text.size() && (pattern[i] == '?' || std::tolower(static_cast<unsigned char>(pattern[i])) ==
-                                                               std::tolower(static_cast<unsigned char>(text[j])))) {
+                                                              std::tolower(static_cast<unsigned char>(text[j])))) {
         ok = matches[(i + 1) * columns + j + 1];
       }
       matches[i * columns + j] = ok ? 1 : 0;
