@@ -71,7 +71,7 @@ Result<std::shared_ptr<Job>> Job::start(loop::Loop& loop, ExecJobSpec spec, JobE
 }
 
 Result<void> Job::spawn() {
-  loop::SpawnOptions options;
+  loop::SpawnConfig options;
   options.argv = m_spec.argv;
   options.file = m_spec.program;
   options.cwd = m_spec.cwd;

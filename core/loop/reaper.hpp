@@ -5,7 +5,7 @@
 //  - Reaper::start makes this process a child subreaper (PR_SET_CHILD_SUBREAPER). A descendant
 //    whose parent exits is re-parented to us instead of to init, so everything a command starts
 //    stays in our subtree of /proc for as long as it lives, and we reap it when it exits.
-//  - A command spawned with SpawnOptions::tree gets NETLAB_TREE=<our pid>.<64 random bits> in its
+//  - A command spawned with SpawnConfig::tree gets NETLAB_TREE=<our pid>.<64 random bits> in its
 //    environment, written by the parent before the spawn (no code of ours runs between fork and
 //    exec). Every process it starts inherits the entry.
 //  - A scan walks our subtree (/proc/PID/task/TID/children, or every /proc/PID/stat where the
@@ -69,7 +69,7 @@ public:
   ProcessTree& operator=(const ProcessTree&) = delete;
 
   // "NETLAB_TREE=<pid>.<hex>": the environment entry that marks the tree's processes. Process::spawn
-  // adds it (replacing any inherited NETLAB_TREE) when SpawnOptions::tree is set.
+  // adds it (replacing any inherited NETLAB_TREE) when SpawnConfig::tree is set.
   std::string env_entry() const;
 
   // PIDs of the tree's live processes (zombies excluded), the command itself included while it
@@ -94,7 +94,7 @@ public:
   static Result<std::shared_ptr<Reaper>> start(Loop& loop);
   ~Reaper();
 
-  // A new, empty tree: put it in SpawnOptions::tree for the command that roots it.
+  // A new, empty tree: put it in SpawnConfig::tree for the command that roots it.
   std::shared_ptr<ProcessTree> new_tree();
 
   // Scans now: reaps exited orphans, kills unowned ones. Returns the live orphans (processes

@@ -275,7 +275,7 @@ std::variant<std::string, int> find_program(const std::string& name, const char*
 
 } // namespace
 
-Result<std::shared_ptr<Process>> Process::spawn(Loop& loop, const SpawnOptions& options, ExitCallback on_exit) {
+Result<std::shared_ptr<Process>> Process::spawn(Loop& loop, const SpawnConfig& options, ExitCallback on_exit) {
   if (options.argv.empty()) {
     return fail("spawn: empty command");
   }

@@ -73,7 +73,7 @@ struct Stdio {
   }
 };
 
-struct SpawnOptions {
+struct SpawnConfig {
   std::vector<std::string> argv;   // argv[0] is looked up in PATH, unless `file` is set
   std::optional<std::string> file; // the program to execute (with a slash: no PATH search)
   std::optional<std::string> cwd;
@@ -108,7 +108,7 @@ public:
   // libuv's code for the errno: UV_ENOENT when the program is not found (a shell's 127),
   // UV_EACCES when it is found but cannot be executed (126), others (UV_EMFILE...) likewise.
   // On failure no child exists and the Pipes in `options` are left unopened.
-  static Result<std::shared_ptr<Process>> spawn(Loop& loop, const SpawnOptions& options, ExitCallback on_exit);
+  static Result<std::shared_ptr<Process>> spawn(Loop& loop, const SpawnConfig& options, ExitCallback on_exit);
 
   int pid() const { return m_pid; }
   bool exited() const { return m_exited; }

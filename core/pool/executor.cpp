@@ -188,7 +188,7 @@ private:
   loop::Loop& m_loop;
   std::shared_ptr<std::size_t> m_running = std::make_shared<std::size_t>(0);
   // Reused across jobs so each spawn does not rebuild it.
-  loop::SpawnOptions m_options;
+  loop::SpawnConfig m_options;
   std::shared_ptr<loop::Reaper> m_reaper;
   // Shared with the jobs, which unregister their group when they go; it is told "all is well"
   // when the last of them and the executor are gone.

@@ -15,7 +15,7 @@ using netlab::testing::require_clean_close;
 TEST_CASE("loop::Process: stdout through a pipe, exit status, process group", "[loop][process]") {
   loop::Loop loop;
   auto out = loop::Pipe::create(loop);
-  loop::SpawnOptions options;
+  loop::SpawnConfig options;
   options.argv = {"sh", "-c", "printf hello; exit 3"};
   options.stdout_ = loop::Stdio::piped(out);
   loop::ExitStatus status;
@@ -41,7 +41,7 @@ TEST_CASE("loop::Process: stdout through a pipe, exit status, process group", "[
 TEST_CASE("loop::Process: kill_group reaches grandchildren", "[loop][process]") {
   loop::Loop loop;
   auto out = loop::Pipe::create(loop);
-  loop::SpawnOptions options;
+  loop::SpawnConfig options;
   // The grandchild holds stdout open; only killing the whole group ends the read.
   options.argv = {"sh", "-c", "sleep 30 & echo started; wait"};
   options.stdout_ = loop::Stdio::piped(out);
@@ -66,7 +66,7 @@ TEST_CASE("loop::Process: kill_group reaches grandchildren", "[loop][process]") 
 
 TEST_CASE("loop::Process: a missing program fails cleanly", "[loop][process]") {
   loop::Loop loop;
-  loop::SpawnOptions options;
+  loop::SpawnConfig options;
   options.argv = {"/nonexistent/netlab-no-such-program"};
   auto process = loop::Process::spawn(loop, options, [](loop::ExitStatus) {});
   REQUIRE_FALSE(process.ok());

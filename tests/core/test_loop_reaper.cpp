@@ -37,7 +37,7 @@ Ran run_in_tree(loop::Loop& loop, const std::string& script, const std::shared_p
                 bool wait_exit = true) {
   Ran ran;
   auto out = loop::Pipe::create(loop);
-  loop::SpawnOptions options;
+  loop::SpawnConfig options;
   options.argv = {"sh", "-c", script};
   options.stdout_ = loop::Stdio::piped(out);
   options.tree = tree;
@@ -139,7 +139,7 @@ TEST_CASE("loop::Reaper: an orphan no tree can claim is killed; processes outsid
   REQUIRE(reaper.ok());
   // Not a tree: spawned plainly, it is its owner's business.
   auto out = loop::Pipe::create(loop);
-  loop::SpawnOptions plain;
+  loop::SpawnConfig plain;
   plain.argv = {"sh", "-c", "echo $$; exec sleep 60 >/dev/null"};
   plain.stdout_ = loop::Stdio::piped(out);
   std::string plain_output;

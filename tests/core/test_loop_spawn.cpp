@@ -34,7 +34,7 @@ struct Ran {
 
 // Runs `options` with stdout on a pipe until the loop has nothing left to do; `then` runs when
 // the child has exited.
-Ran run(loop::Loop& loop, loop::SpawnOptions options, std::function<void()> then = {}) {
+Ran run(loop::Loop& loop, loop::SpawnConfig options, std::function<void()> then = {}) {
   Ran ran;
   auto out = loop::Pipe::create(loop);
   options.stdout_ = loop::Stdio::piped(out);
@@ -77,7 +77,7 @@ TEST_CASE("loop::Process: a child holds only descriptors 0, 1 and 2", "[loop][sp
   // Another child's pipes are open in the parent meanwhile; none of them may leak.
   auto other_out = loop::Pipe::create(loop);
   auto other_in = loop::Pipe::create(loop);
-  loop::SpawnOptions other;
+  loop::SpawnConfig other;
   other.argv = {"cat"};
   other.stdin_ = loop::Stdio::piped(other_in);
   other.stdout_ = loop::Stdio::piped(other_out);
@@ -86,7 +86,7 @@ TEST_CASE("loop::Process: a child holds only descriptors 0, 1 and 2", "[loop][sp
   other_out->on_end([&] { other_out->close(); });
   REQUIRE(other_out->read_start() == 0);
 
-  loop::SpawnOptions options;
+  loop::SpawnConfig options;
   // dash opens nothing of its own for -c; ls lists the shell's descriptors, not its own.
   options.argv = {"sh", "-c", "ls /proc/$$/fd"};
   auto ran = run(loop, options, [&] { other_in->close(); });
@@ -126,7 +126,7 @@ TEST_CASE("loop::Process: signals unblocked and at their defaults, a new group i
   sigemptyset(&block);
   sigaddset(&block, SIGUSR1);
   ::pthread_sigmask(SIG_BLOCK, &block, &old_mask);
-  loop::SpawnOptions options;
+  loop::SpawnConfig options;
   options.argv = {"sh", "-c", "grep -E '^Sig(Blk|Ign)' /proc/self/status; cut -d' ' -f5,6 /proc/self/stat"};
   auto ran = run(loop, options);
   ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
@@ -153,7 +153,7 @@ TEST_CASE("loop::Process: signals unblocked and at their defaults, a new group i
 TEST_CASE("loop::Process: the child leads its process group", "[loop][spawn]") {
   loop::Loop loop;
   auto in = loop::Pipe::create(loop);
-  loop::SpawnOptions options;
+  loop::SpawnConfig options;
   options.argv = {"cat"};
   options.stdin_ = loop::Stdio::piped(in);
   loop::ExitStatus status;
@@ -173,7 +173,7 @@ TEST_CASE("loop::Process: not found is ENOENT (127), found but not executable is
   Scratch scratch;
   scratch.write("plain", "#!/bin/sh\necho no\n", 0644);
   std::filesystem::create_directory(scratch.path / "adir");
-  loop::SpawnOptions options;
+  loop::SpawnConfig options;
   options.env = std::vector<std::string>{"PATH=" + scratch.path.string()};
 
   options.argv = {"netlab-no-such-program"};
@@ -217,7 +217,7 @@ TEST_CASE("loop::Process: PATH is searched in the child's environment, as execvp
   // No #! line: execvp runs such a file with /bin/sh, and so do we.
   scratch.write("second/bare", "echo bare \"$1\"\n", 0755);
   scratch.write("rel/here", "#!/bin/sh\necho here\n", 0755);
-  loop::SpawnOptions options;
+  loop::SpawnConfig options;
   options.env = std::vector<std::string>{"PATH=" + (scratch.path / "first").string() + ":" +
                                          (scratch.path / "second").string() + ":rel"};
   options.argv = {"tool", "x"};
@@ -238,7 +238,7 @@ TEST_CASE("loop::Process: PATH is searched in the child's environment, as execvp
 
 TEST_CASE("loop::Process: exit codes and signals as waitpid reports them", "[loop][spawn]") {
   loop::Loop loop;
-  loop::SpawnOptions options;
+  loop::SpawnConfig options;
   options.argv = {"sh", "-c", "exit 42"};
   auto ran = run(loop, options);
   CHECK(ran.exits == 1);
@@ -270,7 +270,7 @@ TEST_CASE("loop::Process: a child stopped by SIGTTIN or SIGTTOU is killed and re
   // way without a terminal.
   loop::Loop loop;
   for (int signum : {SIGTTIN, SIGTTOU}) {
-    loop::SpawnOptions options;
+    loop::SpawnConfig options;
     options.argv = {"sh", "-c", "kill -" + loop::signal_name(signum) + " $$; echo survived"};
     auto ran = run(loop, options);
     CHECK(ran.exits == 1);
@@ -283,7 +283,7 @@ TEST_CASE("loop::Process: a child stopped by SIGTTIN or SIGTTOU is killed and re
   // child's exit, for which it asks about every child), and it runs on after SIGCONT.
   Ran stopped;
   auto out = loop::Pipe::create(loop);
-  loop::SpawnOptions options;
+  loop::SpawnConfig options;
   options.argv = {"sh", "-c", "kill -STOP $$; echo resumed"};
   options.stdout_ = loop::Stdio::piped(out);
   auto stopper = loop::Process::spawn(loop, options, [&](loop::ExitStatus s) {
@@ -303,7 +303,7 @@ TEST_CASE("loop::Process: a child stopped by SIGTTIN or SIGTTOU is killed and re
       return;
     }
     poll->close();
-    loop::SpawnOptions quick;
+    loop::SpawnConfig quick;
     quick.argv = {"true"};
     auto spawned = loop::Process::spawn(loop, quick, [&](loop::ExitStatus) {
       state_after_other_exit = proc_state(pid);
@@ -327,7 +327,7 @@ TEST_CASE("loop::Process: many children at once are each reaped exactly once", "
   int exits = 0;
   std::int64_t codes = 0;
   for (int i = 0; i < 64; ++i) {
-    loop::SpawnOptions options;
+    loop::SpawnConfig options;
     options.argv = {"sh", "-c", "exit " + std::to_string(i % 7)};
     auto spawned = loop::Process::spawn(loop, options, [&](loop::ExitStatus s) {
       ++exits;
@@ -352,7 +352,7 @@ TEST_CASE("loop::Process: loops on two threads reap only their own children", "[
     loop::Loop loop;
     int exits = 0;
     for (int i = 0; i < count; ++i) {
-      loop::SpawnOptions options;
+      loop::SpawnConfig options;
       options.argv = {"true"};
       auto spawned =
           loop::Process::spawn(loop, options, [&](loop::ExitStatus s) { exits += s.exit_code == 0 ? 1 : 0; });
@@ -375,7 +375,7 @@ TEST_CASE("loop::Process: a loop closed under a running child drops its callback
   {
     loop::Loop loop;
     auto in = loop::Pipe::create(loop);
-    loop::SpawnOptions options;
+    loop::SpawnConfig options;
     options.argv = {"cat"};
     options.stdin_ = loop::Stdio::piped(in);
     auto holder = std::make_shared<int>(1);
@@ -408,7 +408,7 @@ TEST_CASE("loop::Process: spawning keeps no descriptor of ours open once the chi
   auto before = count();
   {
     loop::Loop loop;
-    loop::SpawnOptions options;
+    loop::SpawnConfig options;
     options.argv = {"true"};
     for (int i = 0; i < 3; ++i) {
       auto spawned = loop::Process::spawn(loop, options, [](loop::ExitStatus) {});
