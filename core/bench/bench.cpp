@@ -37,7 +37,7 @@ BenchResult measure(const BenchConfig& config) {
     }
   }
   prepare_pattern();
-  Shared shared;
+  RunState shared;
   int threads = std::max(1, std::min(config.threads, config.conns));
   std::vector<std::unique_ptr<Worker>> workers;
   for (int t = 0; t < threads; ++t) {

@@ -20,8 +20,8 @@ constexpr std::size_t k_stream_window = 256 * 1024;
 
 class TcpWorker final : public Worker {
 public:
-  TcpWorker(const BenchConfig& config, const loop::Endpoint& endpoint, Shared& shared, const std::vector<int>& indexes,
-            bool reports_progress)
+  TcpWorker(const BenchConfig& config, const loop::Endpoint& endpoint, RunState& shared,
+            const std::vector<int>& indexes, bool reports_progress)
       : Worker(config, endpoint, shared, reports_progress), m_connections(make_connections<Connection>(indexes)) {}
 
 private:
@@ -287,7 +287,7 @@ private:
 
 } // namespace
 
-std::unique_ptr<Worker> make_tcp_worker(const BenchConfig& config, const loop::Endpoint& endpoint, Shared& shared,
+std::unique_ptr<Worker> make_tcp_worker(const BenchConfig& config, const loop::Endpoint& endpoint, RunState& shared,
                                         const std::vector<int>& indexes, bool reports_progress) {
   return std::make_unique<TcpWorker>(config, endpoint, shared, indexes, reports_progress);
 }

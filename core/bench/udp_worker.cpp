@@ -17,8 +17,8 @@ namespace {
 
 class UdpWorker final : public Worker {
 public:
-  UdpWorker(const BenchConfig& config, const loop::Endpoint& endpoint, Shared& shared, const std::vector<int>& indexes,
-            bool reports_progress)
+  UdpWorker(const BenchConfig& config, const loop::Endpoint& endpoint, RunState& shared,
+            const std::vector<int>& indexes, bool reports_progress)
       : Worker(config, endpoint, shared, reports_progress), m_connections(make_connections<Connection>(indexes)) {}
 
 private:
@@ -133,7 +133,7 @@ private:
 
 } // namespace
 
-std::unique_ptr<Worker> make_udp_worker(const BenchConfig& config, const loop::Endpoint& endpoint, Shared& shared,
+std::unique_ptr<Worker> make_udp_worker(const BenchConfig& config, const loop::Endpoint& endpoint, RunState& shared,
                                         const std::vector<int>& indexes, bool reports_progress) {
   return std::make_unique<UdpWorker>(config, endpoint, shared, indexes, reports_progress);
 }

@@ -23,7 +23,7 @@ int recorded_interrupt() { return g_interrupted.load(); }
 
 std::uint64_t now_ns() { return uv_hrtime(); }
 
-Worker::Worker(const BenchConfig& config, const loop::Endpoint& endpoint, Shared& shared, bool reports_progress)
+Worker::Worker(const BenchConfig& config, const loop::Endpoint& endpoint, RunState& shared, bool reports_progress)
     : m_config(config), m_endpoint(endpoint), m_shared(shared),
       m_progress(reports_progress ? std::make_unique<StatusLine>(STDERR_FILENO) : nullptr) {}
 

@@ -17,8 +17,8 @@
 
 namespace netlab::bench {
 
-// Counters every worker thread adds to, and the flag that stops them all.
-struct Shared {
+// One run's state: the counters every worker thread adds to, and the flag that stops them all.
+struct RunState {
   std::atomic<int> interrupt_signal{0};
   std::atomic<std::uint64_t> messages{0};
   std::atomic<std::uint64_t> bytes{0};
@@ -48,7 +48,7 @@ public:
   StatusLine* progress() { return m_progress.get(); }
 
 protected:
-  Worker(const BenchConfig& config, const loop::Endpoint& endpoint, Shared& shared, bool reports_progress);
+  Worker(const BenchConfig& config, const loop::Endpoint& endpoint, RunState& shared, bool reports_progress);
 
   // Opens every connection, at the start of run().
   virtual void start() = 0;
@@ -67,7 +67,7 @@ protected:
 
   const BenchConfig& m_config;
   loop::Endpoint m_endpoint;
-  Shared& m_shared;
+  RunState& m_shared;
   loop::Loop m_loop;
   BenchResult m_result;
   bool m_connect_refused = false;
@@ -100,9 +100,9 @@ std::vector<std::unique_ptr<Connection>> make_connections(const std::vector<int>
 
 // The connection indexes `indexes` (each one's offset in the pattern follows from it) against
 // `endpoint`, over TCP (TLS when config.tls is set) or UDP as config.udp says.
-std::unique_ptr<Worker> make_tcp_worker(const BenchConfig& config, const loop::Endpoint& endpoint, Shared& shared,
+std::unique_ptr<Worker> make_tcp_worker(const BenchConfig& config, const loop::Endpoint& endpoint, RunState& shared,
                                         const std::vector<int>& indexes, bool reports_progress);
-std::unique_ptr<Worker> make_udp_worker(const BenchConfig& config, const loop::Endpoint& endpoint, Shared& shared,
+std::unique_ptr<Worker> make_udp_worker(const BenchConfig& config, const loop::Endpoint& endpoint, RunState& shared,
                                         const std::vector<int>& indexes, bool reports_progress);
 
 } // namespace netlab::bench

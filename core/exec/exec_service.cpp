@@ -10,11 +10,11 @@ namespace {
 class ExecService : public net::Service {
 public:
   ExecService(loop::Loop& loop, const ExecServiceConfig& options, bool legacy)
-      : m_shared(std::make_unique<detail::Shared>(loop, options)), m_legacy(legacy) {}
+      : m_shared(std::make_unique<detail::ServiceState>(loop, options)), m_legacy(legacy) {}
   ~ExecService() override { on_stop(); }
 
   void on_connection(const std::shared_ptr<net::Connection>& connection) override {
-    std::shared_ptr<detail::Session> session;
+    std::shared_ptr<detail::ServerSession> session;
     if (m_legacy) {
       session = detail::make_legacy_session(*m_shared, connection);
     } else {
@@ -35,7 +35,7 @@ public:
   }
 
 private:
-  std::unique_ptr<detail::Shared> m_shared;
+  std::unique_ptr<detail::ServiceState> m_shared;
   bool m_legacy;
 };
 

@@ -15,9 +15,9 @@ namespace {
 
 using nlohmann::json;
 
-class FramedSession : public Session, public std::enable_shared_from_this<FramedSession> {
+class FramedSession : public ServerSession, public std::enable_shared_from_this<FramedSession> {
 public:
-  FramedSession(Shared& shared, std::shared_ptr<net::Connection> connection)
+  FramedSession(ServiceState& shared, std::shared_ptr<net::Connection> connection)
       : m_shared(shared), m_connection(std::move(connection)) {}
 
   void start() override {
@@ -358,7 +358,7 @@ private:
     }
   }
 
-  Shared& m_shared;
+  ServiceState& m_shared;
   std::shared_ptr<net::Connection> m_connection;
   std::shared_ptr<net::FramedStream> m_framed;
   std::string m_nonce;
@@ -368,7 +368,7 @@ private:
   HangupWatch m_hangup;
   std::shared_ptr<loop::Timer> m_auth_deadline;
   std::shared_ptr<loop::Timer> m_auth_wait;
-  std::list<Session*>::iterator m_unauth_position;
+  std::list<ServerSession*>::iterator m_unauth_position;
   bool m_in_unauth = false;
   std::string m_throttle_key;
   bool m_auth_reserved = false;
@@ -377,7 +377,7 @@ private:
 
 } // namespace
 
-std::shared_ptr<Session> make_framed_session(Shared& shared, std::shared_ptr<net::Connection> connection) {
+std::shared_ptr<ServerSession> make_framed_session(ServiceState& shared, std::shared_ptr<net::Connection> connection) {
   return std::make_shared<FramedSession>(shared, std::move(connection));
 }
 

@@ -11,8 +11,8 @@ namespace {
 using nlohmann::json;
 
 // protocol.md §4: raw command bytes in; length, JSON header and stdout+stderr out.
-class LegacySession : public Session, public std::enable_shared_from_this<LegacySession> {
-  // Keeps Shared::legacy_held equal to what this session holds now; when that drops, paused
+class LegacySession : public ServerSession, public std::enable_shared_from_this<LegacySession> {
+  // Keeps ServiceState::legacy_held equal to what this session holds now; when that drops, paused
   // commands may go on.
   void account() {
     std::uint64_t now = m_closed ? 0 : m_out.size() + m_err.size() + m_connection->stream().write_queue_size();
@@ -26,7 +26,7 @@ class LegacySession : public Session, public std::enable_shared_from_this<Legacy
   std::uint64_t m_held = 0;
 
 public:
-  LegacySession(Shared& shared, std::shared_ptr<net::Connection> connection)
+  LegacySession(ServiceState& shared, std::shared_ptr<net::Connection> connection)
       : m_shared(shared), m_connection(std::move(connection)) {}
 
   void start() override {
@@ -189,7 +189,7 @@ private:
     }
   }
 
-  Shared& m_shared;
+  ServiceState& m_shared;
   std::shared_ptr<net::Connection> m_connection;
   std::string m_pending;
   std::string m_out;
@@ -198,7 +198,7 @@ private:
 
 } // namespace
 
-std::shared_ptr<Session> make_legacy_session(Shared& shared, std::shared_ptr<net::Connection> connection) {
+std::shared_ptr<ServerSession> make_legacy_session(ServiceState& shared, std::shared_ptr<net::Connection> connection) {
   return std::make_shared<LegacySession>(shared, std::move(connection));
 }
 

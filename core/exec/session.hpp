@@ -40,9 +40,11 @@ void arm_idle_timer(loop::Timer& timer, double seconds, const std::shared_ptr<Se
   });
 }
 
-class Session {
+// One client's connection to exec-server, spoken framed (framed_session.cpp) or legacy
+// (legacy_session.cpp).
+class ServerSession {
 public:
-  virtual ~Session() = default;
+  virtual ~ServerSession() = default;
   virtual void start() = 0;
   virtual void close() = 0;
   // Closes a connection that has not authenticated, saying why.
@@ -80,10 +82,10 @@ protected:
   bool m_closed = false;
 };
 
-// What all sessions of one loop share. Sessions live in `sessions` until they close, so they
+// The exec service's state on one loop, which all its sessions share. Sessions live in `sessions` until they close, so they
 // never outlive it.
-struct Shared {
-  Shared(loop::Loop& l, ExecServiceConfig o) : loop(l), options(std::move(o)) {
+struct ServiceState {
+  ServiceState(loop::Loop& l, ExecServiceConfig o) : loop(l), options(std::move(o)) {
     // Every command runs as a process tree, so nothing it starts outlives it (docs/security.md).
     auto started = loop::Reaper::start(loop);
     if (!started) {
@@ -95,13 +97,13 @@ struct Shared {
   ExecServiceConfig options;
   std::shared_ptr<loop::Reaper> reaper;
   std::shared_ptr<std::size_t> running = std::make_shared<std::size_t>(0);
-  std::unordered_map<Session*, std::shared_ptr<Session>> sessions;
+  std::unordered_map<ServerSession*, std::shared_ptr<ServerSession>> sessions;
   // Connections that still have to authenticate, oldest first.
-  std::list<Session*> unauthenticated;
+  std::list<ServerSession*> unauthenticated;
   // Legacy output held by all sessions (collected plus queued unsent), and the sessions whose
   // commands are paused until it drops under legacy_max_held.
   std::uint64_t legacy_held = 0;
-  std::list<std::weak_ptr<Session>> legacy_paused;
+  std::list<std::weak_ptr<ServerSession>> legacy_paused;
 
   void resume_legacy() {
     while (!legacy_paused.empty() && legacy_held < options.legacy_max_held) {
@@ -186,7 +188,7 @@ inline void enable_keepalive(loop::Stream& stream) {
 }
 
 // One session on `connection`, registered in shared.sessions by the caller and started by it.
-std::shared_ptr<Session> make_framed_session(Shared& shared, std::shared_ptr<net::Connection> connection);
-std::shared_ptr<Session> make_legacy_session(Shared& shared, std::shared_ptr<net::Connection> connection);
+std::shared_ptr<ServerSession> make_framed_session(ServiceState& shared, std::shared_ptr<net::Connection> connection);
+std::shared_ptr<ServerSession> make_legacy_session(ServiceState& shared, std::shared_ptr<net::Connection> connection);
 
 } // namespace netlab::exec::detail

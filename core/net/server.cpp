@@ -122,12 +122,12 @@ std::string peer_name(loop::Stream& stream) {
 namespace {
 
 // One loop: its listener, tracker and service.
-class Worker {
+class ServerWorker {
 public:
-  Worker(std::atomic<std::size_t>& count, const ServerConfig& config, AccessGate& gate)
+  ServerWorker(std::atomic<std::size_t>& count, const ServerConfig& config, AccessGate& gate)
       : m_tracker(m_loop, count, config.limits, &gate) {}
   // Close callbacks refer to the tracker and service, so they must run while those still exist.
-  ~Worker() {
+  ~ServerWorker() {
     stop();
     m_loop.close_all();
   }
@@ -190,9 +190,9 @@ Result<void> run_server(const ServerConfig& config, const ServiceFactory& factor
   // Shared by every worker, so --max-conns-per-ip counts an address across all of them.
   AccessGate gate(config.access);
   int workers = std::max(1, config.workers);
-  std::vector<std::unique_ptr<Worker>> pool;
+  std::vector<std::unique_ptr<ServerWorker>> pool;
   for (int i = 0; i < workers; ++i) {
-    pool.push_back(std::make_unique<Worker>(count, config, gate));
+    pool.push_back(std::make_unique<ServerWorker>(count, config, gate));
   }
 
   // The first worker binds (learning the port when 0 was asked for); the others join it.

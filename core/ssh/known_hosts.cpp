@@ -11,22 +11,19 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "core/ssh/session.hpp"
+
 namespace netlab::ssh::known_hosts {
 namespace {
 
 enum class Marker { none, cert_authority, revoked };
-
-struct KeyDeleter {
-  void operator()(ssh_key key) const { ssh_key_free(key); }
-};
-using OwnedKey = std::unique_ptr<ssh_key_struct, KeyDeleter>;
 
 // A line that applies to the looked-up name and whose key could be read.
 struct Entry {
   Marker marker = Marker::none;
   // The key, for the types libssh reads; null for the types ssh reads but netlab cannot check
   // (ssh-dss, security keys, certificates): such a key is "another key" and never this one.
-  OwnedKey key;
+  KeyPtr key;
   Place place;
 };
 
@@ -227,7 +224,7 @@ int rsa_modulus_bits(std::string_view blob) {
 }
 
 struct ParsedKey {
-  OwnedKey key; // null for a type netlab cannot compare
+  KeyPtr key; // null for a type netlab cannot compare
 };
 
 // A key as sshkey_read reads it: "TYPE BASE64[ comment]". nullopt when ssh would skip the line.
@@ -268,7 +265,7 @@ std::optional<ParsedKey> parse_key(std::string_view text) {
   if (ssh_pki_import_pubkey_base64(canonical.c_str(), type->libssh, &raw) != SSH_OK || raw == nullptr) {
     return std::nullopt;
   }
-  OwnedKey key(raw);
+  KeyPtr key(raw);
   if (ssh_key_type(key.get()) != type->libssh) {
     return std::nullopt;
   }
