@@ -4,6 +4,7 @@ Every suite is a plain unittest module run by ctest with NETLAB pointing at the 
 whose peer program is missing exits 77, which ctest reports as skipped.
 """
 import atexit
+import collections
 import os
 import re
 import shutil
@@ -275,6 +276,27 @@ def tcp_unread_bytes(server_port):
 def udp_unread_bytes(port):
     """Bytes of datagrams queued on the UDP socket bound to `port` that its owner has not read."""
     return sum(rx for local, _, _, rx, _ in _proc_net("udp") if local == port)
+
+
+ProcessStat = collections.namedtuple("ProcessStat", "pid state ppid pgrp session")
+
+
+def process_stat(pid):
+    """pid's /proc/PID/stat as a ProcessStat, None once it is gone. The fields are read after the
+    last ")", since the command name between the parentheses may hold spaces and parentheses."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # After "(comm)": state ppid pgrp session ...
+    return ProcessStat(int(pid), fields[0], int(fields[1]), int(fields[2]), int(fields[3]))
+
+
+def process_stats():
+    """A ProcessStat for every process on the machine (those that end while being read are left out)."""
+    stats = (process_stat(name) for name in os.listdir("/proc") if name.isdigit())
+    return [stat for stat in stats if stat is not None]
 
 
 def descendants(pid):

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 
-from netlab_test import SKIP, free_port
+from netlab_test import SKIP, free_port, process_stat
 
 SSHD = "/usr/sbin/sshd"
 
@@ -47,9 +47,7 @@ def kill_session_of(pattern):
     process, as a lost network or a crashed server would."""
     pid = subprocess.run(["pgrep", "-f", "-x", pattern], capture_output=True, text=True).stdout.split()[0]
     while pid != "1":
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        pid = fields[1]  # the parent
+        pid = str(process_stat(pid).ppid)
         with open(f"/proc/{pid}/comm") as f:
             if f.read().strip() == "sshd":
                 os.kill(int(pid), signal.SIGKILL)

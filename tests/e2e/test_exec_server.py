@@ -370,17 +370,7 @@ class TestProcessHygiene(Base):
 
 def descendants_of(pid):
     """Every live (non-zombie) process below pid, found through /proc's parent links."""
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            continue
-        if fields[0] not in ("Z", "X"):
-            parents[int(entry)] = int(fields[1])
+    parents = {stat.pid: stat.ppid for stat in nt.process_stats() if stat.state not in ("Z", "X")}
     found, frontier = set(), {pid}
     while frontier:
         frontier = {p for p, parent in parents.items() if parent in frontier} - found

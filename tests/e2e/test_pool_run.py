@@ -11,7 +11,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netlab_test import NETLAB, main, run  # noqa: E402
+from netlab_test import NETLAB, main, process_stat, process_stats, run  # noqa: E402
 
 
 def pool(*args, **kwargs):
@@ -31,11 +31,8 @@ def joblog_rows(path):
 
 def alive(pid):
     """True if `pid` exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+    stat = process_stat(pid)
+    return stat is not None and stat.state != "Z"
 
 
 class PoolRunTest(unittest.TestCase):
@@ -347,18 +344,13 @@ class PoolRunSignalTest(unittest.TestCase):
 
 def watchdogs_of(pool_pid):
     """pool-run's children that run netlab itself: the watchdog it forks."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pool_pid and os.path.realpath(f"/proc/{name}/exe") == os.path.realpath(NETLAB):
-                found.append(int(name))
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-    return found
+    return [stat.pid for stat in process_stats() if stat.ppid == pool_pid and runs_netlab(stat.pid)]
+
+
+def runs_netlab(pid):
+    """True if pid runs the netlab binary under test (False once it is gone)."""
+    return os.path.realpath(f"/proc/{pid}/exe") == os.path.realpath(NETLAB)
+
 
 # --shell templates in every quoting context, with inputs written to break out of each one.
 # "refuse": pool-run must refuse the template (exit 2, a message showing the safe forms);

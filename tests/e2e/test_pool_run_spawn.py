@@ -192,19 +192,7 @@ def start_on_terminal(args, stderr, env=None):
 
 def session_members(sid):
     """PIDs of the live processes in session sid."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # After "(comm)": state ppid pgrp session ...
-        if int(fields[3]) == sid and fields[0] != "Z":
-            found.append(int(name))
-    return found
+    return [stat.pid for stat in nt.process_stats() if stat.session == sid and stat.state != "Z"]
 
 
 def kill_session(sid):
