@@ -12,7 +12,8 @@ namespace {
 // The command line as typed; only cmd/ has ...Options. Core takes a ...Config of values.
 struct Options {
   std::string address = "127.0.0.1:8080";
-  double timeout = 10;
+  // A duration CLI11 binds is a number, so its name says the unit; core gets a Seconds.
+  double timeout_s = 10;
 };
 
 int run_name(const Options& options) {
@@ -24,7 +25,7 @@ int run_name(const Options& options) {
   // exit code of its failure:
   //   name::NameConfig config;
   //   config.address = address;
-  //   config.timeout = std::chrono::duration<double>(options.timeout);
+  //   config.timeout = Seconds(options.timeout_s);
   //   return value_or_throw(name::run_name(config));
   return k_exit_ok;
 }
@@ -36,7 +37,7 @@ Runner setup_name(CLI::App& app) {
   app.add_option("ADDR", options->address, "address: HOST:PORT, [IPv6]:PORT, PORT or unix:/path")
       ->capture_default_str();
   // Numbers go through cmd/values: units ("250ms", "64K"), bounds, and netlab's own messages.
-  as_duration(app.add_option("--timeout", options->timeout, "give up after SECONDS")->capture_default_str());
+  as_duration(app.add_option("--timeout", options->timeout_s, "give up after SECONDS")->capture_default_str());
   set_example(app, "  netlab name 127.0.0.1:8080 --timeout 5");
   return [options] { return run_name(*options); };
 }

@@ -21,7 +21,7 @@ struct Options {
   std::string address;
   std::string token_file;
   bool shell = false;
-  double timeout = 0;
+  double timeout_s = 0;
   bool json = false;
   bool no_stdin = false;
   std::vector<std::string> command;
@@ -73,7 +73,7 @@ int run_exec_client(const Options& options) {
     throw UsageError("--tls needs a TCP address");
   }
   client.shell = options.shell;
-  client.timeout = options.timeout;
+  client.timeout = Seconds(options.timeout_s);
   client.json = options.json;
   client.command = options.command;
   client.send_stdin = !options.command.empty() && !options.no_stdin && !is_tty(0);
@@ -97,7 +97,7 @@ Runner setup_exec_client(CLI::App& app) {
                  "NETLAB_TOKEN, if set, holds the token itself")
       ->type_name("FILE");
   app.add_flag("--shell", options->shell, "send the command (or each line) as one shell command line");
-  as_duration(app.add_option("--timeout", options->timeout,
+  as_duration(app.add_option("--timeout", options->timeout_s,
                              "ask the server to kill the command after SECONDS (exit 124)"),
               {.min = 0, .above = true});
   app.add_flag("--json", options->json,

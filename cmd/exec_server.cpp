@@ -27,16 +27,16 @@ struct Options {
   bool shell = false;
   std::vector<std::string> allow;
   std::vector<std::string> allow_env;
-  double timeout = 0;
+  double timeout_s = 0;
   std::uint64_t max_output = 1ull << 30;
   std::uint64_t max_body = frame::k_default_max_body;
   std::size_t max_conns = 256;
   AccessOptions access;
   std::size_t max_running = 64;
-  double idle_timeout = 300;
-  double auth_timeout = 10;
+  double idle_timeout_s = 300;
+  double auth_timeout_s = 10;
   std::size_t max_unauthenticated = 32;
-  double kill_grace = 2;
+  double kill_grace_s = 2;
   std::string protocol = "framed";
   bool insecure = false;
   std::string port_file;
@@ -44,7 +44,7 @@ struct Options {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_client_ca;
-  double tls_handshake_timeout = 10;
+  double tls_handshake_timeout_s = 10;
 };
 
 // --tls: TLS 1.3 only. With certificates, the server shows --tls-cert (and asks clients for one
@@ -122,15 +122,15 @@ int run_exec_server(const Options& options) {
     }
   }
   service.policy.allow_env = options.allow_env;
-  service.policy.max_timeout = options.timeout;
+  service.policy.max_timeout = Seconds(options.timeout_s);
   service.max_output = options.max_output;
   service.max_running = options.max_running;
   service.limits.max_body = options.max_body;
-  service.idle_timeout = options.idle_timeout;
-  service.auth_timeout = options.auth_timeout;
+  service.idle_timeout = Seconds(options.idle_timeout_s);
+  service.auth_timeout = Seconds(options.auth_timeout_s);
   service.max_unauthenticated = options.max_unauthenticated;
-  service.kill_grace_s = options.kill_grace;
-  double handshake_timeout = options.tls_handshake_timeout;
+  service.kill_grace = Seconds(options.kill_grace_s);
+  double handshake_timeout = options.tls_handshake_timeout_s;
   auto served = net::run_server(config, [service, legacy, tls_context, handshake_timeout](loop::Loop& loop) {
     auto inner = legacy ? exec::make_legacy_service(loop, service) : exec::make_exec_service(loop, service);
     if (tls_context) {
@@ -163,11 +163,11 @@ Runner setup_exec_server(CLI::App& app) {
                  "set; without, any key but PATH, LD_*, BASH_ENV, ENV and the others docs/security.md lists "
                  "(all with --shell)")
       ->type_name("KEY");
-  as_duration(app.add_option("--timeout", options->timeout,
+  as_duration(app.add_option("--timeout", options->timeout_s,
                              "kill a command after SECONDS (TERM, then KILL after --kill-grace); the most a "
                              "request may ask for (0: no limit)")
                   ->capture_default_str());
-  as_duration(app.add_option("--kill-grace", options->kill_grace, "time between SIGTERM and SIGKILL on timeout")
+  as_duration(app.add_option("--kill-grace", options->kill_grace_s, "time between SIGTERM and SIGKILL on timeout")
                   ->capture_default_str(),
               {.min = 0.001, .max = 3600.0});
   as_size(app.add_option("--max-output", options->max_output,
@@ -181,9 +181,9 @@ Runner setup_exec_server(CLI::App& app) {
                ->capture_default_str(),
            1);
   add_connection_limits(
-      app, options->max_conns, options->access, options->idle_timeout,
+      app, options->max_conns, options->access, options->idle_timeout_s,
       "close a connection with no command running for SECONDS, or not authenticated by then (0: never)");
-  as_duration(app.add_option("--auth-timeout", options->auth_timeout,
+  as_duration(app.add_option("--auth-timeout", options->auth_timeout_s,
                              "with a token, close a connection not authenticated within SECONDS (0: only "
                              "--idle-timeout)")
                   ->capture_default_str());
@@ -204,7 +204,7 @@ Runner setup_exec_server(CLI::App& app) {
   app.add_option("--tls-client-ca", options->tls_client_ca,
                  "with --tls-cert: require a client certificate signed by a CA in FILE (PEM)")
       ->type_name("FILE");
-  as_duration(app.add_option("--tls-handshake-timeout", options->tls_handshake_timeout,
+  as_duration(app.add_option("--tls-handshake-timeout", options->tls_handshake_timeout_s,
                              "close a connection whose TLS handshake is not done within this time")
                   ->capture_default_str(),
               {.min = 0, .above = true});

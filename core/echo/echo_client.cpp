@@ -33,7 +33,7 @@ constexpr std::size_t k_chunk = 64 * 1024;
 }
 
 Fd connect(const EchoClientConfig& options) {
-  auto fd = net::connect_stream(options.address, net::deadline_after(options.timeout));
+  auto fd = net::connect_stream(options.address, net::deadline_after(Seconds(options.timeout)));
   if (!fd) {
     if (fd.code() == ETIMEDOUT) {
       throw TimeoutError(fd.error());
@@ -59,7 +59,7 @@ struct Link {
 // Sends one line and returns the reply up to and including its newline.
 std::string exchange(Link& link, const std::string& line, std::string& pending, double timeout) {
   int fd = link.fd;
-  auto deadline = net::deadline_after(timeout);
+  auto deadline = net::deadline_after(Seconds(timeout));
   link.send(line + "\n", deadline);
   while (true) {
     auto newline = pending.find('\n');
@@ -278,8 +278,8 @@ void run_client(const EchoClientConfig& options) {
       throw Error(made.error());
     }
     session = std::move(*made);
-    auto done =
-        tls::handshake(fd.get(), *session, early, net::deadline_after(options.timeout > 0 ? options.timeout : 10));
+    auto done = tls::handshake(fd.get(), *session, early,
+                               net::deadline_after(Seconds(options.timeout > 0 ? options.timeout : 10)));
     if (!done) {
       if (done.code() == ETIMEDOUT) {
         throw TimeoutError(done.error());
@@ -298,7 +298,7 @@ void run_client(const EchoClientConfig& options) {
     if (session) {
       // Say goodbye properly so the server can tell our end from a cut; best effort.
       session->close_notify();
-      (void)tls::flush(fd.get(), *session, net::deadline_after(1));
+      (void)tls::flush(fd.get(), *session, net::deadline_after(Seconds(1)));
     }
   }
 }

@@ -35,7 +35,7 @@ using nlohmann::json;
 
 constexpr std::size_t k_chunk = 64 * 1024;
 // The server's grace between SIGTERM and SIGKILL plus room for the last frames to arrive.
-constexpr double k_timeout_margin = 10;
+constexpr Seconds k_timeout_margin{10};
 
 [[noreturn]] void protocol_error(const std::string& message) { throw Error("protocol: " + message, k_exit_connect); }
 
@@ -300,19 +300,20 @@ Outcome run_command(Channel& channel, const ExecClientConfig& options, std::int6
                     std::string_view body) {
   request["type"] = "exec";
   request["id"] = id;
-  if (options.timeout > 0) {
-    request["timeout"] = options.timeout;
+  if (options.timeout > Seconds::zero()) {
+    request["timeout"] = options.timeout.count(); // protocol.md: seconds, a number
   }
   json command = request.contains("shell") ? request["shell"] : request["argv"];
   channel.send(request, body, std::nullopt);
 
-  auto deadline = options.timeout > 0 ? net::deadline_after(options.timeout + k_timeout_margin) : std::nullopt;
+  auto deadline =
+      options.timeout > Seconds::zero() ? net::deadline_after(options.timeout + k_timeout_margin) : std::nullopt;
   int interrupts = 0;
   auto on_interrupt = [&] {
     if (++interrupts >= 2) {
       throw InterruptedError();
     }
-    channel.send(json{{"type", "signal"}, {"id", id}, {"signal", "INT"}}, {}, net::deadline_after(5));
+    channel.send(json{{"type", "signal"}, {"id", id}, {"signal", "INT"}}, {}, net::deadline_after(Seconds(5)));
   };
   std::uint64_t got[3] = {0, 0, 0};
   std::string captured[3];

@@ -8,6 +8,7 @@
 
 #include "core/net/address.hpp"
 #include "core/tls/context.hpp"
+#include "core/util/duration.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::exec {
@@ -18,8 +19,8 @@ struct ExecClientConfig {
   std::string token;
   // Send the command as a `shell` string rather than an argv.
   bool shell = false;
-  // The remote timeout in seconds (0: the server's). The client waits that long plus a margin.
-  double timeout = 0;
+  // The remote timeout (0: the server's). The client waits that long plus a margin.
+  Seconds timeout{0};
   // One JSON object per command on stdout instead of the raw output.
   bool json = false;
   // With words: run them once. Without: a REPL reading lines from `in_fd`.
@@ -28,7 +29,8 @@ struct ExecClientConfig {
   bool send_stdin = false;
   // Print the `>>: ` prompt (stdin is a terminal).
   bool interactive = false;
-  double connect_timeout = 10;
+  // For the TCP connect, then again for the TLS handshake and for the server's hello.
+  Seconds connect_timeout{10};
   // TLS 1.3 with this client context (null: plain TCP): the pre-shared-key context made from the
   // token, or a certificate-verifying one; `sni` (if given) is the name sent and verified.
   std::shared_ptr<tls::Context> tls;

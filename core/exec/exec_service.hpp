@@ -11,6 +11,7 @@
 #include "core/exec/request.hpp"
 #include "core/frame/frame.hpp"
 #include "core/net/server.hpp"
+#include "core/util/duration.hpp"
 
 namespace netlab::exec {
 
@@ -22,18 +23,19 @@ struct ExecServiceConfig {
   // Commands running at once on this server; more get `busy`.
   std::size_t max_running = 64;
   frame::Limits limits;
-  double kill_grace_s = 2.0;
-  // Seconds a connection may sit without a running command.
-  double idle_timeout = 300;
-  // Seconds a connection has to authenticate (with a token); 0: only idle_timeout applies.
-  double auth_timeout = 10;
+  // After the SIGTERM of a timed-out command, how long before SIGKILL.
+  Seconds kill_grace{2.0};
+  // How long a connection may sit without a running command; 0: for ever.
+  Seconds idle_timeout{300};
+  // How long a connection has to authenticate (with a token); 0: only idle_timeout applies.
+  Seconds auth_timeout{10};
   // Connections still to authenticate at once; one more evicts the oldest of them, so strangers
   // that connect and say nothing cannot keep the token holder out.
   std::size_t max_unauthenticated = 32;
   // Failed authentications per peer address (127.0.0.0/8 counts as one, IPv6 by /64): a burst
-  // of auth_burst, then one per auth_interval seconds; attempts beyond wait their turn.
+  // of auth_burst, then one per auth_interval; attempts beyond wait their turn.
   std::size_t auth_burst = 10;
-  double auth_interval = 0.1;
+  Seconds auth_interval{0.1};
   // Bytes queued to a client that is not reading before we stop reading the command's output.
   std::size_t max_buffered = 1 << 20;
   // Exec requests a client may pipeline before we stop reading its socket.

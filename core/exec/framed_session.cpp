@@ -178,7 +178,7 @@ private:
       spec.cwd = std::move(request.cwd);
       spec.stdin_data = std::move(request.stdin_data);
       spec.timeout = request.timeout;
-      spec.kill_grace_s = m_shared.options.kill_grace_s;
+      spec.kill_grace = m_shared.options.kill_grace;
       spec.max_output = m_shared.options.max_output;
       spec.reaper = m_shared.reaper;
       std::weak_ptr<FramedSession> weak = weak_from_this();
@@ -264,14 +264,14 @@ private:
     }
     m_unauth_position = waiting.insert(waiting.end(), this);
     m_in_unauth = true;
-    if (m_shared.options.auth_timeout > 0) {
+    if (m_shared.options.auth_timeout > Seconds::zero()) {
       m_auth_deadline = loop::Timer::create(m_shared.loop);
       std::weak_ptr<FramedSession> weak = weak_from_this();
-      m_auth_deadline->start(to_ms(m_shared.options.auth_timeout), 0, [weak] {
+      m_auth_deadline->start(timer_ms(m_shared.options.auth_timeout), 0, [weak] {
         if (auto self = weak.lock(); self && !self->m_authed) {
           self->fail(nullptr, "auth-timeout",
                      fmt::format("not authenticated within {} s (--auth-timeout)",
-                                 self->m_shared.options.auth_timeout));
+                                 self->m_shared.options.auth_timeout.count()));
         }
       });
     }
@@ -291,7 +291,8 @@ private:
   // Checks the MAC when this peer's address has budget left, else once its turn comes: a guess
   // costs every later guess from that address auth_interval (after a burst of auth_burst).
   void throttle_auth(frame::Frame&& frame) {
-    const auto interval = static_cast<std::uint64_t>(m_shared.options.auth_interval * 1e9);
+    const auto interval = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(m_shared.options.auth_interval).count());
     const auto burst = interval * m_shared.options.auth_burst;
     const auto now = uv_hrtime();
     m_throttle_key = throttle_key(*m_connection);
@@ -342,7 +343,8 @@ private:
       return;
     }
     m_auth_reserved = false;
-    const auto interval = static_cast<std::uint64_t>(m_shared.options.auth_interval * 1e9);
+    const auto interval = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(m_shared.options.auth_interval).count());
     auto found = m_shared.auth_tat.find(m_throttle_key);
     if (found != m_shared.auth_tat.end()) {
       found->second = found->second > interval ? found->second - interval : 0;
@@ -353,7 +355,7 @@ private:
   }
 
   void arm_idle() {
-    if (m_shared.options.idle_timeout > 0 && !m_closed) {
+    if (m_shared.options.idle_timeout > Seconds::zero() && !m_closed) {
       arm_idle_timer(*m_idle, m_shared.options.idle_timeout, shared_from_this());
     }
   }

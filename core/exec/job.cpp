@@ -17,12 +17,6 @@ extern char** environ;
 namespace netlab::exec {
 namespace {
 
-// Clamped: a client may ask for any finite timeout, and converting an out-of-range double is
-// undefined.
-std::uint64_t to_ms(double seconds) {
-  return static_cast<std::uint64_t>(std::llround(std::clamp(seconds, 0.0, 1e9) * 1000));
-}
-
 // Ours, minus NETLAB_TOKEN (the server's secret is not its commands'), with `overrides` on top.
 std::vector<std::string> merged_environment(const std::vector<std::string>& overrides) {
   std::vector<std::string> out;
@@ -129,10 +123,10 @@ Result<void> Job::spawn() {
     }
   }
 
-  if (m_spec.timeout > 0) {
+  if (m_spec.timeout > Seconds::zero()) {
     m_timer = loop::Timer::create(m_loop);
     // One repeating timer: the first tick asks politely, the next ones insist.
-    m_timer->start(to_ms(m_spec.timeout), std::max<std::uint64_t>(1, to_ms(m_spec.kill_grace_s)),
+    m_timer->start(timer_ms(m_spec.timeout), std::max<std::uint64_t>(1, timer_ms(m_spec.kill_grace)),
                    [self = shared_from_this()] { self->on_timer(); });
   }
   return {};
@@ -251,7 +245,7 @@ void Job::on_exit(loop::ExitStatus status) {
   if (!m_finished && (m_stdout || m_stderr)) {
     // A process that left the group (setsid) may still hold the pipes; wait for it only so long.
     m_drain = loop::Timer::create(m_loop);
-    m_drain->start(to_ms(m_spec.drain_after_exit), 0, [self = shared_from_this()] {
+    m_drain->start(timer_ms(m_spec.drain_after_exit), 0, [self = shared_from_this()] {
       self->close_output(1);
       self->close_output(2);
     });

@@ -16,6 +16,7 @@
 #include "core/loop/reaper.hpp"
 #include "core/loop/tcp.hpp"
 #include "core/loop/timer.hpp"
+#include "core/util/duration.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::exec {
@@ -28,14 +29,14 @@ struct ExecJobSpec {
   std::vector<std::string> env;
   std::optional<std::string> cwd;
   std::string stdin_data;
-  // Seconds; 0 for none. On expiry the group gets SIGTERM, then SIGKILL after `kill_grace_s`.
-  double timeout = 0;
-  double kill_grace_s = 2.0;
+  // 0 for none. On expiry the group gets SIGTERM, then SIGKILL after `kill_grace`.
+  Seconds timeout{0};
+  Seconds kill_grace{2.0};
   // Bytes of stdout + stderr passed on; the command is killed once it writes more.
   std::uint64_t max_output = UINT64_MAX;
   // After the command exits, how long a process that escaped its group may keep the output
   // pipes open before we stop waiting for them.
-  double drain_after_exit = 2.0;
+  Seconds drain_after_exit{2.0};
   // With a reaper, the command runs as a loop::ProcessTree: the timeout, the output cap, abort()
   // and the command's exit reach every process it started, also those that left its process
   // group or session, and the job counts as running until the last of them is gone. Without one,

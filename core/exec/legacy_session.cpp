@@ -110,7 +110,7 @@ private:
     spec.argv = m_shared.options.legacy_shell;
     spec.argv.push_back(std::move(command));
     spec.timeout = m_shared.options.policy.max_timeout;
-    spec.kill_grace_s = m_shared.options.kill_grace_s;
+    spec.kill_grace = m_shared.options.kill_grace;
     spec.max_output = std::min(m_shared.options.max_output, m_shared.options.legacy_max_output);
     spec.reaper = m_shared.reaper;
     std::weak_ptr<LegacySession> weak = weak_from_this();
@@ -184,7 +184,7 @@ private:
   }
 
   void arm_idle() {
-    if (m_shared.options.idle_timeout > 0 && !m_closed) {
+    if (m_shared.options.idle_timeout > Seconds::zero() && !m_closed) {
       arm_idle_timer(*m_idle, m_shared.options.idle_timeout, shared_from_this());
     }
   }

@@ -91,8 +91,8 @@ std::variant<Request, RequestError> parse_exec(frame::Frame&& frame, const Polic
     if (!timeout->is_number() || !std::isfinite(timeout->get<double>()) || timeout->get<double>() <= 0) {
       return bad("\"timeout\" must be a positive number of seconds");
     }
-    double asked = timeout->get<double>();
-    request.timeout = policy.max_timeout > 0 ? std::min(asked, policy.max_timeout) : asked;
+    Seconds asked{timeout->get<double>()};
+    request.timeout = policy.max_timeout > Seconds::zero() ? std::min(asked, policy.max_timeout) : asked;
   }
 
   if (auto env = header.find("env"); env != header.end() && !env->is_null()) {

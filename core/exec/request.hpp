@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/frame/frame.hpp"
+#include "core/util/duration.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::exec {
@@ -33,8 +34,8 @@ struct Policy {
   // Environment keys a request may set in addition to (with `allow`: instead of) the default
   // rule; see env_key_allowed.
   std::vector<std::string> allow_env;
-  // Seconds; a request's own timeout is capped to it. 0 means no limit.
-  double max_timeout = 0;
+  // A request's own timeout is capped to it. 0 means no limit.
+  Seconds max_timeout{0};
 };
 
 // Keys that make a program run code or load libraries of the caller's choosing (the dynamic
@@ -58,8 +59,8 @@ struct Request {
   // The file executed when it is not argv[0] looked up in PATH: the --allow'ed program's path.
   std::optional<std::string> program;
   bool shell = false;
-  // Seconds, 0 for none; already capped by the policy.
-  double timeout = 0;
+  // 0 for none; already capped by the policy. On the wire, "timeout" in seconds (a number).
+  Seconds timeout{0};
   // Added to (or replacing in) the server's environment, as "KEY=VALUE".
   std::vector<std::string> env;
   std::optional<std::string> cwd;

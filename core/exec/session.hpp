@@ -27,13 +27,11 @@
 
 namespace netlab::exec::detail {
 
-inline std::uint64_t to_ms(double seconds) { return static_cast<std::uint64_t>(std::clamp(seconds, 0.0, 1e9) * 1000); }
-
 // (Re)starts a session's idle timer; a weak reference, so a timer never keeps a session alive.
 template <typename Session>
-void arm_idle_timer(loop::Timer& timer, double seconds, const std::shared_ptr<Session>& session) {
+void arm_idle_timer(loop::Timer& timer, Seconds idle, const std::shared_ptr<Session>& session) {
   std::weak_ptr<Session> weak = session;
-  timer.start(to_ms(seconds), 0, [weak] {
+  timer.start(timer_ms(idle), 0, [weak] {
     if (auto self = weak.lock()) {
       self->close();
     }

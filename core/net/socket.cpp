@@ -18,7 +18,8 @@
 
 namespace netlab::net {
 
-Deadline deadline_after(double seconds) {
+Deadline deadline_after(Seconds duration) {
+  double seconds = duration.count();
   if (seconds <= 0) {
     return std::nullopt;
   }

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "core/net/address.hpp"
+#include "core/util/duration.hpp"
 #include "core/util/fd.hpp"
 #include "core/util/result.hpp"
 
@@ -17,7 +18,8 @@ using Clock = std::chrono::steady_clock;
 // No deadline when empty.
 using Deadline = std::optional<Clock::time_point>;
 
-Deadline deadline_after(double seconds);
+// `duration` from now, to the microsecond; none for 0 or less.
+Deadline deadline_after(Seconds duration);
 
 // Milliseconds left until `deadline` for poll(2): -1 when there is none, 0 when it has passed.
 int poll_timeout(const Deadline& deadline);

@@ -99,7 +99,7 @@ ProbeResult probe_once(const net::Address& address, double timeout_seconds, cons
   result.address = address.to_string();
   result.attempts = 1;
   auto start = net::Clock::now();
-  auto deadline = net::deadline_after(timeout_seconds);
+  auto deadline = net::deadline_after(Seconds(timeout_seconds));
   auto connected = net::connect_stream(address, deadline);
   result.connect_ms = ms_since(start);
   if (connected) {
@@ -124,7 +124,7 @@ ProbeReport probe_addresses(const ProbeConfig& options) {
     pending.address = address.to_string();
     report.results.push_back(pending);
   }
-  auto wait_deadline = net::deadline_after(options.wait);
+  auto wait_deadline = net::deadline_after(Seconds(options.wait));
   bool waiting = options.wait >= 0;
   while (true) {
     bool any_closed = false;

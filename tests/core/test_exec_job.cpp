@@ -74,8 +74,8 @@ TEST_CASE("exec::Job: timeout sends TERM, then KILL to a child that ignores it",
   Run run;
   ExecJobSpec spec;
   spec.argv = {"sh", "-c", "trap '' TERM; sleep 30"};
-  spec.timeout = 0.2;
-  spec.kill_grace_s = 0.2;
+  spec.timeout = netlab::Seconds(0.2);
+  spec.kill_grace = netlab::Seconds(0.2);
   REQUIRE(Job::start(loop, spec, events_for(run), nullptr).ok());
   loop.run();
   CHECK(run.done == 1);

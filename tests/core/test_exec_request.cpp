@@ -42,7 +42,7 @@ TEST_CASE("exec::parse_exec: argv, shell, timeout, env, cwd and stdin reach the 
   CHECK(request.id == 7);
   CHECK(request.argv == std::vector<std::string>{"ls", "-l"});
   CHECK_FALSE(request.shell);
-  CHECK(request.timeout == 2.5);
+  CHECK(request.timeout == netlab::Seconds(2.5));
   CHECK(request.env == std::vector<std::string>{"A=1"});
   CHECK(request.cwd == "/tmp");
   CHECK(request.stdin_data == "input");
@@ -82,11 +82,11 @@ TEST_CASE("exec::parse_exec: the policy refuses shells and programs off the allo
   CHECK(error_code({{"id", 1}, {"argv", {"ls"}}}, allow) == "not-allowed");
 
   Policy capped;
-  capped.max_timeout = 3;
+  capped.max_timeout = netlab::Seconds(3);
   auto parsed = parse_exec(exec_frame({{"id", 1}, {"argv", {"ls"}}, {"timeout", 100}}), capped);
-  CHECK(std::get<Request>(parsed).timeout == 3);
+  CHECK(std::get<Request>(parsed).timeout == netlab::Seconds(3));
   auto defaulted = parse_exec(exec_frame({{"id", 1}, {"argv", {"ls"}}}), capped);
-  CHECK(std::get<Request>(defaulted).timeout == 3);
+  CHECK(std::get<Request>(defaulted).timeout == netlab::Seconds(3));
 }
 
 TEST_CASE("exec::parse_signal: a known signal is its number; STOP and a frame without id are refused", "[exec]") {

@@ -18,7 +18,8 @@ namespace {
 
 // A blocking client socket connected to `port` on 127.0.0.1, with a receive timeout.
 int connect_to(std::uint16_t port) {
-  auto fd = net::connect_stream(*net::parse_address("127.0.0.1:" + std::to_string(port)), net::deadline_after(5));
+  auto fd = net::connect_stream(*net::parse_address("127.0.0.1:" + std::to_string(port)),
+                                net::deadline_after(netlab::Seconds(5)));
   REQUIRE(fd.ok());
   // A timeout, so a broken model fails the test instead of hanging it.
   timeval tv{5, 0};
@@ -30,7 +31,7 @@ std::string read_until_eof(int fd) {
   std::string out;
   char buffer[65536];
   while (true) {
-    if (!net::wait_for(fd, POLLIN, net::deadline_after(5))) {
+    if (!net::wait_for(fd, POLLIN, net::deadline_after(netlab::Seconds(5)))) {
       FAIL("no data or EOF within 5 s");
     }
     ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
@@ -65,7 +66,7 @@ TEST_CASE("models: every classic model echoes, answers a half-close and stops on
       for (int i = 0; i < 20000; ++i) {
         payload += static_cast<char>('a' + i % 26);
       }
-      REQUIRE(net::send_all(fd, payload, net::deadline_after(5)).ok());
+      REQUIRE(net::send_all(fd, payload, net::deadline_after(netlab::Seconds(5))).ok());
       ::shutdown(fd, SHUT_WR);
       auto echoed = read_until_eof(fd);
       ::close(fd);

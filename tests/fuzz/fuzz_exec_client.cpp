@@ -90,8 +90,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.address = *netlab::net::parse_address("unix:" + socket_path());
   options.token = with_token ? "fuzz-token-0123456789" : "";
   options.command = {"echo", "fuzz-secret-argv"};
-  options.connect_timeout = 2;
-  options.timeout = 1;
+  options.connect_timeout = netlab::Seconds(2);
+  options.timeout = netlab::Seconds(1);
   options.in_fd = devnull;
   options.out_fd = devnull;
   options.err_fd = devnull;

@@ -34,7 +34,7 @@ Policy policy_for(std::uint8_t bits) {
   if ((bits & 2) != 0) {
     policy.allow = {"echo", "ls"};
   }
-  policy.max_timeout = (bits & 4) != 0 ? 5.0 : 0.0;
+  policy.max_timeout = netlab::Seconds((bits & 4) != 0 ? 5.0 : 0.0);
   return policy;
 }
 
@@ -52,8 +52,8 @@ void check_accepted(const json& header, const std::string& body, const Request& 
     require(policy.allow.empty() ||
             std::find(policy.allow.begin(), policy.allow.end(), request.argv[0]) != policy.allow.end());
   }
-  require(std::isfinite(request.timeout) && request.timeout >= 0);
-  require(policy.max_timeout == 0 || (request.timeout > 0 && request.timeout <= policy.max_timeout));
+  require(std::isfinite(request.timeout.count()) && request.timeout.count() >= 0);
+  require(policy.max_timeout.count() == 0 || (request.timeout.count() > 0 && request.timeout <= policy.max_timeout));
   for (const auto& entry : request.env) {
     auto equals = entry.find('=');
     require(equals != std::string::npos && equals > 0 && !has_nul(entry));

@@ -83,7 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.policy.allow = {"prog"};
   options.policy.allow_paths = {"/nonexistent/netlab-fuzz-prog"};
   options.policy.allow_env = {"SAFE"};
-  options.auth_interval = 0; // no throttling delays inside one process's iterations
+  options.auth_interval = netlab::Seconds(0); // no throttling delays inside one process's iterations
   options.max_queued = 4;
   options.limits.max_body = 1 << 16;
   fuzz_exec::Harness harness(options, false);
