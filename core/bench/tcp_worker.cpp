@@ -18,29 +18,24 @@ namespace {
 // Stream mode keeps this much queued beyond what the kernel took, so the pipe never runs dry.
 constexpr std::size_t k_stream_window = 256 * 1024;
 
-class TcpWorker final : public Worker {
+struct TcpConnection : ConnectionBase {
+  std::shared_ptr<loop::Tcp> tcp;
+  // Over TLS: the stream the bytes go through, owned by `tcp`'s callbacks (tls_stream.hpp).
+  tls::TlsStream* tls = nullptr;
+  std::uint64_t sent = 0;
+  std::uint64_t received = 0;
+  std::uint64_t connect_started = 0;
+  // Open loop: (stream offset where a message ends, when it was scheduled to be sent).
+  std::deque<std::pair<std::uint64_t, std::uint64_t>> scheduled;
+  std::uint64_t next_due = 0;
+  bool connected = false;
+};
+
+class TcpWorker final : public ConnectionWorker<TcpConnection> {
 public:
-  TcpWorker(const BenchConfig& config, const loop::Endpoint& endpoint, RunState& shared,
-            const std::vector<int>& indexes, bool reports_progress)
-      : Worker(config, endpoint, shared, reports_progress), m_connections(make_connections<Connection>(indexes)) {}
+  using ConnectionWorker::ConnectionWorker;
 
 private:
-  struct Connection {
-    int index = 0;
-    std::uint64_t base = 0;
-    std::shared_ptr<loop::Tcp> tcp;
-    // Over TLS: the stream the bytes go through, owned by `tcp`'s callbacks (tls_stream.hpp).
-    tls::TlsStream* tls = nullptr;
-    std::uint64_t sent = 0;
-    std::uint64_t received = 0;
-    std::uint64_t sent_at = 0;
-    std::uint64_t connect_started = 0;
-    // Open loop: (stream offset where a message ends, when it was scheduled to be sent).
-    std::deque<std::pair<std::uint64_t, std::uint64_t>> scheduled;
-    std::uint64_t next_due = 0;
-    bool connected = false;
-  };
-
   void start() override {
     for (auto& connection : m_connections) {
       start_tcp(*connection);
@@ -71,7 +66,7 @@ private:
     }
   }
 
-  void start_tcp(Connection& connection) {
+  void start_tcp(TcpConnection& connection) {
     connection.tcp = loop::Tcp::create(m_loop);
     connection.tls = nullptr;
     connection.sent = 0;
@@ -90,7 +85,7 @@ private:
     }
   }
 
-  void on_connected(Connection& connection, int status) {
+  void on_connected(TcpConnection& connection, int status) {
     if (status == UV_ECANCELED || m_stopping) {
       return;
     }
@@ -132,7 +127,7 @@ private:
   }
 
   // The first bytes: right after connecting, or over TLS once the handshake is done.
-  void begin(Connection& connection) {
+  void begin(TcpConnection& connection) {
     if (m_config.mode == Mode::handshake) {
       complete(now_ns() - connection.connect_started);
       // close_notify first over TLS, so the server sees a clean end rather than a reset.
@@ -151,7 +146,7 @@ private:
     }
   }
 
-  void start_tls(Connection& connection) {
+  void start_tls(TcpConnection& connection) {
     auto* c = &connection;
     auto session = tls::Session::client(m_config.tls, m_config.address.host, m_config.sni);
     if (!session) {
@@ -186,7 +181,7 @@ private:
     stream->start();
   }
 
-  void write(Connection& connection, std::string_view data) {
+  void write(TcpConnection& connection, std::string_view data) {
     int rc = connection.tls != nullptr ? connection.tls->write(data) : connection.tcp->write(data);
     if (rc != 0) {
       error(connection.index, uv_message("write", "", rc));
@@ -194,14 +189,14 @@ private:
     }
   }
 
-  void send_message(Connection& connection) {
+  void send_message(TcpConnection& connection) {
     auto data = pattern_slice(connection.base + connection.sent, m_config.size);
     connection.sent_at = now_ns();
     connection.sent += data.size();
     write(connection, data);
   }
 
-  void fill(Connection& connection) {
+  void fill(TcpConnection& connection) {
     while (!m_stopping && !connection.tcp->is_closing() && connection.tcp->write_queue_size() < k_stream_window) {
       auto data = pattern_slice(connection.base + connection.sent, m_config.size);
       connection.sent += data.size();
@@ -230,7 +225,7 @@ private:
     }
   }
 
-  void on_data(Connection& connection, std::string_view data) {
+  void on_data(TcpConnection& connection, std::string_view data) {
     if (m_stopping) {
       return;
     }
@@ -280,7 +275,6 @@ private:
     }
   }
 
-  std::vector<std::unique_ptr<Connection>> m_connections;
   std::shared_ptr<loop::Timer> m_scheduler;
   std::uint64_t m_interval_ns = 0;
 };

@@ -15,24 +15,19 @@
 namespace netlab::bench {
 namespace {
 
-class UdpWorker final : public Worker {
+struct UdpConnection : ConnectionBase {
+  std::shared_ptr<loop::Udp> udp;
+  // The sequence number of the datagram awaiting its answer.
+  std::uint64_t sequence = 0;
+  bool waiting = false;
+  std::string datagram;
+};
+
+class UdpWorker final : public ConnectionWorker<UdpConnection> {
 public:
-  UdpWorker(const BenchConfig& config, const loop::Endpoint& endpoint, RunState& shared,
-            const std::vector<int>& indexes, bool reports_progress)
-      : Worker(config, endpoint, shared, reports_progress), m_connections(make_connections<Connection>(indexes)) {}
+  using ConnectionWorker::ConnectionWorker;
 
 private:
-  struct Connection {
-    int index = 0;
-    std::uint64_t base = 0;
-    std::shared_ptr<loop::Udp> udp;
-    std::uint64_t sent_at = 0;
-    // The sequence number of the datagram awaiting its answer.
-    std::uint64_t sequence = 0;
-    bool waiting = false;
-    std::string datagram;
-  };
-
   void start() override {
     for (auto& connection : m_connections) {
       start_udp(*connection);
@@ -57,7 +52,7 @@ private:
     }
   }
 
-  void start_udp(Connection& connection) {
+  void start_udp(UdpConnection& connection) {
     try {
       connection.udp = loop::Udp::create(m_loop, m_endpoint.family());
     } catch (const Error& e) {
@@ -88,7 +83,7 @@ private:
     send_datagram(connection);
   }
 
-  void send_datagram(Connection& connection) {
+  void send_datagram(UdpConnection& connection) {
     if (m_stopping) {
       return;
     }
@@ -101,7 +96,7 @@ private:
     }
   }
 
-  void on_datagram(Connection& connection, std::string_view data, bool truncated) {
+  void on_datagram(UdpConnection& connection, std::string_view data, bool truncated) {
     if (m_stopping) {
       return;
     }
@@ -127,8 +122,6 @@ private:
     complete(now_ns() - connection.sent_at);
     send_datagram(connection);
   }
-
-  std::vector<std::unique_ptr<Connection>> m_connections;
 };
 
 } // namespace

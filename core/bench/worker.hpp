@@ -84,19 +84,34 @@ private:
   std::uint64_t m_progress_at = 0;
 };
 
-// One `Connection` (which has `index` and `base`) per index, each starting at its own place in
-// the pattern.
+// What each kind of connection starts with: its number (errors name it), where in the pattern
+// its bytes start (connection_offset(index)), and when its message awaiting an answer was sent.
+struct ConnectionBase {
+  int index = 0;
+  std::uint64_t base = 0;
+  std::uint64_t sent_at = 0;
+};
+
+// A worker holding one `Connection` (derived from ConnectionBase) per index in `indexes`. The
+// constructor is public so subclasses can inherit it (`using ConnectionWorker::ConnectionWorker`)
+// for make_unique; the class stays abstract.
 template <typename Connection>
-std::vector<std::unique_ptr<Connection>> make_connections(const std::vector<int>& indexes) {
-  std::vector<std::unique_ptr<Connection>> connections;
-  for (int index : indexes) {
-    auto connection = std::make_unique<Connection>();
-    connection->index = index;
-    connection->base = connection_offset(index);
-    connections.push_back(std::move(connection));
+class ConnectionWorker : public Worker {
+public:
+  ConnectionWorker(const BenchConfig& config, const loop::Endpoint& endpoint, RunState& shared,
+                   const std::vector<int>& indexes, bool reports_progress)
+      : Worker(config, endpoint, shared, reports_progress) {
+    for (int index : indexes) {
+      auto connection = std::make_unique<Connection>();
+      connection->index = index;
+      connection->base = connection_offset(index);
+      m_connections.push_back(std::move(connection));
+    }
   }
-  return connections;
-}
+
+protected:
+  std::vector<std::unique_ptr<Connection>> m_connections;
+};
 
 // The connection indexes `indexes` (each one's offset in the pattern follows from it) against
 // `endpoint`, over TCP (TLS when config.tls is set) or UDP as config.udp says.
