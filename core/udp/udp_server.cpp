@@ -12,6 +12,7 @@
 #include "core/loop/timer.hpp"
 #include "core/loop/udp.hpp"
 #include "core/udp/loop_guard.hpp"
+#include "core/util/error.hpp"
 #include "core/util/fs.hpp"
 #include "core/util/log.hpp"
 #include "core/util/sys_error.hpp"
@@ -54,7 +55,9 @@ Result<ServerCounters> run_udp_server(const UdpServerConfig& config) {
   const auto& endpoint = endpoints.front();
   ServerCounters counters;
   loop::Loop loop;
-  auto socket = loop::Udp::create(loop, endpoint.family(), true);
+  // Udp::create reports a socket it cannot open (out of descriptors, a family UDP has not) by
+  // throwing; the failure leaves here as the Result, like every other one.
+  NETLAB_TRY(auto socket, catch_failure([&] { return loop::Udp::create(loop, endpoint.family(), true); }));
   if (int rc = socket->bind(endpoint); rc != 0) {
     socket->close();
     loop.close_all();
