@@ -1,4 +1,4 @@
-// The watchdog process: a read loop over a pipe, then a kill sweep. Everything after fork() is
+// The watchdog process: one blocking read of a pipe, then a kill sweep over the shared table. Everything after fork() is
 // async-signal-safe system calls on stack or static memory: pool-run may have other threads, and
 // one of them could hold the allocator's lock at the moment of the fork.
 #include "core/pool/watchdog.hpp"
@@ -6,11 +6,14 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <new>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -19,10 +22,17 @@
 #include "core/util/sys_error.hpp"
 
 namespace netlab::pool {
+
+// Lock-free atomics of a plain integer are address-free, so both processes may use them
+// through the one shared mapping.
+struct Watchdog::Table {
+  std::atomic<int> quit{0};
+  std::atomic<pid_t> groups[k_max_groups];
+};
+static_assert(std::atomic<pid_t>::is_always_lock_free, "the table is shared between processes");
+
 namespace {
 
-constexpr std::size_t k_max_groups = 4096; // pool-run runs at most 1024 jobs at once
-pid_t g_groups[k_max_groups];
 char g_environ[1 << 16];
 
 // Writes `value` in decimal at `out`; returns the length.
@@ -105,7 +115,7 @@ int kill_marked(const char* marker, std::size_t marker_size) {
   return killed;
 }
 
-[[noreturn]] void watchdog_main(int control, pid_t parent) {
+[[noreturn]] void watchdog_main(int control, pid_t parent, Watchdog::Table* table) {
   ::setsid();
   for (int signum : {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE, SIGUSR1, SIGUSR2}) {
     ::signal(signum, SIG_IGN);
@@ -131,50 +141,24 @@ int kill_marked(const char* marker, std::size_t marker_size) {
       ::close(static_cast<int>(fd));
     }
   }
-  std::size_t groups = 0;
-  char line[32];
-  std::size_t line_size = 0;
-  bool quit = false;
-  char buffer[4096];
+  // pool-run never writes: read returns at end of file, when pool-run's end of the pipe is
+  // closed, by pool-run or by the kernel at its death.
+  char byte = 0;
   while (true) {
-    ssize_t got = ::read(control, buffer, sizeof(buffer));
-    if (got < 0 && errno == EINTR) {
-      continue;
-    }
-    if (got <= 0) {
+    ssize_t got = ::read(control, &byte, 1);
+    if (got == 0 || (got < 0 && errno != EINTR)) {
       break;
     }
-    for (ssize_t i = 0; i < got; ++i) {
-      char c = buffer[i];
-      if (c != '\n') {
-        if (line_size < sizeof(line) - 1) {
-          line[line_size++] = c;
-        }
-        continue;
-      }
-      line[line_size] = '\0';
-      pid_t pgid = line_size > 1 ? static_cast<pid_t>(std::strtol(line + 1, nullptr, 10)) : 0;
-      if (line[0] == 'Q') {
-        quit = true;
-      } else if (line[0] == '+' && pgid > 0 && groups < k_max_groups) {
-        g_groups[groups++] = pgid;
-      } else if (line[0] == '-') {
-        for (std::size_t g = 0; g < groups; ++g) {
-          if (g_groups[g] == pgid) {
-            g_groups[g] = g_groups[--groups];
-            break;
-          }
-        }
-      }
-      line_size = 0;
-    }
   }
-  if (quit) {
+  if (table->quit.load(std::memory_order_acquire) != 0) {
     ::_exit(0);
   }
   // pool-run is gone.
-  for (std::size_t g = 0; g < groups; ++g) {
-    ::kill(-g_groups[g], SIGKILL);
+  for (auto& slot : table->groups) {
+    pid_t pgid = slot.load(std::memory_order_acquire);
+    if (pgid > 0) {
+      ::kill(-pgid, SIGKILL);
+    }
   }
   char marker[48] = "NETLAB_TREE=";
   std::size_t marker_size = 12;
@@ -189,12 +173,18 @@ int kill_marked(const char* marker, std::size_t marker_size) {
 } // namespace
 
 Result<std::unique_ptr<Watchdog>> Watchdog::start() {
+  void* memory = ::mmap(nullptr, sizeof(Table), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) {
+    return fail(sys_message("watchdog table", "", errno));
+  }
+  // Zero-filled by the kernel, which is every slot empty and quit unset.
+  auto* table = new (memory) Table;
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
-    return fail(sys_message("watchdog pipe", "", errno));
+    int saved = errno;
+    ::munmap(memory, sizeof(Table));
+    return fail(sys_message("watchdog pipe", "", saved));
   }
-  // Never block pool-run on a watchdog that stopped reading.
-  ::fcntl(fds[1], F_SETFL, O_NONBLOCK);
   pid_t parent = ::getpid();
   pid_t pid = 0;
   {
@@ -203,7 +193,7 @@ Result<std::unique_ptr<Watchdog>> Watchdog::start() {
     pid = ::fork();
     if (pid == 0) {
       ::close(fds[1]);
-      watchdog_main(fds[0], parent);
+      watchdog_main(fds[0], parent, table);
     }
     if (pid > 0) {
       loop::spawn_registry::add(pid, nullptr);
@@ -213,31 +203,47 @@ Result<std::unique_ptr<Watchdog>> Watchdog::start() {
   ::close(fds[0]);
   if (pid < 0) {
     ::close(fds[1]);
+    ::munmap(memory, sizeof(Table));
     return fail(sys_message("fork watchdog", "", saved));
   }
-  return std::make_unique<Watchdog>(fds[1], pid);
+  return std::make_unique<Watchdog>(table, fds[1], pid);
+}
+
+Watchdog::Watchdog(Table* table, int fd, pid_t pid) : m_table(table), m_fd(fd), m_pid(pid) {
+  m_free.reserve(k_max_groups);
+  for (std::size_t slot = k_max_groups; slot > 0; --slot) {
+    m_free.push_back(slot - 1);
+  }
 }
 
 Watchdog::~Watchdog() {
-  send('Q', 0);
+  m_table->quit.store(1, std::memory_order_release);
   ::close(m_fd);
   int status = 0;
   while (::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
   }
   loop::spawn_registry::remove(m_pid);
+  ::munmap(m_table, sizeof(Table));
 }
 
-void Watchdog::watch(pid_t pgid) { send('+', pgid); }
+void Watchdog::watch(pid_t pgid) {
+  if (pgid <= 0 || m_free.empty() || m_slots.count(pgid) != 0) {
+    return;
+  }
+  std::size_t slot = m_free.back();
+  m_free.pop_back();
+  m_slots.emplace(pgid, slot);
+  m_table->groups[slot].store(pgid, std::memory_order_release);
+}
 
-void Watchdog::forget(pid_t pgid) { send('-', pgid); }
-
-void Watchdog::send(char op, pid_t pgid) {
-  char line[32];
-  line[0] = op;
-  std::size_t size = 1 + put_decimal(line + 1, static_cast<unsigned long>(pgid));
-  line[size++] = '\n';
-  // Short lines on a pipe are written whole; a full pipe (the watchdog stuck) must not stop us.
-  (void)!::write(m_fd, line, size);
+void Watchdog::forget(pid_t pgid) {
+  auto it = m_slots.find(pgid);
+  if (it == m_slots.end()) {
+    return;
+  }
+  m_table->groups[it->second].store(0, std::memory_order_release);
+  m_free.push_back(it->second);
+  m_slots.erase(it);
 }
 
 } // namespace netlab::pool

@@ -20,7 +20,10 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <memory>
+#include <unordered_map>
+#include <vector>
 
 #include "core/util/result.hpp"
 
@@ -35,19 +38,27 @@ public:
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
 
-  // A job's process group started (`pgid` > 0) / is done.
+  // A job's process group started (`pgid` > 0) / is done. Loop thread only; no system call.
+  // Past k_max_groups groups at once (pool-run runs at most 1024 jobs) the extra ones are not
+  // listed; the marker sweep still finds their processes.
   void watch(pid_t pgid);
   void forget(pid_t pgid);
 
   pid_t pid() const { return m_pid; }
 
-  Watchdog(int fd, pid_t pid) : m_fd(fd), m_pid(pid) {}
+  struct Table;
+  static constexpr std::size_t k_max_groups = 4096;
+
+  // `table` is the shared mapping, `fd` the pipe's write end; both owned from then on.
+  Watchdog(Table* table, int fd, pid_t pid);
 
 private:
-  void send(char op, pid_t pgid);
-
+  Table* m_table;
   int m_fd;
   pid_t m_pid;
+  // pgid -> its slot in the table, and the slots free; pool-run's side only.
+  std::unordered_map<pid_t, std::size_t> m_slots;
+  std::vector<std::size_t> m_free;
 };
 
 } // namespace netlab::pool

@@ -341,6 +341,34 @@ class PoolRunSignalTest(unittest.TestCase):
         self.assert_all_gone()
         self.assertEqual(len(watchdogs), 1)
 
+    def test_sigkill_of_pool_run_kills_job_groups_without_the_tree_marker(self):
+        # Each job's child drops NETLAB_TREE but stays in the job's process group: only the
+        # watchdog's table of groups (shared memory pool-run fills per job) can find it.
+        script = "env -u NETLAB_TREE sleep 300 & echo $! > {}.unmarked; wait"
+        inputs = [os.path.join(self.tmp, name) for name in ("a", "b")]
+        proc = subprocess.Popen([NETLAB, "pool-run", "-j", "2", "--shell", "--", script, ":::", *inputs],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        files = []
+        while time.monotonic() < deadline:
+            files = [f for f in os.listdir(self.tmp) if f.endswith(".unmarked")]
+            if len(files) == 2 and all(os.path.getsize(os.path.join(self.tmp, f)) > 0 for f in files):
+                break
+            time.sleep(0.02)
+        self.assertEqual(len(files), 2, files)
+        for name in files:
+            with open(os.path.join(self.tmp, name)) as f:
+                self.pids.append(int(f.read()))
+        for pid in self.pids:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                self.assertNotIn(b"NETLAB_TREE=", f.read())
+        watchdogs = watchdogs_of(proc.pid)
+        self.assertEqual(len(watchdogs), 1)
+        self.pids += watchdogs
+        proc.kill()
+        proc.communicate(timeout=60)
+        self.assert_all_gone()
+
 
 def watchdogs_of(pool_pid):
     """pool-run's children that run netlab itself: the watchdog it forks."""
