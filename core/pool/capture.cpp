@@ -3,12 +3,15 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -26,7 +29,132 @@ Result<void> write_all(int fd, std::string_view data) {
   return {};
 }
 
-Capture::~Capture() { reset(); }
+Capture::~Capture() {
+  reset();
+  close_holding();
+}
+
+namespace {
+
+// Waits until `fd` can be written, for a descriptor someone made non-blocking.
+void wait_writable(int fd) {
+  pollfd waiter{fd, POLLOUT, 0};
+  ::poll(&waiter, 1, -1);
+}
+
+// Read in large pieces: a job writing a lot wakes us less often.
+constexpr std::size_t k_read_chunk = 256 * 1024;
+
+} // namespace
+
+std::ptrdiff_t Capture::take_from(int fd) {
+  if (m_holding_wanted && m_prefix.empty() && !m_holding_full) {
+    auto taken = splice_in(fd);
+    if (taken != -ENOSPC) {
+      return taken;
+    }
+    m_holding_full = true;
+  }
+  return read_in(fd);
+}
+
+bool Capture::open_holding() {
+  if (m_hold_read) {
+    return true;
+  }
+  std::size_t left = m_budget->pipe_total - std::min(m_budget->pipe_total, m_budget->pipe_used);
+  std::size_t want = std::min(m_budget->pipe_per_capture, left) & ~std::size_t{4095};
+  // Below the kernel's default size a holding pipe saves too little to be worth a pipe.
+  if (want < (64 << 10)) {
+    return false;
+  }
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return false;
+  }
+  m_hold_read.reset(fds[0]);
+  m_hold_write.reset(fds[1]);
+  int size = ::fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(want));
+  if (size < 0) {
+    size = ::fcntl(fds[1], F_GETPIPE_SZ);
+  }
+  m_hold_capacity = size > 0 ? static_cast<std::size_t>(size) : 0;
+  m_budget->pipe_used += m_hold_capacity;
+  return true;
+}
+
+void Capture::close_holding() {
+  m_hold_read.reset();
+  m_hold_write.reset();
+  m_budget->pipe_used -= std::min(m_budget->pipe_used, m_hold_capacity);
+  m_hold_capacity = 0;
+  m_held = 0;
+}
+
+std::ptrdiff_t Capture::splice_in(int fd) {
+  // Bytes already in memory or a file come before anything taken now: keep the order.
+  if (m_fd >= 0 || !m_memory.empty() || !open_holding()) {
+    return -ENOSPC;
+  }
+  std::ptrdiff_t taken = 0;
+  while (true) {
+    ssize_t n = ::splice(fd, nullptr, m_hold_write.get(), nullptr, 1 << 30, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n > 0) {
+      taken += n;
+      m_held += static_cast<std::size_t>(n);
+      m_size += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n == 0) {
+      return taken > 0 ? taken : 0;
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    if (errno == EAGAIN) {
+      // Either the job's pipe is empty or ours is full; only the second leaves bytes behind.
+      int pending = 0;
+      if (::ioctl(fd, FIONREAD, &pending) == 0 && pending == 0) {
+        return taken > 0 ? taken : -EAGAIN;
+      }
+    }
+    // Full, or splice refused (EINVAL...): what is left goes through memory.
+    if (taken > 0) {
+      m_holding_full = true;
+      return taken;
+    }
+    return -ENOSPC;
+  }
+}
+
+std::ptrdiff_t Capture::read_in(int fd) {
+  thread_local std::unique_ptr<char[]> buffer(new char[k_read_chunk]);
+  std::ptrdiff_t taken = 0;
+  // Bounded, so a job that writes without pause cannot keep the loop from its other work.
+  for (int round = 0; round < 16; ++round) {
+    ssize_t n = ::read(fd, buffer.get(), k_read_chunk);
+    if (n > 0) {
+      append(std::string_view(buffer.get(), static_cast<std::size_t>(n)));
+      taken += n;
+      if (static_cast<std::size_t>(n) < k_read_chunk) {
+        // Drained for now; the next readiness brings us back.
+        return taken;
+      }
+      continue;
+    }
+    if (n == 0) {
+      return taken > 0 ? taken : 0;
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    if (taken > 0) {
+      return taken;
+    }
+    return -errno;
+  }
+  return taken;
+}
 
 void Capture::append(std::string_view data) {
   if (m_prefix.empty()) {
@@ -98,7 +226,48 @@ void Capture::spill() {
   m_fd = fd;
 }
 
+Result<void> Capture::write_held(int fd) {
+  while (m_held > 0) {
+    ssize_t n = ::splice(m_hold_read.get(), nullptr, fd, nullptr, m_held, SPLICE_F_MOVE);
+    if (n > 0) {
+      m_held -= static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0 && errno == EAGAIN) {
+      wait_writable(fd);
+      continue;
+    }
+    if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+      // `fd` takes no splice (a terminal, a file opened O_APPEND): copy by hand.
+      char buffer[64 * 1024];
+      while (m_held > 0) {
+        ssize_t got = ::read(m_hold_read.get(), buffer, std::min(sizeof(buffer), m_held));
+        if (got < 0 && errno == EINTR) {
+          continue;
+        }
+        if (got <= 0) {
+          return fail(sys_message("read held output", "", got < 0 ? errno : EIO));
+        }
+        m_held -= static_cast<std::size_t>(got);
+        NETLAB_TRY_VOID(write_all(fd, std::string_view(buffer, static_cast<std::size_t>(got))));
+      }
+      break;
+    }
+    if (n == 0) {
+      // Nothing left after all: the count was off, which only a bug could make it.
+      m_held = 0;
+      break;
+    }
+    return sys_failure("", "", errno);
+  }
+  return {};
+}
+
 Result<void> Capture::write_to(int fd) {
+  NETLAB_TRY_VOID(write_held(fd));
   if (m_fd >= 0) {
     off_t offset = 0;
     auto length = static_cast<std::size_t>(::lseek(m_fd, 0, SEEK_CUR));
@@ -108,8 +277,7 @@ Result<void> Capture::write_to(int fd) {
         continue;
       }
       if (n < 0 && errno == EAGAIN) {
-        pollfd waiter{fd, POLLOUT, 0};
-        ::poll(&waiter, 1, -1);
+        wait_writable(fd);
         continue;
       }
       if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
@@ -135,12 +303,27 @@ Result<void> Capture::write_to(int fd) {
 
 Result<std::string> Capture::read_all() {
   std::string out;
+  while (m_held > 0) {
+    std::size_t at = out.size();
+    out.resize(at + m_held);
+    ssize_t got = ::read(m_hold_read.get(), out.data() + at, m_held);
+    if (got < 0 && errno == EINTR) {
+      out.resize(at);
+      continue;
+    }
+    if (got <= 0) {
+      return fail(sys_message("read held output", "", got < 0 ? errno : EIO));
+    }
+    out.resize(at + static_cast<std::size_t>(got));
+    m_held -= static_cast<std::size_t>(got);
+  }
   if (m_fd >= 0) {
     auto length = static_cast<std::size_t>(::lseek(m_fd, 0, SEEK_CUR));
-    out.resize(length);
+    std::size_t base = out.size();
+    out.resize(base + length);
     std::size_t done = 0;
     while (done < length) {
-      ssize_t n = ::pread(m_fd, out.data() + done, length - done, static_cast<off_t>(done));
+      ssize_t n = ::pread(m_fd, out.data() + base + done, length - done, static_cast<off_t>(done));
       if (n < 0 && errno == EINTR) {
         continue;
       }
@@ -155,6 +338,11 @@ Result<std::string> Capture::read_all() {
 }
 
 void Capture::reset() {
+  if (m_held > 0) {
+    // Never written out (a retry, a halt): dropping the pipe drops its pages at once.
+    close_holding();
+  }
+  m_holding_full = false;
   if (m_fd >= 0) {
     ::close(m_fd);
     m_fd = -1;

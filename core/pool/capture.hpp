@@ -1,11 +1,21 @@
-// A job's captured output: kept whole so it can be written out in one piece, in memory while
-// small and spilled to an unlinked temp file beyond the memory limits, so nothing is ever lost.
+// A job's captured output: kept whole so it can be written out in one piece, so nothing is ever
+// lost. Where it is kept, in order:
+//  1. a holding pipe (stdout of local jobs, without --tag): take_from() moves the job's bytes
+//     from the job's pipe into it with splice(2), which hands over the kernel's pages without
+//     copying them, and write_to() splices them on to our stdout the same way when that is a
+//     pipe, a socket, /dev/null or a plain file. The bytes never enter our memory. A pipe holds a
+//     bounded number of pages (and a small write takes a whole one), so once it is full the rest
+//     goes to
+//  2. memory while small, and
+//  3. an unlinked temp file beyond the memory limits.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "core/util/fd.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::pool {
@@ -15,6 +25,12 @@ struct MemoryBudget {
   std::size_t per_capture = 1 << 20;
   std::size_t total = 64 << 20;
   std::size_t used = 0;
+  // Holding pipes: up to 1 MiB each within 16 MiB for all, in bytes of pipe capacity. Past the
+  // user's fs.pipe-user-pages-soft (64 MiB by default) the kernel gives every new pipe of that
+  // user, anyone's, a single page, so netlab keeps well under it.
+  std::size_t pipe_per_capture = 1 << 20;
+  std::size_t pipe_total = 16 << 20;
+  std::size_t pipe_used = 0;
 };
 
 class Capture {
@@ -25,8 +41,16 @@ public:
   Capture& operator=(const Capture&) = delete;
 
   // With a prefix (--tag), every line starts with it, including a line split across appends.
+  // A prefix turns the holding pipe off: lines must be seen to be prefixed.
   void set_prefix(std::string prefix) { m_prefix = std::move(prefix); }
+  // Lets take_from() keep bytes in a holding pipe (created on first use, kept across reset()).
+  void use_holding_pipe(bool use) { m_holding_wanted = use; }
   void append(std::string_view data);
+  // Takes what the pipe `fd` (its read end, non-blocking) holds now: spliced into the holding
+  // pipe while that has room, read into memory (or the spill file) otherwise. Returns the bytes
+  // taken (> 0), 0 at end of file, -EAGAIN when nothing was there, or another -errno for a read
+  // that failed.
+  std::ptrdiff_t take_from(int fd);
   // With a prefix, ends a last line that has no newline, so the next job's lines start on a line
   // of their own.
   void finish_line();
@@ -35,16 +59,25 @@ public:
   bool empty() const { return m_size == 0; }
   bool spilled() const { return m_fd >= 0; }
 
-  // Writes everything captured to `fd`. Fails only when `fd` does (EPIPE: the reader left).
+  // Writes everything captured to `fd` (blocking or not: a full `fd` is waited for), spliced
+  // where the kernel can, copied where it cannot (a terminal, an O_APPEND file). Once. Fails
+  // only when `fd` does (EPIPE: the reader left).
   Result<void> write_to(int fd);
-  // Everything captured as one string (for --json).
+  // Everything captured as one string (for --json). Once: it empties the holding pipe.
   Result<std::string> read_all();
-  // Forgets the content but keeps the memory, for the next job.
+  // Forgets the content but keeps the memory and an empty holding pipe, for the next job.
   void reset();
 
 private:
   void store(std::string_view data);
   void spill();
+  // Splices from `fd` into the holding pipe; returns as take_from, or -ENOSPC when it is full
+  // (or cannot be had), from which point this job's bytes go to memory.
+  std::ptrdiff_t splice_in(int fd);
+  std::ptrdiff_t read_in(int fd);
+  bool open_holding();
+  void close_holding();
+  Result<void> write_held(int fd);
 
   MemoryBudget* m_budget;
   std::string m_memory;
@@ -53,6 +86,13 @@ private:
   int m_fd = -1;
   bool m_at_line_start = true;
   bool m_spill_failed = false;
+  bool m_holding_wanted = false;
+  // Full (or refused) for this job: later bytes go to memory, after the held ones.
+  bool m_holding_full = false;
+  Fd m_hold_read;
+  Fd m_hold_write;
+  std::size_t m_hold_capacity = 0; // bytes of pipe capacity counted in the budget
+  std::size_t m_held = 0;          // bytes in the holding pipe
 };
 
 // write(2) until done, through EINTR and (for a descriptor someone made non-blocking) EAGAIN.

@@ -1,18 +1,52 @@
 // The local executor (child processes) and the dry-run executor.
 #include "core/pool/executor.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <fmt/format.h>
 
+#include "core/loop/poll.hpp"
 #include "core/loop/spawn.hpp"
 #include "core/loop/reaper.hpp"
 #include "core/loop/tcp.hpp"
 #include "core/pool/template.hpp"
 #include "core/pool/watchdog.hpp"
 #include "core/util/exit_code.hpp"
+#include "core/util/fd.hpp"
 #include "core/util/log.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace netlab::pool {
 namespace {
+
+// Reads what `fd` holds now, in large pieces; returns as JobObserver::take_stdout.
+std::ptrdiff_t read_available(int fd, const std::function<void(std::string_view)>& sink) {
+  char buffer[64 * 1024];
+  std::ptrdiff_t taken = 0;
+  // Bounded, so a job that writes without pause cannot keep the loop from its other work.
+  for (int round = 0; round < 16; ++round) {
+    ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n > 0) {
+      sink(std::string_view(buffer, static_cast<std::size_t>(n)));
+      taken += n;
+      if (static_cast<std::size_t>(n) < sizeof(buffer)) {
+        return taken;
+      }
+      continue;
+    }
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (taken > 0) {
+      return taken;
+    }
+    return n == 0 ? 0 : -errno;
+  }
+  return taken;
+}
 
 // One running child. It is kept alive by its handles' callbacks, which libuv drops when each
 // handle closes, so it lives exactly until the last of exit, stdout EOF and stderr EOF.
@@ -47,26 +81,22 @@ public:
     }
   }
 
-  void watch(loop::Pipe& pipe, bool is_stdout) {
+  // A grandchild may keep the pipe open after the child exits; the job ends at EOF, as in GNU
+  // parallel, and --timeout's group kill reaches the grandchild too.
+  void watch(const std::shared_ptr<loop::Poll>& poll, bool is_stdout) {
     auto self = shared_from_this();
-    if (is_stdout) {
-      pipe.on_data([self](std::string_view data) { self->m_observer->on_stdout(data); });
-    } else {
-      pipe.on_data([self](std::string_view data) { self->m_observer->on_stderr(data); });
-    }
-    // A grandchild may keep the pipe open after the child exits; the job ends at EOF, as in GNU
-    // parallel, and --timeout's group kill reaches the grandchild too.
-    auto* raw = &pipe;
-    pipe.on_end([self, raw] {
+    auto* raw = poll.get();
+    int rc = poll->start(UV_READABLE | UV_DISCONNECT, [self, raw, is_stdout](int status, int) {
+      std::ptrdiff_t taken = status < 0 ? status : (is_stdout ? self->m_observer->take_stdout(raw->fd())
+                                                              : self->m_observer->take_stderr(raw->fd()));
+      if (taken > 0 || taken == -EAGAIN) {
+        return;
+      }
       raw->close();
       self->part_done();
     });
-    pipe.on_error([self, raw](int) {
-      raw->close();
-      self->part_done();
-    });
-    if (pipe.read_start() != 0) {
-      raw->close();
+    if (rc != 0) {
+      poll->close();
       part_done();
     }
   }
@@ -125,33 +155,44 @@ public:
     auto job = std::make_shared<LocalJob>(observer);
     job->m_running = m_running;
     ++*m_running;
-    auto out = loop::Pipe::create(m_loop);
-    auto err = loop::Pipe::create(m_loop);
+    // Plain pipes, not libuv streams: the scheduler moves the bytes itself (splice, see
+    // JobObserver::take_stdout), so libuv only says when they are readable.
+    int out_fds[2] = {-1, -1};
+    int err_fds[2] = {-1, -1};
+    if (::pipe2(out_fds, O_CLOEXEC) != 0 || ::pipe2(err_fds, O_CLOEXEC) != 0) {
+      int saved = errno;
+      for (int fd : {out_fds[0], out_fds[1]}) {
+        if (fd >= 0) {
+          ::close(fd);
+        }
+      }
+      return start_failed(observer, sys_message("pipe", "", saved), false);
+    }
+    // A job printing a lot blocks on its pipe (and wakes us) less often in a large one.
+    if (std::size_t size = stdout_pipe_size(); size > 0) {
+      (void)::fcntl(out_fds[0], F_SETPIPE_SZ, static_cast<int>(size));
+    }
+    Fd out_read(out_fds[0]);
+    Fd out_write(out_fds[1]);
+    Fd err_read(err_fds[0]);
+    Fd err_write(err_fds[1]);
     m_options.argv = std::move(spec.argv);
     m_options.stdin_ = loop::Stdio::ignore();
-    m_options.stdout_ = loop::Stdio::piped(out, stdout_pipe_size());
-    m_options.stderr_ = loop::Stdio::piped(err);
+    m_options.stdout_ = loop::Stdio::inherit(out_write.get());
+    m_options.stderr_ = loop::Stdio::inherit(err_write.get());
     m_options.own_group = true;
     if (m_reaper) {
       job->m_tree = m_reaper->new_tree();
       m_options.tree = job->m_tree;
     }
     auto process = loop::Process::spawn(m_loop, m_options, [job](loop::ExitStatus status) { job->exited(status); });
-    // The pipes are ours again once spawn returns; drop the references the options hold. The
-    // tree too: the job alone keeps it, so it goes (with any leftovers) when the job does.
-    m_options.stdout_ = {};
-    m_options.stderr_ = {};
+    // The tree is the job's alone, so it goes (with any leftovers) when the job does. The write
+    // ends are the child's now: ours must go, or the job's pipes would never reach end of file.
     m_options.tree = {};
+    out_write.reset();
+    err_write.reset();
     if (!process) {
-      out->close();
-      err->close();
-      bool not_found = process.code() == UV_ENOENT;
-      observer.on_stderr(start_error_line(process.error(), not_found));
-      JobOutcome outcome;
-      outcome.exit_code = not_found ? k_exit_not_found : k_exit_cannot_execute;
-      outcome.start_error = process.error();
-      observer.on_done(outcome);
-      return nullptr;
+      return start_failed(observer, process.error(), process.code() == UV_ENOENT);
     }
     job->m_process = std::move(*process);
     if (m_watchdog) {
@@ -160,20 +201,28 @@ public:
       job->m_watchdog = m_watchdog;
       m_watchdog->watch(job->m_pgid);
     }
-    job->watch(*out, true);
-    job->watch(*err, false);
+    job->watch(loop::Poll::create(m_loop, std::move(out_read)), true);
+    job->watch(loop::Poll::create(m_loop, std::move(err_read)), false);
     return job;
   }
 
 private:
-  // Up to 1 MiB per job, so a job printing a lot rarely blocks on its pipe, within 16 MiB for all
-  // the jobs running: past the user's fs.pipe-user-pages-soft (64 MiB by default) the kernel
-  // gives every new pipe of that user, anyone's, a single page.
+  // Up to 256 KiB per job within 4 MiB for all the jobs running (see MemoryBudget's pipe limits
+  // for why netlab stays well under the user's pipe quota).
   std::size_t stdout_pipe_size() const {
-    constexpr std::size_t k_per_job = 1 << 20;
-    constexpr std::size_t k_all_jobs = 16 << 20;
-    std::size_t share = k_all_jobs / *m_running;
+    constexpr std::size_t k_per_job = 256 << 10;
+    constexpr std::size_t k_all_jobs = 4 << 20;
+    std::size_t share = k_all_jobs / std::max<std::size_t>(*m_running, 1);
     return share >= k_per_job ? k_per_job : (share > (64 << 10) ? share & ~std::size_t{4095} : 0);
+  }
+
+  std::shared_ptr<JobControl> start_failed(JobObserver& observer, const std::string& error, bool not_found) {
+    observer.on_stderr(start_error_line(error, not_found));
+    JobOutcome outcome;
+    outcome.exit_code = not_found ? k_exit_not_found : k_exit_cannot_execute;
+    outcome.start_error = error;
+    observer.on_done(outcome);
+    return nullptr;
   }
 
   std::string start_error_line(const std::string& error, bool not_found) {
@@ -210,6 +259,14 @@ private:
 };
 
 } // namespace
+
+std::ptrdiff_t JobObserver::take_stdout(int fd) {
+  return read_available(fd, [this](std::string_view data) { on_stdout(data); });
+}
+
+std::ptrdiff_t JobObserver::take_stderr(int fd) {
+  return read_available(fd, [this](std::string_view data) { on_stderr(data); });
+}
 
 std::unique_ptr<Executor> make_local_executor(loop::Loop& loop) { return std::make_unique<LocalExecutor>(loop); }
 

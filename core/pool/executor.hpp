@@ -3,6 +3,7 @@
 // signals them; it never sees a pid or a pipe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -49,6 +50,12 @@ public:
   virtual void on_stdout(std::string_view data) = 0;
   virtual void on_stderr(std::string_view data) = 0;
   virtual void on_done(const JobOutcome& outcome) = 0;
+  // A local job's output pipe `fd` (read end, non-blocking, not owned) is readable: take what it
+  // holds. Returns the bytes taken (> 0), 0 at end of file, -EAGAIN when nothing was there, or
+  // another -errno. The default reads and calls on_stdout/on_stderr; the scheduler overrides it
+  // to splice stdout straight into its capture's holding pipe (capture.hpp).
+  virtual std::ptrdiff_t take_stdout(int fd);
+  virtual std::ptrdiff_t take_stderr(int fd);
 
 protected:
   ~JobObserver() = default;

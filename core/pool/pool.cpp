@@ -63,10 +63,12 @@ class Pool;
 
 // One job, reused for the next once its output is written: its captures keep their memory.
 struct Job final : JobObserver {
-  Job(Pool& owner, MemoryBudget& budget) : pool(owner), out(budget), err(budget) {}
+  Job(Pool& owner, MemoryBudget& budget) : pool(owner), out(budget), err(budget) { out.use_holding_pipe(true); }
 
   void on_stdout(std::string_view data) override { out.append(data); }
   void on_stderr(std::string_view data) override { err.append(data); }
+  std::ptrdiff_t take_stdout(int fd) override { return out.take_from(fd); }
+  std::ptrdiff_t take_stderr(int fd) override { return err.take_from(fd); }
   void on_done(const JobOutcome& result) override;
 
   Pool& pool;

@@ -1,9 +1,18 @@
-// Unit tests for core/pool/capture: output kept whole across a spill, the shared memory budget,
-// tagging across split lines.
+// Unit tests for core/pool/capture: output kept whole across the holding pipe, memory and a
+// spill, to every kind of descriptor; the shared memory and pipe budgets; tagging across split
+// lines.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <string>
+#include <thread>
 
 #include "core/pool/capture.hpp"
 
@@ -68,4 +77,198 @@ TEST_CASE("pool::Capture: --tag prefixes every line, split or not", "[pool]") {
   capture.append("e\ntwo\n");
   capture.append("\nlast");
   CHECK(*capture.read_all() == "in\tone\nin\ttwo\nin\t\nin\tlast");
+}
+
+namespace {
+
+// A job's output pipe: the test writes into `write_end` as a job would, the capture takes from
+// `read_end`.
+struct JobPipe {
+  int read_end = -1;
+  int write_end = -1;
+  JobPipe() {
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0);
+    read_end = fds[0];
+    write_end = fds[1];
+  }
+  ~JobPipe() {
+    close_writer();
+    ::close(read_end);
+  }
+  void close_writer() {
+    if (write_end >= 0) {
+      ::close(write_end);
+      write_end = -1;
+    }
+  }
+  // Writes `data` in pieces of `piece` bytes, letting `capture` take after each, as the loop
+  // would on every readiness; then the end of file.
+  void feed(Capture& capture, const std::string& data, std::size_t piece) {
+    for (std::size_t at = 0; at < data.size(); at += piece) {
+      std::string_view part(data.data() + at, std::min(piece, data.size() - at));
+      while (!part.empty()) {
+        ssize_t n = ::write(write_end, part.data(), part.size());
+        if (n > 0) {
+          part.remove_prefix(static_cast<std::size_t>(n));
+        }
+        REQUIRE(capture.take_from(read_end) != -EINVAL);
+      }
+    }
+    close_writer();
+    std::ptrdiff_t taken = 0;
+    while ((taken = capture.take_from(read_end)) > 0) {
+    }
+    REQUIRE(taken == 0);
+  }
+};
+
+std::string random_bytes(std::size_t size, unsigned seed) {
+  std::string out(size, '\0');
+  unsigned state = seed;
+  for (auto& c : out) {
+    state = state * 1103515245u + 12345u;
+    c = static_cast<char>(state >> 16);
+  }
+  return out;
+}
+
+std::string read_file(int fd) {
+  std::string out;
+  char buffer[65536];
+  ::lseek(fd, 0, SEEK_SET);
+  ssize_t n = 0;
+  while ((n = ::read(fd, buffer, sizeof(buffer))) > 0) {
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("pool::Capture: bytes spliced into the holding pipe come out whole and in order, past its end",
+          "[pool]") {
+  MemoryBudget budget;
+  budget.pipe_per_capture = 64 << 10;
+  budget.per_capture = 100 << 10; // and past the memory limit into the spill file
+  auto data = random_bytes(1 << 20, 7);
+  Capture capture(budget);
+  capture.use_holding_pipe(true);
+  JobPipe job;
+  job.feed(capture, data, 40000);
+  CHECK(capture.size() == data.size());
+  CHECK(capture.spilled());
+  CHECK(budget.pipe_used > 0);
+
+  SECTION("to a plain file") {
+    FILE* file = tmpfile();
+    REQUIRE(capture.write_to(fileno(file)).ok());
+    CHECK((read_file(fileno(file)) == data));
+    fclose(file);
+  }
+  SECTION("to a file opened O_APPEND, which splice refuses") {
+    char path[] = "/tmp/netlab-capture-XXXXXX";
+    int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    ::unlink(path);
+    REQUIRE(::write(fd, "head", 4) == 4);
+    ::fcntl(fd, F_SETFL, O_APPEND);
+    REQUIRE(capture.write_to(fd).ok());
+    CHECK((read_file(fd) == "head" + data));
+    ::close(fd);
+  }
+  SECTION("to a non-blocking pipe that fills up, whose reader is slow") {
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_NONBLOCK) == 0);
+    std::string got;
+    std::thread reader([&] {
+      char buffer[4096];
+      while (true) {
+        pollfd waiter{fds[0], POLLIN, 0};
+        ::poll(&waiter, 1, -1);
+        ssize_t n = ::read(fds[0], buffer, sizeof(buffer));
+        if (n == 0) {
+          break;
+        }
+        if (n > 0) {
+          got.append(buffer, static_cast<std::size_t>(n));
+        }
+      }
+    });
+    CHECK(capture.write_to(fds[1]).ok());
+    ::close(fds[1]);
+    reader.join();
+    ::close(fds[0]);
+    CHECK((got == data));
+  }
+  SECTION("as one string") {
+    auto all = *capture.read_all();
+    REQUIRE(all.size() == data.size());
+    // Where they first differ, rather than a megabyte of bytes.
+    CHECK(std::mismatch(all.begin(), all.end(), data.begin()).first - all.begin() == std::ssize(all));
+  }
+}
+
+TEST_CASE("pool::Capture: many small writes fill the holding pipe's pages and the rest goes to memory, in order",
+          "[pool]") {
+  MemoryBudget budget;
+  budget.pipe_per_capture = 64 << 10; // 16 pages: 16 small pieces fill it
+  std::string data;
+  for (int i = 0; i < 200; ++i) {
+    data += "line " + std::to_string(i) + "\n";
+  }
+  Capture capture(budget);
+  capture.use_holding_pipe(true);
+  JobPipe job;
+  job.feed(capture, data, 9);
+  CHECK(capture.size() == data.size());
+  CHECK(*capture.read_all() == data);
+}
+
+TEST_CASE("pool::Capture: reset drops held bytes, the next job starts empty, and the pipe budget is given back",
+          "[pool]") {
+  MemoryBudget budget;
+  {
+    Capture capture(budget);
+    capture.use_holding_pipe(true);
+    {
+      JobPipe job;
+      job.feed(capture, "first job\n", 100);
+    }
+    CHECK(capture.size() == 10);
+    capture.reset();
+    CHECK(capture.empty());
+    CHECK(budget.pipe_used == 0);
+    JobPipe job;
+    job.feed(capture, "second\n", 100);
+    CHECK(*capture.read_all() == "second\n");
+    capture.reset(); // written out: the empty pipe is kept for the next job
+    CHECK(budget.pipe_used > 0);
+  }
+  CHECK(budget.pipe_used == 0);
+  CHECK(budget.used == 0);
+}
+
+TEST_CASE("pool::Capture: with --tag's prefix, take_from reads and tags every line", "[pool]") {
+  MemoryBudget budget;
+  Capture capture(budget);
+  capture.use_holding_pipe(true);
+  capture.set_prefix("x\t");
+  JobPipe job;
+  job.feed(capture, "one\ntwo\nthree", 5);
+  capture.finish_line();
+  CHECK(*capture.read_all() == "x\tone\nx\ttwo\nx\tthree\n");
+  CHECK(budget.pipe_used == 0);
+}
+
+TEST_CASE("pool::Capture: without room for a holding pipe in the budget, output goes to memory", "[pool]") {
+  MemoryBudget budget;
+  budget.pipe_total = 32 << 10; // under the kernel's default pipe size: not worth a pipe
+  Capture capture(budget);
+  capture.use_holding_pipe(true);
+  auto data = random_bytes(300000, 3);
+  JobPipe job;
+  job.feed(capture, data, 65536);
+  CHECK(budget.pipe_used == 0);
+  CHECK(*capture.read_all() == data);
 }

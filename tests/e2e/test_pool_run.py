@@ -455,5 +455,69 @@ class ShellTemplateTest(unittest.TestCase):
         dry = pool("--dry-run", "--shell", "--", "echo {}", ":::", "a b", check=True)
         self.assertEqual(dry.stdout, b"echo 'a b'\n")
 
+
+# Each job writes 3 MB of random bytes through tee, in tee's pieces, and keeps a copy beside its
+# input: more than a holding pipe (1 MiB) and a job's memory share (1 MiB) take, so its output is
+# spliced, then kept in memory, then spilled.
+BIG_JOB = "head -c 3000000 /dev/urandom | tee {}.data"
+# Thousands of small writes (one per echo): each takes a page of the holding pipe, which fills
+# after a few hundred, so the rest goes to memory.
+SMALL_WRITES_JOB = 'i=0; while [ $i -lt 3000 ]; do echo "$1 $i"; i=$((i+1)); done'
+
+
+class PoolRunGroupedOutputTest(unittest.TestCase):
+    """Every job's output arrives whole, byte for byte and in order, whatever our stdout is: a
+    pipe or a plain file (spliced), a file opened O_APPEND (which splice refuses: copied)."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="netlab-pool-out-")
+        self.inputs = [os.path.join(self.tmp, name) for name in ("a", "b", "c", "d")]
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def expected_big(self):
+        out = b""
+        for path in self.inputs:
+            with open(path + ".data", "rb") as f:
+                out += f.read()
+        return out
+
+    def run_to(self, stdout, *args):
+        proc = subprocess.run([NETLAB, "pool-run", "-k", "-j", "2", *args], stdout=stdout,
+                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return proc
+
+    def test_big_output_to_a_pipe(self):
+        proc = self.run_to(subprocess.PIPE, "--shell", "--", BIG_JOB, ":::", *self.inputs)
+        self.assertEqual(len(proc.stdout), 4 * 3000000)
+        self.assertTrue(proc.stdout == self.expected_big(), "output differs from what the jobs wrote")
+
+    def test_big_output_to_a_file_and_to_an_o_append_file(self):
+        for mode in ("wb", "ab"):
+            with self.subTest(mode=mode):
+                path = os.path.join(self.tmp, "out")
+                with open(path, "wb") as f:
+                    f.write(b"head\n")
+                with open(path, "r+b" if mode == "wb" else mode) as f:
+                    if mode == "wb":
+                        f.seek(0, os.SEEK_END)
+                    self.run_to(f, "--shell", "--", BIG_JOB, ":::", *self.inputs)
+                with open(path, "rb") as f:
+                    got = f.read()
+                self.assertTrue(got == b"head\n" + self.expected_big(), f"{mode}: output differs")
+
+    def test_many_small_writes_keep_their_order(self):
+        expected = "".join(f"{path} {i}\n" for path in self.inputs for i in range(3000)).encode()
+        proc = self.run_to(subprocess.PIPE, "--shell", "--", SMALL_WRITES_JOB, ":::", *self.inputs)
+        self.assertTrue(proc.stdout == expected, "output differs")
+        tagged = self.run_to(subprocess.PIPE, "--tag", "--shell", "--", SMALL_WRITES_JOB, ":::", *self.inputs)
+        self.assertEqual(tagged.stdout.decode().splitlines(),
+                         [f"{path}\t{path} {i}" for path in self.inputs for i in range(3000)])
+        as_json = self.run_to(subprocess.PIPE, "--json", "--shell", "--", SMALL_WRITES_JOB, ":::", *self.inputs)
+        self.assertEqual([json.loads(line)["stdout"] for line in lines(as_json.stdout)],
+                         ["".join(f"{path} {i}\n" for i in range(3000)) for path in self.inputs])
+
 if __name__ == "__main__":
     main()
