@@ -87,8 +87,9 @@ public:
     auto self = shared_from_this();
     auto* raw = poll.get();
     int rc = poll->start(UV_READABLE | UV_DISCONNECT, [self, raw, is_stdout](int status, int) {
-      std::ptrdiff_t taken = status < 0 ? status : (is_stdout ? self->m_observer->take_stdout(raw->fd())
-                                                              : self->m_observer->take_stderr(raw->fd()));
+      std::ptrdiff_t taken = status < 0 ? status
+                                        : (is_stdout ? self->m_observer->take_stdout(raw->fd())
+                                                     : self->m_observer->take_stderr(raw->fd()));
       if (taken > 0 || taken == -EAGAIN) {
         return;
       }

@@ -146,8 +146,7 @@ std::string read_file(int fd) {
 
 } // namespace
 
-TEST_CASE("pool::Capture: bytes spliced into the holding pipe come out whole and in order, past its end",
-          "[pool]") {
+TEST_CASE("pool::Capture: bytes spliced into the holding pipe come out whole and in order, past its end", "[pool]") {
   MemoryBudget budget;
   budget.pipe_per_capture = 64 << 10;
   budget.per_capture = 100 << 10; // and past the memory limit into the spill file
