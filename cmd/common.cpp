@@ -20,12 +20,12 @@ CLI::Option* add_port_file(CLI::App& app, std::string& target) {
       ->type_name("FILE");
 }
 
-void add_connection_limits(CLI::App& app, std::size_t& max_conns, AccessOptions& access, double& idle_timeout,
+void add_connection_limits(CLI::App& app, std::size_t& max_conns, AccessOptions& access, double& idle_timeout_s,
                            const std::string& idle_help) {
   as_count(app.add_option("--max-conns", max_conns, "refuse connections beyond N open at once")->capture_default_str(),
            1);
   add_access_options(app, access);
-  as_duration(app.add_option("--idle-timeout", idle_timeout, idle_help)->capture_default_str());
+  as_duration(app.add_option("--idle-timeout", idle_timeout_s, idle_help)->capture_default_str());
 }
 
 void add_access_options(CLI::App& app, AccessOptions& target, bool per_ip_limit) {
@@ -110,7 +110,7 @@ void add_ssh_client_options(CLI::App& app, SshClientOptions& target, const std::
                                  "read Host, HostName, User, Port, IdentityFile from this ssh_config (default "
                                  "~/.ssh/config)")
                       ->type_name("FILE"));
-  added.push_back(as_duration(app.add_option("--connect-timeout", target.connect_timeout,
+  added.push_back(as_duration(app.add_option("--connect-timeout", target.connect_timeout_s,
                                              "give up on a host that has not connected after SECONDS (exit 255; "
                                              "pool-run: its jobs go to the other hosts), and on SFTP that has not "
                                              "started SECONDS later (exit 124)")
@@ -131,7 +131,7 @@ SshClientSettings ssh_client_settings(const SshClientOptions& options, bool may_
   flags.config = options.config;
   flags.user = options.user;
   flags.port = options.port;
-  flags.connect_timeout = options.connect_timeout;
+  flags.connect_timeout = Seconds(options.connect_timeout_s);
   SshClientSettings settings;
   settings.connect = value_or_usage(ssh::make_connect_config(flags));
   settings.credentials.identity_files = options.identity_files;

@@ -32,7 +32,7 @@ void add_access_options(CLI::App& app, AccessOptions& target, bool per_ip_limit 
 
 // The limits every TCP server takes, in the same words: --max-conns N, who may connect (above),
 // and --idle-timeout SECONDS, whose meaning `idle_help` states for servers where idle is subtle.
-void add_connection_limits(CLI::App& app, std::size_t& max_conns, AccessOptions& access, double& idle_timeout,
+void add_connection_limits(CLI::App& app, std::size_t& max_conns, AccessOptions& access, double& idle_timeout_s,
                            const std::string& idle_help = "close connections idle for SECONDS (0: never)");
 
 // The core policy for a server on `address`. Throws UsageError when an option was given for a
@@ -55,7 +55,7 @@ struct SshClientOptions {
   std::string user;
   int port = 0;
   std::string config;
-  double connect_timeout = 10;
+  double connect_timeout_s = 10;
 };
 
 // Adds -i/--identity (also --ssh-identity), --known-hosts, --accept-new, --no-agent,

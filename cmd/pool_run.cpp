@@ -25,7 +25,7 @@ struct Options {
   int jobs = -1;
   bool keep_order = false;
   bool tag = false;
-  double timeout = 0;
+  double timeout_s = 0;
   unsigned retries = 0;
   std::string halt = "never";
   std::string joblog;
@@ -82,7 +82,7 @@ int run_pool_run(const Options& options) {
   config.keep_order = options.keep_order;
   config.tag = options.tag;
   config.json = options.json;
-  config.timeout = options.timeout;
+  config.timeout = Seconds(options.timeout_s);
   config.retries = options.retries;
   config.halt = halt;
   config.joblog = options.joblog;
@@ -133,7 +133,7 @@ Runner setup_pool_run(CLI::App& app) {
            0);
   app.add_flag("-k,--keep-order", options->keep_order, "write output in input order (default: as jobs finish)");
   app.add_flag("--tag", options->tag, "prefix each output line with the job's input and a tab");
-  as_duration(app.add_option("--timeout", options->timeout,
+  as_duration(app.add_option("--timeout", options->timeout_s,
                              "kill a job's process group (TERM, then KILL) after SECONDS; it fails"),
               {.min = 0, .above = true});
   as_count(app.add_option("--retries", options->retries, "run a failed job up to N more times"), 0);

@@ -21,7 +21,7 @@ struct Options {
   std::vector<std::string> hosts_files;
   SshClientOptions ssh;
   std::string joblog;
-  double timeout = 0;
+  double timeout_s = 0;
   int jobs = 32;
   bool tag = false;
   bool json = false;
@@ -72,7 +72,7 @@ int run_ssh_exec(const Options& options) {
   config.tag = options.tag;
   config.json = options.json;
   config.jobs = options.jobs;
-  config.timeout = options.timeout;
+  config.timeout = Seconds(options.timeout_s);
   config.joblog = options.joblog;
   bool stdin_tty = is_tty(STDIN_FILENO);
   // Like ssh: a pipe or file on stdin goes to the command; a terminal only with -t, in raw mode.
@@ -101,7 +101,7 @@ Runner setup_ssh_exec(CLI::App& app) {
       ->type_name("FILE")
       ->allow_extra_args(false);
   add_ssh_client_options(app, options->ssh);
-  as_duration(app.add_option("--timeout", options->timeout,
+  as_duration(app.add_option("--timeout", options->timeout_s,
                              "stop waiting for a host's transfers after SECONDS, and for its command after "
                              "SECONDS more (exit 124)"),
               {.min = 0, .above = true});

@@ -255,12 +255,12 @@ private:
       return;
     }
     job.control = std::move(control);
-    if (m_config.timeout > 0) {
+    if (m_config.timeout > Seconds::zero()) {
       auto& timer = m_timers[index];
       if (!timer) {
         timer = loop::Timer::create(m_loop);
       }
-      timer->start(static_cast<std::uint64_t>(m_config.timeout * 1000), 0, [this, index] { time_out(index); });
+      timer->start(timer_ms(m_config.timeout), 0, [this, index] { time_out(index); });
     }
   }
 
@@ -271,7 +271,7 @@ private:
     }
     job->timed_out = true;
     job->control->signal(SIGTERM);
-    m_timers[index]->start(m_config.kill_grace_ms, 0, [this, index] {
+    m_timers[index]->start(timer_ms(m_config.kill_grace), 0, [this, index] {
       if (Job* stuck = m_slots[index].get(); stuck != nullptr && stuck->control) {
         stuck->control->signal(SIGKILL);
       }
@@ -300,7 +300,7 @@ private:
     }
     if (job.timed_out) {
       job.err.append(
-          fmt::format("netlab: {}: job {} timed out after {} s\n", command_name(), job.seq, m_config.timeout));
+          fmt::format("netlab: {}: job {} timed out after {} s\n", command_name(), job.seq, m_config.timeout.count()));
     } else if (job.outcome.terminal_stop != 0) {
       // Killed by the executor: left stopped it would hang the run (core/loop/spawn.hpp).
       job.err.append(fmt::format("netlab: {}: job {} ({}) tried to {} the terminal and was stopped by SIG{}; "
@@ -434,7 +434,7 @@ private:
         job->control->signal(SIGTERM);
       }
     }
-    m_kill_timer->start(m_config.kill_grace_ms, 0, [this] { kill_all(SIGKILL); });
+    m_kill_timer->start(timer_ms(m_config.kill_grace), 0, [this] { kill_all(SIGKILL); });
   }
 
   void kill_all(int signum) {

@@ -2,6 +2,7 @@
 // groups each job's output, orders it, logs it, and applies --timeout, --retries and --halt.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "core/pool/executor.hpp"
 #include "core/pool/halt.hpp"
 #include "core/pool/joblog.hpp"
+#include "core/util/duration.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::pool {
@@ -31,8 +33,8 @@ struct PoolConfig {
   bool tag = false;
   bool json = false;
   bool progress = false;
-  double timeout = 0;                 // seconds; 0: none
-  std::uint64_t kill_grace_ms = 1000; // TERM, then KILL this much later
+  Seconds timeout{0};                         // 0: none
+  std::chrono::milliseconds kill_grace{1000}; // TERM, then KILL this much later
   unsigned retries = 0;
   HaltPolicy halt;
   std::string joblog;

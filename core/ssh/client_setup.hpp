@@ -19,7 +19,7 @@ struct ClientConfig {
   std::string config; // empty: ~/.ssh/config when it exists
   std::string user;
   int port = 0;
-  double connect_timeout = 10;
+  Seconds connect_timeout{10};
 };
 
 // $HOME, else the password database's home, else "/".

@@ -206,10 +206,9 @@ Result<ExecOutcome> run_command(ssh_session session, const ExecRequest& request,
   }
 
   ExecOutcome outcome;
-  auto deadline =
-      request.timeout > 0
-          ? Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(request.timeout))
-          : Clock::time_point::max();
+  auto deadline = request.timeout > Seconds::zero()
+                      ? Clock::now() + std::chrono::duration_cast<Clock::duration>(request.timeout)
+                      : Clock::time_point::max();
   // Stopping: the signal last sent, and when to escalate (to KILL, then to giving up).
   int signal_sent = 0;
   auto escalate_at = Clock::time_point::max();

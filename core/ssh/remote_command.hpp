@@ -10,6 +10,7 @@
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 
+#include "core/util/duration.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::ssh {
@@ -29,7 +30,7 @@ struct ExecRequest {
   bool pty = false;
   int stdin_fd = -1;         // forwarded until EOF; -1 sends EOF at once
   bool raw_terminal = false; // put stdin_fd (a terminal) in raw mode while the command runs
-  double timeout = 0;        // seconds; 0: none. At the deadline the command is stopped like a TERM
+  Seconds timeout{0};        // 0: none. At the deadline the command is stopped like a TERM
                              // from `signal` (then KILL after the grace) and timed_out is set.
   // Another thread or a signal handler may store a signal number here (pool-run's --timeout,
   // Ctrl-C). It reaches the remote command through the watchdog's control line (Watchdog::control)

@@ -519,8 +519,8 @@ Result<Connected> connect(const Target& target, const ConnectConfig& options) {
   // patterns and port-less lines, neither judges the key nor orders the algorithms.
   NETLAB_TRY(auto known, read_known_hosts_files(options));
   std::string algorithms = known_hosts::preferred_algorithms(known.sources, target.hostname, target.port);
-  long timeout_sec = static_cast<long>(options.connect_timeout);
-  long timeout_usec = static_cast<long>((options.connect_timeout - static_cast<double>(timeout_sec)) * 1e6);
+  long timeout_sec = static_cast<long>(options.connect_timeout.count());
+  long timeout_usec = static_cast<long>((options.connect_timeout.count() - static_cast<double>(timeout_sec)) * 1e6);
   unsigned int port = static_cast<unsigned int>(target.port);
   int no = 0;
   int yes = 1;

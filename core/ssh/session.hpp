@@ -17,6 +17,7 @@
 #include <libssh/sftp.h>
 
 #include "core/ssh/host.hpp"
+#include "core/util/duration.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::ssh {
@@ -113,7 +114,7 @@ struct ConnectConfig {
   // Read after `known_hosts`, never written; empty: none. Missing or unreadable counts as empty.
   std::string global_known_hosts = "/etc/ssh/ssh_known_hosts";
   bool accept_new = false;                 // add unknown hosts; never a changed or revoked key
-  double connect_timeout = 10;             // seconds for TCP connect + banner + key exchange
+  Seconds connect_timeout{10};             // TCP connect + banner + key exchange
   std::string config_text;                 // ssh_config contents; empty: none
   std::string home;                        // for `~/` in IdentityFile
   std::vector<std::string> identity_files; // -i

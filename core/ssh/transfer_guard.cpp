@@ -43,8 +43,8 @@ int milliseconds_until(Clock::time_point when) {
   return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1 << 30));
 }
 
-Clock::time_point after(double seconds) {
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+Clock::time_point after(Seconds duration) {
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(duration);
 }
 
 } // namespace
@@ -99,7 +99,7 @@ std::string InterruptWatch::name(int signum) {
   }
 }
 
-TransferGuard::TransferGuard(ssh_session session, double connect_timeout, double timeout)
+TransferGuard::TransferGuard(ssh_session session, Seconds connect_timeout, Seconds timeout)
     : m_session(session), m_timeout(timeout), m_deadline(after(connect_timeout)) {
   m_wake.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   m_thread = std::thread([this] { watch(); });
@@ -114,7 +114,7 @@ void TransferGuard::started() {
       return;
     }
     m_started = true;
-    m_has_deadline = m_timeout > 0;
+    m_has_deadline = m_timeout > Seconds::zero();
     if (m_has_deadline) {
       m_deadline = after(m_timeout);
     }

@@ -19,6 +19,7 @@
 
 #include <libssh/libssh.h>
 
+#include "core/util/duration.hpp"
 #include "core/util/fd.hpp"
 
 namespace netlab::ssh {
@@ -51,8 +52,8 @@ public:
   enum class Expired { no, connect_timeout, timeout, interrupted };
 
   // Watches `session` (already connected): until started(), the SFTP start-up has
-  // `connect_timeout` seconds; after it the transfers have `timeout` (0: no limit).
-  TransferGuard(ssh_session session, double connect_timeout, double timeout);
+  // `connect_timeout`; after it the transfers have `timeout` (0: no limit).
+  TransferGuard(ssh_session session, Seconds connect_timeout, Seconds timeout);
   ~TransferGuard();
   TransferGuard(const TransferGuard&) = delete;
   TransferGuard& operator=(const TransferGuard&) = delete;
@@ -74,7 +75,7 @@ private:
   void wake();
 
   ssh_session m_session;
-  double m_timeout;
+  Seconds m_timeout;
   std::mutex m_mutex;
   std::chrono::steady_clock::time_point m_deadline;
   bool m_has_deadline = true;

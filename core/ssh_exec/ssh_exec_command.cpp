@@ -173,7 +173,7 @@ public:
       result.stopped_by = outcome->stopped_by;
       result.exit_code = outcome->exit_code();
       if (outcome->timed_out) {
-        result.error = fmt::format("command timed out after {}s", m_config.timeout);
+        result.error = fmt::format("command timed out after {}s", m_config.timeout.count());
       }
     }
     return finish();
@@ -202,12 +202,12 @@ private:
         result.timed_out = true;
         result.exit_code = k_exit_timeout;
         result.error = fmt::format("starting SFTP timed out after {}s (--connect-timeout): {}",
-                                   m_config.connect.connect_timeout, error);
+                                   m_config.connect.connect_timeout.count(), error);
         break;
       case TransferGuard::Expired::timeout:
         result.timed_out = true;
         result.exit_code = k_exit_timeout;
-        result.error = fmt::format("transfers timed out after {}s (--timeout): {}", m_config.timeout, error);
+        result.error = fmt::format("transfers timed out after {}s (--timeout): {}", m_config.timeout.count(), error);
         break;
       case TransferGuard::Expired::interrupted:
       case TransferGuard::Expired::no:

@@ -30,7 +30,7 @@ struct SshExecConfig {
   bool tag = false;
   bool json = false;
   int jobs = 32;
-  double timeout = 0;         // per host: the transfers, then the command, each
+  Seconds timeout{0};         // per host: the transfers, then the command, each; 0: none
   bool forward_stdin = false; // one host only: our stdin goes to the command
   bool raw_terminal = false;  // with a pty on a terminal: pass keys through unprocessed
   bool progress = false;      // an SFTP progress line on stderr (a terminal)

@@ -232,7 +232,7 @@ TEST_CASE("pool scheduler: --halt now,fail=1 stops starting, TERMs the running j
           "[pool][scheduler]") {
   Harness pool({"1", "2", "3", "4", "5"}, 3);
   pool.config.halt = *HaltPolicy::parse("now,fail=1");
-  pool.config.kill_grace_ms = 1;
+  pool.config.kill_grace = std::chrono::milliseconds(1);
   pool.start();
   auto& fake = *pool.executor;
   REQUIRE(fake.jobs().size() == 3);
@@ -303,8 +303,8 @@ TEST_CASE("pool scheduler: --halt now,success=1 stops the others at the first su
 TEST_CASE("pool scheduler: --timeout TERMs a job, KILLs it after the grace, and counts it failed with a message",
           "[pool][scheduler]") {
   Harness pool({"slow", "next"}, 1);
-  pool.config.timeout = 0.001;
-  pool.config.kill_grace_ms = 1;
+  pool.config.timeout = netlab::Seconds(0.001);
+  pool.config.kill_grace = std::chrono::milliseconds(1);
   pool.config.stderr_fd = pool.out_fd;
   pool.start();
   auto& fake = *pool.executor;
@@ -329,7 +329,8 @@ TEST_CASE("pool scheduler: an interrupt TERMs every running job, a second one KI
   Harness pool({"1", "2", "3", "4"}, 2);
   std::vector<int> heard;
   pool.config.on_interrupt = [&](int signum) { heard.push_back(signum); };
-  pool.config.kill_grace_ms = 60'000; // the second interrupt, not the grace timer, must send KILL
+  pool.config.kill_grace =
+      std::chrono::milliseconds(60'000); // the second interrupt, not the grace timer, must send KILL
   pool.start();
   auto& fake = *pool.executor;
   pool.run->interrupt(SIGINT);
