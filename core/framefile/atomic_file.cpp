@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "core/util/exit_code.hpp"
+#include "core/util/fd.hpp"
 #include "core/util/fd_io.hpp"
 #include "core/util/log.hpp"
 #include "core/util/sys_error.hpp"
@@ -80,13 +81,11 @@ Result<void> AtomicFile::open(const std::string& path) {
   auto slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? std::string(".") : path.substr(0, slash + 1);
   std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) {
+  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd) {
     return sys_failure("create", path, errno);
   }
-  auto opened = open_in(dir_fd, base, path);
-  ::close(dir_fd);
-  return opened;
+  return open_in(dir_fd.get(), base, path);
 }
 
 Result<void> AtomicFile::open_in(int dir_fd, const std::string& name, const std::string& shown) {
@@ -94,55 +93,51 @@ Result<void> AtomicFile::open_in(int dir_fd, const std::string& name, const std:
   m_name = name;
   m_shown = shown;
   BlockCleanupSignals blocked;
-  int dup = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
-  if (dup < 0) {
+  Fd dup(::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0));
+  if (!dup) {
     return sys_failure("create", shown, errno);
   }
   for (int attempt = 0; attempt < 100; ++attempt) {
     std::string temp = k_temp_prefix + random_suffix();
-    int fd = ::openat(dup, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0 && errno == EEXIST) {
+    Fd fd(::openat(dup.get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd && errno == EEXIST) {
       continue;
     }
-    if (fd < 0) {
-      int saved = errno;
-      ::close(dup);
-      return sys_failure("create", shown, saved);
+    if (!fd) {
+      return sys_failure("create", shown, errno);
     }
-    m_fd = fd;
-    m_dir_fd = dup;
+    m_fd = std::move(fd);
+    m_dir_fd = std::move(dup);
     m_temp = temp;
     std::memcpy(g_temp_name, temp.c_str(), temp.size() + 1);
-    g_temp_dir.store(dup);
+    g_temp_dir.store(m_dir_fd.get());
     return {};
   }
-  ::close(dup);
   return fail(fmt::format("create {}: no free temporary name", shown), EEXIST);
 }
 
-Result<void> AtomicFile::write(std::string_view data) { return write_all(m_fd, data, m_shown); }
+Result<void> AtomicFile::write(std::string_view data) { return write_all(m_fd.get(), data, m_shown); }
 
 Result<void> AtomicFile::commit(mode_t mode, bool replace) {
-  if (::fchmod(m_fd, mode) != 0) {
+  if (::fchmod(m_fd.get(), mode) != 0) {
     int saved = errno;
     discard();
     return sys_failure("chmod", m_shown, saved);
   }
-  int fd = m_fd;
-  m_fd = -1;
-  if (::close(fd) != 0) {
+  // Closed by hand, since a failed close is a failed write (NFS reports errors there).
+  if (::close(m_fd.release()) != 0) {
     int saved = errno;
     discard();
     return sys_failure("write", m_shown, saved);
   }
   int rc = 0;
   if (replace) {
-    rc = ::renameat(m_dir_fd, m_temp.c_str(), m_dir_fd, m_name.c_str());
+    rc = ::renameat(m_dir_fd.get(), m_temp.c_str(), m_dir_fd.get(), m_name.c_str());
   } else {
-    rc = ::renameat2(m_dir_fd, m_temp.c_str(), m_dir_fd, m_name.c_str(), RENAME_NOREPLACE);
+    rc = ::renameat2(m_dir_fd.get(), m_temp.c_str(), m_dir_fd.get(), m_name.c_str(), RENAME_NOREPLACE);
     if (rc != 0 && errno == EINVAL) {
       // A file system without RENAME_NOREPLACE: a hard link also refuses an existing name.
-      rc = ::linkat(m_dir_fd, m_temp.c_str(), m_dir_fd, m_name.c_str(), 0);
+      rc = ::linkat(m_dir_fd.get(), m_temp.c_str(), m_dir_fd.get(), m_name.c_str(), 0);
     }
   }
   if (rc != 0) {
@@ -160,19 +155,15 @@ Result<void> AtomicFile::commit(mode_t mode, bool replace) {
 
 void AtomicFile::discard() {
   BlockCleanupSignals blocked;
-  if (m_fd >= 0) {
-    ::close(m_fd);
-    m_fd = -1;
-  }
-  if (m_dir_fd >= 0) {
+  m_fd.reset();
+  if (m_dir_fd) {
     if (!m_temp.empty()) {
-      ::unlinkat(m_dir_fd, m_temp.c_str(), 0);
+      ::unlinkat(m_dir_fd.get(), m_temp.c_str(), 0);
     }
-    if (g_temp_dir.load() == m_dir_fd) {
+    if (g_temp_dir.load() == m_dir_fd.get()) {
       g_temp_dir.store(-1);
     }
-    ::close(m_dir_fd);
-    m_dir_fd = -1;
+    m_dir_fd.reset();
   }
   m_temp.clear();
 }

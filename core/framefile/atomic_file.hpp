@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/util/fd.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::framefile {
@@ -36,13 +37,13 @@ public:
   // Drops the temporary file; safe to call at any time.
   void discard();
 
-  bool is_open() const { return m_fd >= 0; }
-  int fd() const { return m_fd; }
+  bool is_open() const { return static_cast<bool>(m_fd); }
+  int fd() const { return m_fd.get(); }
   const std::string& path() const { return m_shown; }
 
 private:
-  int m_fd = -1;
-  int m_dir_fd = -1;
+  Fd m_fd;
+  Fd m_dir_fd;
   std::string m_name;
   std::string m_shown;
   std::string m_temp;

@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "core/loop/reaper.hpp"
+#include "core/util/fd.hpp"
 #include "core/util/sys_error.hpp"
 
 namespace netlab::pool {
@@ -60,12 +61,14 @@ bool carries(const char* pid_text, const char* marker, std::size_t marker_size) 
   std::memcpy(path + at, pid_text, length);
   at += length;
   std::memcpy(path + at, "/environ", 9);
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return false;
+  ssize_t got = 0;
+  {
+    Fd fd(::open(path, O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+      return false;
+    }
+    got = ::read(fd.get(), g_environ, sizeof(g_environ));
   }
-  ssize_t got = ::read(fd, g_environ, sizeof(g_environ));
-  ::close(fd);
   for (ssize_t start = 0; start < got;) {
     const char* entry = g_environ + start;
     std::size_t left = static_cast<std::size_t>(got - start);
@@ -83,15 +86,15 @@ bool carries(const char* pid_text, const char* marker, std::size_t marker_size) 
 
 // SIGKILLs every process whose environment carries `marker`; returns how many.
 int kill_marked(const char* marker, std::size_t marker_size) {
-  int fd = ::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
+  Fd proc(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!proc) {
     return 0;
   }
   int killed = 0;
   alignas(8) char buffer[8192];
   pid_t self = ::getpid();
   while (true) {
-    long got = ::syscall(SYS_getdents64, fd, buffer, sizeof(buffer));
+    long got = ::syscall(SYS_getdents64, proc.get(), buffer, sizeof(buffer));
     if (got <= 0) {
       break;
     }
@@ -111,7 +114,6 @@ int kill_marked(const char* marker, std::size_t marker_size) {
       }
     }
   }
-  ::close(fd);
   return killed;
 }
 
@@ -185,6 +187,8 @@ Result<std::unique_ptr<Watchdog>> Watchdog::start() {
     ::munmap(memory, sizeof(Table));
     return fail(sys_message("watchdog pipe", "", saved));
   }
+  Fd read_end(fds[0]);
+  Fd write_end(fds[1]);
   pid_t parent = ::getpid();
   pid_t pid = 0;
   {
@@ -192,24 +196,23 @@ Result<std::unique_ptr<Watchdog>> Watchdog::start() {
     auto registry = loop::spawn_registry::lock();
     pid = ::fork();
     if (pid == 0) {
-      ::close(fds[1]);
-      watchdog_main(fds[0], parent, table);
+      write_end.reset();
+      watchdog_main(read_end.get(), parent, table);
     }
     if (pid > 0) {
       loop::spawn_registry::add(pid, nullptr);
     }
   }
   int saved = errno;
-  ::close(fds[0]);
+  read_end.reset();
   if (pid < 0) {
-    ::close(fds[1]);
     ::munmap(memory, sizeof(Table));
     return fail(sys_message("fork watchdog", "", saved));
   }
-  return std::make_unique<Watchdog>(table, fds[1], pid);
+  return std::make_unique<Watchdog>(table, std::move(write_end), pid);
 }
 
-Watchdog::Watchdog(Table* table, int fd, pid_t pid) : m_table(table), m_fd(fd), m_pid(pid) {
+Watchdog::Watchdog(Table* table, Fd fd, pid_t pid) : m_table(table), m_fd(std::move(fd)), m_pid(pid) {
   m_free.reserve(k_max_groups);
   for (std::size_t slot = k_max_groups; slot > 0; --slot) {
     m_free.push_back(slot - 1);
@@ -218,7 +221,8 @@ Watchdog::Watchdog(Table* table, int fd, pid_t pid) : m_table(table), m_fd(fd), 
 
 Watchdog::~Watchdog() {
   m_table->quit.store(1, std::memory_order_release);
-  ::close(m_fd);
+  // The watchdog also ends at the pipe's end: close it before waiting.
+  m_fd.reset();
   int status = 0;
   while (::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
   }

@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/util/fd.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::pool {
@@ -50,11 +51,11 @@ public:
   static constexpr std::size_t k_max_groups = 4096;
 
   // `table` is the shared mapping, `fd` the pipe's write end; both owned from then on.
-  Watchdog(Table* table, int fd, pid_t pid);
+  Watchdog(Table* table, Fd fd, pid_t pid);
 
 private:
   Table* m_table;
-  int m_fd;
+  Fd m_fd;
   pid_t m_pid;
   // pgid -> its slot in the table, and the slots free; pool-run's side only.
   std::unordered_map<pid_t, std::size_t> m_slots;

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "core/ssh/known_hosts.hpp"
+#include "core/util/fd.hpp"
 #include "core/util/fs.hpp"
 #include "core/util/log.hpp"
 #include "core/util/sys_error.hpp"
@@ -66,8 +67,8 @@ struct KnownHostsFiles {
 // device (`/dev/null`) or a FIFO reads as empty. `lenient` (the global file) also takes an
 // unreadable file as empty, as ssh does.
 Result<std::optional<std::string>> read_known_hosts(const std::string& path, bool lenient) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!fd) {
     int error = errno;
     if (error == ENOENT || error == ENOTDIR || (lenient && error == EACCES)) {
       return std::optional<std::string>{};
@@ -75,10 +76,8 @@ Result<std::optional<std::string>> read_known_hosts(const std::string& path, boo
     return fail(sys_message("read known_hosts", path, error));
   }
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
-    bool folder = S_ISDIR(st.st_mode);
-    ::close(fd);
-    if (folder) {
+  if (::fstat(fd.get(), &st) != 0 || S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
+    if (S_ISDIR(st.st_mode)) {
       return fail(fmt::format("known_hosts {} is a folder, not a file", path));
     }
     return std::optional<std::string>{std::string{}};
@@ -86,21 +85,18 @@ Result<std::optional<std::string>> read_known_hosts(const std::string& path, boo
   std::string text;
   char buffer[65536];
   for (;;) {
-    ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    ssize_t n = ::read(fd.get(), buffer, sizeof(buffer));
     if (n < 0 && errno == EINTR) {
       continue;
     }
     if (n < 0) {
-      int error = errno;
-      ::close(fd);
-      return fail(sys_message("read known_hosts", path, error));
+      return fail(sys_message("read known_hosts", path, errno));
     }
     if (n == 0) {
       break;
     }
     text.append(buffer, static_cast<std::size_t>(n));
   }
-  ::close(fd);
   return std::optional<std::string>{std::move(text)};
 }
 
@@ -147,8 +143,8 @@ Result<void> make_private_folders(const std::filesystem::path& folder) {
 // points, so the user is told where it points and the key is not added.
 Result<void> append_known_host(const std::string& path, const std::string& line) {
   NETLAB_TRY_VOID(make_private_folders(std::filesystem::path(path).parent_path()));
-  int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
-  if (fd < 0) {
+  Fd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600));
+  if (!fd) {
     int error = errno;
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
@@ -164,24 +160,22 @@ Result<void> append_known_host(const std::string& path, const std::string& line)
     return fail(sys_message("add host key to", path, error));
   }
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return fail(fmt::format("add host key to {}: not a regular file", path));
   }
   std::string data = line;
   char last = '\n';
-  if (st.st_size > 0 && ::pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
+  if (st.st_size > 0 && ::pread(fd.get(), &last, 1, st.st_size - 1) == 1 && last != '\n') {
     // Never glue the new line onto an unterminated last one. (Two processes doing this at once
     // leave an empty line, which readers skip.)
     data.insert(data.begin(), '\n');
   }
-  ssize_t written = ::write(fd, data.data(), data.size());
+  ssize_t written = ::write(fd.get(), data.data(), data.size());
   int error = errno;
-  if (written == static_cast<ssize_t>(data.size()) && ::fsync(fd) != 0) {
+  if (written == static_cast<ssize_t>(data.size()) && ::fsync(fd.get()) != 0) {
     error = errno;
     written = -1;
   }
-  ::close(fd);
   if (written != static_cast<ssize_t>(data.size())) {
     return fail(
         fmt::format("add host key to {}: {}", path, written < 0 ? sys_reason(error) : std::string("short write")));

@@ -282,13 +282,12 @@ private:
   }
 
   Result<void> put_file(const std::string& local, const std::string& remote) {
-    int fd = ::open(local.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    Fd fd(::open(local.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
       return fail(sys_message("put", local, errno));
     }
     struct stat st {};
-    ::fstat(fd, &st);
-    Fd closer(fd); // closes on every path out
+    ::fstat(fd.get(), &st);
     std::uint32_t mode = remote_mode(st.st_mode, m_options.preserve);
     auto own = channels(1);
     auto* writer = own.empty() ? nullptr : own.front();
@@ -307,7 +306,7 @@ private:
         return fail(fmt::format("put {}: open {}: {}", local, remote, sftp_error(m_sftp, m_session)));
       }
     }
-    auto written = write_temp(fd, local, temp, writer, file);
+    auto written = write_temp(fd.get(), local, temp, writer, file);
     file.reset();
     auto total = written ? finish_put(local, remote, temp, st, mode, writer, *written)
                          : Result<std::uint64_t>(written.failure());
