@@ -337,7 +337,7 @@ Outcome run_command(Channel& channel, const ExecClientConfig& options, std::int6
                                 got[2], expect_err),
                     k_exit_connect);
       }
-      int status = exit_status_for(frame.header);
+      int status = exit_status_from(frame.header).shell_status();
       if (options.json) {
         json out{{"id", id},
                  {"command", command},

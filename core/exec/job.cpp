@@ -84,8 +84,8 @@ Result<void> Job::spawn() {
     options.tree = m_tree;
   }
 
-  auto spawned = loop::Process::spawn(m_loop, options,
-                                      [self = shared_from_this()](loop::ExitStatus status) { self->on_exit(status); });
+  auto spawned =
+      loop::Process::spawn(m_loop, options, [self = shared_from_this()](ExitStatus status) { self->on_exit(status); });
   if (!spawned) {
     for (auto* pipe : {&m_stdin, &m_stdout, &m_stderr}) {
       if (*pipe) {
@@ -138,7 +138,7 @@ void Job::on_timer() {
   }
   if (!m_term_sent) {
     m_term_sent = true;
-    m_info.timed_out = true;
+    m_info.ending.timed_out = true;
     signal_all(SIGTERM);
   } else {
     signal_all(SIGKILL);
@@ -218,19 +218,20 @@ void Job::close_output(int fd) {
   maybe_finish();
 }
 
-void Job::on_exit(loop::ExitStatus status) {
+void Job::on_exit(ExitStatus status) {
   m_exited = true;
   m_reaped = true;
-  m_info.exit_code = status.exit_code;
-  m_info.term_signal = status.term_signal;
-  if (status.terminal_stop != 0) {
+  bool timed_out = m_info.ending.timed_out;
+  m_info.ending = status;
+  m_info.ending.timed_out = timed_out;
+  if (status.terminal_stop() != 0) {
     // Stopped for using netlab's terminal and killed for it (core/loop/spawn.hpp): say so in the
     // command's own stderr, where its caller looks.
-    on_output(2,
-              fmt::format("netlab: exec-server: command {} tried to {} the terminal and was stopped by SIG{}; "
-                          "commands cannot use the terminal\n",
-                          m_spec.argv.empty() ? std::string() : m_spec.argv[0],
-                          status.terminal_stop == SIGTTIN ? "read" : "use", loop::signal_name(status.terminal_stop)));
+    on_output(2, fmt::format("netlab: exec-server: command {} tried to {} the terminal and was stopped by SIG{}; "
+                             "commands cannot use the terminal\n",
+                             m_spec.argv.empty() ? std::string() : m_spec.argv[0],
+                             status.terminal_stop() == SIGTTIN ? "read" : "use",
+                             loop::signal_name(status.terminal_stop())));
   }
   // Whatever the command left running (in its group, or anywhere in its tree) goes with it, so
   // it cannot hold the output pipes (or anything else) open after the command has been reported

@@ -74,7 +74,7 @@ public:
 private:
   Result<void> spawn();
   void on_output(int fd, std::string_view data);
-  void on_exit(loop::ExitStatus status);
+  void on_exit(ExitStatus status);
   void close_output(int fd);
   void maybe_finish();
   void on_timer();

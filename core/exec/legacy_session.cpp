@@ -100,7 +100,7 @@ private:
     m_err.clear();
     if (*m_shared.running >= m_shared.options.max_running) {
       ExitInfo info;
-      info.exit_code = 1;
+      info.ending = ExitStatus::exited(k_exit_failure);
       m_err = fmt::format("netlab exec-server: busy: {} commands running (--max-running)\n", *m_shared.running);
       info.stderr_size = m_err.size();
       respond(info, "busy");
@@ -136,7 +136,7 @@ private:
     auto job = Job::start(m_shared.loop, std::move(spec), std::move(events), m_shared.running);
     if (!job) {
       ExitInfo info;
-      info.exit_code = k_exit_not_found;
+      info.ending = ExitStatus::exited(k_exit_not_found);
       m_err = job.error() + "\n";
       info.stderr_size = m_err.size();
       respond(info, "spawn-failed");
@@ -152,13 +152,13 @@ private:
                 {"stderr_size", m_err.size()},
                 {"exit_code", nullptr},
                 {"signal", nullptr},
-                {"timed_out", info.timed_out},
+                {"timed_out", info.ending.timed_out},
                 {"truncated", info.truncated},
                 {"duration_ms", info.duration_ms}};
-    if (info.term_signal != 0) {
-      header["signal"] = loop::signal_name(info.term_signal);
+    if (int signum = info.ending.term_signal(); signum != 0) {
+      header["signal"] = loop::signal_name(signum);
     } else {
-      header["exit_code"] = info.exit_code;
+      header["exit_code"] = info.ending.code;
     }
     if (error != nullptr) {
       header["error"] = error;

@@ -242,33 +242,33 @@ json exit_header(std::int64_t id, const ExitInfo& info) {
               {"id", id},
               {"exit_code", nullptr},
               {"signal", nullptr},
-              {"timed_out", info.timed_out},
+              {"timed_out", info.ending.timed_out},
               {"truncated", info.truncated},
               {"stdout_size", info.stdout_size},
               {"stderr_size", info.stderr_size},
               {"duration_ms", std::round(info.duration_ms * 1000) / 1000}};
-  if (info.term_signal != 0) {
-    header["signal"] = loop::signal_name(info.term_signal);
-  } else {
-    header["exit_code"] = info.exit_code;
+  if (int signum = info.ending.term_signal(); signum != 0) {
+    header["signal"] = loop::signal_name(signum);
+  } else if (info.ending.kind == ExitStatus::Kind::exited) {
+    header["exit_code"] = info.ending.code;
   }
   return header;
 }
 
-int exit_status_for(const json& header) {
-  if (header.value("timed_out", false)) {
-    return k_exit_timeout;
-  }
+ExitStatus exit_status_from(const json& header) {
+  bool timed_out = header.value("timed_out", false);
+  ExitStatus ending = ExitStatus::unknown();
   auto signal = header.find("signal");
-  if (signal != header.end() && signal->is_string()) {
-    int number = loop::signal_number(signal->get<std::string>());
-    return number > 0 ? signal_exit_status(number) : k_exit_connect;
-  }
   auto code = header.find("exit_code");
-  if (code != header.end() && code->is_number_integer()) {
-    return static_cast<int>(code->get<std::int64_t>() & 0xff);
+  if (signal != header.end() && signal->is_string()) {
+    if (int number = loop::signal_number(signal->get<std::string>()); number > 0) {
+      ending = ExitStatus::signaled(number);
+    }
+  } else if (code != header.end() && code->is_number_integer()) {
+    ending = ExitStatus::exited(code->get<std::int64_t>());
   }
-  return k_exit_connect;
+  ending.timed_out = timed_out;
+  return ending;
 }
 
 Result<std::vector<std::string>> split_words(std::string_view line) {

@@ -13,6 +13,7 @@
 
 #include "core/frame/frame.hpp"
 #include "core/util/duration.hpp"
+#include "core/util/exit_status.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::exec {
@@ -95,11 +96,9 @@ bool check_auth(const frame::Frame& frame, std::string_view token, std::string_v
 nlohmann::json hello_header(bool requires_auth, const std::string& nonce_hex);
 nlohmann::json error_header(const nlohmann::json& id, std::string_view code, std::string_view message);
 
-// How a command ended, as the `exit` frame reports it.
+// What the `exit` frame reports: how the command ended, and what the server did with its output.
 struct ExitInfo {
-  std::int64_t exit_code = 0;
-  int term_signal = 0; // 0: exited normally
-  bool timed_out = false;
+  ExitStatus ending; // never Kind::unknown from a server; the frame says "exit_code" or "signal"
   bool truncated = false;
   std::uint64_t stdout_size = 0;
   std::uint64_t stderr_size = 0;
@@ -108,9 +107,11 @@ struct ExitInfo {
 
 nlohmann::json exit_header(std::int64_t id, const ExitInfo& info);
 
-// The exit status a client reports for an `exit` frame: the remote code, 128+N for a signal,
-// 124 for a timeout.
-int exit_status_for(const nlohmann::json& exit_frame_header);
+// How the command ended, as an `exit` frame's header says it: "timed_out" (a bool when present),
+// then "signal" (a name; one this system does not know is Kind::unknown), else "exit_code" (an
+// integer), else Kind::unknown. The status a client reports is its shell_status(). Throws
+// nlohmann::json::type_error when "timed_out" is not a bool.
+ExitStatus exit_status_from(const nlohmann::json& exit_frame_header);
 
 // Splits a line into words the way a POSIX shell would for a simple command: blanks separate,
 // '...' is literal, "..." honours \\ \" \$ \` and backslash-newline, a bare backslash quotes the

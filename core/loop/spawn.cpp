@@ -407,14 +407,12 @@ void Process::reaped(int wait_status) {
   m_exited = true;
   ExitStatus status;
   if (WIFEXITED(wait_status)) {
-    status.exit_code = WEXITSTATUS(wait_status);
+    status = ExitStatus::exited(WEXITSTATUS(wait_status));
   } else if (WIFSIGNALED(wait_status)) {
-    status.term_signal = WTERMSIG(wait_status);
-    if (m_terminal_stop != 0 && status.term_signal == SIGKILL) {
-      // Our SIGKILL, so the cause is the stop.
-      status.term_signal = m_terminal_stop;
-      status.terminal_stop = m_terminal_stop;
-    }
+    int signum = WTERMSIG(wait_status);
+    // Our SIGKILL after a terminal stop: the cause is the stop.
+    status = m_terminal_stop != 0 && signum == SIGKILL ? ExitStatus::stopped_for_terminal(m_terminal_stop)
+                                                       : ExitStatus::signaled(signum);
   }
   // Moved out first: the callback often drops the last reference to whatever owns us.
   auto callback = std::move(m_on_exit);

@@ -24,7 +24,7 @@
 //    with SIGTTIN when it reads it (SIGTTOU when it changes the terminal's modes, as a password
 //    prompt does, or writes to it under `stty tostop`), where it used to get ENXIO. The SIGCHLD
 //    watcher waits with WUNTRACED, and when one of our children stops so it kills the child's
-//    group with SIGKILL and reports the child ended by that signal (ExitStatus::terminal_stop),
+//    group with SIGKILL and reports the child ended by that signal (ExitStatus::Kind::terminal_stop),
 //    instead of leaving it stopped forever. Limit: only the child itself is seen stopping; a
 //    descendant it waits for that stops so is not (the child then waits until --timeout, Ctrl-C
 //    or the group kill ends it). Stops by SIGSTOP or SIGTSTP (sent by a user) are left alone.
@@ -49,6 +49,7 @@
 #include "core/loop/loop.hpp"
 #include "core/loop/process.hpp"
 #include "core/loop/tcp.hpp"
+#include "core/util/exit_status.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::loop {
@@ -88,14 +89,6 @@ struct SpawnConfig {
   // the tree then finds every process the child starts, wherever it moves. Not owned: the
   // caller keeps the tree for as long as it wants to control them.
   std::shared_ptr<ProcessTree> tree;
-};
-
-struct ExitStatus {
-  std::int64_t exit_code = 0;
-  int term_signal = 0;
-  // SIGTTIN or SIGTTOU when the child was stopped for using the terminal and netlab killed its
-  // group for it (term_signal is then that signal too); 0 otherwise.
-  int terminal_stop = 0;
 };
 
 // A spawned child. The loop's SIGCHLD watcher holds it until the child has been reaped, and

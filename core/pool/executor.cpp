@@ -102,10 +102,8 @@ public:
     }
   }
 
-  void exited(loop::ExitStatus status) {
-    m_outcome.exit_code = status.exit_code;
-    m_outcome.term_signal = status.term_signal;
-    m_outcome.terminal_stop = status.terminal_stop;
+  void exited(ExitStatus status) {
+    m_outcome.ending = status;
     m_process->close();
     part_done();
   }
@@ -186,7 +184,7 @@ public:
       job->m_tree = m_reaper->new_tree();
       m_options.tree = job->m_tree;
     }
-    auto process = loop::Process::spawn(m_loop, m_options, [job](loop::ExitStatus status) { job->exited(status); });
+    auto process = loop::Process::spawn(m_loop, m_options, [job](ExitStatus status) { job->exited(status); });
     // The tree is the job's alone, so it goes (with any leftovers) when the job does. The write
     // ends are the child's now: ours must go, or the job's pipes would never reach end of file.
     m_options.tree = {};
@@ -220,7 +218,7 @@ private:
   std::shared_ptr<JobControl> start_failed(JobObserver& observer, const std::string& error, bool not_found) {
     observer.on_stderr(start_error_line(error, not_found));
     JobOutcome outcome;
-    outcome.exit_code = not_found ? k_exit_not_found : k_exit_cannot_execute;
+    outcome.ending = ExitStatus::exited(not_found ? k_exit_not_found : k_exit_cannot_execute);
     outcome.start_error = error;
     observer.on_done(outcome);
     return nullptr;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/loop/loop.hpp"
+#include "core/util/exit_status.hpp"
 
 namespace netlab::pool {
 
@@ -23,24 +24,47 @@ struct JobSpec {
 };
 
 struct JobOutcome {
-  std::int64_t exit_code = 0;
-  int term_signal = 0;
-  // Why the job failed on netlab's side: it could not start ("nosuch: command not found";
-  // exit_code is then 126 or 127, as a shell would report), its host could not be reached, a
-  // transfer failed. Empty when the command itself decided the outcome.
+  // How the job ended. One that could not start exited 126 or 127, as a shell would report; one
+  // whose host could not be reached, or whose channel closed without a status, is unknown; one
+  // stopped for using the terminal it does not have (a local job's /dev/tty is netlab's, where it
+  // is a background group) was killed for it (ExitStatus::Kind::terminal_stop). `timed_out` is
+  // not read: --timeout is the scheduler's own.
+  ExitStatus ending;
+  // What the joblog's Exitval and --json's "exit" say when the executor has its own number for
+  // the job: ssh-exec's hosts report the status ssh-exec would end with for that host alone
+  // (128+N for signal N, its failures' codes). Absent: exit_value()'s default.
+  std::optional<std::int64_t> reported_exit;
+  // Why the job failed on netlab's side: it could not start ("nosuch: command not found"), its
+  // host could not be reached, a transfer failed. Empty when the command itself decided the
+  // outcome.
   std::string start_error;
   // Where it ran, for the joblog's Host column; empty: the executor's host().
   std::string host;
   // It never ran because its host (or every host) could not be connected to or authenticated
   // with; a run where every job ends so exits 255, as ssh does.
   bool unreachable = false;
-  // SIGTTIN or SIGTTOU: the job was stopped for using the terminal it does not have (a local
-  // job's /dev/tty is netlab's, where it is a background group) and was killed for it;
-  // term_signal is that signal.
-  int terminal_stop = 0;
   // Bytes and files copied for the job (ssh-exec's --put/--get), for --json; absent: none tried.
   std::optional<std::uint64_t> bytes_transferred;
   std::optional<std::uint64_t> files_transferred;
+
+  // The joblog's Exitval, as GNU parallel has it: reported_exit when set, else the code the job
+  // exited with, 0 when a signal ended it (the Signal column, ending.term_signal(), says which),
+  // 255 when unknown (as ssh reports a connection failure).
+  std::int64_t exit_value() const {
+    if (reported_exit) {
+      return *reported_exit;
+    }
+    switch (ending.kind) {
+    case ExitStatus::Kind::exited:
+      return ending.code;
+    case ExitStatus::Kind::signaled:
+    case ExitStatus::Kind::terminal_stop:
+      return k_exit_ok;
+    case ExitStatus::Kind::unknown:
+      break;
+    }
+    return k_exit_connect;
+  }
 };
 
 // Receives one job's events on the loop thread. Output arrives in order per stream; done()

@@ -242,7 +242,7 @@ private:
       job.err.append(fmt::format("netlab: {}: input {} contains a NUL byte, which no argument can hold; not run "
                                  "(for NUL-separated input use -0)\n",
                                  command_name(), job.seq));
-      job.outcome.exit_code = 1;
+      job.outcome.ending = ExitStatus::exited(k_exit_failure);
       finish(job);
       return;
     }
@@ -288,7 +288,7 @@ private:
     --m_running;
     job.control.reset();
     double runtime = static_cast<double>(uv_hrtime() - job.start_ns) / 1e9;
-    bool ok = !job.timed_out && job.outcome.exit_code == 0 && job.outcome.term_signal == 0;
+    bool ok = !job.timed_out && job.outcome.exit_value() == 0 && job.outcome.ending.term_signal() == 0;
     if (!ok && !job.killed && !job.bad_input && !m_stop_starting && job.attempt < m_config.retries) {
       // Only the last attempt's output is shown, as with GNU parallel's --retries.
       ++job.attempt;
@@ -301,13 +301,12 @@ private:
     if (job.timed_out) {
       job.err.append(
           fmt::format("netlab: {}: job {} timed out after {} s\n", command_name(), job.seq, m_config.timeout.count()));
-    } else if (job.outcome.terminal_stop != 0) {
+    } else if (int stop = job.outcome.ending.terminal_stop(); stop != 0) {
       // Killed by the executor: left stopped it would hang the run (core/loop/spawn.hpp).
       job.err.append(fmt::format("netlab: {}: job {} ({}) tried to {} the terminal and was stopped by SIG{}; "
                                  "jobs cannot use the terminal (stdin is /dev/null)\n",
                                  command_name(), job.seq, shown_command(job.argv, m_config.shell),
-                                 job.outcome.terminal_stop == SIGTTIN ? "read" : "use",
-                                 loop::signal_name(job.outcome.terminal_stop)));
+                                 stop == SIGTTIN ? "read" : "use", loop::signal_name(stop)));
     }
     if (job.killed) {
       ++m_result.killed;
@@ -323,8 +322,8 @@ private:
     record.seq = job.seq;
     record.host = job.outcome.host.empty() ? m_executor->host() : job.outcome.host;
     record.runtime = runtime;
-    record.exit_code = job.outcome.exit_code;
-    record.signal = job.outcome.term_signal;
+    record.exit_code = job.outcome.exit_value();
+    record.signal = job.outcome.ending.term_signal();
     record.timed_out = job.timed_out;
     record.inputs = &job.inputs;
     record.error = job.outcome.start_error;

@@ -17,7 +17,6 @@
 #include "core/loop/timer.hpp"
 #include "core/pool/template.hpp"
 #include "core/ssh/remote_command.hpp"
-#include "core/util/exit_code.hpp"
 #include "core/util/log.hpp"
 
 namespace netlab::pool {
@@ -174,7 +173,7 @@ public:
 private:
   static JobOutcome no_host_outcome() {
     JobOutcome outcome;
-    outcome.exit_code = k_exit_connect;
+    outcome.ending = ExitStatus::unknown();
     outcome.start_error = k_no_host;
     outcome.host = "-";
     outcome.unreachable = true;
@@ -288,7 +287,7 @@ private:
     outcome.host = label(h);
     if (int signum = job->signal.load(); signum != 0) {
       // Stopped (Ctrl-C, --halt now, --timeout) while it waited for a session.
-      outcome.term_signal = signum;
+      outcome.ending = ExitStatus::signaled(signum);
       post(Event{Event::Kind::done, job, {}, std::move(outcome)});
       return true;
     }
@@ -310,15 +309,12 @@ private:
                  job,
                  fmt::format("netlab: {}: {}: {}\n", log::command(), label(h), result.error()),
                  {}});
-      outcome.exit_code = k_exit_connect;
+      outcome.ending = ExitStatus::unknown();
       outcome.start_error = result.error();
-    } else if (result->exit_status >= 0) {
-      outcome.exit_code = result->exit_status;
-    } else if (int signum = ssh::rfc4254_signal_number(result->signal); signum != 0) {
-      outcome.term_signal = signum;
     } else {
-      // The channel closed with neither a status nor a known signal: ssh reports 255 too.
-      outcome.exit_code = k_exit_connect;
+      // Unknown when the channel closed with neither a status nor a known signal: Exitval 255,
+      // as ssh reports it.
+      outcome.ending = result->ending;
     }
     post(Event{Event::Kind::done, job, {}, std::move(outcome)});
     return true;

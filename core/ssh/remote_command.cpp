@@ -16,7 +16,6 @@
 #include <fmt/format.h>
 
 #include "core/ssh/session.hpp"
-#include "core/util/exit_code.hpp"
 #include "core/util/sys_error.hpp"
 
 namespace netlab::ssh {
@@ -100,17 +99,14 @@ const char* rfc4254_signal_name(int number) {
   return "";
 }
 
-int ExecOutcome::exit_code() const {
-  if (timed_out) {
-    return k_exit_timeout;
-  }
+ExitStatus channel_ending(int exit_status, const std::string& signal) {
   if (exit_status >= 0) {
-    return exit_status;
+    return ExitStatus::exited(exit_status);
   }
   if (int number = rfc4254_signal_number(signal); number != 0) {
-    return signal_exit_status(number);
+    return ExitStatus::signaled(number);
   }
-  return k_exit_connect;
+  return ExitStatus::unknown();
 }
 
 std::string supervised_command(const std::string& command, Watchdog watchdog) {
@@ -206,6 +202,12 @@ Result<ExecOutcome> run_command(ssh_session session, const ExecRequest& request,
   }
 
   ExecOutcome outcome;
+  bool timed_out = false;
+  auto ended = [&](int status, const std::string& signal) {
+    outcome.ending = channel_ending(status, signal);
+    outcome.ending.timed_out = timed_out;
+    return outcome;
+  };
   auto deadline = request.timeout > Seconds::zero()
                       ? Clock::now() + std::chrono::duration_cast<Clock::duration>(request.timeout)
                       : Clock::time_point::max();
@@ -236,14 +238,14 @@ Result<ExecOutcome> run_command(ssh_session session, const ExecRequest& request,
   std::vector<char> buffer(64 * 1024);
   while (true) {
     int wanted = request.signal != nullptr ? request.signal->load(std::memory_order_relaxed) : 0;
-    if (wanted != 0 && outcome.stopped_by == 0 && !outcome.timed_out) {
+    if (wanted != 0 && outcome.stopped_by == 0 && !timed_out) {
       outcome.stopped_by = wanted;
     }
     if (wanted != 0 && wanted != signal_sent && signal_sent != SIGKILL) {
       NETLAB_TRY_VOID(send_stop(wanted));
     }
-    if (!outcome.timed_out && Clock::now() >= deadline) {
-      outcome.timed_out = true;
+    if (!timed_out && Clock::now() >= deadline) {
+      timed_out = true;
       if (signal_sent == 0) {
         NETLAB_TRY_VOID(send_stop(SIGTERM));
       }
@@ -254,10 +256,7 @@ Result<ExecOutcome> run_command(ssh_session session, const ExecRequest& request,
       } else {
         // The server neither ended the command nor closed the channel: leave it to the watchdog,
         // which sees the session close when the caller drops it.
-        if (outcome.signal.empty()) {
-          outcome.signal = "KILL";
-        }
-        return outcome;
+        return ended(-1, "KILL");
       }
     }
     bool got_data = false;
@@ -312,9 +311,7 @@ Result<ExecOutcome> run_command(ssh_session session, const ExecRequest& request,
   }
   raw.reset();
   // The channel may close before libssh has read the exit-status message that precedes it.
-  outcome.exit_status = ssh_channel_get_exit_status(channel.get());
-  outcome.signal = catcher.signal;
-  return outcome;
+  return ended(ssh_channel_get_exit_status(channel.get()), catcher.signal);
 }
 
 } // namespace netlab::ssh

@@ -11,6 +11,7 @@
 #include <libssh/libssh.h>
 
 #include "core/util/duration.hpp"
+#include "core/util/exit_status.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::ssh {
@@ -54,13 +55,17 @@ struct OutputSink {
 };
 
 struct ExecOutcome {
-  int exit_status = -1; // the remote status; -1 when none came (a signal, a timeout)
-  std::string signal;   // "TERM", "KILL"... when the command died of a signal
-  bool timed_out = false;
+  // The remote status when one came, else the signal when the server named one of RFC 4254's,
+  // else unknown (no status came, or a signal SSH does not name); timed_out at
+  // ExecRequest::timeout. A command given up on after KILL reads as killed by it.
+  ExitStatus ending = ExitStatus::unknown();
   int stopped_by = 0; // the signal number read from ExecRequest::signal that stopped it, if any
-  // What a shell would report: the status, 128+N for a signal, 124 for a timeout, 255 if unknown.
-  int exit_code() const;
 };
+
+// How a channel says its command ended: `exit_status` (libssh's; -1 when none came) when there
+// is one, as ssh(1) has it, else `signal` ("exit-signal", RFC 4254 6.10) when SSH names it, else
+// unknown.
+ExitStatus channel_ending(int exit_status, const std::string& signal);
 
 Result<ExecOutcome> run_command(ssh_session session, const ExecRequest& request, const OutputSink& sink);
 

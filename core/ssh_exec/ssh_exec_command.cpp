@@ -76,10 +76,11 @@ struct HostResult {
   std::string label;
   bool connected = false;
   std::string error; // empty: no local-side failure
+  // What ssh-exec ends with for this host: the command's ending.shell_status(), or the code of
+  // the failure in `error`.
   int exit_code = 0;
-  int exit_status = -1;
-  std::string signal;
-  bool timed_out = false;
+  // How the command ended; unknown when it did not run. timed_out also when the transfers did.
+  ExitStatus ending = ExitStatus::unknown();
   int stopped_by = 0; // a local signal stopped the command
   std::string out;
   std::string err;
@@ -167,12 +168,10 @@ public:
         result.exit_code = k_exit_connect;
         return finish();
       }
-      result.exit_status = outcome->exit_status;
-      result.signal = outcome->signal;
-      result.timed_out = outcome->timed_out;
+      result.ending = outcome->ending;
       result.stopped_by = outcome->stopped_by;
-      result.exit_code = outcome->exit_code();
-      if (outcome->timed_out) {
+      result.exit_code = outcome->ending.shell_status();
+      if (outcome->ending.timed_out) {
         result.error = fmt::format("command timed out after {}s", m_config.timeout.count());
       }
     }
@@ -199,13 +198,13 @@ private:
       result.error = error;
       switch (guard.expired()) {
       case TransferGuard::Expired::connect_timeout:
-        result.timed_out = true;
+        result.ending.timed_out = true;
         result.exit_code = k_exit_timeout;
         result.error = fmt::format("starting SFTP timed out after {}s (--connect-timeout): {}",
                                    m_config.connect.connect_timeout.count(), error);
         break;
       case TransferGuard::Expired::timeout:
-        result.timed_out = true;
+        result.ending.timed_out = true;
         result.exit_code = k_exit_timeout;
         result.error = fmt::format("transfers timed out after {}s (--timeout): {}", m_config.timeout.count(), error);
         break;
@@ -213,7 +212,7 @@ private:
       case TransferGuard::Expired::no:
         break;
       }
-      if (int signum = InterruptWatch::caught(); signum != 0 && !result.timed_out) {
+      if (int signum = InterruptWatch::caught(); signum != 0 && !result.ending.timed_out) {
         result.exit_code = signal_exit_status(signum);
         if (!error.starts_with("interrupted")) {
           result.error = fmt::format("interrupted by {}: {}", InterruptWatch::name(signum), error);
@@ -276,7 +275,7 @@ int run_single(const SshExecConfig& config, Runner& runner) {
                             rfc4254_signal_name(first)),
                 signal_exit_status(first));
   }
-  if (result.timed_out) {
+  if (result.ending.timed_out) {
     throw TimeoutError(fmt::format("{}: {}", result.label, result.error));
   }
   if (int signum = InterruptWatch::caught(); signum != 0) {
@@ -327,8 +326,8 @@ int run_pooled(const SshExecConfig& config, Runner& runner, std::mutex& output_m
     std::string why;
     if (!outcome.start_error.empty()) {
       why = outcome.start_error;
-    } else if (outcome.term_signal != 0) {
-      why = fmt::format("killed by SIG{}", rfc4254_signal_name(outcome.term_signal));
+    } else if (int signum = outcome.ending.term_signal(); signum != 0) {
+      why = fmt::format("killed by SIG{}", rfc4254_signal_name(signum));
     } else if (record.exit_code != 0) {
       why = fmt::format("exit {}", record.exit_code);
     }
@@ -344,14 +343,15 @@ int run_pooled(const SshExecConfig& config, Runner& runner, std::mutex& output_m
       auto result = runner.run_host(spec, many ? safe_file_name(spec.label) : "", sink, &stop);
       pool::JobOutcome outcome;
       outcome.host = spec.label;
-      outcome.exit_code = result.exit_code;
-      outcome.term_signal = result.exit_status < 0 ? rfc4254_signal_number(result.signal) : 0;
+      // The joblog and --json say what this host alone would end ssh-exec with, and the signal.
+      outcome.ending = result.ending;
+      outcome.reported_exit = result.exit_code;
       outcome.start_error = result.error;
       outcome.unreachable = !result.connected;
       outcome.bytes_transferred = result.transferred.bytes;
       outcome.files_transferred = result.transferred.files;
-      if (result.stopped_by != 0 && outcome.exit_code == 0 && outcome.term_signal == 0) {
-        outcome.term_signal = result.stopped_by;
+      if (result.stopped_by != 0 && result.exit_code == 0 && result.ending.term_signal() == 0) {
+        outcome.ending = ExitStatus::signaled(result.stopped_by);
       }
       return outcome;
     });

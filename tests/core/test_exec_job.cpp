@@ -49,7 +49,7 @@ TEST_CASE("exec::Job: the command reads its stdin, its output and exit code arri
   CHECK(run.done == 1);
   CHECK(run.out == "input");
   CHECK(run.err == "err\n");
-  CHECK(run.info.exit_code == 3);
+  CHECK(run.info.ending.code == 3);
   CHECK(run.info.stdout_size == 5);
   CHECK(run.info.stderr_size == 4);
   CHECK(*running == 0);
@@ -79,8 +79,8 @@ TEST_CASE("exec::Job: timeout sends TERM, then KILL to a child that ignores it",
   REQUIRE(Job::start(loop, spec, events_for(run), nullptr).ok());
   loop.run();
   CHECK(run.done == 1);
-  CHECK(run.info.timed_out);
-  CHECK(run.info.term_signal == SIGKILL);
+  CHECK(run.info.ending.timed_out);
+  CHECK(run.info.ending.term_signal() == SIGKILL);
   netlab::testing::require_clean_close(loop);
 }
 
@@ -96,7 +96,7 @@ TEST_CASE("exec::Job: output past the cap is cut and the command killed", "[exec
   CHECK(run.info.truncated);
   CHECK(run.out.size() == 12345);
   CHECK(run.info.stdout_size == 12345);
-  CHECK(run.info.term_signal == SIGKILL);
+  CHECK(run.info.ending.term_signal() == SIGKILL);
   netlab::testing::require_clean_close(loop);
 }
 

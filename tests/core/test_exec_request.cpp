@@ -1,4 +1,6 @@
 // Unit tests for core/exec/request: validation and message building, no sockets.
+#include <csignal>
+
 #include <catch2/catch.hpp>
 
 #include "core/crypto/digest.hpp"
@@ -111,25 +113,53 @@ TEST_CASE("exec::check_auth: HMAC of the nonce text, constant-time compared", "[
   CHECK_FALSE(netlab::exec::check_auth({{{"type", "auth"}, {"mac", 5}}, {}}, "token", nonce));
 }
 
-TEST_CASE("exec::exit_header and exit_status_for agree", "[exec]") {
+TEST_CASE("exec::exit_header and exit_status_from agree", "[exec]") {
+  using netlab::ExitStatus;
+  using netlab::exec::exit_status_from;
   netlab::exec::ExitInfo info;
-  info.exit_code = 3;
+  info.ending = ExitStatus::exited(3);
   info.stdout_size = 10;
   auto header = netlab::exec::exit_header(1, info);
   CHECK(header["exit_code"] == 3);
   CHECK(header["signal"].is_null());
   CHECK(header["truncated"] == false);
-  CHECK(netlab::exec::exit_status_for(header) == 3);
+  CHECK(exit_status_from(header) == info.ending);
+  CHECK(exit_status_from(header).shell_status() == 3);
 
-  info.term_signal = 9;
+  info.ending = ExitStatus::signaled(9);
   header = netlab::exec::exit_header(1, info);
   CHECK(header["exit_code"].is_null());
   CHECK(header["signal"] == "KILL");
-  CHECK(netlab::exec::exit_status_for(header) == 137);
+  CHECK(exit_status_from(header) == info.ending);
+  CHECK(exit_status_from(header).shell_status() == 137);
 
-  info.timed_out = true;
-  CHECK(netlab::exec::exit_status_for(netlab::exec::exit_header(1, info)) == 124);
-  CHECK(netlab::exec::exit_status_for(json::object()) == 255);
+  // A terminal stop travels as the signal that ended it.
+  info.ending = ExitStatus::stopped_for_terminal(SIGTTIN);
+  CHECK(netlab::exec::exit_header(1, info)["signal"] == "TTIN");
+
+  info.ending = ExitStatus::signaled(9);
+  info.ending.timed_out = true;
+  header = netlab::exec::exit_header(1, info);
+  CHECK(header["timed_out"] == true);
+  CHECK(exit_status_from(header) == info.ending);
+  CHECK(exit_status_from(header).shell_status() == 124);
+  CHECK(exit_status_from(json::object()) == ExitStatus::unknown());
+  CHECK(exit_status_from(json::object()).shell_status() == 255);
+}
+
+TEST_CASE("exec::exit_status_from: what a stranger's exit frame can say", "[exec]") {
+  using netlab::ExitStatus;
+  using netlab::exec::exit_status_from;
+  // A signal name, even beside an exit code, is the ending; one this system cannot name is unknown.
+  CHECK(exit_status_from(json{{"signal", "TERM"}, {"exit_code", 0}}) == ExitStatus::signaled(SIGTERM));
+  CHECK(exit_status_from(json{{"signal", "NOPE"}, {"exit_code", 0}}) == ExitStatus::unknown());
+  // A code that is no byte is kept as sent; the status is its low byte, as exit(3) keeps it.
+  CHECK(exit_status_from(json{{"exit_code", 256 + 7}}).shell_status() == 7);
+  CHECK(exit_status_from(json{{"exit_code", -1}}).shell_status() == 255);
+  // A code of the wrong type is no code.
+  CHECK(exit_status_from(json{{"exit_code", "3"}}) == ExitStatus::unknown());
+  // A "timed_out" that is not a bool is a protocol error for the caller.
+  CHECK_THROWS_AS(exit_status_from(json{{"timed_out", 1}}), json::type_error);
 }
 
 TEST_CASE("exec::split_words: shell-style words without expansion", "[exec]") {

@@ -18,10 +18,10 @@ TEST_CASE("loop::Process: stdout through a pipe, exit status, process group", "[
   loop::SpawnConfig options;
   options.argv = {"sh", "-c", "printf hello; exit 3"};
   options.stdout_ = loop::Stdio::piped(out);
-  loop::ExitStatus status;
+  ExitStatus status;
   int exits = 0;
   std::string output;
-  auto process = loop::Process::spawn(loop, options, [&](loop::ExitStatus s) {
+  auto process = loop::Process::spawn(loop, options, [&](ExitStatus s) {
     status = s;
     ++exits;
   });
@@ -31,8 +31,8 @@ TEST_CASE("loop::Process: stdout through a pipe, exit status, process group", "[
   out->read_start();
   loop.run();
   CHECK(exits == 1);
-  CHECK(status.exit_code == 3);
-  CHECK(status.term_signal == 0);
+  CHECK(status.code == 3);
+  CHECK(status.term_signal() == 0);
   CHECK(output == "hello");
   (*process)->close();
   require_clean_close(loop);
@@ -45,9 +45,9 @@ TEST_CASE("loop::Process: kill_group reaches grandchildren", "[loop][process]") 
   // The grandchild holds stdout open; only killing the whole group ends the read.
   options.argv = {"sh", "-c", "sleep 30 & echo started; wait"};
   options.stdout_ = loop::Stdio::piped(out);
-  loop::ExitStatus status;
+  ExitStatus status;
   std::shared_ptr<loop::Process> child;
-  auto spawned = loop::Process::spawn(loop, options, [&](loop::ExitStatus s) { status = s; });
+  auto spawned = loop::Process::spawn(loop, options, [&](ExitStatus s) { status = s; });
   REQUIRE(spawned.ok());
   child = *spawned;
   bool ended = false;
@@ -59,7 +59,7 @@ TEST_CASE("loop::Process: kill_group reaches grandchildren", "[loop][process]") 
   out->read_start();
   loop.run();
   CHECK(ended);
-  CHECK(status.term_signal == SIGKILL);
+  CHECK(status.term_signal() == SIGKILL);
   child->close();
   require_clean_close(loop);
 }
@@ -68,7 +68,7 @@ TEST_CASE("loop::Process: a missing program fails cleanly", "[loop][process]") {
   loop::Loop loop;
   loop::SpawnConfig options;
   options.argv = {"/nonexistent/netlab-no-such-program"};
-  auto process = loop::Process::spawn(loop, options, [](loop::ExitStatus) {});
+  auto process = loop::Process::spawn(loop, options, [](ExitStatus) {});
   REQUIRE_FALSE(process.ok());
   CHECK_THAT(process.error(), Catch::Contains("no such file"));
   require_clean_close(loop);

@@ -28,7 +28,7 @@ bool contains(const std::vector<int>& pids, int pid) { return std::find(pids.beg
 
 struct Ran {
   std::string output;
-  loop::ExitStatus status;
+  ExitStatus status;
   std::shared_ptr<loop::Process> process;
 };
 
@@ -43,7 +43,7 @@ Ran run_in_tree(loop::Loop& loop, const std::string& script, const std::shared_p
   options.tree = tree;
   bool exited = false;
   bool ended = false;
-  auto spawned = loop::Process::spawn(loop, options, [&](loop::ExitStatus s) {
+  auto spawned = loop::Process::spawn(loop, options, [&](ExitStatus s) {
     ran.status = s;
     exited = true;
   });
@@ -143,7 +143,7 @@ TEST_CASE("loop::Reaper: an orphan no tree can claim is killed; processes outsid
   plain.argv = {"sh", "-c", "echo $$; exec sleep 60 >/dev/null"};
   plain.stdout_ = loop::Stdio::piped(out);
   std::string plain_output;
-  auto bystander = loop::Process::spawn(loop, plain, [](loop::ExitStatus) {});
+  auto bystander = loop::Process::spawn(loop, plain, [](ExitStatus) {});
   REQUIRE(bystander.ok());
   out->on_data([&](std::string_view data) { plain_output.append(data); });
   out->read_start();

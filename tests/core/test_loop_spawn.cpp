@@ -28,7 +28,7 @@ namespace {
 
 struct Ran {
   std::string output;
-  loop::ExitStatus status;
+  ExitStatus status;
   int exits = 0;
 };
 
@@ -38,7 +38,7 @@ Ran run(loop::Loop& loop, loop::SpawnConfig options, std::function<void()> then 
   Ran ran;
   auto out = loop::Pipe::create(loop);
   options.stdout_ = loop::Stdio::piped(out);
-  auto spawned = loop::Process::spawn(loop, options, [&](loop::ExitStatus s) {
+  auto spawned = loop::Process::spawn(loop, options, [&](ExitStatus s) {
     ran.status = s;
     ++ran.exits;
     if (then) {
@@ -81,7 +81,7 @@ TEST_CASE("loop::Process: a child holds only descriptors 0, 1 and 2", "[loop][sp
   other.argv = {"cat"};
   other.stdin_ = loop::Stdio::piped(other_in);
   other.stdout_ = loop::Stdio::piped(other_out);
-  auto cat = loop::Process::spawn(loop, other, [](loop::ExitStatus) {});
+  auto cat = loop::Process::spawn(loop, other, [](ExitStatus) {});
   REQUIRE(cat.ok());
   other_out->on_end([&] { other_out->close(); });
   REQUIRE(other_out->read_start() == 0);
@@ -113,7 +113,7 @@ TEST_CASE("loop::Process: a child holds only descriptors 0, 1 and 2", "[loop][sp
   std::sort(wanted.begin(), wanted.end());
   std::sort(listed.begin(), listed.end());
   CHECK(listed == wanted);
-  CHECK(ran.status.exit_code == 0);
+  CHECK(ran.status.code == 0);
   require_clean_close(loop);
 }
 
@@ -156,15 +156,15 @@ TEST_CASE("loop::Process: the child leads its process group", "[loop][spawn]") {
   loop::SpawnConfig options;
   options.argv = {"cat"};
   options.stdin_ = loop::Stdio::piped(in);
-  loop::ExitStatus status;
-  auto spawned = loop::Process::spawn(loop, options, [&](loop::ExitStatus s) { status = s; });
+  ExitStatus status;
+  auto spawned = loop::Process::spawn(loop, options, [&](ExitStatus s) { status = s; });
   REQUIRE(spawned.ok());
   int pid = (*spawned)->pid();
   CHECK(::getpgid(pid) == pid);
   CHECK(::getsid(pid) == ::getsid(0));
   in->close();
   loop.run();
-  CHECK(status.exit_code == 0);
+  CHECK(status.code == 0);
   require_clean_close(loop);
 }
 
@@ -177,29 +177,29 @@ TEST_CASE("loop::Process: not found is ENOENT (127), found but not executable is
   options.env = std::vector<std::string>{"PATH=" + scratch.path.string()};
 
   options.argv = {"netlab-no-such-program"};
-  auto missing = loop::Process::spawn(loop, options, [](loop::ExitStatus) {});
+  auto missing = loop::Process::spawn(loop, options, [](ExitStatus) {});
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.code() == UV_ENOENT);
   CHECK_THAT(missing.error(), Catch::Equals("spawn netlab-no-such-program: no such file or directory"));
 
   options.argv = {"plain"};
-  auto plain = loop::Process::spawn(loop, options, [](loop::ExitStatus) {});
+  auto plain = loop::Process::spawn(loop, options, [](ExitStatus) {});
   REQUIRE_FALSE(plain.ok());
   CHECK(plain.code() == UV_EACCES);
 
   // A folder on the PATH is not a program either.
   options.argv = {"adir"};
-  auto folder = loop::Process::spawn(loop, options, [](loop::ExitStatus) {});
+  auto folder = loop::Process::spawn(loop, options, [](ExitStatus) {});
   REQUIRE_FALSE(folder.ok());
   CHECK(folder.code() == UV_EACCES);
 
   // With a slash there is no search: the exec itself fails.
   options.argv = {(scratch.path / "plain").string()};
-  auto direct = loop::Process::spawn(loop, options, [](loop::ExitStatus) {});
+  auto direct = loop::Process::spawn(loop, options, [](ExitStatus) {});
   REQUIRE_FALSE(direct.ok());
   CHECK(direct.code() == UV_EACCES);
   options.argv = {(scratch.path / "nothing").string()};
-  auto direct_missing = loop::Process::spawn(loop, options, [](loop::ExitStatus) {});
+  auto direct_missing = loop::Process::spawn(loop, options, [](ExitStatus) {});
   REQUIRE_FALSE(direct_missing.ok());
   CHECK(direct_missing.code() == UV_ENOENT);
   require_clean_close(loop);
@@ -242,12 +242,12 @@ TEST_CASE("loop::Process: exit codes and signals as waitpid reports them", "[loo
   options.argv = {"sh", "-c", "exit 42"};
   auto ran = run(loop, options);
   CHECK(ran.exits == 1);
-  CHECK(ran.status.exit_code == 42);
-  CHECK(ran.status.term_signal == 0);
+  CHECK(ran.status.code == 42);
+  CHECK(ran.status.term_signal() == 0);
   options.argv = {"sh", "-c", "kill -TERM $$"};
   ran = run(loop, options);
-  CHECK(ran.status.exit_code == 0);
-  CHECK(ran.status.term_signal == SIGTERM);
+  CHECK(ran.status.code == 0);
+  CHECK(ran.status.term_signal() == SIGTERM);
   require_clean_close(loop);
 }
 
@@ -275,8 +275,8 @@ TEST_CASE("loop::Process: a child stopped by SIGTTIN or SIGTTOU is killed and re
     auto ran = run(loop, options);
     CHECK(ran.exits == 1);
     CHECK(ran.output.empty());
-    CHECK(ran.status.term_signal == signum);
-    CHECK(ran.status.terminal_stop == signum);
+    CHECK(ran.status.term_signal() == signum);
+    CHECK(ran.status.terminal_stop() == signum);
   }
 
   // A user's SIGSTOP: still stopped after the watcher has handled a later SIGCHLD (another
@@ -286,7 +286,7 @@ TEST_CASE("loop::Process: a child stopped by SIGTTIN or SIGTTOU is killed and re
   loop::SpawnConfig options;
   options.argv = {"sh", "-c", "kill -STOP $$; echo resumed"};
   options.stdout_ = loop::Stdio::piped(out);
-  auto stopper = loop::Process::spawn(loop, options, [&](loop::ExitStatus s) {
+  auto stopper = loop::Process::spawn(loop, options, [&](ExitStatus s) {
     stopped.status = s;
     ++stopped.exits;
   });
@@ -305,7 +305,7 @@ TEST_CASE("loop::Process: a child stopped by SIGTTIN or SIGTTOU is killed and re
     poll->close();
     loop::SpawnConfig quick;
     quick.argv = {"true"};
-    auto spawned = loop::Process::spawn(loop, quick, [&](loop::ExitStatus) {
+    auto spawned = loop::Process::spawn(loop, quick, [&](ExitStatus) {
       state_after_other_exit = proc_state(pid);
       ::kill(pid, SIGCONT);
     });
@@ -315,9 +315,9 @@ TEST_CASE("loop::Process: a child stopped by SIGTTIN or SIGTTOU is killed and re
   loop.run();
   CHECK(state_after_other_exit == 'T');
   CHECK(stopped.exits == 1);
-  CHECK(stopped.status.exit_code == 0);
-  CHECK(stopped.status.term_signal == 0);
-  CHECK(stopped.status.terminal_stop == 0);
+  CHECK(stopped.status.code == 0);
+  CHECK(stopped.status.term_signal() == 0);
+  CHECK(stopped.status.terminal_stop() == 0);
   CHECK(stopped.output == "resumed\n");
   require_clean_close(loop);
 }
@@ -329,9 +329,9 @@ TEST_CASE("loop::Process: many children at once are each reaped exactly once", "
   for (int i = 0; i < 64; ++i) {
     loop::SpawnConfig options;
     options.argv = {"sh", "-c", "exit " + std::to_string(i % 7)};
-    auto spawned = loop::Process::spawn(loop, options, [&](loop::ExitStatus s) {
+    auto spawned = loop::Process::spawn(loop, options, [&](ExitStatus s) {
       ++exits;
-      codes += s.exit_code;
+      codes += s.code;
     });
     REQUIRE(spawned.ok());
   }
@@ -354,8 +354,7 @@ TEST_CASE("loop::Process: loops on two threads reap only their own children", "[
     for (int i = 0; i < count; ++i) {
       loop::SpawnConfig options;
       options.argv = {"true"};
-      auto spawned =
-          loop::Process::spawn(loop, options, [&](loop::ExitStatus s) { exits += s.exit_code == 0 ? 1 : 0; });
+      auto spawned = loop::Process::spawn(loop, options, [&](ExitStatus s) { exits += s.code == 0 ? 1 : 0; });
       REQUIRE(spawned.ok());
       loop.run(UV_RUN_NOWAIT);
     }
@@ -379,7 +378,7 @@ TEST_CASE("loop::Process: a loop closed under a running child drops its callback
     options.argv = {"cat"};
     options.stdin_ = loop::Stdio::piped(in);
     auto holder = std::make_shared<int>(1);
-    auto spawned = loop::Process::spawn(loop, options, [holder](loop::ExitStatus) {});
+    auto spawned = loop::Process::spawn(loop, options, [holder](ExitStatus) {});
     REQUIRE(spawned.ok());
     pid = (*spawned)->pid();
     CHECK(holder.use_count() == 2);
@@ -411,7 +410,7 @@ TEST_CASE("loop::Process: spawning keeps no descriptor of ours open once the chi
     loop::SpawnConfig options;
     options.argv = {"true"};
     for (int i = 0; i < 3; ++i) {
-      auto spawned = loop::Process::spawn(loop, options, [](loop::ExitStatus) {});
+      auto spawned = loop::Process::spawn(loop, options, [](ExitStatus) {});
       REQUIRE(spawned.ok());
     }
     loop.run();

@@ -74,8 +74,8 @@ public:
       job.observer->on_stdout(out);
     }
     JobOutcome outcome;
-    outcome.exit_code = exit_code;
-    outcome.term_signal = term_signal;
+    outcome.ending =
+        term_signal != 0 ? netlab::ExitStatus::signaled(term_signal) : netlab::ExitStatus::exited(exit_code);
     // The observer may start the next job, which appends to m_jobs: `job` is not used after this.
     job.observer->on_done(outcome);
   }
@@ -369,7 +369,7 @@ TEST_CASE("pool scheduler: jobs that end inside start() run the whole input at o
           "[pool][scheduler]") {
   Harness pool({"a", "b", "c"}, 2);
   JobOutcome cannot_start;
-  cannot_start.exit_code = 127;
+  cannot_start.ending = netlab::ExitStatus::exited(127);
   cannot_start.start_error = "job: command not found";
   pool.finish_at_start = cannot_start;
   pool.start();

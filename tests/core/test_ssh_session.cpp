@@ -1,5 +1,7 @@
 // Unit tests for the pure parts of core/ssh/session and core/ssh/remote_command: where a host
 // spec ends up, and how commands and statuses are put together.
+#include <csignal>
+
 #include <catch2/catch.hpp>
 
 #include "core/ssh/remote_command.hpp"
@@ -56,15 +58,16 @@ TEST_CASE("ssh::join_command joins with spaces; shell_quote single-quotes the PO
   CHECK(netlab::ssh::shell_quote("it's") == "'it'\\''s'");
 }
 
-TEST_CASE("ssh::ExecOutcome::exit_code: the status, 128+N for a known signal, 255 for an unknown one, 124 on timeout") {
-  ExecOutcome outcome;
-  outcome.exit_status = 3;
-  CHECK(outcome.exit_code() == 3);
-  outcome.exit_status = -1;
-  outcome.signal = "KILL";
-  CHECK(outcome.exit_code() == 137);
-  outcome.signal = "WEIRD";
-  CHECK(outcome.exit_code() == 255);
-  outcome.timed_out = true;
-  CHECK(outcome.exit_code() == 124);
+TEST_CASE("ssh::channel_ending: the status wins, then a signal SSH names, else unknown") {
+  // A status that came is the ending, whatever signal name came with it.
+  CHECK(netlab::ssh::channel_ending(3, "KILL") == netlab::ExitStatus::exited(3));
+  CHECK(netlab::ssh::channel_ending(3, "KILL").shell_status() == 3);
+  // No status (-1) and a signal of RFC 4254's: killed by it, 128+N.
+  CHECK(netlab::ssh::channel_ending(-1, "KILL") == netlab::ExitStatus::signaled(SIGKILL));
+  CHECK(netlab::ssh::channel_ending(-1, "KILL").shell_status() == 137);
+  // A signal name SSH does not define, or none at all: unknown, 255 as ssh reports it.
+  CHECK(netlab::ssh::channel_ending(-1, "WEIRD") == netlab::ExitStatus::unknown());
+  CHECK(netlab::ssh::channel_ending(-1, "").shell_status() == 255);
+  // A negative status other than libssh's -1 (a server sent a huge uint32) is no status either.
+  CHECK(netlab::ssh::channel_ending(-2, "") == netlab::ExitStatus::unknown());
 }

@@ -95,7 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto id = netlab::exec::frame_id(frame.header);
     require(id.is_null() || id.is_number_integer());
     try {
-      int status = netlab::exec::exit_status_for(frame.header);
+      int status = netlab::exec::exit_status_from(frame.header).shell_status();
       require(status >= 0 && status <= 255);
     } catch (const nlohmann::json::exception&) {
       // A key of the wrong type: run_exec_client turns this into a protocol error by design.
