@@ -23,11 +23,11 @@ struct Options {
   std::string mode = "rr";
   int conns = 1;
   std::size_t size = 0;
-  double duration = 5;
+  double duration_s = 5;
   double rate = 0;
   int threads = 1;
   std::uint64_t messages = 0;
-  double timeout = 1.0;
+  double timeout_s = 1.0;
   bool json = false;
   TlsClientOptions tls;
 };
@@ -60,11 +60,11 @@ int run_bench(const Options& options) {
     throw UsageError(fmt::format("--size {}: at most {} bytes", config.size, bench::k_max_size));
   }
   config.conns = options.conns;
-  config.duration = options.duration;
+  config.duration = Seconds(options.duration_s);
   config.rate = options.rate;
   config.threads = options.threads;
   config.max_messages = options.messages;
-  config.udp_timeout = options.timeout;
+  config.udp_timeout = Seconds(options.timeout_s);
   config.progress = !options.json && is_tty(2);
   config.tls = tls_client_context(options.tls);
   config.sni = options.tls.sni;
@@ -97,7 +97,7 @@ Runner setup_bench(CLI::App& app) {
            100000);
   as_size(app.add_option("-s,--size", options->size, "bytes per message (default 64; stream: bytes per write, 64K)"), 1,
           bench::k_max_size);
-  as_duration(app.add_option("-d,--duration", options->duration, "how long to run")->capture_default_str(),
+  as_duration(app.add_option("-d,--duration", options->duration_s, "how long to run")->capture_default_str(),
               {.min = 0, .above = true});
   app.add_option("--rate", options->rate,
                  "open loop: N messages/s per connection on a schedule, latency timed from when each was due")
@@ -112,7 +112,7 @@ Runner setup_bench(CLI::App& app) {
                ->capture_default_str(),
            1, 64);
   as_count(app.add_option("--messages", options->messages, "stop after N messages in all (0: run for --duration)"), 0);
-  as_duration(app.add_option("--timeout", options->timeout,
+  as_duration(app.add_option("--timeout", options->timeout_s,
                              "udp: how long before an unanswered datagram counts "
                              "as lost")
                   ->capture_default_str(),

@@ -14,7 +14,7 @@ namespace {
 struct Options {
   std::string address;
   std::vector<std::string> messages;
-  double timeout = -1;
+  double timeout_s = -1; // not given: 10, or 0 (none) with --raw
   bool raw = false;
   TlsClientOptions tls;
 };
@@ -25,7 +25,7 @@ int run_echo_client(const Options& options) {
   client.messages = options.messages;
   client.raw = options.raw;
   // Raw mode may sit silent for as long as the user likes; line mode waits 10 s for a reply.
-  client.timeout = options.timeout >= 0 ? options.timeout : (options.raw ? 0 : 10);
+  client.timeout = Seconds(options.timeout_s >= 0 ? options.timeout_s : (options.raw ? 0 : 10));
   client.interactive = !options.raw && options.messages.empty() && is_tty(0);
   if (options.raw && !options.messages.empty()) {
     throw UsageError("--raw copies stdin; it does not take --message");
@@ -49,7 +49,7 @@ Runner setup_echo_client(CLI::App& app) {
       ->required();
   app.add_option("-m,--message", options->messages, "send TEXT as one line and print the reply (repeatable)")
       ->type_name("TEXT");
-  as_duration(app.add_option("--timeout", options->timeout,
+  as_duration(app.add_option("--timeout", options->timeout_s,
                              "limit for connecting and for each reply (default 10s; --raw: none, else idle limit)"));
   app.add_flag("--raw", options->raw,
                "copy stdin to the server and its replies to stdout, binary-safe; half-close at end of input");

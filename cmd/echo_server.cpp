@@ -19,7 +19,7 @@ struct Options {
   bool upper = false;
   std::size_t max_conns = 10000;
   AccessOptions access;
-  double idle_timeout = 300;
+  double idle_timeout_s = 300;
   std::string port_file;
   int workers = 1;
   TlsServerOptions tls;
@@ -31,12 +31,12 @@ int run_echo_server(const Options& options) {
   config.workers = options.workers;
   config.port_file = options.port_file;
   config.limits.max_conns = options.max_conns;
-  config.limits.idle_timeout = options.idle_timeout;
+  config.limits.idle_timeout = Seconds(options.idle_timeout_s);
   config.access = access_policy(options.access, config.address);
   echo::EchoServiceConfig echo_options;
   echo_options.upper = options.upper;
   echo_options.tls = tls_server_context(options.tls);
-  echo_options.handshake_timeout = options.tls.handshake_timeout;
+  echo_options.handshake_timeout = Seconds(options.tls.handshake_timeout_s);
   if (echo_options.tls && config.address.is_unix()) {
     throw UsageError("--tls needs a TCP address");
   }
@@ -57,7 +57,7 @@ Runner setup_echo_server(CLI::App& app) {
       ->type_name("ADDR")
       ->capture_default_str();
   app.add_flag("--upper", options->upper, "upper-case ASCII letters in the echo");
-  add_connection_limits(app, options->max_conns, options->access, options->idle_timeout);
+  add_connection_limits(app, options->max_conns, options->access, options->idle_timeout_s);
   add_port_file(app, options->port_file);
   as_count(
       app.add_option(

@@ -86,7 +86,7 @@ int run_exec_server(const Options& options) {
   // own user may connect, not every local account as on the other servers' sockets.
   config.unix_mode = 0600;
   // Sessions time out idle connections themselves: a long silent command is not idleness.
-  config.limits.idle_timeout = 0;
+  config.limits.idle_timeout = Seconds::zero();
 
   bool legacy = options.protocol == "legacy";
   // Taken out of our environment at once (and wiped from /proc/PID/environ): an allowed command
@@ -130,7 +130,7 @@ int run_exec_server(const Options& options) {
   service.auth_timeout = Seconds(options.auth_timeout_s);
   service.max_unauthenticated = options.max_unauthenticated;
   service.kill_grace = Seconds(options.kill_grace_s);
-  double handshake_timeout = options.tls_handshake_timeout_s;
+  Seconds handshake_timeout(options.tls_handshake_timeout_s);
   auto served = net::run_server(config, [service, legacy, tls_context, handshake_timeout](loop::Loop& loop) {
     auto inner = legacy ? exec::make_legacy_service(loop, service) : exec::make_exec_service(loop, service);
     if (tls_context) {

@@ -17,8 +17,8 @@ namespace {
 
 struct Options {
   std::vector<std::string> addresses;
-  double timeout = 1.0;
-  double wait = -1;
+  double timeout_s = 1.0;
+  double wait_s = -1; // not given
   bool json = false;
   TlsClientOptions tls;
   long min_days = -1;
@@ -27,8 +27,10 @@ struct Options {
 
 int run_probe(const Options& options) {
   probe::ProbeConfig config;
-  config.timeout = options.timeout;
-  config.wait = options.wait;
+  config.timeout = Seconds(options.timeout_s);
+  if (options.wait_s >= 0) {
+    config.wait = Seconds(options.wait_s);
+  }
   config.tls = tls_client_context(options.tls);
   config.sni = options.tls.sni;
   config.min_days = options.min_days;
@@ -66,10 +68,10 @@ int run_probe(const Options& options) {
 Runner setup_probe(CLI::App& app) {
   auto options = std::make_shared<Options>();
   app.add_option("ADDR", options->addresses, "addresses to check: HOST:PORT, [IPv6]:PORT, PORT or unix:/path");
-  as_duration(app.add_option("--timeout", options->timeout, "how long one connection attempt may take")
+  as_duration(app.add_option("--timeout", options->timeout_s, "how long one connection attempt may take")
                   ->capture_default_str(),
               {.min = 0, .above = true});
-  as_duration(app.add_option("--wait", options->wait,
+  as_duration(app.add_option("--wait", options->wait_s,
                              "retry closed addresses until all are open or SECONDS pass (exit 124 if they do)"));
   app.add_flag("--json", options->json, "one JSON object per address");
   add_tls_client_options(app, options->tls, false);

@@ -15,7 +15,7 @@ struct Options {
   bool upper = false;
   std::size_t max_conns = 10000;
   AccessOptions access;
-  double idle_timeout = 300;
+  double idle_timeout_s = 300;
   std::string port_file;
   bool stats = false;
 };
@@ -30,7 +30,7 @@ int run_select_server(const Options& options) {
   config.upper = options.upper;
   config.max_conns = options.max_conns;
   config.access = access_policy(options.access, config.address);
-  config.idle_timeout = options.idle_timeout;
+  config.idle_timeout = Seconds(options.idle_timeout_s);
   config.port_file = options.port_file;
   config.stats = options.stats;
   value_or_throw(models::run_model(*model, config));
@@ -54,7 +54,7 @@ Runner setup_select_server(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::IsMember(names));
   app.add_flag("--upper", options->upper, "upper-case ASCII letters in the echo");
-  add_connection_limits(app, options->max_conns, options->access, options->idle_timeout);
+  add_connection_limits(app, options->max_conns, options->access, options->idle_timeout_s);
   add_port_file(app, options->port_file);
   app.add_flag("--stats", options->stats,
                "print connections, reads, bytes (per second too) and CPU time on exit (SIGUSR1 prints "

@@ -60,7 +60,7 @@ void add_tls_server_options(CLI::App& app, TlsServerOptions& target) {
   app.add_option("--tls-key", target.key_file, "private key FILE (PEM) of --tls-cert")->type_name("FILE");
   app.add_flag("--tls-self-signed", target.self_signed,
                "TLS with a throwaway key and certificate made in memory (its SHA-256 fingerprint goes to stderr)");
-  as_duration(app.add_option("--tls-handshake-timeout", target.handshake_timeout,
+  as_duration(app.add_option("--tls-handshake-timeout", target.handshake_timeout_s,
                              "close a connection whose TLS handshake is not done within this time")
                   ->capture_default_str(),
               {.min = 0, .above = true});

@@ -33,7 +33,7 @@ struct TlsServerOptions {
   std::string cert_file;
   std::string key_file;
   bool self_signed = false;
-  double handshake_timeout = 10;
+  double handshake_timeout_s = 10;
 };
 
 // --tls, --tls-cert FILE, --tls-key FILE, --tls-self-signed, --tls-handshake-timeout.

@@ -18,7 +18,7 @@ struct Options {
   bool upper = false;
   std::string port_file;
   AccessOptions access;
-  double timeout = 1.0;
+  double timeout_s = 1.0;
   int retries = 2;
 };
 
@@ -38,7 +38,7 @@ std::string join_numbers(const std::vector<std::uint64_t>& numbers) {
 int run_client(const Options& options) {
   udp::UdpClientConfig client;
   client.address = parse_address_arg(options.address, {.allow_unix = false, .allow_port_zero = false});
-  client.timeout = options.timeout;
+  client.timeout = Seconds(options.timeout_s);
   client.retries = options.retries;
   auto report = value_or_throw(udp::run_udp_client(client));
   if (!report.lost_lines.empty()) {
@@ -81,7 +81,7 @@ Runner setup_udp_echo(CLI::App& app) {
   add_port_file(app, options->port_file);
   // No --max-conns-per-ip: UDP has no connections to count.
   add_access_options(app, options->access, false);
-  as_duration(app.add_option("--timeout", options->timeout, "client: how long to wait for each reply before retrying")
+  as_duration(app.add_option("--timeout", options->timeout_s, "client: how long to wait for each reply before retrying")
                   ->capture_default_str(),
               {.min = 0, .above = true});
   as_count(app.add_option("--retries", options->retries,

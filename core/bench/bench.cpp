@@ -96,7 +96,7 @@ Result<void> verdict(const BenchResult& result) {
     // The summary covers what ran; the status says it was cut short (130 INT, 143 TERM).
     return fail_exit(signal_exit_status(result.interrupt_signal),
                      fmt::format("interrupted by SIG{} after {:.2f} s", loop::signal_name(result.interrupt_signal),
-                                 result.elapsed));
+                                 result.elapsed_s));
   }
   if (result.errors > 0 || result.mismatches > 0) {
     return fail(

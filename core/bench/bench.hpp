@@ -10,6 +10,7 @@
 #include "core/bench/pattern.hpp"
 #include "core/net/address.hpp"
 #include "core/tls/context.hpp"
+#include "core/util/duration.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::bench {
@@ -29,14 +30,14 @@ struct BenchConfig {
   int conns = 1;
   // Bytes per message (rr, connect, UDP) or per write (stream).
   std::size_t size = 64;
-  double duration = 5;
+  Seconds duration{5};
   // Open loop: messages per second per connection on a fixed schedule; 0 = closed loop.
   double rate = 0;
   int threads = 1;
   // Stop after this many messages in all (0: only --duration bounds the run).
   std::uint64_t max_messages = 0;
-  // UDP: seconds before an unanswered datagram counts as lost.
-  double udp_timeout = 1.0;
+  // UDP: how long before an unanswered datagram counts as lost.
+  Seconds udp_timeout{1.0};
   // Print a progress line on stderr once a second.
   bool progress = false;
   // TCP over TLS with this client context (null: plain). Every connection does a full handshake
@@ -49,7 +50,7 @@ struct BenchConfig {
 constexpr std::size_t k_max_size = k_pattern_length;
 
 struct BenchResult {
-  double elapsed = 0;           // seconds measured
+  double elapsed_s = 0;         // seconds measured
   std::uint64_t messages = 0;   // complete, verified round trips (stream: bytes / size)
   std::uint64_t bytes = 0;      // echoed bytes received and verified
   std::uint64_t connects = 0;   // connections established

@@ -30,7 +30,7 @@ std::string plain_mode_name(const BenchConfig& config) {
 } // namespace
 
 void merge(BenchResult& total, const BenchResult& part) {
-  total.elapsed = std::max(total.elapsed, part.elapsed);
+  total.elapsed_s = std::max(total.elapsed_s, part.elapsed_s);
   total.messages += part.messages;
   total.bytes += part.bytes;
   total.connects += part.connects;
@@ -57,11 +57,11 @@ std::string mode_name(const BenchConfig& config) {
 std::string format_text(const BenchConfig& config, const BenchResult& result) {
   auto us = [](std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; };
   std::string text = fmt::format("{} {}: {} conns x {} B, {:.2f} s: {:.0f} msgs/s, {:.2f} MB/s", mode_name(config),
-                                 config.address.to_string(), config.conns, config.size, result.elapsed,
-                                 per_second(static_cast<double>(result.messages), result.elapsed),
-                                 per_second(static_cast<double>(result.bytes), result.elapsed) / 1e6);
+                                 config.address.to_string(), config.conns, config.size, result.elapsed_s,
+                                 per_second(static_cast<double>(result.messages), result.elapsed_s),
+                                 per_second(static_cast<double>(result.bytes), result.elapsed_s) / 1e6);
   if ((config.mode == Mode::connect || config.mode == Mode::handshake) && !config.udp) {
-    text += fmt::format(", {:.0f} connects/s", per_second(static_cast<double>(result.connects), result.elapsed));
+    text += fmt::format(", {:.0f} connects/s", per_second(static_cast<double>(result.connects), result.elapsed_s));
   }
   if (result.latency.count() > 0) {
     text += fmt::format("; latency p50 {:.1f} us, p90 {:.1f} us, p99 {:.1f} us, max {:.1f} us",
@@ -90,13 +90,13 @@ std::string format_json(const BenchConfig& config, const BenchResult& result) {
       {"size", config.size},
       {"rate", config.rate},
       {"threads", config.threads},
-      {"duration_s", result.elapsed},
+      {"duration_s", result.elapsed_s},
       {"messages", result.messages},
-      {"msgs_per_s", per_second(static_cast<double>(result.messages), result.elapsed)},
+      {"msgs_per_s", per_second(static_cast<double>(result.messages), result.elapsed_s)},
       {"bytes", result.bytes},
-      {"mb_per_s", per_second(static_cast<double>(result.bytes), result.elapsed) / 1e6},
+      {"mb_per_s", per_second(static_cast<double>(result.bytes), result.elapsed_s) / 1e6},
       {"connects", result.connects},
-      {"connects_per_s", per_second(static_cast<double>(result.connects), result.elapsed)},
+      {"connects_per_s", per_second(static_cast<double>(result.connects), result.elapsed_s)},
       {"latency_us",
        {{"p50", us(result.latency.percentile(50))},
         {"p90", us(result.latency.percentile(90))},

@@ -154,7 +154,7 @@ private:
       connection.tcp->close();
       return;
     }
-    auto stream = tls::TlsStream::wrap(m_loop, connection.tcp, std::move(*session), 10);
+    auto stream = tls::TlsStream::wrap(m_loop, connection.tcp, std::move(*session), Seconds(10));
     connection.tls = stream.get();
     stream->on_data([this, c](std::string_view data) { on_data(*c, data); });
     stream->on_end([this, c] {

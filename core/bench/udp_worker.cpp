@@ -43,7 +43,8 @@ private:
   }
 
   void on_tick(std::uint64_t now) override {
-    auto timeout = static_cast<std::uint64_t>(m_config.udp_timeout * 1e9);
+    auto timeout =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(m_config.udp_timeout).count());
     for (auto& connection : m_connections) {
       if (connection->waiting && now - connection->sent_at > timeout) {
         ++m_result.lost;

@@ -31,7 +31,7 @@ void Worker::run() {
   m_start = now_ns();
   start();
   m_deadline = loop::Timer::create(m_loop);
-  m_deadline->start(static_cast<std::uint64_t>(m_config.duration * 1000), 0, [this] { stop(); });
+  m_deadline->start(timer_ms(m_config.duration), 0, [this] { stop(); });
   m_tick = loop::Timer::create(m_loop);
   m_tick->start(k_tick_ms, k_tick_ms, [this] { tick(); });
   m_loop.run();
@@ -39,7 +39,7 @@ void Worker::run() {
     m_end = now_ns();
   }
   m_loop.close_all();
-  m_result.elapsed = static_cast<double>(m_end - m_start) / 1e9;
+  m_result.elapsed_s = static_cast<double>(m_end - m_start) / 1e9;
   finish();
 }
 

@@ -33,7 +33,7 @@ constexpr std::size_t k_chunk = 64 * 1024;
 }
 
 Fd connect(const EchoClientConfig& options) {
-  auto fd = net::connect_stream(options.address, net::deadline_after(Seconds(options.timeout)));
+  auto fd = net::connect_stream(options.address, net::deadline_after(options.timeout));
   if (!fd) {
     if (fd.code() == ETIMEDOUT) {
       throw TimeoutError(fd.error());
@@ -57,9 +57,9 @@ struct Link {
 };
 
 // Sends one line and returns the reply up to and including its newline.
-std::string exchange(Link& link, const std::string& line, std::string& pending, double timeout) {
+std::string exchange(Link& link, const std::string& line, std::string& pending, Seconds timeout) {
   int fd = link.fd;
-  auto deadline = net::deadline_after(Seconds(timeout));
+  auto deadline = net::deadline_after(timeout);
   link.send(line + "\n", deadline);
   while (true) {
     auto newline = pending.find('\n');
@@ -69,7 +69,7 @@ std::string exchange(Link& link, const std::string& line, std::string& pending, 
       return reply;
     }
     if (!net::wait_for(fd, POLLIN, deadline)) {
-      throw TimeoutError(fmt::format("no reply within {}s", timeout));
+      throw TimeoutError(fmt::format("no reply within {}s", timeout.count()));
     }
     if (link.tls != nullptr) {
       auto open = tls::receive(fd, *link.tls, pending, deadline);
@@ -185,12 +185,12 @@ void run_raw(const EchoClientConfig& options, Link& link, const std::string& ear
     pollfd fds[2] = {{fd, static_cast<short>(POLLIN | (to_socket.empty() ? 0 : POLLOUT)), 0},
                      {options.in_fd, static_cast<short>(input_open && to_socket.empty() ? POLLIN : 0), 0}};
     int rc = ::poll(fds, input_open && to_socket.empty() ? 2 : 1,
-                    options.timeout > 0 ? static_cast<int>(options.timeout * 1000) : -1);
+                    options.timeout > Seconds::zero() ? poll_ms(options.timeout) : -1);
     if (rc < 0 && errno == EINTR) {
       continue;
     }
     if (rc == 0) {
-      throw TimeoutError(fmt::format("no data either way for {}s", options.timeout));
+      throw TimeoutError(fmt::format("no data either way for {}s", options.timeout.count()));
     }
     if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && link.tls != nullptr) {
       std::string plain;
@@ -279,7 +279,7 @@ void run_client(const EchoClientConfig& options) {
     }
     session = std::move(*made);
     auto done = tls::handshake(fd.get(), *session, early,
-                               net::deadline_after(Seconds(options.timeout > 0 ? options.timeout : 10)));
+                               net::deadline_after(options.timeout > Seconds::zero() ? options.timeout : Seconds(10)));
     if (!done) {
       if (done.code() == ETIMEDOUT) {
         throw TimeoutError(done.error());

@@ -7,14 +7,15 @@
 
 #include "core/net/address.hpp"
 #include "core/tls/context.hpp"
+#include "core/util/duration.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::echo {
 
 struct EchoClientConfig {
   net::Address address;
-  // Seconds allowed for connecting and for each reply (raw mode: for silence both ways); 0 = none.
-  double timeout = 10;
+  // Allowed for connecting and for each reply (raw mode: for silence both ways); 0 = none.
+  Seconds timeout{10};
   // Sent one by one instead of reading stdin.
   std::vector<std::string> messages;
   // Copy stdin to the socket and the socket to stdout at the same time, binary-safe.

@@ -7,6 +7,7 @@
 
 #include "core/net/server.hpp"
 #include "core/tls/context.hpp"
+#include "core/util/duration.hpp"
 
 namespace netlab::echo {
 
@@ -19,7 +20,7 @@ struct EchoServiceConfig {
   // Serve TLS with this server context (null: plain bytes), and give a peer this long to finish
   // its handshake.
   std::shared_ptr<tls::Context> tls;
-  double handshake_timeout = 10;
+  Seconds handshake_timeout{10};
 };
 
 // ASCII upper-casing in place, as the classic teaching server's `data.upper()` does for ASCII.

@@ -9,11 +9,11 @@ namespace netlab::models {
 
 using Clock = std::chrono::steady_clock;
 
-Clock::duration idle_limit(double seconds) {
-  if (!(seconds > 0)) {
+Clock::duration idle_limit(Seconds idle_timeout) {
+  if (!(idle_timeout > Seconds::zero())) {
     return Clock::duration::zero();
   }
-  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::min(seconds, 1e9)));
+  return std::chrono::duration_cast<Clock::duration>(std::min(idle_timeout, k_max_wait));
 }
 
 int timeout_ms(Clock::duration left) {
@@ -21,7 +21,7 @@ int timeout_ms(Clock::duration left) {
   return static_cast<int>(std::clamp<decltype(ms)>(ms, 0, std::numeric_limits<int>::max()));
 }
 
-IdleSweep::IdleSweep(double idle_timeout) : m_limit(idle_limit(idle_timeout)) {
+IdleSweep::IdleSweep(Seconds idle_timeout) : m_limit(idle_limit(idle_timeout)) {
   m_period = std::clamp<Clock::duration>(m_limit / 4, std::chrono::milliseconds(10), std::chrono::seconds(1));
   m_next = Clock::now() + m_period;
 }

@@ -10,9 +10,9 @@ namespace netlab::models {
 
 class EchoConnection;
 
-// --idle-timeout as a duration; zero (no timeout) for 0 or less. Capped at about 31 years so the
-// nanosecond count cannot overflow.
-std::chrono::steady_clock::duration idle_limit(double seconds);
+// --idle-timeout in the clock's unit; zero (no timeout) for 0 or less. Capped at k_max_wait (about
+// 31 years) so the nanosecond count cannot overflow.
+std::chrono::steady_clock::duration idle_limit(Seconds idle_timeout);
 
 // A poll/epoll timeout in milliseconds that does not wake before `left` has passed.
 int timeout_ms(std::chrono::steady_clock::duration left);
@@ -24,7 +24,7 @@ int timeout_ms(std::chrono::steady_clock::duration left);
 // not one per wake-up, and an idle one outlives the timeout by at most a period.
 class IdleSweep {
 public:
-  explicit IdleSweep(double idle_timeout);
+  explicit IdleSweep(Seconds idle_timeout);
   // How long the model may wait before the next scan is due, in milliseconds; -1 (no limit)
   // without a timeout or with nothing open to scan.
   int wait_ms(std::size_t open) const;

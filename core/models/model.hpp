@@ -10,6 +10,7 @@
 #include "core/models/stats.hpp"
 #include "core/net/access.hpp"
 #include "core/net/address.hpp"
+#include "core/util/duration.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::models {
@@ -18,8 +19,8 @@ struct ModelConfig {
   net::Address address;
   bool upper = false;
   std::size_t max_conns = 10000;
-  // Seconds without progress in either direction before a connection is closed; 0 disables.
-  double idle_timeout = 300;
+  // Time without progress in either direction before a connection is closed; 0 disables.
+  Seconds idle_timeout{300};
   net::AccessPolicy access;
   std::string port_file;
   // Print the counters on exit and on SIGUSR1.

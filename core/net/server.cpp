@@ -22,9 +22,9 @@ void Connection::touch() {
 ConnectionTracker::ConnectionTracker(loop::Loop& loop, std::atomic<std::size_t>& shared_count, ServerLimits limits,
                                      AccessGate* gate)
     : m_loop(loop), m_shared_count(shared_count), m_limits(limits), m_gate(gate) {
-  if (m_limits.idle_timeout > 0) {
+  if (m_limits.idle_timeout > Seconds::zero()) {
     // Sweeping a few times per timeout bounds the overshoot without a timer per connection.
-    auto period = static_cast<std::uint64_t>(std::clamp(m_limits.idle_timeout * 1000 / 4, 10.0, 1000.0));
+    auto period = std::clamp<std::uint64_t>(timer_ms(m_limits.idle_timeout / 4), 10, 1000);
     m_sweeper = loop::Timer::create(loop);
     m_sweeper->start(period, period, [this] { sweep(); });
     m_sweeper->unref();
@@ -96,7 +96,7 @@ void ConnectionTracker::touch(Connection& connection) {
 }
 
 void ConnectionTracker::sweep() {
-  auto limit = static_cast<std::uint64_t>(std::llround(m_limits.idle_timeout * 1000));
+  auto limit = timer_ms(m_limits.idle_timeout);
   auto now = m_loop.now();
   for (auto* connection : m_connections) {
     if (now - connection->m_last_active < limit) {

@@ -18,14 +18,15 @@
 #include "core/net/access.hpp"
 #include "core/net/address.hpp"
 #include "core/net/refusal_log.hpp"
+#include "core/util/duration.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::net {
 
 struct ServerLimits {
   std::size_t max_conns = 10000;
-  // Seconds without a byte in either direction before a connection is closed; 0 disables.
-  double idle_timeout = 300;
+  // Time without a byte in either direction before a connection is closed; 0 disables.
+  Seconds idle_timeout{300};
 };
 
 struct ServerConfig {

@@ -34,6 +34,9 @@ std::string reason_for(int code, const std::string& message) {
   return sys_reason(code);
 }
 
+// An attempt squeezed by the --wait deadline still gets this long.
+constexpr Seconds k_least_attempt{0.001};
+
 double ms_since(net::Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(net::Clock::now() - start).count();
 }
@@ -94,12 +97,12 @@ void probe_tls(int fd, const net::Address& address, const net::Deadline& deadlin
 
 } // namespace
 
-ProbeResult probe_once(const net::Address& address, double timeout_seconds, const ProbeConfig& options) {
+ProbeResult probe_once(const net::Address& address, Seconds timeout, const ProbeConfig& options) {
   ProbeResult result;
   result.address = address.to_string();
   result.attempts = 1;
   auto start = net::Clock::now();
-  auto deadline = net::deadline_after(Seconds(timeout_seconds));
+  auto deadline = net::deadline_after(timeout);
   auto connected = net::connect_stream(address, deadline);
   result.connect_ms = ms_since(start);
   if (connected) {
@@ -124,8 +127,8 @@ ProbeReport probe_addresses(const ProbeConfig& options) {
     pending.address = address.to_string();
     report.results.push_back(pending);
   }
-  auto wait_deadline = net::deadline_after(Seconds(options.wait));
-  bool waiting = options.wait >= 0;
+  auto wait_deadline = options.wait ? net::deadline_after(*options.wait) : std::nullopt;
+  bool waiting = options.wait.has_value();
   while (true) {
     bool any_closed = false;
     for (std::size_t i = 0; i < options.addresses.size(); ++i) {
@@ -134,10 +137,10 @@ ProbeReport probe_addresses(const ProbeConfig& options) {
         continue;
       }
       // An attempt never runs past the --wait deadline, so --wait 2 means 2 s, not 2 s + timeout.
-      double timeout = options.timeout;
+      Seconds timeout = options.timeout;
       if (waiting && wait_deadline) {
-        double left = std::chrono::duration<double>(*wait_deadline - net::Clock::now()).count();
-        timeout = std::max(0.001, std::min(timeout, left));
+        Seconds left = *wait_deadline - net::Clock::now();
+        timeout = std::max(k_least_attempt, std::min(timeout, left));
       }
       int attempts = result.attempts;
       result = probe_once(options.addresses[i], timeout, options);
@@ -152,7 +155,7 @@ ProbeReport probe_addresses(const ProbeConfig& options) {
       report.wait_expired = true;
       return report;
     }
-    auto pause = std::chrono::duration_cast<net::Clock::duration>(std::chrono::duration<double>(options.interval));
+    auto pause = std::chrono::duration_cast<net::Clock::duration>(options.interval);
     // The round after the last pause runs at the deadline, so a server that came up during the
     // pause still counts.
     std::this_thread::sleep_for(std::min(pause, *wait_deadline - now));
@@ -164,29 +167,31 @@ ProbeReport probe_addresses(const ProbeConfig& options) {
 // stale file of an earlier run.
 Result<ProbeReport> probe_port_file(const std::string& path, const ProbeConfig& options) {
   auto deadline = net::Clock::now() + std::chrono::duration_cast<net::Clock::duration>(
-                                          std::chrono::duration<double>(std::max(0.0, options.wait)));
-  auto left = [&] { return std::chrono::duration<double>(deadline - net::Clock::now()).count(); };
+                                          std::max(Seconds::zero(), options.wait.value_or(Seconds::zero())));
+  auto left = [&] { return Seconds(deadline - net::Clock::now()); };
   while (true) {
-    auto found = wait_for_port_file(path, options.wait < 0 ? -1 : std::max(0.0, left()));
+    auto found =
+        wait_for_port_file(path, options.wait ? std::optional(std::max(Seconds::zero(), left())) : std::nullopt);
     if (!found && found.code() == ETIMEDOUT) {
       return fail_exit(k_exit_timeout,
-                       fmt::format("--port-file {}: not written within {}", path, units::format_duration(options.wait)),
+                       fmt::format("--port-file {}: not written within {}", path,
+                                   units::format_duration(options.wait->count())),
                        ETIMEDOUT);
     }
     NETLAB_TRY(auto address, std::move(found));
     ProbeReport report;
-    double timeout = options.wait < 0 ? options.timeout : std::max(0.001, std::min(options.timeout, left()));
+    Seconds timeout = !options.wait ? options.timeout : std::max(k_least_attempt, std::min(options.timeout, left()));
     auto result = probe_once(address, timeout);
     result.attempts = 1;
     report.results.push_back(result);
-    if (result.open || options.wait < 0) {
+    if (result.open || !options.wait) {
       return report;
     }
-    if (left() <= 0) {
+    if (left() <= Seconds::zero()) {
       report.wait_expired = true;
       return report;
     }
-    std::this_thread::sleep_for(std::chrono::duration<double>(std::min(options.interval, left())));
+    std::this_thread::sleep_for(std::min(options.interval, left()));
   }
 }
 
@@ -237,9 +242,9 @@ std::string format_json(const ProbeResult& result) {
   return object.dump();
 }
 
-Result<net::Address> wait_for_port_file(const std::string& path, double wait, double interval) {
-  auto deadline = net::Clock::now() +
-                  std::chrono::duration_cast<net::Clock::duration>(std::chrono::duration<double>(std::max(0.0, wait)));
+Result<net::Address> wait_for_port_file(const std::string& path, std::optional<Seconds> wait, Seconds interval) {
+  auto deadline = net::Clock::now() + std::chrono::duration_cast<net::Clock::duration>(
+                                          std::max(Seconds::zero(), wait.value_or(Seconds::zero())));
   while (true) {
     if (auto content = fs::read_file(path); content && !content->empty() && content->back() == '\n') {
       auto text = content->substr(0, content->size() - 1);
@@ -249,12 +254,13 @@ Result<net::Address> wait_for_port_file(const std::string& path, double wait, do
       }
       return address;
     }
-    if (wait < 0 || net::Clock::now() >= deadline) {
-      return fail(wait < 0 ? fmt::format("--port-file {}: not there (add --wait SECONDS to wait for it)", path)
-                           : fmt::format("--port-file {}: not written within {}", path, units::format_duration(wait)),
-                  wait < 0 ? ENOENT : ETIMEDOUT);
+    if (!wait || net::Clock::now() >= deadline) {
+      return fail(!wait ? fmt::format("--port-file {}: not there (add --wait SECONDS to wait for it)", path)
+                        : fmt::format("--port-file {}: not written within {}", path,
+                                      units::format_duration(wait->count())),
+                  !wait ? ENOENT : ETIMEDOUT);
     }
-    std::this_thread::sleep_for(std::chrono::duration<double>(interval));
+    std::this_thread::sleep_for(interval);
   }
 }
 

@@ -3,23 +3,25 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/net/address.hpp"
 #include "core/tls/context.hpp"
+#include "core/util/duration.hpp"
 
 namespace netlab::probe {
 
 struct ProbeConfig {
   std::vector<net::Address> addresses;
-  // Seconds one connection attempt may take.
-  double timeout = 1.0;
-  // Seconds to keep retrying closed addresses; negative means a single round.
-  double wait = -1;
-  // Seconds between rounds while waiting: short enough to notice a server quickly, long enough
-  // not to hammer it.
-  double interval = 0.1;
+  // How long one connection attempt may take.
+  Seconds timeout{1.0};
+  // How long to keep retrying closed addresses; none (--wait not given): a single round.
+  std::optional<Seconds> wait;
+  // Time between rounds while waiting: short enough to notice a server quickly, long enough not
+  // to hammer it.
+  Seconds interval{0.1};
   // Also complete a TLS handshake with this client context (null: TCP only); the certificate is
   // checked for `sni` when given, else for the address's host.
   std::shared_ptr<tls::Context> tls;
@@ -64,21 +66,22 @@ struct ProbeReport {
   int exit_status() const;
 };
 
-// One attempt, bounded by `timeout_seconds` (connect and TLS handshake together).
-ProbeResult probe_once(const net::Address& address, double timeout_seconds, const ProbeConfig& options = {});
+// One attempt, bounded by `timeout` (connect and TLS handshake together).
+ProbeResult probe_once(const net::Address& address, Seconds timeout, const ProbeConfig& options = {});
 
 // Probes `options.addresses` (or the address in `options.port_file`), retrying closed ones
 // until `options.wait` runs out. Fails only in port-file mode, as wait_for_port_file does when the
 // file never appears (exit code 124 when --wait ran out) or holds no address.
 Result<ProbeReport> run_probe(const ProbeConfig& options);
 
-// Waits until a server's --port-file exists and holds an address, reading it every `interval`
-// seconds, for at most `wait` seconds (negative: look once, failing with ENOENT). The file holds a port ("8080", meaning
+// Waits until a server's --port-file exists and holds an address, reading it every `interval`,
+// for at most `wait` (none: look once, failing with ENOENT). The file holds a port ("8080", meaning
 // 127.0.0.1:8080) or "unix:/path", then a newline; netlab's servers write it atomically once
 // listening and remove a stale one before binding, so what is read is a live server's. Fails with
 // code ETIMEDOUT ("--port-file F: not written within 5s") or, for content that is not an address,
 // with parse_address's message.
-Result<net::Address> wait_for_port_file(const std::string& path, double wait, double interval = 0.05);
+Result<net::Address> wait_for_port_file(const std::string& path, std::optional<Seconds> wait,
+                                        Seconds interval = Seconds(0.05));
 
 // "127.0.0.1:8080 open 0.21 ms" / "127.0.0.1:8081 closed (connection refused)";
 // with TLS "127.0.0.1:8443 open 0.21 ms TLSv1.3 certificate expires in 29 days (2026-12-30 ...)"

@@ -28,9 +28,9 @@ struct Bridge {
 
 class TerminatingService : public net::Service {
 public:
-  TerminatingService(loop::Loop& loop, std::shared_ptr<Context> context, double handshake_seconds,
+  TerminatingService(loop::Loop& loop, std::shared_ptr<Context> context, Seconds handshake_timeout,
                      std::unique_ptr<net::Service> inner)
-      : m_loop(loop), m_context(std::move(context)), m_handshake_seconds(handshake_seconds), m_inner(std::move(inner)) {
+      : m_loop(loop), m_context(std::move(context)), m_handshake_timeout(handshake_timeout), m_inner(std::move(inner)) {
   }
 
   void on_connection(const std::shared_ptr<net::Connection>& connection) override {
@@ -39,7 +39,7 @@ public:
       connection->stream().close();
       return;
     }
-    auto tls = TlsStream::wrap(m_loop, connection->stream_ptr(), std::move(*session), m_handshake_seconds);
+    auto tls = TlsStream::wrap(m_loop, connection->stream_ptr(), std::move(*session), m_handshake_timeout);
     auto bridge = std::make_shared<Bridge>();
     bridge->outer = connection.get();
     bridge->tls = tls.get();
@@ -176,7 +176,7 @@ private:
 
   loop::Loop& m_loop;
   std::shared_ptr<Context> m_context;
-  double m_handshake_seconds;
+  Seconds m_handshake_timeout;
   std::unique_ptr<net::Service> m_inner;
   std::uint64_t m_logged_at = 0;
   std::uint64_t m_unlogged = 0;
@@ -185,8 +185,8 @@ private:
 } // namespace
 
 std::unique_ptr<net::Service> make_terminating_service(loop::Loop& loop, std::shared_ptr<Context> context,
-                                                       double handshake_seconds, std::unique_ptr<net::Service> inner) {
-  return std::make_unique<TerminatingService>(loop, std::move(context), handshake_seconds, std::move(inner));
+                                                       Seconds handshake_timeout, std::unique_ptr<net::Service> inner) {
+  return std::make_unique<TerminatingService>(loop, std::move(context), handshake_timeout, std::move(inner));
 }
 
 } // namespace netlab::tls

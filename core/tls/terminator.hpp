@@ -10,12 +10,13 @@
 #include "core/loop/loop.hpp"
 #include "core/net/server.hpp"
 #include "core/tls/context.hpp"
+#include "core/util/duration.hpp"
 
 namespace netlab::tls {
 
 // Wraps `inner` (owned). `context` is a server context; a connection whose handshake is not done
-// within `handshake_seconds` is closed and never reaches `inner`.
+// within `handshake_timeout` is closed and never reaches `inner`.
 std::unique_ptr<net::Service> make_terminating_service(loop::Loop& loop, std::shared_ptr<Context> context,
-                                                       double handshake_seconds, std::unique_ptr<net::Service> inner);
+                                                       Seconds handshake_timeout, std::unique_ptr<net::Service> inner);
 
 } // namespace netlab::tls

@@ -1,8 +1,6 @@
 // TlsStream: pumps ciphertext between a transport stream and a Session.
 #include "core/tls/tls_stream.hpp"
 
-#include <cmath>
-
 #include <fmt/format.h>
 
 #include "core/util/sys_error.hpp"
@@ -10,7 +8,7 @@
 namespace netlab::tls {
 
 std::shared_ptr<TlsStream> TlsStream::wrap(loop::Loop& loop, std::shared_ptr<loop::Stream> transport,
-                                           std::unique_ptr<Session> session, double handshake_seconds) {
+                                           std::unique_ptr<Session> session, Seconds handshake_timeout) {
   std::shared_ptr<TlsStream> self(new TlsStream(std::move(transport), std::move(session)));
   auto& t = *self->m_transport;
   // These callbacks own the TlsStream until the transport closes (handle.hpp).
@@ -22,14 +20,13 @@ std::shared_ptr<TlsStream> TlsStream::wrap(loop::Loop& loop, std::shared_ptr<loo
       self->m_on_drain();
     }
   });
-  if (handshake_seconds > 0) {
+  if (handshake_timeout > Seconds::zero()) {
     self->m_deadline = loop::Timer::create(loop);
     self->m_deadline->unref();
     std::weak_ptr<TlsStream> weak = self;
-    auto ms = static_cast<std::uint64_t>(std::ceil(handshake_seconds * 1000));
-    self->m_deadline->start(ms, 0, [weak, handshake_seconds] {
+    self->m_deadline->start(timer_ms(handshake_timeout), 0, [weak, handshake_timeout] {
       if (auto stream = weak.lock(); stream && !stream->m_session->handshake_done()) {
-        stream->fail(fmt::format("TLS handshake not finished within {}s", handshake_seconds));
+        stream->fail(fmt::format("TLS handshake not finished within {}s", handshake_timeout.count()));
       }
     });
   }

@@ -15,6 +15,7 @@
 #include "core/loop/stream.hpp"
 #include "core/loop/timer.hpp"
 #include "core/tls/session.hpp"
+#include "core/util/duration.hpp"
 
 namespace netlab::tls {
 
@@ -23,11 +24,11 @@ public:
   using DataCallback = std::function<void(std::string_view)>;
   using ErrorCallback = std::function<void(const std::string&)>;
 
-  // Takes over `transport`'s callbacks. The handshake must finish within `handshake_seconds`
+  // Takes over `transport`'s callbacks. The handshake must finish within `handshake_timeout`
   // (0 = no limit), else the error callback runs and the transport closes: a stranger cannot
   // hold a connection open in the handshake. Call start() once the callbacks are set.
   static std::shared_ptr<TlsStream> wrap(loop::Loop& loop, std::shared_ptr<loop::Stream> transport,
-                                         std::unique_ptr<Session> session, double handshake_seconds);
+                                         std::unique_ptr<Session> session, Seconds handshake_timeout);
   ~TlsStream();
 
   // The handshake completed (the peer is verified when the context verifies).

@@ -98,7 +98,7 @@ ClientReport udp_client(const UdpClientConfig& options) {
         }
         ++report.refused;
       }
-      auto deadline = net::deadline_after(Seconds(options.timeout));
+      auto deadline = net::deadline_after(options.timeout);
       while (net::wait_for(fd.get(), POLLIN, deadline)) {
         ssize_t n = ::recv(fd.get(), buffer.data(), buffer.size(), MSG_TRUNC);
         if (n < 0) {

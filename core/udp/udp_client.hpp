@@ -7,14 +7,15 @@
 #include <vector>
 
 #include "core/net/address.hpp"
+#include "core/util/duration.hpp"
 #include "core/util/result.hpp"
 
 namespace netlab::udp {
 
 struct UdpClientConfig {
   net::Address address;
-  // Seconds to wait for each reply before sending the datagram again.
-  double timeout = 1.0;
+  // How long to wait for each reply before sending the datagram again.
+  Seconds timeout{1.0};
   // Extra sends of a datagram whose reply did not come; after them it counts as lost.
   int retries = 2;
   int in_fd = 0;

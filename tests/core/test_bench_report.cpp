@@ -23,13 +23,13 @@ BenchConfig tcp_config(Mode mode) {
 TEST_CASE("bench::merge: counts add up, the longest part is the run's length, the first error stays", "[bench]") {
   BenchResult total;
   BenchResult a;
-  a.elapsed = 1.5;
+  a.elapsed_s = 1.5;
   a.messages = 10;
   a.bytes = 640;
   a.connects = 2;
   a.latency.record(1000);
   BenchResult b;
-  b.elapsed = 2.0;
+  b.elapsed_s = 2.0;
   b.messages = 5;
   b.errors = 1;
   b.mismatches = 1;
@@ -42,7 +42,7 @@ TEST_CASE("bench::merge: counts add up, the longest part is the run's length, th
   BenchResult c;
   c.first_error = "connection 2: later";
   merge(total, c);
-  CHECK(total.elapsed == 2.0);
+  CHECK(total.elapsed_s == 2.0);
   CHECK(total.messages == 15);
   CHECK(total.bytes == 640);
   CHECK(total.connects == 2);
@@ -89,7 +89,7 @@ TEST_CASE("bench::mode_name: protocol, mode, TLS and open loop", "[bench]") {
 
 TEST_CASE("bench::format_text: rates from counts and time, connects/s and UDP loss only where they apply", "[bench]") {
   BenchResult result;
-  result.elapsed = 2.0;
+  result.elapsed_s = 2.0;
   result.messages = 1000;
   result.bytes = 4'000'000;
   result.connects = 10;
@@ -112,7 +112,7 @@ TEST_CASE("bench::format_text: rates from counts and time, connects/s and UDP lo
 
 TEST_CASE("bench::format_json: every figure under its documented key", "[bench]") {
   BenchResult result;
-  result.elapsed = 0.5;
+  result.elapsed_s = 0.5;
   result.messages = 50;
   result.bytes = 3200;
   result.connects = 1;

@@ -17,7 +17,7 @@ TEST_CASE("echo::upper_ascii: ASCII only, bytes above 127 untouched", "[echo]") 
 TEST_CASE("echo service: a peer that does not read is not buffered without bound", "[echo]") {
   loop::Loop loop;
   std::atomic<std::size_t> count{0};
-  net::ConnectionTracker tracker(loop, count, net::ServerLimits{.max_conns = 4, .idle_timeout = 0});
+  net::ConnectionTracker tracker(loop, count, net::ServerLimits{.max_conns = 4, .idle_timeout = netlab::Seconds(0)});
   echo::EchoServiceConfig options;
   options.max_buffered = 64 * 1024;
   auto service = echo::make_echo_service(loop, options);

@@ -27,7 +27,8 @@ struct Outcome {
 Outcome run_clients(int clients, net::AccessGate* gate, std::size_t max_conns = 100) {
   loop::Loop loop;
   std::atomic<std::size_t> count{0};
-  net::ConnectionTracker tracker(loop, count, net::ServerLimits{.max_conns = max_conns, .idle_timeout = 0}, gate);
+  net::ConnectionTracker tracker(loop, count,
+                                 net::ServerLimits{.max_conns = max_conns, .idle_timeout = netlab::Seconds(0)}, gate);
   auto listener = net::Listener::open(loop, *net::parse_address("127.0.0.1:0"));
   REQUIRE(listener.ok());
   auto& server = **listener;

@@ -12,7 +12,8 @@ using namespace netlab::testing;
 
 TEST_CASE("tls::make_terminating_service: a plain service behind TLS, half-close and close both ways", "[tls]") {
   LoopbackServer server;
-  server.serve(tls::make_terminating_service(server.loop, psk_context(tls::Role::server, "the shared token!"), 10,
+  server.serve(tls::make_terminating_service(server.loop, psk_context(tls::Role::server, "the shared token!"),
+                                             netlab::Seconds(10),
                                              echo::make_echo_service(server.loop, echo::EchoServiceConfig{})));
   const std::string sent(1 << 20, 'p');
   auto session = tls::Session::client(psk_context(tls::Role::client, "the shared token!"), "127.0.0.1");
@@ -34,8 +35,8 @@ TEST_CASE("tls::make_terminating_service: a wrong key never reaches the inner se
   };
   int reached = 0;
   LoopbackServer server;
-  server.serve(tls::make_terminating_service(server.loop, psk_context(tls::Role::server, "the shared token!"), 10,
-                                             std::make_unique<Counting>(&reached)));
+  server.serve(tls::make_terminating_service(server.loop, psk_context(tls::Role::server, "the shared token!"),
+                                             netlab::Seconds(10), std::make_unique<Counting>(&reached)));
   auto session = tls::Session::client(psk_context(tls::Role::client, "a guessed token.."), "127.0.0.1");
   auto seen = exchange(server, std::move(session.value()), "id\n");
   CHECK_FALSE(seen.error.empty());
@@ -60,8 +61,8 @@ TEST_CASE("tls::make_terminating_service: the inner connection carries the real 
   };
   std::optional<loop::Endpoint> seen;
   LoopbackServer server;
-  server.serve(tls::make_terminating_service(server.loop, psk_context(tls::Role::server, "the shared token!"), 10,
-                                             std::make_unique<Recording>(&seen)));
+  server.serve(tls::make_terminating_service(server.loop, psk_context(tls::Role::server, "the shared token!"),
+                                             netlab::Seconds(10), std::make_unique<Recording>(&seen)));
   auto session = tls::Session::client(psk_context(tls::Role::client, "the shared token!"), "127.0.0.1");
   exchange(server, std::move(session.value()), "id\n");
   REQUIRE(seen.has_value()); // the client's own TCP address, not a socketpair's (none)

@@ -28,7 +28,7 @@ TEST_CASE("TlsStream: a peer that never finishes its handshake is closed at the 
   LoopbackServer server;
   echo::EchoServiceConfig options;
   options.tls = server_context();
-  options.handshake_timeout = 0.05;
+  options.handshake_timeout = netlab::Seconds(0.05);
   server.serve(echo::make_echo_service(server.loop, options));
   auto& tcp = server.tcp;
   bool closed_by_server = false;

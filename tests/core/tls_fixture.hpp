@@ -115,7 +115,7 @@ struct LoopbackServer {
 
   loop::Loop loop;
   std::atomic<std::size_t> count{0};
-  net::ConnectionTracker tracker{loop, count, net::ServerLimits{.max_conns = 4, .idle_timeout = 0}};
+  net::ConnectionTracker tracker{loop, count, net::ServerLimits{.max_conns = 4, .idle_timeout = netlab::Seconds(0)}};
   std::unique_ptr<net::Listener> listener;
   std::unique_ptr<net::Service> service;
   std::shared_ptr<loop::Tcp> tcp = loop::Tcp::create(loop);
@@ -133,7 +133,7 @@ struct Exchange {
 inline Exchange exchange(LoopbackServer& server, std::unique_ptr<tls::Session> session, const std::string& sent) {
   Exchange seen;
   server.connect([&] {
-    auto client = tls::TlsStream::wrap(server.loop, server.tcp, std::move(session), 10);
+    auto client = tls::TlsStream::wrap(server.loop, server.tcp, std::move(session), netlab::Seconds(10));
     auto* c = client.get();
     client->on_handshake([c, &sent] {
       c->write(sent);
