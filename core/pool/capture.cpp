@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 
 #include <fmt/format.h>
@@ -226,77 +227,64 @@ void Capture::spill() {
   m_fd = fd;
 }
 
-Result<void> Capture::write_held(int fd) {
-  while (m_held > 0) {
-    ssize_t n = ::splice(m_hold_read.get(), nullptr, fd, nullptr, m_held, SPLICE_F_MOVE);
+// Moves `left` bytes to `fd`: in the kernel (`in_kernel`: splice or sendfile, returning as they
+// do), or where `fd` takes neither (a terminal, a file opened O_APPEND) through a buffer filled by
+// `read_piece` (returning as read does). `left` counts down as bytes go, also on failure.
+Result<void> Capture::transfer(int fd, std::size_t& left, const std::function<ssize_t(std::size_t)>& in_kernel,
+                               const std::function<ssize_t(char*, std::size_t)>& read_piece, const char* what) {
+  while (left > 0) {
+    ssize_t n = in_kernel(left);
     if (n > 0) {
-      m_held -= static_cast<std::size_t>(n);
+      left -= static_cast<std::size_t>(n);
       continue;
     }
-    if (n < 0 && errno == EINTR) {
+    if (n == 0) {
+      // The source ended early, which only a miscount of ours could make happen.
+      left = 0;
+      break;
+    }
+    if (errno == EINTR) {
       continue;
     }
-    if (n < 0 && errno == EAGAIN) {
+    if (errno == EAGAIN) {
       wait_writable(fd);
       continue;
     }
-    if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
-      // `fd` takes no splice (a terminal, a file opened O_APPEND): copy by hand.
-      char buffer[64 * 1024];
-      while (m_held > 0) {
-        ssize_t got = ::read(m_hold_read.get(), buffer, std::min(sizeof(buffer), m_held));
-        if (got < 0 && errno == EINTR) {
-          continue;
-        }
-        if (got <= 0) {
-          return fail(sys_message("read held output", "", got < 0 ? errno : EIO));
-        }
-        m_held -= static_cast<std::size_t>(got);
-        NETLAB_TRY_VOID(write_all(fd, std::string_view(buffer, static_cast<std::size_t>(got))));
+    if (errno != EINVAL && errno != ENOSYS) {
+      return sys_failure("", "", errno);
+    }
+    char buffer[64 * 1024];
+    while (left > 0) {
+      ssize_t got = read_piece(buffer, std::min(sizeof(buffer), left));
+      if (got < 0 && errno == EINTR) {
+        continue;
       }
-      break;
+      if (got <= 0) {
+        return fail(sys_message(what, "", got < 0 ? errno : EIO));
+      }
+      left -= static_cast<std::size_t>(got);
+      NETLAB_TRY_VOID(write_all(fd, std::string_view(buffer, static_cast<std::size_t>(got))));
     }
-    if (n == 0) {
-      // Nothing left after all: the count was off, which only a bug could make it.
-      m_held = 0;
-      break;
-    }
-    return sys_failure("", "", errno);
   }
   return {};
 }
 
 Result<void> Capture::write_to(int fd) {
-  NETLAB_TRY_VOID(write_held(fd));
+  int hold = m_hold_read.get();
+  NETLAB_TRY_VOID(transfer(
+      fd, m_held, [&](std::size_t n) { return ::splice(hold, nullptr, fd, nullptr, n, SPLICE_F_MOVE); },
+      [&](char* buffer, std::size_t n) { return ::read(hold, buffer, n); }, "read held output"));
   if (m_fd >= 0) {
     off_t offset = 0;
-    auto length = static_cast<std::size_t>(::lseek(m_fd, 0, SEEK_CUR));
-    while (static_cast<std::size_t>(offset) < length) {
-      ssize_t n = ::sendfile(fd, m_fd, &offset, length - static_cast<std::size_t>(offset));
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n < 0 && errno == EAGAIN) {
-        wait_writable(fd);
-        continue;
-      }
-      if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
-        // sendfile does not write to every kind of descriptor; copy by hand.
-        char buffer[64 * 1024];
-        while (static_cast<std::size_t>(offset) < length) {
-          ssize_t got = ::pread(m_fd, buffer, sizeof(buffer), offset);
-          if (got <= 0) {
-            return fail(sys_message("read spilled output", "", errno));
-          }
-          NETLAB_TRY_VOID(write_all(fd, std::string_view(buffer, static_cast<std::size_t>(got))));
-          offset += got;
-        }
-        break;
-      }
-      if (n <= 0) {
-        return sys_failure("", "", errno);
-      }
-    }
+    auto left = static_cast<std::size_t>(::lseek(m_fd, 0, SEEK_CUR));
+    NETLAB_TRY_VOID(transfer(
+        fd, left, [&](std::size_t n) { return ::sendfile(fd, m_fd, &offset, n); },
+        [&](char* buffer, std::size_t n) {
+          ssize_t got = ::pread(m_fd, buffer, n, offset);
+          offset += got > 0 ? got : 0;
+          return got;
+        },
+        "read spilled output"));
   }
   return write_all(fd, m_memory);
 }

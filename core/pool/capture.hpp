@@ -10,8 +10,11 @@
 //  3. an unlinked temp file beyond the memory limits.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -77,7 +80,8 @@ private:
   std::ptrdiff_t read_in(int fd);
   bool open_holding();
   void close_holding();
-  Result<void> write_held(int fd);
+  static Result<void> transfer(int fd, std::size_t& left, const std::function<ssize_t(std::size_t)>& in_kernel,
+                               const std::function<ssize_t(char*, std::size_t)>& read_piece, const char* what);
 
   MemoryBudget* m_budget;
   std::string m_memory;

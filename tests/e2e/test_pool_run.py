@@ -292,18 +292,22 @@ class PoolRunSignalTest(unittest.TestCase):
         inputs = [os.path.join(self.tmp, name) for name in ("a", "b", "c")]
         proc = subprocess.Popen([NETLAB, "pool-run", "-j", "2", "-k", *extra, "--shell", "--", TREE_SCRIPT, ":::",
                                  *inputs], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.collect_pids((".escaped", ".child"), 4)
+        return proc, inputs
+
+    def collect_pids(self, suffixes, count):
+        """Waits until the jobs wrote `count` pid files ending in `suffixes`; adds their pids."""
         deadline = time.monotonic() + 30
         files = []
         while time.monotonic() < deadline:
-            files = [f for f in os.listdir(self.tmp) if f.endswith((".escaped", ".child"))]
-            if len(files) == 4 and all(os.path.getsize(os.path.join(self.tmp, f)) > 0 for f in files):
+            files = [f for f in os.listdir(self.tmp) if f.endswith(suffixes)]
+            if len(files) == count and all(os.path.getsize(os.path.join(self.tmp, f)) > 0 for f in files):
                 break
             time.sleep(0.02)
-        self.assertEqual(len(files), 4, files)
+        self.assertEqual(len(files), count, files)
         for name in files:
             with open(os.path.join(self.tmp, name)) as f:
                 self.pids.append(int(f.read()))
-        return proc, inputs
 
     def assert_all_gone(self):
         deadline = time.monotonic() + 20
@@ -348,17 +352,7 @@ class PoolRunSignalTest(unittest.TestCase):
         inputs = [os.path.join(self.tmp, name) for name in ("a", "b")]
         proc = subprocess.Popen([NETLAB, "pool-run", "-j", "2", "--shell", "--", script, ":::", *inputs],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        files = []
-        while time.monotonic() < deadline:
-            files = [f for f in os.listdir(self.tmp) if f.endswith(".unmarked")]
-            if len(files) == 2 and all(os.path.getsize(os.path.join(self.tmp, f)) > 0 for f in files):
-                break
-            time.sleep(0.02)
-        self.assertEqual(len(files), 2, files)
-        for name in files:
-            with open(os.path.join(self.tmp, name)) as f:
-                self.pids.append(int(f.read()))
+        self.collect_pids((".unmarked",), 2)
         for pid in self.pids:
             with open(f"/proc/{pid}/environ", "rb") as f:
                 self.assertNotIn(b"NETLAB_TREE=", f.read())
