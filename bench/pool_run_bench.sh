@@ -45,6 +45,11 @@ fi
 row --label "$output_jobs x 1 MB output, -j 2" --target "<= 1.2x" \
   "pool-run=$netlab pool-run -j 2 -- cat < $tmp/in_out > /dev/null" \
   "xargs=xargs -P 2 -n 1 cat < $tmp/in_out > /dev/null"
+# The same into a pipe whose reader discards it, as when pool-run feeds another program: pool-run
+# splices each job's pages on to the pipe, xargs' jobs write into it directly.
+row --label "$output_jobs x 1 MB output into a pipe, -j 2" --target "<= 1.2x" \
+  "pool-run=$netlab pool-run -j 2 -- cat < $tmp/in_out | cat > /dev/null" \
+  "xargs=xargs -P 2 -n 1 cat < $tmp/in_out | cat > /dev/null"
 row --label "start-up, one job" \
   "pool-run=$netlab pool-run true ::: 1" \
   "xargs=echo 1 | xargs true"
