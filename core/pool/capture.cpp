@@ -94,7 +94,7 @@ void Capture::close_holding() {
 
 std::ptrdiff_t Capture::splice_in(int fd) {
   // Bytes already in memory or a file come before anything taken now: keep the order.
-  if (m_fd >= 0 || !m_memory.empty() || !open_holding()) {
+  if (m_spill || !m_memory.empty() || !open_holding()) {
     return -ENOSPC;
   }
   std::ptrdiff_t taken = 0;
@@ -187,12 +187,12 @@ void Capture::finish_line() {
 
 void Capture::store(std::string_view data) {
   m_size += data.size();
-  if (m_fd < 0 && !m_spill_failed &&
+  if (!m_spill && !m_spill_failed &&
       (m_memory.size() + data.size() > m_budget->per_capture || m_budget->used + data.size() > m_budget->total)) {
     spill();
   }
-  if (m_fd >= 0) {
-    auto written = write_all(m_fd, data);
+  if (m_spill) {
+    auto written = write_all(m_spill.get(), data);
     if (written) {
       return;
     }
@@ -208,23 +208,29 @@ void Capture::store(std::string_view data) {
 void Capture::spill() {
   const char* dir = std::getenv("TMPDIR");
   std::string path = fmt::format("{}/netlab-pool-XXXXXX", dir != nullptr && *dir != '\0' ? dir : "/tmp");
-  int fd = ::mkostemp(path.data(), O_CLOEXEC);
-  if (fd < 0) {
-    log::info("spill output to {}: {}; keeping it in memory", path, sys_reason(errno));
+  // A file without a name (O_TMPFILE): nobody can open it, and it vanishes with us, even after
+  // a crash. Where the file system has no such files, a random name unlinked at once.
+  std::string_view folder(path.data(), path.size() - std::string_view("/netlab-pool-XXXXXX").size());
+  Fd file(::open(std::string(folder).c_str(), O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600));
+  if (!file && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+    file.reset(::mkostemp(path.data(), O_CLOEXEC));
+    if (file) {
+      ::unlink(path.c_str());
+    }
+  }
+  if (!file) {
+    log::info("spill output to {}: {}; keeping it in memory", std::string(folder), sys_reason(errno));
     m_spill_failed = true;
     return;
   }
-  // Unlinked at once: the file vanishes with us, even after a crash.
-  ::unlink(path.c_str());
-  if (!write_all(fd, m_memory)) {
-    ::close(fd);
+  if (!write_all(file.get(), m_memory)) {
     m_spill_failed = true;
     return;
   }
   m_budget->used -= m_memory.size();
   m_memory.clear();
   m_memory.shrink_to_fit();
-  m_fd = fd;
+  m_spill = std::move(file);
 }
 
 // Moves `left` bytes to `fd`: in the kernel (`in_kernel`: splice or sendfile, returning as they
@@ -274,13 +280,13 @@ Result<void> Capture::write_to(int fd) {
   NETLAB_TRY_VOID(transfer(
       fd, m_held, [&](std::size_t n) { return ::splice(hold, nullptr, fd, nullptr, n, SPLICE_F_MOVE); },
       [&](char* buffer, std::size_t n) { return ::read(hold, buffer, n); }, "read held output"));
-  if (m_fd >= 0) {
+  if (m_spill) {
     off_t offset = 0;
-    auto left = static_cast<std::size_t>(::lseek(m_fd, 0, SEEK_CUR));
+    auto left = static_cast<std::size_t>(::lseek(m_spill.get(), 0, SEEK_CUR));
     NETLAB_TRY_VOID(transfer(
-        fd, left, [&](std::size_t n) { return ::sendfile(fd, m_fd, &offset, n); },
+        fd, left, [&](std::size_t n) { return ::sendfile(fd, m_spill.get(), &offset, n); },
         [&](char* buffer, std::size_t n) {
-          ssize_t got = ::pread(m_fd, buffer, n, offset);
+          ssize_t got = ::pread(m_spill.get(), buffer, n, offset);
           offset += got > 0 ? got : 0;
           return got;
         },
@@ -305,13 +311,13 @@ Result<std::string> Capture::read_all() {
     out.resize(at + static_cast<std::size_t>(got));
     m_held -= static_cast<std::size_t>(got);
   }
-  if (m_fd >= 0) {
-    auto length = static_cast<std::size_t>(::lseek(m_fd, 0, SEEK_CUR));
+  if (m_spill) {
+    auto length = static_cast<std::size_t>(::lseek(m_spill.get(), 0, SEEK_CUR));
     std::size_t base = out.size();
     out.resize(base + length);
     std::size_t done = 0;
     while (done < length) {
-      ssize_t n = ::pread(m_fd, out.data() + base + done, length - done, static_cast<off_t>(done));
+      ssize_t n = ::pread(m_spill.get(), out.data() + base + done, length - done, static_cast<off_t>(done));
       if (n < 0 && errno == EINTR) {
         continue;
       }
@@ -331,10 +337,7 @@ void Capture::reset() {
     close_holding();
   }
   m_holding_full = false;
-  if (m_fd >= 0) {
-    ::close(m_fd);
-    m_fd = -1;
-  }
+  m_spill.reset();
   m_budget->used -= m_memory.size();
   // Keep the capacity for the next job, but not a huge one a single job needed.
   if (m_memory.capacity() > m_budget->per_capture) {

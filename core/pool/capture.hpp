@@ -7,7 +7,7 @@
 //     bounded number of pages (and a small write takes a whole one), so once it is full the rest
 //     goes to
 //  2. memory while small, and
-//  3. an unlinked temp file beyond the memory limits.
+//  3. a temp file without a name (O_TMPFILE) in $TMPDIR beyond the memory limits.
 #pragma once
 
 #include <sys/types.h>
@@ -60,7 +60,7 @@ public:
 
   std::size_t size() const { return m_size; }
   bool empty() const { return m_size == 0; }
-  bool spilled() const { return m_fd >= 0; }
+  bool spilled() const { return static_cast<bool>(m_spill); }
 
   // Writes everything captured to `fd` (blocking or not: a full `fd` is waited for), spliced
   // where the kernel can, copied where it cannot (a terminal, an O_APPEND file). Once. Fails
@@ -87,7 +87,7 @@ private:
   std::string m_memory;
   std::string m_prefix;
   std::size_t m_size = 0;
-  int m_fd = -1;
+  Fd m_spill; // the spill file, unnamed
   bool m_at_line_start = true;
   bool m_spill_failed = false;
   bool m_holding_wanted = false;
