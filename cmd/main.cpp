@@ -151,11 +151,19 @@ int run(int argc, char** argv) {
   app.footer("Run 'netlab COMMAND --help' for a command's options and an example.\n"
              "Exit codes: 0 ok, 1 failure, 2 usage, 124 timeout, 130 interrupted, 255 connect/auth.");
 
+  // Only the command being run needs its options: building all of them is a good part of the
+  // start-up of a short command (`exec-client ADDR -- true`). The root's help, --man and the
+  // completions describe every command, so without a command named first (or for `completions`)
+  // all are built.
+  const auto* named = args.size() > 1 ? netlab::cmd::find_command(args[1]) : nullptr;
+  bool build_all = named == nullptr || named->name == "completions";
   std::map<std::string, netlab::cmd::Runner, std::less<>> runners;
   for (const auto& command : commands()) {
     auto* sub = app.add_subcommand(std::string(command.name), std::string(command.summary));
     sub->group("Commands");
-    runners.emplace(command.name, command.setup(*sub));
+    if (build_all || &command == named) {
+      runners.emplace(command.name, command.setup(*sub));
+    }
   }
 
   std::vector<const char*> cargv;

@@ -354,6 +354,12 @@ class PoolRunSignalTest(unittest.TestCase):
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.collect_pids((".unmarked",), 2)
         for pid in self.pids:
+            # $! is written as soon as the shell forked: wait until env has exec'd sleep, whose
+            # environment is the one without the marker.
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and process_comm(pid) != "sleep":
+                time.sleep(0.02)
+            self.assertEqual(process_comm(pid), "sleep")
             with open(f"/proc/{pid}/environ", "rb") as f:
                 self.assertNotIn(b"NETLAB_TREE=", f.read())
         watchdogs = watchdogs_of(proc.pid)
@@ -362,6 +368,14 @@ class PoolRunSignalTest(unittest.TestCase):
         proc.kill()
         proc.communicate(timeout=60)
         self.assert_all_gone()
+
+
+def process_comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
 
 
 def watchdogs_of(pool_pid):
