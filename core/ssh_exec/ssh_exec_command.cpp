@@ -31,8 +31,6 @@
 namespace netlab::ssh {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // One host, streaming: INT, TERM, HUP and QUIT (as pool-run) while the command runs are forwarded to it instead of
 // ending netlab at once, so the remote command is stopped first (remote_command.hpp); a second one
 // makes that a KILL. Outside the command (connecting, transferring) they keep their default action.
@@ -84,7 +82,6 @@ struct HostResult {
   int stopped_by = 0; // a local signal stopped the command
   std::string out;
   std::string err;
-  double duration = 0;
   TransferStats transferred;
 
   bool failed() const { return !error.empty() || exit_code != 0; }
@@ -102,7 +99,6 @@ public:
                       const std::atomic<int>* stop = nullptr) {
     HostResult result;
     result.label = spec.label;
-    auto started = Clock::now();
     // Whichever way this host leaves its transfer phase, the progress line hears of it once.
     bool transfers_over = false;
     auto end_transfers = [&] {
@@ -112,7 +108,6 @@ public:
     };
     auto finish = [&]() -> HostResult {
       end_transfers();
-      result.duration = std::chrono::duration<double>(Clock::now() - started).count();
       return result;
     };
     auto target = resolve_target(spec, m_config.connect);
