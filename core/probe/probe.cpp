@@ -127,7 +127,11 @@ ProbeReport probe_addresses(const ProbeConfig& options) {
     pending.address = address.to_string();
     report.results.push_back(pending);
   }
-  auto wait_deadline = options.wait ? net::deadline_after(*options.wait) : std::nullopt;
+  // Assigned rather than chosen by ?:, which GCC 12 takes for a read of an uninitialised optional.
+  net::Deadline wait_deadline;
+  if (options.wait) {
+    wait_deadline = net::deadline_after(*options.wait);
+  }
   bool waiting = options.wait.has_value();
   while (true) {
     bool any_closed = false;
