@@ -61,6 +61,19 @@ row --label "$N x true, new connection each" --target "vs ssh <= 0.02x (50x)" \
   "exec-client=$(loop "$CLIENT --no-stdin -- true")" \
   "ssh=$(loop "$SSH h1 true")" \
   "ncat=$(loop "ncat 127.0.0.1 $NPORT </dev/null >/dev/null")"
+# What start-up alone costs: an empty program linked to the shared libraries netlab needs (their
+# loading and relocation, the bound on the row above), and the same program linked to libc only.
+needed=$(readelf -d "$NETLAB" | sed -n 's/.*Shared library: \[\(lib[^]]*\)\].*/-l:\1/p' | tr '\n' ' ')
+echo 'int main() { return 0; }' > "$TMP/empty.c"
+if cc -O2 -o "$TMP/empty_libs" "$TMP/empty.c" -Wl,--no-as-needed $needed 2>/dev/null &&
+   cc -O2 -o "$TMP/empty" "$TMP/empty.c"; then
+  row --label "$N x start-up floor: an empty program with netlab's libraries" \
+    "exec-client=$(loop "$CLIENT --no-stdin -- true")" \
+    "empty-with-libs=$(loop "$TMP/empty_libs")" \
+    "empty=$(loop "$TMP/empty")"
+else
+  echo "exec_bench: cc could not link the empty programs; floor row skipped" >&2
+fi
 row --label "$N x /bin/true over one connection" --target "<= 1.0x" \
   "exec-client=$CLIENT < $TMP/commands > /dev/null" \
   "ssh-ControlMaster=$SSH h1-cm sh < $TMP/commands > /dev/null"
