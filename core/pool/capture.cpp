@@ -116,6 +116,12 @@ std::ptrdiff_t Capture::splice_in(int fd) {
       // Either the job's pipe is empty or ours is full; only the second leaves bytes behind.
       int pending = 0;
       if (::ioctl(fd, FIONREAD, &pending) == 0 && pending == 0) {
+        // A full holding pipe also makes it EAGAIN at the job pipe's end of file (the kernel
+        // checks for room before it looks for writers): an empty pipe without writers is the end.
+        pollfd ended{fd, POLLIN, 0};
+        if (::poll(&ended, 1, 0) == 1 && (ended.revents & (POLLHUP | POLLIN)) == POLLHUP) {
+          return taken > 0 ? taken : 0;
+        }
         return taken > 0 ? taken : -EAGAIN;
       }
     }

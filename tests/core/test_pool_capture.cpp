@@ -224,6 +224,26 @@ TEST_CASE("pool::Capture: many small writes fill the holding pipe's pages and th
   CHECK(*capture.read_all() == data);
 }
 
+TEST_CASE("pool::Capture: a job that ends just as the holding pipe is full reaches its end of file", "[pool]") {
+  // A full holding pipe makes splice(2) say EAGAIN even at the job pipe's end of file: that must
+  // read as the end, or a level-triggered poll calls back forever and the job never ends.
+  MemoryBudget budget;
+  budget.pipe_per_capture = 64 << 10; // 16 pages
+  Capture capture(budget);
+  capture.use_holding_pipe(true);
+  SECTION("filled with whole pages") {
+    auto data = random_bytes(64 << 10, 11);
+    JobPipe job;
+    job.feed(capture, data, 64 << 10);
+    CHECK(*capture.read_all() == data);
+  }
+  SECTION("filled a page per small write") {
+    JobPipe job;
+    job.feed(capture, "0123456789abcdef", 1);
+    CHECK(*capture.read_all() == "0123456789abcdef");
+  }
+}
+
 TEST_CASE("pool::Capture: reset drops held bytes, the next job starts empty, and the pipe budget is given back",
           "[pool]") {
   MemoryBudget budget;

@@ -516,6 +516,30 @@ class PoolRunGroupedOutputTest(unittest.TestCase):
                     got = f.read()
                 self.assertTrue(got == b"head\n" + self.expected_big(), f"{mode}: output differs")
 
+    def test_outputs_at_the_pipes_sizes_end_and_arrive_whole(self):
+        # Binary bytes (NULs included) at and around the job pipe's and the holding pipe's sizes.
+        # A job printing exactly 1 MiB in whole pages fills its holding pipe just as it ends:
+        # that end of file must still be seen, or the run never ends.
+        sizes = [0, 1, 65535, 65536, 65537, 262144, 1048575, 1048576, 1048577, 2 * 1048576]
+        expected = b""
+        for size in sizes:
+            data = os.urandom(size)
+            with open(os.path.join(self.tmp, str(size)), "wb") as f:
+                f.write(data)
+            expected += data
+        for kind in ("pipe", "file"):
+            with self.subTest(stdout=kind):
+                args = ("cat", os.path.join(self.tmp, "{}"), ":::", *map(str, sizes))
+                if kind == "pipe":
+                    got = self.run_to(subprocess.PIPE, *args).stdout
+                else:
+                    with open(os.path.join(self.tmp, "out"), "w+b") as f:
+                        self.run_to(f, *args)
+                        f.seek(0)
+                        got = f.read()
+                self.assertEqual(len(got), len(expected))
+                self.assertTrue(got == expected, "output differs")
+
     def test_many_small_writes_keep_their_order(self):
         expected = "".join(f"{path} {i}\n" for path in self.inputs for i in range(3000)).encode()
         proc = self.run_to(subprocess.PIPE, "--shell", "--", SMALL_WRITES_JOB, ":::", *self.inputs)
