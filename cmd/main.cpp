@@ -1,6 +1,7 @@
 // netlab's entry point: busybox dispatch, the CLI tree from the registry, and the one place
 // where errors become exit codes.
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -245,7 +246,27 @@ int finish_failure(const std::string& message, int code) {
   return code;
 }
 
+// A standard descriptor netlab was started without (`<&-`, `2>&-`) would be handed to the next
+// open, pipe or socket: output meant for stderr could land in a connection, and libuv's internal
+// pipe there makes the child of every fork() abort (its at-fork handler refuses to close a
+// descriptor below 3), which killed pool-run's watchdog. As glibc does for set-user-ID programs,
+// each missing one is held by /dev/null opened the wrong way, so reading stdin or writing
+// stdout/stderr still fails with EBADF as on a closed descriptor.
+void hold_standard_descriptors() {
+  for (int fd = 0; fd <= STDERR_FILENO; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) {
+      continue;
+    }
+    // The lower ones are open by now, so open() returns `fd` itself.
+    int held = ::open("/dev/null", fd == STDIN_FILENO ? O_WRONLY : O_RDONLY);
+    if (held >= 0 && held != fd) {
+      ::close(held);
+    }
+  }
+}
+
 int main(int argc, char** argv) {
+  hold_standard_descriptors();
   try {
     return run(argc, argv);
   } catch (const netlab::Error& e) {

@@ -346,12 +346,24 @@ class PoolRunSignalTest(unittest.TestCase):
         self.assertEqual(len(watchdogs), 1)
 
     def test_sigkill_of_pool_run_kills_job_groups_without_the_tree_marker(self):
+        self.sigkill_with_unmarked_children(stderr=subprocess.PIPE)
+
+    def test_watchdog_works_when_pool_run_starts_without_stdin_and_stderr(self):
+        # Started with descriptors 0 and 2 closed, libuv's own pipe took them, and its at-fork
+        # handler (which refuses to close a descriptor below 3) aborted the forked watchdog.
+        def close_stdin_and_stderr():
+            os.close(0)
+            os.close(2)
+
+        self.sigkill_with_unmarked_children(stderr=None, preexec_fn=close_stdin_and_stderr)
+
+    def sigkill_with_unmarked_children(self, **popen):
         # Each job's child drops NETLAB_TREE but stays in the job's process group: only the
         # watchdog's table of groups (shared memory pool-run fills per job) can find it.
         script = "env -u NETLAB_TREE sleep 300 & echo $! > {}.unmarked; wait"
         inputs = [os.path.join(self.tmp, name) for name in ("a", "b")]
         proc = subprocess.Popen([NETLAB, "pool-run", "-j", "2", "--shell", "--", script, ":::", *inputs],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                stdout=subprocess.PIPE, **popen)
         self.collect_pids((".unmarked",), 2)
         for pid in self.pids:
             # $! is written as soon as the shell forked: wait until env has exec'd sleep, whose
@@ -385,7 +397,10 @@ def watchdogs_of(pool_pid):
 
 def runs_netlab(pid):
     """True if pid runs the netlab binary under test (False once it is gone)."""
-    return os.path.realpath(f"/proc/{pid}/exe") == os.path.realpath(NETLAB)
+    try:
+        return os.path.realpath(f"/proc/{pid}/exe", strict=True) == os.path.realpath(NETLAB)
+    except OSError:
+        return False
 
 
 # --shell templates in every quoting context, with inputs written to break out of each one.
