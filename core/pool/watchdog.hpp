@@ -3,13 +3,14 @@
 // Why a process and not PR_SET_PDEATHSIG: a parent-death signal must be set by code running in
 // the child between fork and exec, which libuv's uv_spawn (and posix_spawn) cannot run, and it
 // would reach only the job's first process anyway. Instead pool-run forks one small watchdog at
-// start. It holds the read end of a pipe whose only write end pool-run keeps; pool-run writes
-// "+PGID" when a job starts and "-PGID" when it is done. When pool-run dies the kernel closes the
-// write end, the watchdog reads end of file, and it SIGKILLs every process group still listed,
-// then every process whose environment carries pool-run's process-tree marker
-// (NETLAB_TREE=<pool-run's pid>.…, core/loop/reaper.hpp), which also finds descendants that left
-// their job's process group (setsid, a double fork). A normal end writes "Q" first, and the
-// watchdog just exits.
+// start. It holds the read end of a pipe whose only write end pool-run keeps and never writes to,
+// and shares with pool-run a table of the running jobs' process groups (an anonymous MAP_SHARED
+// mapping made before the fork), which pool-run fills and empties without a system call. When
+// pool-run dies the kernel closes the write end, the watchdog reads end of file, and it SIGKILLs
+// every process group still in the table, then every process whose environment carries pool-run's
+// process-tree marker (NETLAB_TREE=<pool-run's pid>.…, core/loop/reaper.hpp), which also finds
+// descendants that left their job's process group (setsid, a double fork). A normal end sets the
+// table's quit flag before closing the pipe, and the watchdog just exits.
 //
 // The watchdog ignores every signal a terminal or a `kill` of pool-run's process group sends
 // (it runs in a session of its own), holds no other descriptor of pool-run's (so `pool-run |
