@@ -30,7 +30,8 @@ struct MemoryBudget {
   std::size_t used = 0;
   // Holding pipes: up to 1 MiB each within 16 MiB for all, in bytes of pipe capacity. Past the
   // user's fs.pipe-user-pages-soft (64 MiB by default) the kernel gives every new pipe of that
-  // user, anyone's, a single page, so netlab keeps well under it.
+  // user, anyone's, two pages, so these stay well under it (the jobs' own pipes do not, with a few
+  // hundred running: docs/pool-run.md, Parallelism).
   std::size_t pipe_per_capture = 1 << 20;
   std::size_t pipe_total = 16 << 20;
   std::size_t pipe_used = 0;

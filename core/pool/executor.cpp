@@ -207,7 +207,8 @@ public:
 
 private:
   // Up to 256 KiB per job within 4 MiB for all the jobs running (see MemoryBudget's pipe limits
-  // for why netlab stays well under the user's pipe quota).
+  // for the user's pipe quota); below a 64 KiB share the kernel's default is kept, so with a few
+  // hundred jobs running their stdout and stderr pipes pass that quota.
   std::size_t stdout_pipe_size() const {
     constexpr std::size_t k_per_job = 256 << 10;
     constexpr std::size_t k_all_jobs = 4 << 20;

@@ -555,6 +555,29 @@ class PoolRunGroupedOutputTest(unittest.TestCase):
                 self.assertEqual(len(got), len(expected))
                 self.assertTrue(got == expected, "output differs")
 
+    def test_reader_leaving_ends_the_run_quietly_with_141_and_stops_the_jobs(self):
+        # `pool-run ... | head -c 10`: job a's 2 MB are being spliced to us when we leave; job b
+        # would run for minutes.
+        sleeper_pid = os.path.join(self.tmp, "b.pid")
+        script = ': {}; if [ "$1" = a ]; then head -c 2000000 /dev/zero; else echo $$ > "$1.pid"; exec sleep 300; fi'
+        proc = subprocess.Popen([NETLAB, "pool-run", "-j", "2", "--shell", "--", script, ":::", "a",
+                                 os.path.join(self.tmp, "b")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (os.path.exists(sleeper_pid) and os.path.getsize(sleeper_pid)):
+            time.sleep(0.02)
+        with open(sleeper_pid) as f:
+            pid = int(f.read())
+        self.assertEqual(len(proc.stdout.read(10)), 10)
+        proc.stdout.close()
+        err = proc.stderr.read()
+        self.assertEqual(proc.wait(timeout=60), 141, err)
+        self.assertEqual(err, b"")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and alive(pid):
+            time.sleep(0.02)
+        self.assertFalse(alive(pid))
+
     def test_many_small_writes_keep_their_order(self):
         expected = "".join(f"{path} {i}\n" for path in self.inputs for i in range(3000)).encode()
         proc = self.run_to(subprocess.PIPE, "--shell", "--", SMALL_WRITES_JOB, ":::", *self.inputs)
