@@ -167,9 +167,12 @@ public:
       }
       return start_failed(observer, sys_message("pipe", "", saved), false);
     }
-    // A job printing a lot blocks on its pipe (and wakes us) less often in a large one.
+    // Best effort: a size the kernel refuses leaves the pipe as it is.
     if (std::size_t size = stdout_pipe_size(); size > 0) {
       (void)::fcntl(out_fds[0], F_SETPIPE_SZ, static_cast<int>(size));
+    }
+    if (std::size_t size = stderr_pipe_size(); size > 0) {
+      (void)::fcntl(err_fds[0], F_SETPIPE_SZ, static_cast<int>(size));
     }
     Fd out_read(out_fds[0]);
     Fd out_write(out_fds[1]);
@@ -206,15 +209,28 @@ public:
   }
 
 private:
-  // Up to 256 KiB per job within 4 MiB for all the jobs running (see MemoryBudget's pipe limits
-  // for the user's pipe quota); below a 64 KiB share the kernel's default is kept, so with a few
-  // hundred jobs running their stdout and stderr pipes pass that quota.
-  std::size_t stdout_pipe_size() const {
-    constexpr std::size_t k_per_job = 256 << 10;
-    constexpr std::size_t k_all_jobs = 4 << 20;
-    std::size_t share = k_all_jobs / std::max<std::size_t>(*m_running, 1);
-    return share >= k_per_job ? k_per_job : (share > (64 << 10) ? share & ~std::size_t{4095} : 0);
+  // A job's pipe: up to `per_job` bytes, and `all_jobs` divided by the jobs running when it
+  // starts, and never under a page. The kernel counts every pipe's size against its user's quota
+  // (fs.pipe-user-pages-soft, 64 MiB by default; root is exempt), and past it gives every new
+  // pipe of that user, anyone's, two pages: many jobs at the default 64 KiB each (stdout and
+  // stderr) would pass it, so with many running their pipes shrink instead. Returns the size to
+  // ask for, or 0 to keep the kernel's default.
+  std::size_t pipe_size(std::size_t per_job, std::size_t all_jobs) const {
+    constexpr std::size_t k_page = 4096;
+    constexpr std::size_t k_default = 64 << 10;
+    std::size_t share = std::min(all_jobs / std::max<std::size_t>(*m_running, 1), per_job);
+    // The kernel rounds a size up to a power of two pages: round down here, to stay in the share.
+    std::size_t size = k_page;
+    while (size * 2 <= share) {
+      size *= 2;
+    }
+    return size == k_default ? 0 : size;
   }
+
+  // stdout: a job printing a lot blocks on its pipe (and wakes us) less often in a large one.
+  std::size_t stdout_pipe_size() const { return pipe_size(256 << 10, 4 << 20); }
+  // stderr: rarely much; the default size, shrunk when many jobs run.
+  std::size_t stderr_pipe_size() const { return pipe_size(64 << 10, 1 << 20); }
 
   std::shared_ptr<JobControl> start_failed(JobObserver& observer, const std::string& error, bool not_found) {
     observer.on_stderr(start_error_line(error, not_found));

@@ -4,6 +4,7 @@ a program that cannot start is reported (126 against 127, execvp's /bin/sh fallb
 import fcntl
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -89,6 +90,60 @@ class PoolRunSpawnTest(unittest.TestCase):
         finally:
             os.close(read_end)
             os.close(write_end)
+
+    def test_many_jobs_stay_within_the_users_pipe_quota(self):
+        # The kernel counts every pipe's size against its user (fs.pipe-user-pages-soft, 64 MiB)
+        # and past it gives each new pipe of that user, anyone's, two pages. 600 jobs with 64 KiB
+        # stdout and stderr pipes would pass it; pool-run shrinks its jobs' pipes as they grow in
+        # number. Checked as an unprivileged uid (root is exempt), while every job is running: a
+        # new pipe of that uid still gets the default 64 KiB.
+        if os.geteuid() != 0 or shutil.which("setpriv") is None or shutil.which("flock") is None:
+            self.skipTest("needs root, setpriv and flock to run jobs as another uid")
+        with open("/proc/sys/fs/pipe-user-pages-soft") as f:
+            if int(f.read()) != 16384:
+                self.skipTest("fs.pipe-user-pages-soft is not the default 16384 pages")
+        uid = "4242"
+        as_user = ["setpriv", "--reuid", uid, "--regid", uid, "--clear-groups"]
+        # The suite's TMPDIR is root's alone: the other uid may pass through it to this folder.
+        os.chmod(os.path.dirname(self.tmp), 0o711)
+        os.chown(self.tmp, int(uid), int(uid))
+        lock_path = os.path.join(self.tmp, "lock")
+        started = os.path.join(self.tmp, "started")
+        open(lock_path, "w").close()
+        os.chmod(lock_path, 0o644)
+        jobs = 600
+
+        def limits():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (8192, 8192))
+
+        with open(lock_path) as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            # Each job says it started, then waits for the lock the test holds.
+            script = f': {{}}; echo x >> {started}; flock -s {lock_path} true'
+            proc = subprocess.Popen([*as_user, nt.NETLAB, "pool-run", "-j", str(jobs), "--shell", "--", script, ":::",
+                                     *map(str, range(jobs))], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    stdin=subprocess.DEVNULL, preexec_fn=limits)
+            try:
+                deadline = time.monotonic() + 120
+                count = 0
+                while time.monotonic() < deadline and proc.poll() is None:
+                    try:
+                        with open(started) as f:
+                            count = len(f.read().splitlines())
+                    except FileNotFoundError:
+                        count = 0
+                    if count == jobs:
+                        break
+                    time.sleep(0.05)
+                self.assertEqual(count, jobs, proc.stderr.read().decode() if proc.poll() is not None else "")
+                probe = subprocess.run([*as_user, sys.executable, "-c",
+                                        "import fcntl, os; r, w = os.pipe(); print(fcntl.fcntl(r, fcntl.F_GETPIPE_SZ))"],
+                                       capture_output=True, timeout=60)
+                self.assertEqual(probe.stdout.strip(), b"65536", probe.stderr)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        out, err = proc.communicate(timeout=120)
+        self.assertEqual(proc.returncode, 0, err)
 
     def test_found_but_not_executable_is_126_and_missing_is_127(self):
         bin_dir = os.path.join(self.tmp, "bin")
