@@ -228,7 +228,7 @@ private:
   }
 
   // stdout: a job printing a lot blocks on its pipe (and wakes us) less often in a large one.
-  std::size_t stdout_pipe_size() const { return pipe_size(256 << 10, 4 << 20); }
+  std::size_t stdout_pipe_size() const { return pipe_size(1 << 20, 4 << 20); }
   // stderr: rarely much; the default size, shrunk when many jobs run.
   std::size_t stderr_pipe_size() const { return pipe_size(64 << 10, 1 << 20); }
 
