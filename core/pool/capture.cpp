@@ -79,7 +79,9 @@ bool Capture::open_holding() {
   if (size < 0) {
     size = ::fcntl(fds[1], F_GETPIPE_SZ);
   }
-  m_hold_capacity = size > 0 ? static_cast<std::size_t>(size) : 0;
+  // Counted at least at what was asked for: a pipe the kernel kept smaller (the user past the
+  // pipe quota) must not let more pipes, and their descriptors, in; 16 MiB holds at most 17.
+  m_hold_capacity = std::max(want, size > 0 ? static_cast<std::size_t>(size) : 0);
   m_budget->pipe_used += m_hold_capacity;
   return true;
 }

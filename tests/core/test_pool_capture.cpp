@@ -291,3 +291,23 @@ TEST_CASE("pool::Capture: without room for a holding pipe in the budget, output 
   CHECK(budget.pipe_used == 0);
   CHECK(*capture.read_all() == data);
 }
+
+TEST_CASE("pool::Capture: a holding pipe the kernel keeps smaller still counts what was asked for, so no more pipes come in",
+          "[pool]") {
+  // A size past 2 GiB is one the kernel refuses (EINVAL) for anyone: the pipe keeps 64 KiB.
+  MemoryBudget budget;
+  budget.pipe_per_capture = (std::size_t{1} << 31) + 4096;
+  budget.pipe_total = budget.pipe_per_capture + (32 << 10);
+  Capture first(budget);
+  first.use_holding_pipe(true);
+  Capture second(budget);
+  second.use_holding_pipe(true);
+  JobPipe a;
+  a.feed(first, "first\n", 100);
+  CHECK(budget.pipe_used == budget.pipe_per_capture);
+  JobPipe b;
+  b.feed(second, "second\n", 100);
+  CHECK(budget.pipe_used == budget.pipe_per_capture); // the second took no pipe: 32 KiB were left
+  CHECK(*first.read_all() == "first\n");
+  CHECK(*second.read_all() == "second\n");
+}
