@@ -292,8 +292,9 @@ TEST_CASE("pool::Capture: without room for a holding pipe in the budget, output 
   CHECK(*capture.read_all() == data);
 }
 
-TEST_CASE("pool::Capture: a holding pipe the kernel keeps smaller still counts what was asked for, so no more pipes come in",
-          "[pool]") {
+TEST_CASE(
+    "pool::Capture: a holding pipe the kernel keeps smaller still counts what was asked for, so no more pipes come in",
+    "[pool]") {
   // A size past 2 GiB is one the kernel refuses (EINVAL) for anyone: the pipe keeps 64 KiB.
   MemoryBudget budget;
   budget.pipe_per_capture = (std::size_t{1} << 31) + 4096;
