@@ -6,7 +6,7 @@ namespace netlab::net {
 
 void RefusalLog::note(std::uint64_t now_ms, const std::string& why, const std::string& peer) {
   ++m_count;
-  if (m_logged_at != 0 && now_ms - m_logged_at < 1000) {
+  if (m_logged_at && now_ms - *m_logged_at < 1000) {
     return;
   }
   if (peer.empty()) {

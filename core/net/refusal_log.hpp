@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace netlab::net {
@@ -15,7 +16,7 @@ public:
   void note(std::uint64_t now_ms, const std::string& why, const std::string& peer = {});
 
 private:
-  std::uint64_t m_logged_at = 0;
+  std::optional<std::uint64_t> m_logged_at; // none yet: the first refusal logs at once
   std::size_t m_count = 0;
 };
 

@@ -62,8 +62,8 @@ double wall_seconds() {
 class Pool;
 
 // One job, reused for the next once its output is written: its captures keep their memory.
-struct Job final : JobObserver {
-  Job(Pool& owner, MemoryBudget& budget) : pool(owner), out(budget), err(budget) { out.use_holding_pipe(true); }
+struct PoolJob final : JobObserver {
+  PoolJob(Pool& owner, MemoryBudget& budget) : pool(owner), out(budget), err(budget) { out.use_holding_pipe(true); }
 
   void on_stdout(std::string_view data) override { out.append(data); }
   void on_stderr(std::string_view data) override { err.append(data); }
@@ -142,7 +142,7 @@ public:
   bool finished() const { return m_finished; }
   Result<void> joblog_status() const { return m_joblog_error.empty() ? Result<void>() : fail(m_joblog_error); }
 
-  void job_done(Job& job) {
+  void job_done(PoolJob& job) {
     if (job.starting) {
       job.done_during_start = true;
       return;
@@ -167,16 +167,16 @@ private:
     }
   }
 
-  std::unique_ptr<Job> take_job() {
+  std::unique_ptr<PoolJob> take_job() {
     if (m_spare.empty()) {
-      return std::make_unique<Job>(*this, m_budget);
+      return std::make_unique<PoolJob>(*this, m_budget);
     }
     auto job = std::move(m_spare.back());
     m_spare.pop_back();
     return job;
   }
 
-  void recycle(std::unique_ptr<Job> job) {
+  void recycle(std::unique_ptr<PoolJob> job) {
     job->out.reset();
     job->err.reset();
     job->control.reset();
@@ -191,7 +191,7 @@ private:
     }
     m_filling = true;
     while (!m_stop_starting && m_running < std::min(m_config.jobs, std::max(1U, m_executor->capacity()))) {
-      std::unique_ptr<Job> job;
+      std::unique_ptr<PoolJob> job;
       if (!m_retry.empty()) {
         job = std::move(m_retry.front());
         m_retry.pop_front();
@@ -211,10 +211,10 @@ private:
     maybe_finish();
   }
 
-  void launch(std::unique_ptr<Job> owned) {
+  void launch(std::unique_ptr<PoolJob> owned) {
     unsigned index = m_free_slots.top();
     m_free_slots.pop();
-    Job& job = *owned;
+    PoolJob& job = *owned;
     m_slots[index] = std::move(owned);
     ++m_running;
     job.slot = index + 1;
@@ -265,20 +265,20 @@ private:
   }
 
   void time_out(unsigned index) {
-    Job* job = m_slots[index].get();
+    PoolJob* job = m_slots[index].get();
     if (job == nullptr || !job->control) {
       return;
     }
     job->timed_out = true;
     job->control->signal(SIGTERM);
     m_timers[index]->start(timer_ms(m_config.kill_grace), 0, [this, index] {
-      if (Job* stuck = m_slots[index].get(); stuck != nullptr && stuck->control) {
+      if (PoolJob* stuck = m_slots[index].get(); stuck != nullptr && stuck->control) {
         stuck->control->signal(SIGKILL);
       }
     });
   }
 
-  void finish(Job& job) {
+  void finish(PoolJob& job) {
     unsigned index = job.slot - 1;
     if (m_timers[index]) {
       m_timers[index]->stop();
@@ -368,7 +368,7 @@ private:
     }
   }
 
-  void emit(Job& job) {
+  void emit(PoolJob& job) {
     if (m_result.output_closed) {
       return;
     }
@@ -518,12 +518,12 @@ private:
   std::unique_ptr<InputSource> m_source;
   PoolResult m_result;
 
-  std::vector<std::unique_ptr<Job>> m_slots;                                         // running jobs by slot
+  std::vector<std::unique_ptr<PoolJob>> m_slots;                                     // running jobs by slot
   std::priority_queue<unsigned, std::vector<unsigned>, std::greater<>> m_free_slots; // lowest first, for {%}
   std::vector<std::shared_ptr<loop::Timer>> m_timers;                                // per slot, made on first use
-  std::deque<std::unique_ptr<Job>> m_retry;
-  std::vector<std::unique_ptr<Job>> m_spare;
-  std::map<std::uint64_t, std::unique_ptr<Job>> m_pending; // --keep-order: done, not yet written
+  std::deque<std::unique_ptr<PoolJob>> m_retry;
+  std::vector<std::unique_ptr<PoolJob>> m_spare;
+  std::map<std::uint64_t, std::unique_ptr<PoolJob>> m_pending; // --keep-order: done, not yet written
   std::uint64_t m_next_emit = 1;
   std::uint64_t m_last_seq = 0;
   unsigned m_running = 0;
@@ -541,7 +541,7 @@ private:
   bool m_finished = false;
 };
 
-void Job::on_done(const JobOutcome& result) {
+void PoolJob::on_done(const JobOutcome& result) {
   outcome = result;
   pool.job_done(*this);
 }

@@ -122,3 +122,14 @@ TEST_CASE("net::RefusalLog: a flood gives at most one line a second and loses no
   }
   CHECK(counted == noted);
 }
+
+TEST_CASE("net::RefusalLog: a clock that reads 0 at the first refusal still holds the next ones for a second") {
+  StderrCapture capture;
+  net::RefusalLog log;
+  log.note(0, "first", "a");
+  REQUIRE(capture.lines().size() == 1);
+  log.note(500, "second", "b");
+  CHECK(capture.lines().empty());
+  log.note(1000, "third", "c");
+  CHECK(capture.lines() == std::vector<std::string>{"refused 2 connection(s), latest from c: third"});
+}
