@@ -138,31 +138,7 @@ std::ptrdiff_t Capture::splice_in(int fd) {
 
 std::ptrdiff_t Capture::read_in(int fd) {
   thread_local std::unique_ptr<char[]> buffer(new char[k_read_chunk]);
-  std::ptrdiff_t taken = 0;
-  // Bounded, so a job that writes without pause cannot keep the loop from its other work.
-  for (int round = 0; round < 16; ++round) {
-    ssize_t n = ::read(fd, buffer.get(), k_read_chunk);
-    if (n > 0) {
-      append(std::string_view(buffer.get(), static_cast<std::size_t>(n)));
-      taken += n;
-      if (static_cast<std::size_t>(n) < k_read_chunk) {
-        // Drained for now; the next readiness brings us back.
-        return taken;
-      }
-      continue;
-    }
-    if (n == 0) {
-      return taken > 0 ? taken : 0;
-    }
-    if (errno == EINTR) {
-      continue;
-    }
-    if (taken > 0) {
-      return taken;
-    }
-    return -errno;
-  }
-  return taken;
+  return read_available(fd, buffer.get(), k_read_chunk, [this](std::string_view data) { append(data); });
 }
 
 void Capture::append(std::string_view data) {

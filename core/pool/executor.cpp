@@ -16,37 +16,12 @@
 #include "core/pool/watchdog.hpp"
 #include "core/util/exit_code.hpp"
 #include "core/util/fd.hpp"
+#include "core/util/fd_io.hpp"
 #include "core/util/log.hpp"
 #include "core/util/sys_error.hpp"
 
 namespace netlab::pool {
 namespace {
-
-// Reads what `fd` holds now, in large pieces; returns as JobObserver::take_stdout.
-std::ptrdiff_t read_available(int fd, const std::function<void(std::string_view)>& sink) {
-  char buffer[64 * 1024];
-  std::ptrdiff_t taken = 0;
-  // Bounded, so a job that writes without pause cannot keep the loop from its other work.
-  for (int round = 0; round < 16; ++round) {
-    ssize_t n = ::read(fd, buffer, sizeof(buffer));
-    if (n > 0) {
-      sink(std::string_view(buffer, static_cast<std::size_t>(n)));
-      taken += n;
-      if (static_cast<std::size_t>(n) < sizeof(buffer)) {
-        return taken;
-      }
-      continue;
-    }
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (taken > 0) {
-      return taken;
-    }
-    return n == 0 ? 0 : -errno;
-  }
-  return taken;
-}
 
 // One running child. It is kept alive by its handles' callbacks, which libuv drops when each
 // handle closes, so it lives exactly until the last of exit, stdout EOF and stderr EOF.
@@ -277,11 +252,13 @@ private:
 } // namespace
 
 std::ptrdiff_t JobObserver::take_stdout(int fd) {
-  return read_available(fd, [this](std::string_view data) { on_stdout(data); });
+  char buffer[64 * 1024];
+  return read_available(fd, buffer, sizeof(buffer), [this](std::string_view data) { on_stdout(data); });
 }
 
 std::ptrdiff_t JobObserver::take_stderr(int fd) {
-  return read_available(fd, [this](std::string_view data) { on_stderr(data); });
+  char buffer[64 * 1024];
+  return read_available(fd, buffer, sizeof(buffer), [this](std::string_view data) { on_stderr(data); });
 }
 
 std::unique_ptr<Executor> make_local_executor(loop::Loop& loop) { return std::make_unique<LocalExecutor>(loop); }

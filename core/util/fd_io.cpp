@@ -40,6 +40,30 @@ void write_all_or_throw(int fd, std::string_view data, std::string_view what) {
   }
 }
 
+std::ptrdiff_t read_available(int fd, char* buffer, std::size_t size,
+                              const std::function<void(std::string_view)>& sink) {
+  std::ptrdiff_t taken = 0;
+  for (int round = 0; round < 16; ++round) {
+    ssize_t n = ::read(fd, buffer, size);
+    if (n > 0) {
+      sink(std::string_view(buffer, static_cast<std::size_t>(n)));
+      taken += n;
+      if (static_cast<std::size_t>(n) < size) {
+        return taken;
+      }
+      continue;
+    }
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (taken > 0) {
+      return taken;
+    }
+    return n == 0 ? 0 : -errno;
+  }
+  return taken;
+}
+
 Result<std::size_t> read_full(int fd, char* buffer, std::size_t size, std::string_view what) {
   std::size_t done = 0;
   while (done < size) {

@@ -18,6 +18,14 @@ Result<void> write_all(int fd, std::string_view data, std::string_view what);
 // The same for callers that end the command on failure: throws netlab::Error.
 void write_all_or_throw(int fd, std::string_view data, std::string_view what = "output");
 
+// Reads what the non-blocking `fd` holds now, `size` bytes of `buffer` at a time, handing each
+// piece to `sink` (valid during the call only). Stops at a short read (drained for now) or after
+// 16 pieces, so a writer that never pauses cannot keep an event loop from its other work.
+// Returns the bytes read (> 0), 0 at end of file, -EAGAIN when nothing was there, or another
+// -errno.
+std::ptrdiff_t read_available(int fd, char* buffer, std::size_t size,
+                              const std::function<void(std::string_view)>& sink);
+
 // Reads until `size` bytes are in `buffer` or the input ends; returns the count read.
 Result<std::size_t> read_full(int fd, char* buffer, std::size_t size, std::string_view what);
 

@@ -1,8 +1,11 @@
-// Unit tests for core/util/fd_io's LineReader: lines come out the same however the input is cut.
+// Unit tests for core/util/fd_io: LineReader's lines come out the same however the input is cut;
+// read_available's pieces, bound and results.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <random>
 #include <string>
 #include <thread>
@@ -67,4 +70,25 @@ TEST_CASE("LineReader: a last line without a newline counts; an empty input has 
   CHECK(read_lines("one\n\n", 1) == std::vector<std::string>{"one", ""});
   CHECK(read_lines("", 1).empty());
   CHECK(read_lines("\r\n", 1) == std::vector<std::string>{"\r"});
+}
+
+TEST_CASE("read_available: takes what a non-blocking pipe holds, says EAGAIN when empty and 0 at its end", "[fd_io]") {
+  int fds[2];
+  REQUIRE(::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0);
+  char buffer[4];
+  std::string got;
+  auto sink = [&](std::string_view piece) { got.append(piece); };
+  CHECK(netlab::read_available(fds[0], buffer, sizeof(buffer), sink) == -EAGAIN);
+  REQUIRE(::write(fds[1], "0123456789", 10) == 10);
+  // Pieces of four: two whole ones and a short one, which ends the call.
+  CHECK(netlab::read_available(fds[0], buffer, sizeof(buffer), sink) == 10);
+  CHECK(got == "0123456789");
+  // At most 16 pieces a call, however much is there.
+  std::string many(100, 'x');
+  REQUIRE(::write(fds[1], many.data(), many.size()) == 100);
+  CHECK(netlab::read_available(fds[0], buffer, sizeof(buffer), sink) == 64);
+  CHECK(netlab::read_available(fds[0], buffer, sizeof(buffer), sink) == 36);
+  ::close(fds[1]);
+  CHECK(netlab::read_available(fds[0], buffer, sizeof(buffer), sink) == 0);
+  ::close(fds[0]);
 }
