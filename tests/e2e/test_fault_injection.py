@@ -269,22 +269,26 @@ class ServerCase(unittest.TestCase):
         return server
 
     def idle_footprint(self, server):
-        """RSS (KiB) and open descriptors of the server, started (it printed `listening on`) and
-        idle. A bystander may already be connecting: its descriptor is not counted, which only
-        makes assert_back_to_idle stricter. An exec-server first runs one command: its first
-        child makes it open /dev/null once, kept for every later child's stdin; the footprint is
-        taken once that command's child, pipes and connection are gone."""
+        """RSS (KiB) and open descriptors of the server, serving and idle. `listening on` comes
+        before a model has made its own descriptors (select-server's epoll instance is created
+        after it), so a footprint taken then can be one short: every server first serves one
+        client, and the footprint is taken once that client's connection is gone. An
+        exec-server's first command also makes it open /dev/null once, kept for every later
+        child's stdin; its footprint waits for that command's child and pipes to go too."""
         pid = server.proc.pid
+        pipes = nt.pipe_count(pid)
         if "exec-server" in server.proc.args:
-            pipes = nt.pipe_count(pid)
             warm = ExecClient("127.0.0.1", server.port, timeout=STALL)
             warm.handshake(TOKEN if "--token-file" in server.proc.args else None)
             warm.run(argv=["true"])
-            port = warm.sock.getsockname()[1]
-            warm.close()
-            self.assertTrue(wait_until(lambda: children_of(pid) == [] and nt.pipe_count(pid) <= pipes
-                                       and not nt.server_holds(server.port, port), 10 * SLOW),
-                            "the warm-up command did not go away")
+        else:
+            warm = EchoBystander(server.port)
+            warm.round_trip()
+        port = warm.sock.getsockname()[1]
+        warm.close()
+        self.assertTrue(wait_until(lambda: children_of(pid) == [] and nt.pipe_count(pid) <= pipes
+                                   and not nt.server_holds(server.port, port), 10 * SLOW),
+                        "the warm-up client did not go away")
         return nt.rss_kib(pid), fd_count(pid)
 
     def assert_back_to_idle(self, server, base_rss, base_fds, what):
