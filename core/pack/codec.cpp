@@ -242,9 +242,7 @@ Result<void> pack_record(const Format& format, std::span<const std::string_view>
   if (values.size() != format.values) {
     return fail(fmt::format("pack expected {} items for packing (got {})", format.values, values.size()));
   }
-  if (format.size > k_max_record) {
-    return fail(fmt::format("struct size {} is over netlab's limit of {} bytes", format.size, k_max_record));
-  }
+  NETLAB_TRY_VOID(check_record_size(format));
   const std::size_t start = out.size();
   out.resize(start + format.size, '\0');
   auto* base = reinterpret_cast<unsigned char*>(out.data() + start);
@@ -269,7 +267,15 @@ Result<void> pack_record(const Format& format, std::span<const std::string_view>
   return {};
 }
 
+Result<void> check_record_size(const Format& format) {
+  if (format.size > k_max_record) {
+    return fail(fmt::format("struct size {} is over netlab's limit of {} bytes", format.size, k_max_record));
+  }
+  return {};
+}
+
 Result<void> check_unpackable(const Format& format) {
+  NETLAB_TRY_VOID(check_record_size(format));
   for (const auto& item : format.items) {
     if (item.code == 'p' && item.count == 0) {
       return fail("'0p' cannot be unpacked (Python raises SystemError: negative size)");

@@ -21,8 +21,12 @@ inline constexpr std::size_t k_max_record = std::size_t{1} << 30;
 // On failure `out` is left as it was and the message reads like struct.error's.
 Result<void> pack_record(const Format& format, std::span<const std::string_view> values, std::string& out);
 
+// Fails when a record of `format` is over k_max_record, with the message pack and unpack share.
+Result<void> check_record_size(const Format& format);
+
 // Whether records of `format` can be unpacked at all: Python fails on "0p" (SystemError), so
-// netlab reports an error there too rather than inventing a value.
+// netlab reports an error there too rather than inventing a value; and no record over
+// k_max_record, since unpack holds a whole record in memory before it decodes one.
 Result<void> check_unpackable(const Format& format);
 
 // Unpacks one record of exactly format.size bytes into `out` (cleared first). The format must

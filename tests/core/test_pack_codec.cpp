@@ -120,6 +120,10 @@ TEST_CASE("pack::unpack: values as struct.unpack returns them", "[pack]") {
   CHECK(unpack_text("3sc", std::string("a\0\n\t", 4)) == "a\\x00\\n,\\t");
   CHECK(unpack_text("<h", "abc") == "error: unpack requires a buffer of 2 bytes (got 3)");
   CHECK(unpack_text("0p", "").starts_with("error: '0p' cannot be unpacked"));
+  // A record unpack would have to hold whole, refused before any byte is read, as pack does.
+  CHECK(unpack_text("<1073741825x", "") == "error: struct size 1073741825 is over netlab's limit of 1073741824 bytes");
+  CHECK_FALSE(check_unpackable(*parse_format("1073741825x")).ok());
+  CHECK(check_unpackable(*parse_format("1073741824x")).ok());
 }
 
 TEST_CASE("pack::double_to_half: exhaustive round trip of every half", "[pack]") {

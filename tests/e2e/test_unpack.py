@@ -77,6 +77,24 @@ class Unpack(unittest.TestCase):
         self.assertEqual(run("unpack").returncode, 2)
         self.assertEqual(run("unpack", "--list", "h").returncode, 2)
 
+    def test_record_over_1_gib_is_refused_before_reading(self):
+        # pack refuses such a record; unpack held the input in memory up to the record's size
+        # (an endless /dev/zero grew to 2 GB, then was counted forever) and ended on bad_alloc.
+        limit = "struct size 2000000000 is over netlab's limit of 1073741824 bytes"
+        for args in (["2000000000x", "/dev/zero"], ["--iter", "<1000000000q", "/dev/zero"],
+                     ["--json", "2000000000s", "/dev/zero"]):
+            with self.subTest(args=args):
+                proc = run("unpack", *args, timeout=30)
+                self.assertEqual(proc.returncode, 1)
+                self.assertEqual(proc.stdout, b"")
+                err = proc.stderr.decode()
+                self.assertEqual(len(err.splitlines()), 1, err)
+                self.assertIn("over netlab's limit of 1073741824 bytes", err)
+        self.assertIn(limit, run("unpack", "2000000000x", "/dev/zero", timeout=30).stderr.decode())
+        proc = run("unpack", "--batch", input=b"2000000000x\t00\n<h\t0100\n")
+        self.assertEqual(proc.returncode, 1)
+        self.assertEqual(proc.stdout.decode(), f"error: {limit}\n1\n")
+
     def test_iter_records_and_partial_record(self):
         fmt = "!IHq8s"
         records = [(i, i & 0xFFFF, i * -7, b"%08d" % i) for i in range(50000)]
