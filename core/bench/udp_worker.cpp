@@ -43,8 +43,9 @@ private:
   }
 
   void on_tick(std::uint64_t now) override {
-    auto timeout =
-        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(m_config.udp_timeout).count());
+    // Capped, as every duration a user gives: past k_max_wait the conversion would overflow.
+    auto timeout = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::min(m_config.udp_timeout, k_max_wait)).count());
     for (auto& connection : m_connections) {
       if (connection->waiting && now - connection->sent_at > timeout) {
         ++m_result.lost;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -18,12 +19,20 @@
 
 namespace netlab::net {
 
+Clock::time_point time_after(Seconds duration) {
+  if (!(duration > Seconds::zero())) {
+    return Clock::now();
+  }
+  // Converting a double past the integer's range is undefined; k_max_wait keeps the sum in range.
+  double seconds = std::min(duration, k_max_wait).count();
+  return Clock::now() + std::chrono::microseconds(std::llround(seconds * 1e6));
+}
+
 Deadline deadline_after(Seconds duration) {
-  double seconds = duration.count();
-  if (seconds <= 0) {
+  if (!(duration > Seconds::zero())) {
     return std::nullopt;
   }
-  return Clock::now() + std::chrono::microseconds(static_cast<long long>(std::llround(seconds * 1e6)));
+  return time_after(duration);
 }
 
 int poll_timeout(const Deadline& deadline) {

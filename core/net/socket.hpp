@@ -18,8 +18,13 @@ using Clock = std::chrono::steady_clock;
 // No deadline when empty.
 using Deadline = std::optional<Clock::time_point>;
 
-// `duration` from now, to the microsecond; none for 0 or less.
+// `duration` from now, to the microsecond; none for 0 or less (and NaN). A longer duration than
+// k_max_wait (+inf included) counts as k_max_wait: any finite number a user types is a deadline in
+// the future, never an overflowed one in the past.
 Deadline deadline_after(Seconds duration);
+
+// Now plus `duration` clamped to [0, k_max_wait] (NaN: 0): a time point that never overflows.
+Clock::time_point time_after(Seconds duration);
 
 // Milliseconds left until `deadline` for poll(2): -1 when there is none, 0 when it has passed.
 int poll_timeout(const Deadline& deadline);

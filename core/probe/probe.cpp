@@ -170,8 +170,7 @@ ProbeReport probe_addresses(const ProbeConfig& options) {
 // file again before every attempt: a server started a moment ago may not yet have replaced the
 // stale file of an earlier run.
 Result<ProbeReport> probe_port_file(const std::string& path, const ProbeConfig& options) {
-  auto deadline = net::Clock::now() + std::chrono::duration_cast<net::Clock::duration>(
-                                          std::max(Seconds::zero(), options.wait.value_or(Seconds::zero())));
+  auto deadline = net::time_after(options.wait.value_or(Seconds::zero()));
   auto left = [&] { return Seconds(deadline - net::Clock::now()); };
   while (true) {
     auto found =
@@ -247,8 +246,7 @@ std::string format_json(const ProbeResult& result) {
 }
 
 Result<net::Address> wait_for_port_file(const std::string& path, std::optional<Seconds> wait, Seconds interval) {
-  auto deadline = net::Clock::now() + std::chrono::duration_cast<net::Clock::duration>(
-                                          std::max(Seconds::zero(), wait.value_or(Seconds::zero())));
+  auto deadline = net::time_after(wait.value_or(Seconds::zero()));
   while (true) {
     if (auto content = fs::read_file(path); content && !content->empty() && content->back() == '\n') {
       auto text = content->substr(0, content->size() - 1);

@@ -212,6 +212,16 @@ def wait_until(predicate, timeout=10.0, interval=0.02):
     return predicate()
 
 
+def wchan(pid):
+    """The kernel function pid's main thread sleeps in ("do_sys_poll", "hrtimer_nanosleep"), or ""
+    once it is gone: a fact to wait for before changing what a blocked client will see."""
+    try:
+        with open(f"/proc/{pid}/wchan") as f:
+            return f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
+
+
 def children_of(pid):
     """PIDs of pid's direct children (empty once it is gone)."""
     try:

@@ -12,7 +12,7 @@ import threading
 import time
 import unittest
 
-from netlab_test import NETLAB, Server, free_port, main, run
+from netlab_test import NETLAB, Server, free_port, main, run, wait_until, wchan
 
 
 class OneShotServer:
@@ -186,6 +186,29 @@ class EchoClientTest(unittest.TestCase):
             self.assertEqual(out.returncode, 124, out.stderr)
             self.assertIn("no reply within 0.3s", out.stderr.decode())
             self.assertLess(time.monotonic() - start, 1.9)
+        finally:
+            peer.close()
+
+    def test_a_huge_timeout_waits_instead_of_timing_out_at_once(self):
+        # Any finite duration is a deadline in the future: --timeout 1e17 days used to overflow
+        # into the past and give exit 124 before the reply could come. The peer answers only once
+        # the client is seen waiting in poll(2) for it.
+        holder = {}
+
+        def handler(conn):
+            line = conn.recv(100)
+            self.assertTrue(wait_until(lambda: "poll" in wchan(holder["proc"].pid)
+                                       or holder["proc"].poll() is not None, timeout=20))
+            conn.sendall(line)
+
+        peer = OneShotServer(handler)
+        try:
+            holder["proc"] = subprocess.Popen([NETLAB, "echo-client", str(peer.port), "--timeout",
+                                               "100000000000000000d", "-m", "patience"],
+                                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            out, err = holder["proc"].communicate(timeout=60)
+            self.assertEqual(holder["proc"].returncode, 0, err)
+            self.assertEqual(out, b"patience\n")
         finally:
             peer.close()
 

@@ -1,11 +1,12 @@
 """probe end to end: open, closed and late-opening ports, exit codes, --json."""
 import json
 import socket
+import subprocess
 import threading
 import time
 import unittest
 
-from netlab_test import free_port, main, run
+from netlab_test import NETLAB, free_port, main, run, wait_until, wchan
 
 
 def listening_socket(port=0):
@@ -73,6 +74,24 @@ class ProbeTest(unittest.TestCase):
         self.assertIn("closed", out.stdout.decode())
         self.assertGreaterEqual(elapsed, 0.45)
         self.assertLess(elapsed, 10)
+
+    def test_a_huge_wait_waits(self):
+        # --wait 1e17 days is a deadline far away, not one overflowed into the past (which ended
+        # the first round with exit 124). The port opens once probe is seen pausing between rounds.
+        port = free_port()
+        proc = subprocess.Popen([NETLAB, "probe", str(port), "--wait", "100000000000000000d"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            self.assertTrue(wait_until(lambda: "nanosleep" in wchan(proc.pid) or proc.poll() is not None,
+                                       timeout=20))
+            with listening_socket(port):
+                out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIn(" open ", out.decode())
 
     def test_usage_errors_exit_2(self):
         for args in (["probe"], ["probe", "nonsense"], ["probe", "0"], ["probe", "80", "--timeout", "-1"]):
