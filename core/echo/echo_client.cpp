@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -56,54 +57,57 @@ struct Link {
   }
 };
 
-// Sends one line and returns the reply up to and including its newline.
-std::string exchange(Link& link, const std::string& line, std::string& pending, Seconds timeout) {
+// Sends one line and copies the reply, up to and including its newline, to `out_fd` as it
+// arrives: a server that sends without ever ending the line costs one read's worth of memory, not
+// all it sent. Bytes after the newline stay in `pending` for the next reply.
+void exchange(Link& link, const std::string& line, std::string& pending, Seconds timeout, int out_fd) {
   int fd = link.fd;
   auto deadline = net::deadline_after(timeout);
   link.send(line + "\n", deadline);
+  bool printed = false;
   while (true) {
     auto newline = pending.find('\n');
     if (newline != std::string::npos) {
-      auto reply = pending.substr(0, newline + 1);
+      write_all_or_throw(out_fd, std::string_view(pending).substr(0, newline + 1));
       pending.erase(0, newline + 1);
-      return reply;
+      return;
+    }
+    if (!pending.empty()) {
+      write_all_or_throw(out_fd, pending);
+      pending.clear();
+      printed = true;
     }
     if (!net::wait_for(fd, POLLIN, deadline)) {
       throw TimeoutError(fmt::format("no reply within {}s", timeout.count()));
     }
+    bool open = true;
     if (link.tls != nullptr) {
-      auto open = tls::receive(fd, *link.tls, pending, deadline);
-      if (!open) {
-        raise_io(open.failure(), "receive");
+      auto received = tls::receive(fd, *link.tls, pending, deadline);
+      if (!received) {
+        raise_io(received.failure(), "receive");
       }
-      if (!*open && pending.find('\n') == std::string::npos) {
-        auto reply = std::move(pending);
-        pending.clear();
-        if (reply.empty()) {
-          throw Error("server closed the connection");
-        }
-        return reply;
+      open = *received;
+    } else {
+      char chunk[k_chunk];
+      ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+        continue;
       }
-      continue;
+      if (n < 0) {
+        throw Error(sys_message("receive", "", errno));
+      }
+      open = n > 0;
+      pending.append(chunk, static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
     }
-    char chunk[k_chunk];
-    ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-      continue;
-    }
-    if (n < 0) {
-      throw Error(sys_message("receive", "", errno));
-    }
-    if (n == 0) {
+    if (!open && pending.find('\n') == std::string::npos) {
       // The server closed: whatever arrived is its last word.
-      auto reply = std::move(pending);
-      pending.clear();
-      if (reply.empty()) {
+      if (pending.empty() && !printed) {
         throw Error("server closed the connection");
       }
-      return reply;
+      write_all_or_throw(out_fd, pending);
+      pending.clear();
+      return;
     }
-    pending.append(chunk, static_cast<std::size_t>(n));
   }
 }
 
@@ -144,7 +148,7 @@ extern "C" void end_prompt_line(int signum) {
 void run_lines(const EchoClientConfig& options, Link& link, std::string pending) {
   if (!options.messages.empty()) {
     for (const auto& message : options.messages) {
-      write_all_or_throw(options.out_fd, exchange(link, message, pending, options.timeout));
+      exchange(link, message, pending, options.timeout, options.out_fd);
     }
     return;
   }
@@ -171,7 +175,7 @@ void run_lines(const EchoClientConfig& options, Link& link, std::string pending)
     if (options.interactive && line.empty()) {
       continue;
     }
-    write_all_or_throw(options.out_fd, exchange(link, line, pending, options.timeout));
+    exchange(link, line, pending, options.timeout, options.out_fd);
   }
 }
 

@@ -189,6 +189,40 @@ class EchoClientTest(unittest.TestCase):
         finally:
             peer.close()
 
+    def test_an_endless_reply_line_costs_no_memory(self):
+        # A hostile server answers with 128 MiB before its newline: the reply is copied out as it
+        # arrives, so the client's memory does not grow with it (it held all of it before).
+        size = 128 << 20
+
+        def handler(conn):
+            conn.recv(100)
+            chunk = b"x" * (1 << 20)
+            for _ in range(size >> 20):
+                conn.sendall(chunk)
+            conn.sendall(b"\n")
+
+        peer = OneShotServer(handler)
+        try:
+            proc = subprocess.Popen([NETLAB, "echo-client", str(peer.port), "-m", "hi"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            received, last = 0, b""
+            while True:
+                chunk = proc.stdout.read(1 << 20)
+                if not chunk:
+                    break
+                received += len(chunk)
+                last = chunk[-1:]
+            err = proc.stderr.read()
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            proc.stdout.close()
+            proc.stderr.close()
+        finally:
+            peer.close()
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual((received, last), (size + 1, b"\n"))
+        self.assertLess(usage.ru_maxrss, 64 << 10, "max RSS in KiB")
+
     def test_a_huge_timeout_waits_instead_of_timing_out_at_once(self):
         # Any finite duration is a deadline in the future: --timeout 1e17 days used to overflow
         # into the past and give exit 124 before the reply could come. The peer answers only once
