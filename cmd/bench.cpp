@@ -121,11 +121,12 @@ Runner setup_bench(CLI::App& app) {
   add_tls_client_options(app, options->tls, false);
   app.footer("Exit status: 0 ok, 1 a byte differed or a connection failed, 255 could not connect.\n"
              "Example:\n"
-             "  netlab echo-server 0 --port-file /tmp/port &\n"
-             "  netlab bench tcp $(cat /tmp/port) --conns 10 --duration 2\n"
-             "  netlab bench tcp $(cat /tmp/port) --mode stream --json\n"
+             "  netlab echo-server 0 --port-file echo.port &\n"
+             "  netlab probe --wait 5 --port-file echo.port\n"
+             "  netlab bench tcp \"$(cat echo.port)\" --conns 10 --duration 2\n"
+             "  netlab bench tcp \"$(cat echo.port)\" --mode stream --duration 2 --json\n"
              "  netlab bench tcp localhost:8443 --tls --tls-ca ca.pem --mode connect\n"
-             "  netlab bench tcp localhost:4433 --tls --tls-ca ca.pem --mode handshake -c 4   # openssl s_server");
+             "  netlab bench tcp localhost:4433 --tls --tls-ca ca.pem --mode handshake -c 4");
   return [options] { return run_bench(*options); };
 }
 

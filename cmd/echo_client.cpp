@@ -54,7 +54,8 @@ Runner setup_echo_client(CLI::App& app) {
   app.add_flag("--raw", options->raw,
                "copy stdin to the server and its replies to stdout, binary-safe; half-close at end of input");
   add_tls_client_options(app, options->tls, true);
-  set_example(app, "  netlab echo-client 127.0.0.1:8080 --message hello --message world\n"
+  set_example(app, "  # against: netlab echo-server (127.0.0.1:8080)\n"
+                   "  netlab echo-client 127.0.0.1:8080 --message hello --message world\n"
                    "  printf 'a\\nb\\n' | netlab echo-client 8080\n"
                    "  netlab echo-client 8080 --raw < file.bin > echoed.bin\n"
                    "  netlab echo-client localhost:8443 --tls --tls-ca ca.pem --tls-show -m hi");

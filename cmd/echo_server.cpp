@@ -66,8 +66,9 @@ Runner setup_echo_server(CLI::App& app) {
           ->capture_default_str(),
       1, 256);
   add_tls_server_options(app, options->tls);
-  set_example(app, "  netlab echo-server 0 --port-file /tmp/port &\n"
-                   "  netlab echo-client $(cat /tmp/port) --message hello\n"
+  set_example(app, "  netlab echo-server 0 --port-file echo.port &\n"
+                   "  netlab probe --wait 5 --port-file echo.port\n"
+                   "  netlab echo-client \"$(cat echo.port)\" --message hello\n"
                    "  netlab echo-server 127.0.0.1:8443 --tls --tls-cert cert.pem --tls-key key.pem");
   return [options] { return run_echo_server(*options); };
 }

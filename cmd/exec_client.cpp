@@ -115,9 +115,10 @@ Runner setup_exec_client(CLI::App& app) {
   app.add_option("--tls-key", options->tls_key, "with --tls: private key FILE (PEM) of --tls-cert")->type_name("FILE");
   app.add_option("--sni", options->sni, "with --tls certificates: send NAME and verify the certificate for it")
       ->type_name("NAME");
-  set_example(app, "  netlab exec-client 127.0.0.1:8080 -- ls -l /tmp\n"
+  set_example(app, "  # against: netlab exec-server --token-file token --shell (127.0.0.1:8080)\n"
+                   "  netlab exec-client 127.0.0.1:8080 --token-file token -- ls -l /tmp\n"
                    "  echo hello | netlab exec-client 8080 --token-file token -- tr a-z A-Z\n"
-                   "  netlab exec-client 8080 --shell -- 'ls | wc -l'\n"
+                   "  netlab exec-client 8080 --token-file token --shell -- 'ls | wc -l'\n"
                    "Exit status: the remote command's; 128+N if it died of signal N; 124 timeout; 127 the program\n"
                    "could not be started; 255 connect, authentication or protocol failure; 130 after a second Ctrl-C.");
   return [options] { return run_exec_client(*options); };

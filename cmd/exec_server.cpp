@@ -213,8 +213,9 @@ Runner setup_exec_server(CLI::App& app) {
                "without a token, or with --protocol legacy");
   add_port_file(app, options->port_file);
   set_example(app, "  head -c 32 /dev/urandom | base64 > token && chmod 600 token\n"
-                   "  netlab exec-server 127.0.0.1:8080 --token-file token --timeout 60 &\n"
-                   "  netlab exec-client 127.0.0.1:8080 --token-file token -- ls -l /\n"
+                   "  netlab exec-server 0 --token-file token --timeout 60 --port-file exec.port &\n"
+                   "  netlab probe --wait 5 --port-file exec.port\n"
+                   "  netlab exec-client \"$(cat exec.port)\" --token-file token -- ls -l /\n"
                    "  netlab exec-server 0.0.0.0:8443 --tls --token-file token &");
   return [options] { return run_exec_server(*options); };
 }

@@ -85,10 +85,11 @@ Runner setup_probe(CLI::App& app) {
   app.footer("Exit status: 0 all open, 1 any closed (or, with --tls, a failed handshake or a\n"
              "certificate expiring within --min-days), 124 --wait ran out, 2 bad arguments.\n"
              "Example:\n"
+             "  netlab echo-server 0 --port-file echo.port &\n"
+             "  netlab probe --wait 5 --port-file echo.port\n"
              "  netlab probe 127.0.0.1:22 8080\n"
              "  netlab probe --wait 10 127.0.0.1:5432 && psql ...\n"
-             "  netlab probe --tls --min-days 14 example.org:443\n"
-             "  netlab echo-server 0 --port-file /tmp/port & netlab probe --wait 5 --port-file /tmp/port");
+             "  netlab probe --tls --min-days 14 example.org:443");
   return [options] { return run_probe(*options); };
 }
 

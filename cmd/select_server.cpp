@@ -59,8 +59,9 @@ Runner setup_select_server(CLI::App& app) {
   app.add_flag("--stats", options->stats,
                "print connections, reads, bytes (per second too) and CPU time on exit (SIGUSR1 prints "
                "them at any time, with or without --stats)");
-  set_example(app, "  netlab select-server 0 --model epoll --stats --port-file /tmp/port &\n"
-                   "  netlab bench tcp $(cat /tmp/port) --conns 10 --duration 2; kill -USR1 %1");
+  set_example(app, "  netlab select-server 0 --model epoll --stats --port-file select.port &\n"
+                   "  netlab probe --wait 5 --port-file select.port\n"
+                   "  netlab bench tcp \"$(cat select.port)\" --conns 10 --duration 2; kill -USR1 $!");
   return [options] { return run_select_server(*options); };
 }
 

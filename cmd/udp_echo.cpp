@@ -88,8 +88,9 @@ Runner setup_udp_echo(CLI::App& app) {
                           "client: extra sends of an unanswered datagram before it is lost")
                ->capture_default_str(),
            0, 1000);
-  set_example(app, "  netlab udp-echo 0 --port-file /tmp/port &\n"
-                   "  printf 'one\\ntwo\\n' | netlab udp-echo --client $(cat /tmp/port) --timeout 0.5");
+  set_example(app, "  netlab udp-echo 0 --port-file udp.port &\n"
+                   "  while [ ! -s udp.port ]; do sleep 0.1; done   # UDP has no connection to probe\n"
+                   "  printf 'one\\ntwo\\n' | netlab udp-echo --client \"$(cat udp.port)\"");
   return [options, &app] { return run_udp_echo(*options, app); };
 }
 
