@@ -1,4 +1,4 @@
-// Output capture with spill to a temp file.
+// Output capture: holding pipe, memory, spill file.
 #include "core/pool/capture.hpp"
 
 #include <fcntl.h>
@@ -66,7 +66,7 @@ bool Capture::open_holding() {
   std::size_t left = m_budget->pipe_total - std::min(m_budget->pipe_total, m_budget->pipe_used);
   std::size_t want = std::min(m_budget->pipe_per_capture, left) & ~std::size_t{4095};
   // Below the kernel's default size a holding pipe saves too little to be worth a pipe.
-  if (want < (64 << 10)) {
+  if (want < (64 << 10) || m_budget->pipe_count >= m_budget->pipe_count_max) {
     return false;
   }
   int fds[2];
@@ -83,10 +83,14 @@ bool Capture::open_holding() {
   // pipe quota) must not let more pipes, and their descriptors, in; 16 MiB holds at most 17.
   m_hold_capacity = std::max(want, size > 0 ? static_cast<std::size_t>(size) : 0);
   m_budget->pipe_used += m_hold_capacity;
+  ++m_budget->pipe_count;
   return true;
 }
 
 void Capture::close_holding() {
+  if (m_hold_read && m_budget->pipe_count > 0) {
+    --m_budget->pipe_count;
+  }
   m_hold_read.reset();
   m_hold_write.reset();
   m_budget->pipe_used -= std::min(m_budget->pipe_used, m_hold_capacity);
@@ -96,7 +100,7 @@ void Capture::close_holding() {
 
 std::ptrdiff_t Capture::splice_in(int fd) {
   // Bytes already in memory or a file come before anything taken now: keep the order.
-  if (m_spill || !m_memory.empty() || !open_holding()) {
+  if (m_spilling || !m_extents.empty() || !m_memory.empty() || !open_holding()) {
     return -ENOSPC;
   }
   std::ptrdiff_t taken = 0;
@@ -171,50 +175,39 @@ void Capture::finish_line() {
 
 void Capture::store(std::string_view data) {
   m_size += data.size();
-  if (!m_spill && !m_spill_failed &&
+  if (!m_spilling && !m_spill_failed &&
       (m_memory.size() + data.size() > m_budget->per_capture || m_budget->used + data.size() > m_budget->total)) {
     spill();
   }
-  if (m_spill) {
-    auto written = write_all(m_spill.get(), data);
-    if (written) {
+  if (m_spilling) {
+    std::size_t stored = 0;
+    auto appended = m_spill_file->append(data, m_extents, stored);
+    if (appended) {
       return;
     }
-    // The disk is full: keep the bytes in memory rather than lose them. Writing the file
-    // first and memory second keeps the order.
-    log::info("spill output: {}; keeping it in memory", written.error());
+    // The disk is full: keep the bytes in memory rather than lose them, after those stored.
+    log::info("{}; keeping the output in memory", appended.error());
+    m_spilling = false;
     m_spill_failed = true;
+    data.remove_prefix(stored);
   }
   m_memory.append(data);
   m_budget->used += data.size();
 }
 
 void Capture::spill() {
-  const char* dir = std::getenv("TMPDIR");
-  std::string path = fmt::format("{}/netlab-pool-XXXXXX", dir != nullptr && *dir != '\0' ? dir : "/tmp");
-  // A file without a name (O_TMPFILE): nobody can open it, and it vanishes with us, even after
-  // a crash. Where the file system has no such files, a random name unlinked at once.
-  std::string_view folder(path.data(), path.size() - std::string_view("/netlab-pool-XXXXXX").size());
-  Fd file(::open(std::string(folder).c_str(), O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600));
-  if (!file && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-    file.reset(::mkostemp(path.data(), O_CLOEXEC));
-    if (file) {
-      ::unlink(path.c_str());
-    }
-  }
-  if (!file) {
-    log::info("spill output to {}: {}; keeping it in memory", std::string(folder), sys_reason(errno));
+  std::size_t stored = 0;
+  auto appended = m_spill_file->append(m_memory, m_extents, stored);
+  m_budget->used -= stored;
+  if (!appended) {
+    log::info("{}; keeping the output in memory", appended.error());
     m_spill_failed = true;
+    m_memory.erase(0, stored);
     return;
   }
-  if (!write_all(file.get(), m_memory)) {
-    m_spill_failed = true;
-    return;
-  }
-  m_budget->used -= m_memory.size();
   m_memory.clear();
   m_memory.shrink_to_fit();
-  m_spill = std::move(file);
+  m_spilling = true;
 }
 
 // Moves `left` bytes to `fd`: in the kernel (`in_kernel`: splice or sendfile, returning as they
@@ -264,13 +257,14 @@ Result<void> Capture::write_to(int fd) {
   NETLAB_TRY_VOID(transfer(
       fd, m_held, [&](std::size_t n) { return ::splice(hold, nullptr, fd, nullptr, n, SPLICE_F_MOVE); },
       [&](char* buffer, std::size_t n) { return ::read(hold, buffer, n); }, "read held output"));
-  if (m_spill) {
-    off_t offset = 0;
-    auto left = static_cast<std::size_t>(::lseek(m_spill.get(), 0, SEEK_CUR));
+  int spill = m_spill_file->fd();
+  for (const auto& extent : m_extents) {
+    off_t offset = extent.offset;
+    std::size_t left = extent.length;
     NETLAB_TRY_VOID(transfer(
-        fd, left, [&](std::size_t n) { return ::sendfile(fd, m_spill.get(), &offset, n); },
+        fd, left, [&](std::size_t n) { return ::sendfile(fd, spill, &offset, n); },
         [&](char* buffer, std::size_t n) {
-          ssize_t got = ::pread(m_spill.get(), buffer, n, offset);
+          ssize_t got = ::pread(spill, buffer, n, offset);
           offset += got > 0 ? got : 0;
           return got;
         },
@@ -295,18 +289,18 @@ Result<std::string> Capture::read_all() {
     out.resize(at + static_cast<std::size_t>(got));
     m_held -= static_cast<std::size_t>(got);
   }
-  if (m_spill) {
-    auto length = static_cast<std::size_t>(::lseek(m_spill.get(), 0, SEEK_CUR));
+  for (const auto& extent : m_extents) {
     std::size_t base = out.size();
-    out.resize(base + length);
+    out.resize(base + extent.length);
     std::size_t done = 0;
-    while (done < length) {
-      ssize_t n = ::pread(m_spill.get(), out.data() + base + done, length - done, static_cast<off_t>(done));
+    while (done < extent.length) {
+      ssize_t n = ::pread(m_spill_file->fd(), out.data() + base + done, extent.length - done,
+                          extent.offset + static_cast<off_t>(done));
       if (n < 0 && errno == EINTR) {
         continue;
       }
       if (n <= 0) {
-        return fail(sys_message("read spilled output", "", errno));
+        return fail(sys_message("read spilled output", "", n < 0 ? errno : EIO));
       }
       done += static_cast<std::size_t>(n);
     }
@@ -321,7 +315,8 @@ void Capture::reset() {
     close_holding();
   }
   m_holding_full = false;
-  m_spill.reset();
+  m_spill_file->release(m_extents);
+  m_spilling = false;
   m_budget->used -= m_memory.size();
   // Keep the capacity for the next job, but not a huge one a single job needed.
   if (m_memory.capacity() > m_budget->per_capture) {

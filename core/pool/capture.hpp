@@ -7,7 +7,7 @@
 //     bounded number of pages (and a small write takes a whole one), so once it is full the rest
 //     goes to
 //  2. memory while small, and
-//  3. a temp file without a name (O_TMPFILE) in $TMPDIR beyond the memory limits.
+//  3. the pool's one spill file (core/pool/spill_file.hpp) beyond the memory limits.
 #pragma once
 
 #include <sys/types.h>
@@ -17,7 +17,9 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "core/pool/spill_file.hpp"
 #include "core/util/fd.hpp"
 #include "core/util/result.hpp"
 
@@ -35,11 +37,16 @@ struct MemoryBudget {
   std::size_t pipe_per_capture = 1 << 20;
   std::size_t pipe_total = 16 << 20;
   std::size_t pipe_used = 0;
+  // Holding pipes at once: the pool sets what its open-file limit leaves after its jobs
+  // (holding_pipe_cap in core/pool/command_line.hpp).
+  std::size_t pipe_count_max = SIZE_MAX;
+  std::size_t pipe_count = 0;
 };
 
 class Capture {
 public:
-  explicit Capture(MemoryBudget& budget) : m_budget(&budget) {}
+  // `budget` and `spill` are shared by the pool's captures and outlive them.
+  Capture(MemoryBudget& budget, SpillFile& spill) : m_budget(&budget), m_spill_file(&spill) {}
   ~Capture();
   Capture(const Capture&) = delete;
   Capture& operator=(const Capture&) = delete;
@@ -61,7 +68,7 @@ public:
 
   std::size_t size() const { return m_size; }
   bool empty() const { return m_size == 0; }
-  bool spilled() const { return static_cast<bool>(m_spill); }
+  bool spilled() const { return !m_extents.empty(); }
 
   // Writes everything captured to `fd` (blocking or not: a full `fd` is waited for), spliced
   // where the kernel can, copied where it cannot (a terminal, an O_APPEND file). Once. Fails
@@ -85,10 +92,12 @@ private:
                                const std::function<ssize_t(char*, std::size_t)>& read_piece, const char* what);
 
   MemoryBudget* m_budget;
+  SpillFile* m_spill_file;
+  std::vector<SpillExtent> m_extents; // this capture's bytes in the spill file, in order
   std::string m_memory;
   std::string m_prefix;
   std::size_t m_size = 0;
-  Fd m_spill; // the spill file, unnamed
+  bool m_spilling = false; // later bytes go to the spill file
   bool m_at_line_start = true;
   bool m_spill_failed = false;
   bool m_holding_wanted = false;

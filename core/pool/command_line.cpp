@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstdint>
 
 #include <fmt/format.h>
 #include <uv.h>
@@ -49,12 +50,37 @@ Result<CommandLine> parse_command_line(std::vector<std::string> words, char sepa
   return line;
 }
 
+namespace {
+
+// Kept for everything but the jobs: the loop, the watchdog, the joblog, the spill file...
+constexpr unsigned long k_reserved_fds = 32;
+// Two pipe ends per running job, and two more briefly while it is spawned.
+constexpr unsigned long k_fds_per_job = 4;
+
+} // namespace
+
 unsigned job_cap(unsigned long open_files, bool unlimited) {
   if (unlimited) {
     return k_max_jobs;
   }
-  auto by_fds = static_cast<unsigned>((std::max<unsigned long>(open_files, 64) - 32) / 4);
+  auto by_fds = static_cast<unsigned>((std::max<unsigned long>(open_files, 64) - k_reserved_fds) / k_fds_per_job);
   return std::min(k_max_jobs, std::max(1U, by_fds));
+}
+
+std::size_t holding_pipe_cap(unsigned jobs, unsigned long open_files, bool unlimited) {
+  if (unlimited) {
+    return SIZE_MAX;
+  }
+  unsigned long kept = k_reserved_fds + k_fds_per_job * jobs;
+  return open_files > kept ? static_cast<std::size_t>((open_files - kept) / 2) : 0;
+}
+
+std::size_t holding_pipe_cap(unsigned jobs) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return 0;
+  }
+  return holding_pipe_cap(jobs, static_cast<unsigned long>(limit.rlim_cur), limit.rlim_cur == RLIM_INFINITY);
 }
 
 unsigned job_cap() {

@@ -2,6 +2,7 @@
 // [ARGS...] then `:::` and `::::` groups) and how many jobs may run at once.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,15 @@ unsigned job_cap(unsigned long open_files, bool unlimited = false);
 
 // The same for this process, after raising its soft open-file limit to the hard one.
 unsigned job_cap();
+
+// How many holding pipes (core/pool/capture.hpp), two descriptors each, fit beside `jobs`
+// running jobs in an open-file limit of `open_files` (`unlimited`: no limit) once job_cap's
+// count for those jobs is kept: held output must never take the descriptors the next job needs.
+// 0 when nothing is left.
+std::size_t holding_pipe_cap(unsigned jobs, unsigned long open_files, bool unlimited = false);
+
+// The same for this process's current soft limit.
+std::size_t holding_pipe_cap(unsigned jobs);
 
 // What -j N means: N < 0 (not given) one per CPU, 0 as many as fit (`cap`), else N; more than
 // `cap` runs `cap` and says so on stderr.

@@ -20,6 +20,7 @@
 
 #include "core/loop/process.hpp"
 #include "core/loop/timer.hpp"
+#include "core/pool/command_line.hpp"
 #include "core/pool/input.hpp"
 #include "core/pool/joblog.hpp"
 #include "core/pool/template.hpp"
@@ -63,7 +64,9 @@ class Pool;
 
 // One job, reused for the next once its output is written: its captures keep their memory.
 struct PoolJob final : JobObserver {
-  PoolJob(Pool& owner, MemoryBudget& budget) : pool(owner), out(budget), err(budget) { out.use_holding_pipe(true); }
+  PoolJob(Pool& owner, MemoryBudget& budget, SpillFile& spill) : pool(owner), out(budget, spill), err(budget, spill) {
+    out.use_holding_pipe(true);
+  }
 
   void on_stdout(std::string_view data) override { out.append(data); }
   void on_stderr(std::string_view data) override { err.append(data); }
@@ -98,6 +101,7 @@ public:
     for (unsigned i = 0; i < config.jobs; ++i) {
       m_free_slots.push(i);
     }
+    m_budget.pipe_count_max = std::min(m_budget.pipe_count_max, holding_pipe_cap(config.jobs));
   }
 
   Result<void> start() {
@@ -169,7 +173,7 @@ private:
 
   std::unique_ptr<PoolJob> take_job() {
     if (m_spare.empty()) {
-      return std::make_unique<PoolJob>(*this, m_budget);
+      return std::make_unique<PoolJob>(*this, m_budget, m_spill);
     }
     auto job = std::move(m_spare.back());
     m_spare.pop_back();
@@ -513,6 +517,7 @@ private:
   const PoolConfig& m_config;
   loop::Loop& m_loop;
   MemoryBudget m_budget;
+  SpillFile m_spill; // before the jobs: their captures give their extents back to it
   CommandTemplate m_template;
   std::unique_ptr<Executor> m_executor;
   std::unique_ptr<InputSource> m_source;

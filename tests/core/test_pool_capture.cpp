@@ -35,10 +35,11 @@ std::string through_pipe(Capture& capture) {
 
 TEST_CASE("pool::Capture: spills past the per-job limit and loses nothing", "[pool]") {
   MemoryBudget budget;
+  SpillFile spill;
   budget.per_capture = 100;
   std::string expected;
   {
-    Capture capture(budget);
+    Capture capture(budget, spill);
     for (int i = 0; i < 50; ++i) {
       std::string line = "line " + std::to_string(i) + "\n";
       capture.append(line);
@@ -58,10 +59,11 @@ TEST_CASE("pool::Capture: spills past the per-job limit and loses nothing", "[po
 
 TEST_CASE("pool::Capture: the shared budget spills the next capture", "[pool]") {
   MemoryBudget budget;
+  SpillFile spill;
   budget.per_capture = 1000;
   budget.total = 1500;
-  Capture a(budget);
-  Capture b(budget);
+  Capture a(budget, spill);
+  Capture b(budget, spill);
   a.append(std::string(900, 'a'));
   b.append(std::string(900, 'b'));
   CHECK_FALSE(a.spilled());
@@ -71,7 +73,8 @@ TEST_CASE("pool::Capture: the shared budget spills the next capture", "[pool]") 
 
 TEST_CASE("pool::Capture: --tag prefixes every line, split or not", "[pool]") {
   MemoryBudget budget;
-  Capture capture(budget);
+  SpillFile spill;
+  Capture capture(budget, spill);
   capture.set_prefix("in\t");
   capture.append("on");
   capture.append("e\ntwo\n");
@@ -148,10 +151,11 @@ std::string read_file(int fd) {
 
 TEST_CASE("pool::Capture: bytes spliced into the holding pipe come out whole and in order, past its end", "[pool]") {
   MemoryBudget budget;
+  SpillFile spill;
   budget.pipe_per_capture = 64 << 10;
   budget.per_capture = 100 << 10; // and past the memory limit into the spill file
   auto data = random_bytes(1 << 20, 7);
-  Capture capture(budget);
+  Capture capture(budget, spill);
   capture.use_holding_pipe(true);
   JobPipe job;
   job.feed(capture, data, 40000);
@@ -211,12 +215,13 @@ TEST_CASE("pool::Capture: bytes spliced into the holding pipe come out whole and
 TEST_CASE("pool::Capture: many small writes fill the holding pipe's pages and the rest goes to memory, in order",
           "[pool]") {
   MemoryBudget budget;
+  SpillFile spill;
   budget.pipe_per_capture = 64 << 10; // 16 pages: 16 small pieces fill it
   std::string data;
   for (int i = 0; i < 200; ++i) {
     data += "line " + std::to_string(i) + "\n";
   }
-  Capture capture(budget);
+  Capture capture(budget, spill);
   capture.use_holding_pipe(true);
   JobPipe job;
   job.feed(capture, data, 9);
@@ -228,8 +233,9 @@ TEST_CASE("pool::Capture: a job that ends just as the holding pipe is full reach
   // A full holding pipe makes splice(2) say EAGAIN even at the job pipe's end of file: that must
   // read as the end, or a level-triggered poll calls back forever and the job never ends.
   MemoryBudget budget;
+  SpillFile spill;
   budget.pipe_per_capture = 64 << 10; // 16 pages
-  Capture capture(budget);
+  Capture capture(budget, spill);
   capture.use_holding_pipe(true);
   SECTION("filled with whole pages") {
     auto data = random_bytes(64 << 10, 11);
@@ -247,8 +253,9 @@ TEST_CASE("pool::Capture: a job that ends just as the holding pipe is full reach
 TEST_CASE("pool::Capture: reset drops held bytes, the next job starts empty, and the pipe budget is given back",
           "[pool]") {
   MemoryBudget budget;
+  SpillFile spill;
   {
-    Capture capture(budget);
+    Capture capture(budget, spill);
     capture.use_holding_pipe(true);
     {
       JobPipe job;
@@ -270,7 +277,8 @@ TEST_CASE("pool::Capture: reset drops held bytes, the next job starts empty, and
 
 TEST_CASE("pool::Capture: with --tag's prefix, take_from reads and tags every line", "[pool]") {
   MemoryBudget budget;
-  Capture capture(budget);
+  SpillFile spill;
+  Capture capture(budget, spill);
   capture.use_holding_pipe(true);
   capture.set_prefix("x\t");
   JobPipe job;
@@ -282,8 +290,9 @@ TEST_CASE("pool::Capture: with --tag's prefix, take_from reads and tags every li
 
 TEST_CASE("pool::Capture: without room for a holding pipe in the budget, output goes to memory", "[pool]") {
   MemoryBudget budget;
+  SpillFile spill;
   budget.pipe_total = 32 << 10; // under the kernel's default pipe size: not worth a pipe
-  Capture capture(budget);
+  Capture capture(budget, spill);
   capture.use_holding_pipe(true);
   auto data = random_bytes(300000, 3);
   JobPipe job;
@@ -297,11 +306,12 @@ TEST_CASE(
     "[pool]") {
   // A size past 2 GiB is one the kernel refuses (EINVAL) for anyone: the pipe keeps 64 KiB.
   MemoryBudget budget;
+  SpillFile spill;
   budget.pipe_per_capture = (std::size_t{1} << 31) + 4096;
   budget.pipe_total = budget.pipe_per_capture + (32 << 10);
-  Capture first(budget);
+  Capture first(budget, spill);
   first.use_holding_pipe(true);
-  Capture second(budget);
+  Capture second(budget, spill);
   second.use_holding_pipe(true);
   JobPipe a;
   a.feed(first, "first\n", 100);
@@ -309,6 +319,24 @@ TEST_CASE(
   JobPipe b;
   b.feed(second, "second\n", 100);
   CHECK(budget.pipe_used == budget.pipe_per_capture); // the second took no pipe: 32 KiB were left
+  CHECK(*first.read_all() == "first\n");
+  CHECK(*second.read_all() == "second\n");
+}
+
+TEST_CASE("pool::Capture: no more holding pipes at once than pipe_count_max", "[pool]") {
+  MemoryBudget budget;
+  SpillFile spill;
+  budget.pipe_count_max = 1;
+  Capture first(budget, spill);
+  first.use_holding_pipe(true);
+  Capture second(budget, spill);
+  second.use_holding_pipe(true);
+  JobPipe a;
+  a.feed(first, "first\n", 100);
+  CHECK(budget.pipe_count == 1);
+  JobPipe b;
+  b.feed(second, "second\n", 100);
+  CHECK(budget.pipe_count == 1); // the second job's bytes went to memory
   CHECK(*first.read_all() == "first\n");
   CHECK(*second.read_all() == "second\n");
 }

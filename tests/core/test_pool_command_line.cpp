@@ -68,6 +68,14 @@ TEST_CASE("pool::job_cap: four descriptors per job beyond 32 kept, between 1 and
   CHECK(job_cap() >= 1);
 }
 
+TEST_CASE("pool::holding_pipe_cap: two descriptors a pipe, from what the running jobs leave", "[pool]") {
+  CHECK(holding_pipe_cap(2, 64) == (64 - 32 - 2 * 4) / 2);
+  CHECK(holding_pipe_cap(job_cap(1024), 1024) == 0); // at the job cap nothing is left for them
+  CHECK(holding_pipe_cap(300, 1024) == 0);
+  CHECK(holding_pipe_cap(8, 1u << 20) == ((1u << 20) - 32 - 8 * 4) / 2);
+  CHECK(holding_pipe_cap(8, 0, /*unlimited=*/true) == SIZE_MAX);
+}
+
 TEST_CASE("pool::effective_jobs: -j 0 means the cap, -j N above it is lowered to it", "[pool]") {
   CHECK(effective_jobs(0, 300) == 300);
   CHECK(effective_jobs(4, 300) == 4);

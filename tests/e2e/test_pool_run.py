@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -577,6 +578,35 @@ class PoolRunGroupedOutputTest(unittest.TestCase):
         while time.monotonic() < deadline and alive(pid):
             time.sleep(0.02)
         self.assertFalse(alive(pid))
+
+    def test_keep_order_behind_a_stuck_first_job_in_a_small_open_file_limit(self):
+        # With -k, job 1 holds back every later job's output until it ends. Here 120 jobs of
+        # 1.1 MB each (past the per-job memory limit, so spilled) wait behind it in a limit of 64
+        # descriptors at -j 8, the job cap for 64: held output must not take the descriptors the
+        # next job needs (it did: a spill file per waiting job, and holding pipes beyond what the
+        # running jobs leave; the later jobs failed with "pipe: too many open files"). Job 1 ends
+        # once the last job has written its output.
+        count = 120
+        mark = os.path.join(self.tmp, "last-job-done")
+        script = ('if [ "$1" = 1 ]; then i=0; while [ ! -e "$2" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; '
+                  'fi; head -c 1100000 /dev/zero | tr "\\0" x; echo " $1"; if [ "$1" = %d ]; then : > "$2"; fi' % count)
+
+        def small_limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+        with open(os.path.join(self.tmp, "out"), "w+b") as out:
+            proc = subprocess.run([NETLAB, "pool-run", "-k", "-j", "8", "--", "sh", "-c", script, "sh", "{}", mark,
+                                   ":::", *map(str, range(1, count + 1))],
+                                  stdout=out, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=300,
+                                  preexec_fn=small_limit)
+            self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
+            self.assertEqual(proc.stderr, b"")
+            self.assertTrue(os.path.exists(mark), "the last job never ran")
+            out.seek(0)
+            got = out.read()
+        expected = b"".join(b"x" * 1100000 + b" %d\n" % i for i in range(1, count + 1))
+        self.assertEqual(len(got), len(expected))
+        self.assertTrue(got == expected, "output differs from what the jobs wrote, or is out of order")
 
     def test_many_small_writes_keep_their_order(self):
         expected = "".join(f"{path} {i}\n" for path in self.inputs for i in range(3000)).encode()

@@ -1,0 +1,96 @@
+#include "core/pool/spill_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "core/util/sys_error.hpp"
+
+namespace netlab::pool {
+
+Result<void> SpillFile::open() {
+  const char* dir = std::getenv("TMPDIR");
+  std::string folder = dir != nullptr && *dir != '\0' ? dir : "/tmp";
+  // Without a name, nobody else can open it, and it vanishes with us, even after a crash.
+  Fd file(::open(folder.c_str(), O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600));
+  if (!file && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+    std::string path = folder + "/netlab-pool-XXXXXX";
+    file.reset(::mkostemp(path.data(), O_CLOEXEC));
+    if (file) {
+      ::unlink(path.c_str());
+    }
+  }
+  if (!file) {
+    return sys_failure("make a spill file in", folder, errno);
+  }
+  struct stat info {};
+  long page = ::sysconf(_SC_PAGESIZE);
+  m_align = page > 0 ? page : 4096;
+  if (::fstat(file.get(), &info) == 0 && info.st_blksize > m_align) {
+    m_align = (info.st_blksize + m_align - 1) / m_align * m_align;
+  }
+  m_fd = std::move(file);
+  m_end = 0;
+  return {};
+}
+
+Result<void> SpillFile::append(std::string_view data, std::vector<SpillExtent>& extents, std::size_t& stored) {
+  stored = 0;
+  if (!m_fd) {
+    NETLAB_TRY_VOID(open());
+  }
+  while (stored < data.size()) {
+    ssize_t n = ::pwrite(m_fd.get(), data.data() + stored, data.size() - stored, m_end);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      int error = n < 0 ? errno : ENOSPC;
+      return sys_failure("write the spill file", "", error);
+    }
+    auto written = static_cast<std::size_t>(n);
+    if (!extents.empty() && extents.back().offset + static_cast<off_t>(extents.back().length) == m_end) {
+      extents.back().length += written;
+    } else {
+      extents.push_back({m_end, written});
+    }
+    m_end += static_cast<off_t>(written);
+    m_held += written;
+    stored += written;
+  }
+  return {};
+}
+
+void SpillFile::release(std::vector<SpillExtent>& extents) {
+  for (const auto& extent : extents) {
+    m_held -= std::min<std::uint64_t>(m_held, extent.length);
+    if (m_held == 0) {
+      continue;
+    }
+    // Only whole pages (and file system blocks) inside the extent. write_to() may have handed
+    // these bytes to a pipe with sendfile(2), which queues references to the file's own pages,
+    // not copies, for the reader to take later. Punching a whole page only takes it out of the
+    // file; the pipe keeps it as it was. A page cut in part would be zeroed where it is, under
+    // the reader. The edges stay allocated until the file is emptied below.
+    off_t start = (extent.offset + m_align - 1) / m_align * m_align;
+    off_t end = (extent.offset + static_cast<off_t>(extent.length)) / m_align * m_align;
+    if (end > start) {
+      // Where holes cannot be punched, the space comes back when the file is emptied.
+      ::fallocate(m_fd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, start, end - start);
+    }
+  }
+  extents.clear();
+  if (m_held == 0 && m_fd && m_end > 0) {
+    if (::ftruncate(m_fd.get(), 0) == 0) {
+      m_end = 0;
+    }
+  }
+}
+
+} // namespace netlab::pool

@@ -1,0 +1,58 @@
+// One temp file that holds, for every capture of a pool, the output too large for memory. One
+// file, not one per job: with -k a slow first job keeps every later finished job's output
+// waiting, and a descriptor per waiting job ran the pool out of descriptors (new jobs then failed
+// to get their pipes).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "core/util/fd.hpp"
+#include "core/util/result.hpp"
+
+namespace netlab::pool {
+
+// A run of bytes in the spill file: `length` bytes from `offset`.
+struct SpillExtent {
+  off_t offset = 0;
+  std::size_t length = 0;
+};
+
+class SpillFile {
+public:
+  SpillFile() = default;
+  SpillFile(const SpillFile&) = delete;
+  SpillFile& operator=(const SpillFile&) = delete;
+
+  // Appends `data` at the end of the file (made on first use: unnamed, O_TMPFILE, in $TMPDIR or
+  // /tmp, mode 0600; a random name unlinked at once where the file system has no O_TMPFILE) and
+  // adds it to `extents`, growing the last extent when the bytes follow it. On failure (the file
+  // cannot be made, the disk is full) returns how many leading bytes of `data` were stored
+  // (they are in `extents`; the caller keeps the rest) with the error.
+  Result<void> append(std::string_view data, std::vector<SpillExtent>& extents, std::size_t& stored);
+
+  // Gives the space of `extents` back and clears them: the whole pages inside each extent are
+  // punched out where the file system can, never a part of a page (a pipe fed by sendfile may
+  // still refer to it); once nothing is held the file is emptied. The space held is what is held
+  // at once, plus up to two pages per released extent until the file is next emptied.
+  void release(std::vector<SpillExtent>& extents);
+
+  // The file, for sendfile/pread of an extent; -1 before the first append.
+  int fd() const { return m_fd.get(); }
+  // Bytes held by extents not yet released.
+  std::uint64_t held() const { return m_held; }
+
+private:
+  Result<void> open();
+
+  Fd m_fd;
+  off_t m_align = 4096; // what a punched hole is aligned to: pages and file system blocks
+  off_t m_end = 0;
+  std::uint64_t m_held = 0;
+};
+
+} // namespace netlab::pool
