@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "cmd/registry.hpp"
 #include "core/clidoc/spec.hpp"
@@ -70,9 +72,29 @@ std::string fill(const std::string& first, const std::string& text, std::size_t 
 
 class HelpFormatter : public CLI::Formatter {
 public:
+  // A description is filled as one paragraph, except that a line starting with two spaces is an
+  // item of a list (select-server's models, one per line) and keeps a line of its own.
   std::string make_option(const CLI::Option* option, bool positional) const override {
     std::string left = "  " + make_option_name(option, positional) + make_option_opts(option);
-    return fill(left, make_option_desc(option), k_left_column, help_width());
+    std::vector<std::pair<std::size_t, std::string>> blocks;
+    std::istringstream lines(make_option_desc(option));
+    std::string line;
+    while (std::getline(lines, line)) {
+      bool item = line.starts_with("  ");
+      if (item || blocks.empty() || blocks.back().first != k_left_column) {
+        blocks.emplace_back(item ? k_left_column + 2 : k_left_column, line);
+      } else {
+        blocks.back().second += " " + line;
+      }
+    }
+    if (blocks.empty()) {
+      return fill(left, "", k_left_column, help_width());
+    }
+    std::string out = fill(left, blocks.front().second, blocks.front().first, help_width());
+    for (std::size_t i = 1; i < blocks.size(); ++i) {
+      out += fill("", blocks[i].second, blocks[i].first, help_width());
+    }
+    return out;
   }
 
   std::string make_option_name(const CLI::Option* option, bool positional) const override {
@@ -102,13 +124,16 @@ public:
 
   std::string make_option_desc(const CLI::Option* option) const override {
     std::string text = option->get_description();
+    std::string notes;
     if (auto list = choices(option); !list.empty()) {
-      text += " (one of: " + list + ")";
+      notes += " (one of: " + list + ")";
     }
     if (!option->get_default_str().empty()) {
-      text += " (default: " + option->get_default_str() + ")";
+      notes += " (default: " + option->get_default_str() + ")";
     }
-    return text;
+    // After a list of items the notes are a line of their own, not part of the last item.
+    bool ends_in_item = text.rfind("\n  ") != std::string::npos;
+    return notes.empty() ? text : text + (ends_in_item ? "\n" + notes.substr(1) : notes);
   }
 
   std::string make_subcommand(const CLI::App* sub) const override {

@@ -40,16 +40,24 @@ std::string option_entry(const OptionSpec& option) {
   } else if (option.takes_value()) {
     names += fmt::format(" \\fI{}\\fR", roff(option.value_name));
   }
-  std::string help = roff(option.help);
+  std::string notes;
   if (option.hint == OptionSpec::Hint::choices) {
     std::string list;
     for (const auto& choice : option.choices) {
       list += (list.empty() ? "" : ", ") + roff(choice);
     }
-    help += " (one of: " + list + ")";
+    notes += " (one of: " + list + ")";
   }
   if (!option.default_value.empty()) {
-    help += " (default: " + roff(option.default_value) + ")";
+    notes += " (default: " + roff(option.default_value) + ")";
+  }
+  // Help that ends in a list (lines indented by two spaces, one item each) gets its notes on a
+  // line of their own, as --help shows them, not run on after the last item.
+  std::string help = roff(option.help);
+  if (!notes.empty() && option.help.find("\n  ") != std::string::npos) {
+    help += "\n.br\n" + notes.substr(1);
+  } else {
+    help += notes;
   }
   return fmt::format(".TP\n{}\n{}\n", names, help);
 }

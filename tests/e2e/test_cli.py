@@ -202,6 +202,16 @@ class ValuesAndMessagesTest(unittest.TestCase):
         self.assertEqual(len([l for l in top.splitlines() if l.startswith("  ")]), len(listed_commands()),
                          "one line per command")
 
+    def test_option_lists_keep_a_line_per_item(self):
+        """select-server --model lists its models one per line in --help, not run into one paragraph."""
+        text = run("select-server", "--help", check=True).stdout.decode()
+        for model in ["blocking", "threads", "nonblocking", "select", "poll", "epoll", "uv"]:
+            self.assertRegex(text, rf"(?m)^ {{30}}{model}: [a-z]", model)
+        self.assertRegex(text, r"(?m)^  --model MODEL +IO model:$")
+        self.assertRegex(text, r"(?m)^ {28}\(one of: blocking, threads,")
+        # The man page too: the notes after the list, not run on after its last item.
+        self.assertRegex(run("--man", check=True).stdout.decode(), r"\n  uv: [^\n]*\n\.br\n\(one of: blocking")
+
     def test_hints_for_habits_from_other_tools(self):
         self.assertEqual(self.usage_error("echo-client", "localhost", "8080"),
                          "netlab: echo-client: unexpected argument '8080' (did you mean localhost:8080?)")
