@@ -100,12 +100,18 @@ Runner setup_bench(CLI::App& app) {
   as_duration(app.add_option("-d,--duration", options->duration_s, "how long to run")->capture_default_str(),
               {.min = 0, .above = true});
   app.add_option("--rate", options->rate,
-                 "open loop: N messages/s per connection on a schedule, latency timed from when each was due")
+                 "open loop: N messages/s per connection (at most 1000000) on a schedule, latency timed from "
+                 "when each was due; a connection with 1 MiB or 16384 messages unanswered sends the overdue "
+                 "ones as echoes come back")
       ->type_name("N")
       ->check(CLI::Validator(
           [](std::string& text) -> std::string {
             auto rate = units::parse_number(text);
-            return rate ? std::string() : rate.error();
+            if (!rate) {
+              return rate.error();
+            }
+            auto schedulable = bench::check_rate(*rate);
+            return schedulable ? std::string() : schedulable.error();
           },
           "", "rate"));
   as_count(app.add_option("--threads", options->threads, "event loops (threads) to spread the connections over")

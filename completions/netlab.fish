@@ -435,7 +435,7 @@ complete -c netlab -n '__netlab_using bench' -l mode -r -f -a 'rr stream connect
 complete -c netlab -n '__netlab_using bench' -s c -l conns -r -f -d 'connections (udp: sockets) at once'
 complete -c netlab -n '__netlab_using bench' -s s -l size -r -f -d 'bytes per message (default 64; stream: bytes per write, 64K)'
 complete -c netlab -n '__netlab_using bench' -s d -l duration -r -f -d 'how long to run'
-complete -c netlab -n '__netlab_using bench' -l rate -r -f -d 'open loop: N messages/s per connection on a schedule, latency timed from when each was due'
+complete -c netlab -n '__netlab_using bench' -l rate -r -f -d 'open loop: N messages/s per connection (at most 1000000) on a schedule, latency timed from when each was due; a connection with 1 MiB or 16384 messages unanswered sends the overdue ones as echoes come back'
 complete -c netlab -n '__netlab_using bench' -l threads -r -f -d 'event loops (threads) to spread the connections over'
 complete -c netlab -n '__netlab_using bench' -l messages -r -f -d 'stop after N messages in all (0: run for --duration)'
 complete -c netlab -n '__netlab_using bench' -l timeout -r -f -d 'udp: how long before an unanswered datagram counts as lost'

@@ -83,7 +83,18 @@ BenchResult measure(const BenchConfig& config) {
 
 } // namespace
 
+Result<void> check_rate(double rate) {
+  if (!(rate >= 0) || rate > k_max_rate) {
+    return fail(
+        fmt::format("must be from 0 (closed loop) to {:.0f} messages/s per connection (got {})", k_max_rate, rate));
+  }
+  return {};
+}
+
 Result<BenchResult> run_bench(const BenchConfig& config) {
+  if (auto rate = check_rate(config.rate); !rate) {
+    return fail_exit(k_exit_usage, "--rate: " + rate.error());
+  }
   NETLAB_TRY(auto result, catch_failure([&] { return measure(config); }));
   if (result.connect_failed) {
     return fail_exit(k_exit_connect, result.first_error);

@@ -31,7 +31,8 @@ struct BenchConfig {
   // Bytes per message (rr, connect, UDP) or per write (stream).
   std::size_t size = 64;
   Seconds duration{5};
-  // Open loop: messages per second per connection on a fixed schedule; 0 = closed loop.
+  // Open loop: messages per second per connection on a fixed schedule; 0 = closed loop. At most
+  // k_max_rate (check_rate).
   double rate = 0;
   int threads = 1;
   // Stop after this many messages in all (0: only --duration bounds the run).
@@ -45,6 +46,20 @@ struct BenchConfig {
   std::shared_ptr<tls::Context> tls;
   std::string sni;
 };
+
+// Open loop's fastest schedule per connection: a message every microsecond. libuv's timers tick
+// in milliseconds, so faster would only mean bigger bursts per tick.
+constexpr double k_max_rate = 1e6;
+
+// Whether `rate` (messages per second per connection; 0: closed loop) can be scheduled: fails
+// with "must be from 0 ... (got RATE)" for a negative, NaN or over-k_max_rate one.
+Result<void> check_rate(double rate);
+
+// Open loop against a server that falls behind or never echoes: a connection sends no more while
+// this many bytes, or messages, are unanswered. What falls due meanwhile goes out once echoes
+// come back, timed from when it was due, so memory stays bounded and the stall shows as latency.
+constexpr std::uint64_t k_open_loop_backlog_bytes = 1024 * 1024;
+constexpr std::size_t k_open_loop_backlog_messages = 16384;
 
 // Largest message: the send pattern is this long, so any message is one contiguous slice of it.
 constexpr std::size_t k_max_size = k_pattern_length;

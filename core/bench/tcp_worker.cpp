@@ -1,4 +1,5 @@
 // bench's TCP (and TLS) connections: request/response, open loop, stream, connect and handshake.
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -41,7 +42,8 @@ private:
       start_tcp(*connection);
     }
     if (m_config.rate > 0) {
-      m_interval_ns = static_cast<std::uint64_t>(1e9 / m_config.rate);
+      // At least 1000 ns (k_max_rate); a tiny rate is capped at k_max_wait, within the integer.
+      m_interval_ns = static_cast<std::uint64_t>(std::min(1e9 / m_config.rate, k_max_wait.count() * 1e9));
       // Millisecond timers are libuv's resolution; sends due within a tick go out together, each
       // still timed from its own scheduled moment.
       m_scheduler = loop::Timer::create(m_loop);
@@ -212,7 +214,8 @@ private:
       }
       // Open loop: what fell due is sent now, however late, and timed from when it was due, so
       // a server that stalls shows up as latency instead of as fewer requests.
-      while (connection->next_due <= now) {
+      while (connection->next_due <= now && connection->sent - connection->received < k_open_loop_backlog_bytes &&
+             connection->scheduled.size() < k_open_loop_backlog_messages) {
         auto data = pattern_slice(connection->base + connection->sent, m_config.size);
         connection->sent += data.size();
         connection->scheduled.emplace_back(connection->sent, connection->next_due);

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -81,6 +82,32 @@ def run(*args, input=None, timeout=60, env=None, check=False):
     if check and proc.returncode != 0:
         raise AssertionError(f"netlab {args} exited {proc.returncode}: {proc.stderr.decode(errors='replace')}")
     return proc
+
+
+def run_max_rss(*args, timeout=60):
+    """Runs netlab like run(), waiting for it with wait4(2): the CompletedProcess also carries
+    max_rss_kib, the peak resident memory of that one process."""
+    proc = subprocess.Popen([NETLAB, *map(str, args)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    outputs = {}
+    readers = [threading.Thread(target=lambda name, f: outputs.__setitem__(name, f.read()), args=(name, f))
+               for name, f in (("out", proc.stdout), ("err", proc.stderr))]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(timeout)
+    if any(reader.is_alive() for reader in readers):
+        proc.kill()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    for reader in readers:
+        reader.join()
+    proc.stdout.close()
+    proc.stderr.close()
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, outputs["out"], outputs["err"])
+    done.max_rss_kib = usage.ru_maxrss
+    check_sanitizers(done.stderr.decode(errors="replace"), f"netlab {' '.join(map(str, args))}")
+    return done
 
 
 class Server:

@@ -8,7 +8,7 @@ import socket
 import threading
 import unittest
 
-from netlab_test import NETLAB, Server, free_port, main, run
+from netlab_test import NETLAB, Server, free_port, main, run, run_max_rss
 
 
 def bench(*args):
@@ -235,6 +235,28 @@ class BenchTest(unittest.TestCase):
             self.assertGreater(result["messages"], 0)
             self.assertLess(result["duration_s"], 300)
             self.assertIn(f"interrupted by {sig.name}", err.decode())
+
+    def test_open_loop_against_a_server_that_never_echoes_is_bounded(self):
+        # 20,000 messages/s of 4 KiB for 1 s is 80 MiB due to a server that reads nothing: a
+        # connection stops sending at 1 MiB unanswered, so bench stays small (it queued it all).
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(4)
+            out = run_max_rss("bench", "tcp", listener.getsockname()[1], "--rate", "20000", "--size", "4096",
+                              "--duration", "1", "--json")
+        self.assertEqual(out.returncode, 1, out.stderr)
+        self.assertIn("no message completed a round trip", out.stderr.decode())
+        self.assertLess(out.max_rss_kib, 48 << 10, "max RSS in KiB")
+
+    def test_rates_it_cannot_schedule_are_usage_errors(self):
+        # 1e23/s was a send interval of 0 ns: the schedule never caught up and memory grew until
+        # the OOM killer came.
+        for rate in ("100000000000000000000000", "1000001"):
+            out = run("bench", "tcp", "1", "--rate", rate)
+            self.assertEqual(out.returncode, 2, (rate, out.stderr))
+            self.assertEqual(len(out.stderr.decode().splitlines()), 1, out.stderr)
+            self.assertIn("netlab: bench: --rate: must be from 0 (closed loop) to 1000000 messages/s per connection",
+                          out.stderr.decode())
 
     def test_usage_errors(self):
         for args in (["bench", "sctp", "1"], ["bench", "udp", "1", "--mode", "stream"],
