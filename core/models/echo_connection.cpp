@@ -61,6 +61,10 @@ Io EchoConnection::on_readable() {
     m_out.append(buffer + done, size - done);
     return Io::progress;
   }
+  // What was sent goes first: a peer that reads, but slower than it sends, never lets the
+  // buffer empty, and appending behind the sent bytes would keep all it ever got echoed.
+  m_out.erase(0, m_out_offset);
+  m_out_offset = 0;
   m_out.append(buffer, size);
   return Io::progress;
 }

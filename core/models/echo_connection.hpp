@@ -29,6 +29,8 @@ public:
   std::chrono::steady_clock::time_point last_active() const { return m_last_active; }
   bool wants_read() const { return !m_input_ended && pending() < m_config.max_buffered; }
   bool wants_write() const { return pending() > 0; }
+  // Echo bytes held for the peer: at most max_buffered plus one read, however the peer reads.
+  std::size_t held() const { return m_out.size(); }
 
   // Reads what the kernel has (one recv) and echoes it.
   Io on_readable();
