@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "core/util/escape.hpp"
 
@@ -23,7 +24,23 @@ Result<std::string> stored_name(std::string_view path) {
   while (!text.empty() && text.back() == '/') {
     text.pop_back();
   }
-  return text.empty() ? std::string(".") : text;
+  if (text.empty()) {
+    return std::string(".");
+  }
+  NETLAB_TRY_VOID(check_storable(text));
+  return text;
+}
+
+Result<void> check_storable(std::string_view name) {
+  try {
+    // The same serialisation frame::encode uses, but strict: it throws where encode would replace.
+    (void)nlohmann::json(std::string(name)).dump();
+  } catch (const nlohmann::json::type_error&) {
+    return fail(fmt::format("'{}': file name is not valid UTF-8, which a frame file cannot carry (names are JSON "
+                            "strings); rename it",
+                            escape_text(name)));
+  }
+  return {};
 }
 
 Result<void> check_name(std::string_view name) {

@@ -153,6 +153,7 @@ Result<void> Writer::add_tree(const std::string& path, const std::string& name) 
 }
 
 Result<void> Writer::add_file(const std::string& path, const std::string& name) {
+  NETLAB_TRY_VOID(check_storable(name));
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return sys_failure("", path, errno);

@@ -4,6 +4,7 @@
 #include "core/framefile/names.hpp"
 
 using netlab::framefile::check_name;
+using netlab::framefile::check_storable;
 using netlab::framefile::stored_name;
 
 TEST_CASE("framefile::stored_name: a stored name is normalised and relative", "[framefile]") {
@@ -29,4 +30,17 @@ TEST_CASE("framefile::check_name: only names inside the target folder", "[framef
   }
   CHECK_FALSE(check_name(std::string_view("a\0b", 3)).ok());
   CHECK_FALSE(check_name(std::string(5000, 'a')).ok());
+}
+
+TEST_CASE("framefile::check_storable: only names a JSON header carries unchanged", "[framefile]") {
+  CHECK(check_storable("caf\xc3\xa9/\xe2\x82\xac").ok());
+  CHECK(check_storable("tab\there").ok());
+  for (std::string_view bad : {"caf\xe9", "\xc3", "\xed\xa0\x80", "\xc0\xaf", "a/\xff/b"}) {
+    INFO(bad);
+    auto refused = check_storable(bad);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().find("not valid UTF-8") != std::string::npos);
+    CHECK_FALSE(stored_name(bad).ok());
+  }
+  CHECK(check_storable("caf\xe9").error().starts_with("'caf\\xe9': "));
 }

@@ -174,6 +174,31 @@ class Unpack(unittest.TestCase):
         self.assertFalse(os.path.exists("/tmp/netlab-absolute-escape"))
         self.assertEqual(os.listdir(out), [])
 
+    def test_frame_names_that_are_not_utf8_are_refused_when_packing(self):
+        # Frame headers are JSON: two such names were stored as the same "caf\ufffd", so the
+        # unpacker wrote one file under another name and refused (or, with --force, replaced) it.
+        src = os.fsencode(self.path("src"))
+        os.mkdir(src)
+        for name, body in ((b"caf\xe9", b"latin-1"), (b"caf\xe8", b"other"), ("café".encode(), b"utf-8")):
+            with open(os.path.join(src, name), "wb") as f:
+                f.write(body)
+        stream = self.path("tree.frames")
+        # The folder is walked in sorted order, so \xe8 comes first; a path given is checked too.
+        for args, shown in ((["src"], "e8"), ([os.path.join("src", "caf\udce9")], "e9")):
+            with self.subTest(args=args):
+                proc = run_in(self.tmp, "pack", "--frame", *args, "-o", stream)
+                self.assertEqual(proc.returncode, 1)
+                err = proc.stderr.decode()
+                self.assertEqual(err, f"netlab: pack: 'src/caf\\x{shown}': file name is not valid UTF-8, which a "
+                                      "frame file cannot carry (names are JSON strings); rename it\n")
+                self.assertFalse(os.path.exists(stream))
+        os.remove(os.path.join(src, b"caf\xe9"))
+        os.remove(os.path.join(src, b"caf\xe8"))
+        run_in(self.tmp, "pack", "--frame", "src", "-o", stream).check_returncode()
+        out = self.path("out")
+        run("unpack", "--frame", stream, "-C", out, check=True)
+        self.assertEqual(os.listdir(os.path.join(out, "src")), ["café"])
+
     def test_frame_without_sha256_is_refused(self):
         out = self.path("out")
         os.mkdir(out)
