@@ -336,6 +336,14 @@ private:
                             m_s.substr(at, length), where, m_s.substr(at, length)));
   }
 
+  // Adds a quoted character to the word of the frame the quotes sit in, so a command word
+  // written 'sh' or "bash" is still known by its name.
+  void append_outer(char c) {
+    if (m_stack.size() >= 2 && unquoted(m_stack[m_stack.size() - 2].ctx)) {
+      m_stack[m_stack.size() - 2].word.push_back(c);
+    }
+  }
+
   void end_word(Frame& frame) {
     if (frame.in_word) {
       frame.words.push_back(std::move(frame.word));
@@ -361,35 +369,67 @@ private:
                std::string_view::npos;
   }
 
+  // Whether `word` may be a shell's name: a known shell, or an expansion ($SHELL, $(which sh))
+  // whose program cannot be known here.
+  static bool may_be_shell(std::string_view word, bool command_position) {
+    static const std::vector<std::string_view> k_shells = {"sh",  "bash", "dash", "zsh",  "ksh",   "mksh",
+                                                           "ash", "yash", "posh", "lksh", "ksh93", "rbash"};
+    if (std::find(k_shells.begin(), k_shells.end(), base(word)) != k_shells.end()) {
+      return true;
+    }
+    return command_position && word.find_first_of("$`") != std::string_view::npos;
+  }
+
+  // Whether the word numbered `index` is the script a shell named by words[shell] reads: the
+  // first operand after its options when one of them holds `c`. Options are read as sh, bash
+  // and zsh read them: clustered after '-' or '+', `o`/`O` taking the next word (-o errexit),
+  // `--rcfile`/`--init-file` too, and `--` or a lone `-` ending them.
+  static bool is_script_operand(const std::vector<std::string>& words, std::size_t shell, std::size_t index) {
+    bool dash_c = false;
+    std::size_t j = shell + 1;
+    while (j < index) {
+      std::string_view word = words[j];
+      if (word == "--" || word == "-") {
+        ++j;
+        break;
+      }
+      if (word.size() < 2 || (word[0] != '-' && word[0] != '+')) {
+        break;
+      }
+      if (word[1] == '-') {
+        j += (word == "--rcfile" || word == "--init-file") ? 2 : 1;
+        continue;
+      }
+      for (char c : word.substr(1)) {
+        dash_c = dash_c || c == 'c';
+        j += (c == 'o' || c == 'O') ? 1 : 0;
+      }
+      ++j;
+    }
+    return dash_c && j == index;
+  }
+
   // A placeholder bare in the word numbered `index` of `words` (the command so far): refused if
-  // that command re-reads its arguments as shell code.
+  // that command re-reads its arguments as shell code: eval, or a shell whose -c script it is.
+  // A shell is looked for among all the words, not only the command's name, so wrappers with
+  // arguments of their own (env -u NAME, nice -n 5, sudo -u USER, timeout 5, busybox) do not
+  // hide it; "sh" as a mere argument before "-c {}" is refused too, which errs on the safe side.
   std::optional<std::string_view> reread(const std::vector<std::string>& words, std::size_t index) const {
     static const std::vector<std::string_view> k_wrappers = {"env",  "exec", "command", "nohup",
                                                              "nice", "sudo", "time",    "builtin"};
-    static const std::vector<std::string_view> k_shells = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash"};
     std::size_t k = 0;
     while (k < index && (is_assignment(words[k]) || (!words[k].empty() && words[k][0] == '-') ||
                          std::find(k_wrappers.begin(), k_wrappers.end(), base(words[k])) != k_wrappers.end())) {
       ++k;
     }
-    if (k >= index) {
-      return std::nullopt;
-    }
-    auto name = base(words[k]);
-    if (name == "eval") {
+    if (k < index && base(words[k]) == "eval") {
       return "in the arguments of eval, which reads them as shell code again";
     }
-    if (std::find(k_shells.begin(), k_shells.end(), name) == k_shells.end()) {
-      return std::nullopt;
-    }
-    bool dash_c = false;
-    std::size_t j = k + 1;
-    for (; j < index && words[j].size() > 1 && words[j][0] == '-' && words[j] != "--"; ++j) {
-      dash_c = dash_c || (words[j][1] != '-' && words[j].find('c') != std::string::npos);
-    }
-    if (dash_c && j == index) {
-      return "in the script of sh -c, which the inner shell reads as code again "
-             "(pass the value after the script: sh -c 'echo \"$1\"' sh {})";
+    for (std::size_t shell = 0; shell < index; ++shell) {
+      if (may_be_shell(words[shell], shell == k) && is_script_operand(words, shell, index)) {
+        return "in the script of sh -c, which the inner shell reads as code again "
+               "(pass the value after the script: sh -c 'echo \"$1\"' sh {})";
+      }
     }
     return std::nullopt;
   }
@@ -411,8 +451,16 @@ private:
     case Ctx::cmdsub:
       break;
     }
-    if (auto why = reread(frame.words, frame.words.size())) {
-      return refuse(at, *why);
+    // The word being built in each enclosing unquoted frame holds this placeholder too (as the
+    // output of a $(...) it sits in): sh -c "$(printf %s {})" makes the value the script.
+    for (std::size_t i = m_stack.size(); i-- > 0;) {
+      const Frame& outer = m_stack[i];
+      if (!unquoted(outer.ctx)) {
+        continue;
+      }
+      if (auto why = reread(outer.words, outer.words.size())) {
+        return refuse(at, *why);
+      }
     }
     return {};
   }
@@ -522,6 +570,8 @@ private:
     case Ctx::squote:
       if (c == '\'') {
         m_stack.pop_back();
+      } else {
+        append_outer(c);
       }
       ++m_i;
       return {};
@@ -532,6 +582,9 @@ private:
         if (placeholder_at(m_i + 1) != 0) {
           return refuse(m_i + 1, "after a backslash");
         }
+        if (frame.ctx == Ctx::dquote && m_i + 1 < m_s.size()) {
+          append_outer(m_s[m_i + 1]);
+        }
         m_i += 2;
         return {};
       }
@@ -540,6 +593,10 @@ private:
         m_stack.pop_back();
         ++m_i;
         return {};
+      }
+      if (frame.ctx == Ctx::dquote) {
+        // '$' and '`' stay in the word as marks of an expansion.
+        append_outer(c);
       }
       if (c == '$') {
         NETLAB_TRY(bool opened, dollar());
@@ -590,14 +647,17 @@ private:
     case '"':
     case '`':
       frame.in_word = true;
+      if (c == '`') {
+        frame.word.push_back(c);
+      }
       m_stack.push_back(Frame{c == '\'' ? Ctx::squote : c == '"' ? Ctx::dquote : Ctx::backquote});
       ++m_i;
       return {};
     case '$': {
       frame.in_word = true;
+      frame.word.push_back(c);
       NETLAB_TRY(bool opened, dollar());
       if (!opened) {
-        frame.word.push_back(c);
         ++m_i;
       }
       return {};

@@ -64,10 +64,12 @@ private:
 // ('...') protects a value only where the shell reads it as quoting: bare in a command's words.
 // Refused, with a message naming the place and the safe forms: inside single or double quotes,
 // backquotes, ${...} or $((...)); after a backslash or a $; in a comment or a here-document; in
-// the arguments of `eval`; as the script of `sh -c` (also bash, dash, zsh, ksh, mksh, ash, after
-// env, exec, command, nohup, nice, sudo, time). Not seen: commands that hand their arguments to
-// another shell in other ways (ssh HOST {}, su -c, xargs, watch, find -exec sh -c with its own
-// quoting); the safe form for those is the same: pass "$1".
+// the arguments of `eval`; as the script of `sh -c` (also bash, dash, zsh, ksh, mksh, ash..., a
+// shell named anywhere in the command, so after any wrapper, or named by an expansion in the
+// command's place; past its options, -o NAME and --); inside a $(...) that stands in one of the
+// last two places. Not seen: commands that hand their arguments to another shell in other ways
+// (ssh HOST {}, su -c, xargs, watch, a pipe into sh, find -exec sh -c with its own quoting) and
+// values passed on through variables; the safe form for those is the same: pass "$1".
 Result<void> check_shell_template(const std::vector<std::string>& words);
 
 // Quotes `value` for a POSIX shell; plain words ([A-Za-z0-9_./:=@%+,-]) are left as they are.

@@ -113,6 +113,39 @@ TEST_CASE("pool::check_shell_template: a placeholder only where the shell unquot
   CHECK_FALSE(ok("sh -c {}"));
   CHECK_FALSE(ok("nohup /bin/bash -xc {} && true"));
   CHECK_FALSE(ok("true; env A=1 dash -c \"echo {}\""));
+  // Shells reached past options, wrappers with arguments, quotes and substitutions.
+  for (const char* bypass : {"sh -c -- {}",
+                             "sh -c - {}",
+                             "sh +e -c {}",
+                             "sh -o errexit -c {}",
+                             "bash -O extglob -c {}",
+                             "bash --rcfile /dev/null -c {}",
+                             "env -u HOME sh -c {}",
+                             "nice -n 5 sh -c {}",
+                             "sudo -u nobody sh -c {}",
+                             "timeout 5 bash -c {}",
+                             "busybox sh -c {}",
+                             "'sh' -c {}",
+                             "\"/bin/bash\" -ec {}",
+                             "s'h' -c {}",
+                             "\\sh -c {}",
+                             "$SHELL -c {}",
+                             "\"$SHELL\" -c {}",
+                             "$(command -v sh) -c {}",
+                             "sh -c \"$(printf %s {})\"",
+                             "sh -c \"`printf %s {}`\"",
+                             "sh -c $(echo {})",
+                             "eval \"$(printf %s {})\"",
+                             "x=$(sh -c {})"}) {
+    INFO(bypass);
+    CHECK_FALSE(ok(bypass));
+  }
+  for (const char* fine : {"sh -c 'echo \"$1\"' sh {}", "sh -c 'echo \"$1\"' -- {}", "bash -o pipefail -c 'x' sh {}",
+                           "sh script.sh {}", "sh -e {}", "grep -c sh {}", "printf %s \"$(basename {})\"",
+                           "echo \"$HOME\" {}", "$SHELL script {}", "sh -c 'echo \"$1\"' sh \"$(basename {})\""}) {
+    INFO(fine);
+    CHECK(ok(fine));
+  }
   auto refused = check_shell_template({"echo", "'{1/}'"});
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().find("{1/} stands inside single quotes") != std::string::npos);

@@ -436,6 +436,16 @@ SHELL_TEMPLATES = [
     ("echo hi # {}", "refuse", None),
     ("x={}; printf %s \"$x\"", None, lambda v: v),
     ("test -n {} && printf %s {} | cat", None, lambda v: v),
+    # The script of sh -c past options, wrappers with arguments, quotes and substitutions.
+    ("sh -c -- {}", "refuse", None),
+    ("sh +e -c {}", "refuse", None),
+    ("sh -o errexit -c {}", "refuse", None),
+    ("env -u HOME sh -c {}", "refuse", None),
+    ("nice -n 5 sh -c {}", "refuse", None),
+    ("'sh' -c {}", "refuse", None),
+    ('sh -c "$(printf %s {})"', "refuse", None),
+    ('eval "$(printf %s {})"', "refuse", None),
+    ("sh -c 'echo \"$1\"' -- {}", None, lambda v: v + "\n"),
 ]
 
 HOSTILE_INPUTS = ["'; touch PWNED; '", "$(touch PWNED)", "`touch PWNED`", '"; touch PWNED; "',
@@ -444,7 +454,7 @@ HOSTILE_INPUTS = ["'; touch PWNED; '", "$(touch PWNED)", "`touch PWNED`", '"; to
 
 class ShellTemplateTest(unittest.TestCase):
     def test_no_quoting_context_lets_an_input_run_code(self):
-        self.assertEqual(len(SHELL_TEMPLATES), 28)
+        self.assertEqual(len(SHELL_TEMPLATES), 37)
         for template, verdict, expect in SHELL_TEMPLATES:
             with self.subTest(template=template):
                 cwd = tempfile.mkdtemp(prefix="netlab-pool-shell-")

@@ -62,7 +62,8 @@ bool rereads(const std::vector<std::string>& words) {
     auto slash = word.rfind('/');
     std::string_view name =
         slash == std::string::npos ? std::string_view(word) : std::string_view(word).substr(slash + 1);
-    for (std::string_view shell : {"eval", "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash"}) {
+    for (std::string_view shell :
+         {"eval", "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "posh", "lksh", "ksh93", "rbash"}) {
       if (name == shell) {
         return true;
       }
