@@ -218,6 +218,7 @@ class InstalledBashTest(unittest.TestCase):
         self.addCleanup(self.shell.close)
         self.shell.type(f"source {BASH_COMPLETION}; PS1='READY$ '; clear", "Enter")
         self.shell.wait_for(lambda s: s.strip().endswith("READY$"), "the prompt")
+        self.rounds = 0
 
     def complete(self, line, tabs=1, expect=None):
         """Types `line`, Tab(s) and a `%` marker, and returns the screen once the marker shows.
@@ -225,8 +226,13 @@ class InstalledBashTest(unittest.TestCase):
         readline handles keys in order, so when `%` is on screen the completion is done, and the
         marker shows whether it ended the word with a space (`bin %`) or not (`sub/%`).
         """
-        self.shell.type("C-u", "clear", "Enter")
-        self.shell.wait_for(lambda s: s.strip() == "READY$", "a clear screen")
+        # A marker of this round: the screen of the round before (or of setUp) also reads as a
+        # bare prompt, and keys typed before bash is back in readline are echoed by the terminal
+        # out of place (seen under load: "select-server --moREADY$ ...").
+        self.rounds += 1
+        marker = f"CLEARED{self.rounds}"
+        self.shell.type("C-u", f"clear; echo {marker}", "Enter")
+        self.shell.wait_for(lambda s: s.strip() == f"{marker}\nREADY$", "a clear screen and a new prompt")
         self.shell.type("-l", line)
         for _ in range(tabs):
             self.shell.type("Tab")
