@@ -26,7 +26,7 @@ std::map<const CLI::App*, clidoc::Hint>& dash_hints() {
 }
 
 clidoc::Hint hint_for_metavariable(const std::string& word) {
-  if (word == "FILE" || word == "KEY" || word == "PATH" || word == "LOCAL") {
+  if (word == "FILE" || word == "PATH" || word == "LOCAL") {
     return clidoc::Hint::file;
   }
   if (word == "DIR") {
@@ -41,7 +41,21 @@ clidoc::Hint hint_for_metavariable(const std::string& word) {
   if (word == "REMOTE") {
     return clidoc::Hint::remote;
   }
+  if (word == "VAR" || word == "KEY") {
+    return clidoc::Hint::variable;
+  }
   return clidoc::Hint::none;
+}
+
+// A positional with nothing better to offer completes files, as a shell does for a command
+// without a script (pack's VALUEs are FILEs with --frame), except an address: a file name there
+// is refused, so nothing is offered.
+clidoc::Hint positional_hint(const std::string& name) {
+  if (name == "ADDR") {
+    return clidoc::Hint::none;
+  }
+  auto hint = hint_for_metavariable(name);
+  return hint == clidoc::Hint::none ? clidoc::Hint::file : hint;
 }
 
 std::vector<std::string> parse_choices(const std::string& type) {
@@ -112,7 +126,7 @@ void describe_options(const CLI::App& app, std::vector<clidoc::OptionSpec>& opti
       }
       spec.names.clear();
       spec.value_name = option->get_name();
-      spec.hint = spec.choices.empty() ? hint_for_metavariable(spec.value_name) : clidoc::Hint::choices;
+      spec.hint = spec.choices.empty() ? positional_hint(spec.value_name) : clidoc::Hint::choices;
       spec.value_hints.clear();
     }
     if (auto found = option_hints().find(option); found != option_hints().end()) {

@@ -69,6 +69,7 @@ _netlab_complete_hint() {
     dir) _netlab_files -d ;;
     host) _netlab_hosts ;;
     command) _netlab_command_line "$2" ;;
+    var) COMPREPLY=($(compgen -e -- "$cur")) ;;
     w:*) local list=${1#w:}; COMPREPLY=($(compgen -W "${list//,/ }" -- "$cur")) ;;
     *) COMPREPLY=() ;;
   esac
@@ -122,62 +123,62 @@ _netlab() {
     echo-server)
       opts='-h --help --upper --max-conns --allow-from --deny-from --max-conns-per-ip --idle-timeout --port-file --workers --tls --tls-cert --tls-key --tls-self-signed --tls-handshake-timeout'
       vals=( [--max-conns]='none' [--allow-from]='none' [--deny-from]='none' [--max-conns-per-ip]='none' [--idle-timeout]='none' [--port-file]='file' [--workers]='none' [--tls-cert]='file' [--tls-key]='file' [--tls-handshake-timeout]='none')
-      pos=('file')
+      pos=('none')
       rest=0
       dashes=none
       ;;
     echo-client)
       opts='-h --help -m --message --timeout --raw --tls --tls-ca --sni --alpn --tls-insecure --tls-show'
       vals=( [-m]='none' [--message]='none' [--timeout]='none' [--tls-ca]='file' [--sni]='none' [--alpn]='none')
-      pos=('file')
+      pos=('none')
       rest=0
       dashes=none
       ;;
     exec-server)
       opts='-h --help --token-file --shell --allow --allow-env --timeout --kill-grace --max-output --max-body --max-running --max-conns --allow-from --deny-from --max-conns-per-ip --idle-timeout --auth-timeout --max-unauthenticated --protocol --tls --tls-cert --tls-key --tls-client-ca --tls-handshake-timeout --insecure --port-file'
-      vals=( [--token-file]='file' [--allow]='none' [--allow-env]='file' [--timeout]='none' [--kill-grace]='none' [--max-output]='none' [--max-body]='none' [--max-running]='none' [--max-conns]='none' [--allow-from]='none' [--deny-from]='none' [--max-conns-per-ip]='none' [--idle-timeout]='none' [--auth-timeout]='none' [--max-unauthenticated]='none' [--protocol]='w:framed,legacy' [--tls-cert]='file' [--tls-key]='file' [--tls-client-ca]='file' [--tls-handshake-timeout]='none' [--port-file]='file')
-      pos=('file')
+      vals=( [--token-file]='file' [--allow]='none' [--allow-env]='var' [--timeout]='none' [--kill-grace]='none' [--max-output]='none' [--max-body]='none' [--max-running]='none' [--max-conns]='none' [--allow-from]='none' [--deny-from]='none' [--max-conns-per-ip]='none' [--idle-timeout]='none' [--auth-timeout]='none' [--max-unauthenticated]='none' [--protocol]='w:framed,legacy' [--tls-cert]='file' [--tls-key]='file' [--tls-client-ca]='file' [--tls-handshake-timeout]='none' [--port-file]='file')
+      pos=('none')
       rest=0
       dashes=none
       ;;
     exec-client)
       opts='-h --help --token-file --shell --timeout --json --no-stdin --tls --tls-ca --tls-cert --tls-key --sni'
       vals=( [--token-file]='file' [--timeout]='none' [--tls-ca]='file' [--tls-cert]='file' [--tls-key]='file' [--sni]='none')
-      pos=('file' 'remote')
+      pos=('none' 'remote')
       rest=1
       dashes=remote
       ;;
     udp-echo)
       opts='-h --help --client --upper --port-file --allow-from --deny-from --timeout --retries'
       vals=( [--port-file]='file' [--allow-from]='none' [--deny-from]='none' [--timeout]='none' [--retries]='none')
-      pos=('file')
+      pos=('none')
       rest=0
       dashes=none
       ;;
     select-server)
       opts='-h --help --model --upper --max-conns --allow-from --deny-from --max-conns-per-ip --idle-timeout --port-file --stats'
       vals=( [--model]='w:blocking,threads,nonblocking,select,poll,epoll,uv' [--max-conns]='none' [--allow-from]='none' [--deny-from]='none' [--max-conns-per-ip]='none' [--idle-timeout]='none' [--port-file]='file')
-      pos=('file')
+      pos=('none')
       rest=0
       dashes=none
       ;;
     bench)
       opts='-h --help --mode -c --conns -s --size -d --duration --rate --threads --messages --timeout --json --tls --tls-ca --sni --alpn --tls-insecure'
       vals=( [--mode]='w:rr,stream,connect,handshake' [-c]='none' [--conns]='none' [-s]='none' [--size]='none' [-d]='none' [--duration]='none' [--rate]='none' [--threads]='none' [--messages]='none' [--timeout]='none' [--tls-ca]='file' [--sni]='none' [--alpn]='none')
-      pos=('w:tcp,udp' 'file')
+      pos=('w:tcp,udp' 'none')
       rest=0
       dashes=none
       ;;
     probe)
       opts='-h --help --timeout --wait --json --tls --tls-ca --sni --alpn --tls-insecure --min-days --port-file'
       vals=( [--timeout]='none' [--wait]='none' [--tls-ca]='file' [--sni]='none' [--alpn]='none' [--min-days]='none' [--port-file]='file')
-      pos=('file')
+      pos=('none')
       rest=1
       dashes=none
       ;;
     pool-run)
       opts='-h --help -j --jobs -k --keep-order --tag --timeout --retries --halt --joblog --json --progress --no-progress --shell --dry-run -0 --null --ssh --ssh-hosts-file -i --identity --ssh-identity --known-hosts --accept-new --no-agent --passphrase-env --password-env --password-file -l --user -p --port -F --config --connect-timeout'
-      vals=( [-j]='none' [--jobs]='none' [--timeout]='none' [--retries]='none' [--halt]='none' [--joblog]='file' [--ssh]='host' [--ssh-hosts-file]='file' [-i]='file' [--identity]='file' [--ssh-identity]='file' [--known-hosts]='file' [--passphrase-env]='none' [--password-env]='none' [--password-file]='file' [-l]='none' [--user]='none' [-p]='none' [--port]='none' [-F]='file' [--config]='file' [--connect-timeout]='none')
+      vals=( [-j]='none' [--jobs]='none' [--timeout]='none' [--retries]='none' [--halt]='none' [--joblog]='file' [--ssh]='host' [--ssh-hosts-file]='file' [-i]='file' [--identity]='file' [--ssh-identity]='file' [--known-hosts]='file' [--passphrase-env]='var' [--password-env]='var' [--password-file]='file' [-l]='none' [--user]='none' [-p]='none' [--port]='none' [-F]='file' [--config]='file' [--connect-timeout]='none')
       pos=('command')
       rest=0
       dashes=command
@@ -198,7 +199,7 @@ _netlab() {
       ;;
     ssh-exec)
       opts='-h --help --hosts-file -i --identity --ssh-identity --known-hosts --accept-new --no-agent --passphrase-env --password-env --password-file -l --user -p --port -F --config --connect-timeout --timeout -j --jobs --tag --json --joblog -t --tty -n --no-stdin --put --get -r --recursive --preserve --follow-links --no-progress'
-      vals=( [--hosts-file]='file' [-i]='file' [--identity]='file' [--ssh-identity]='file' [--known-hosts]='file' [--passphrase-env]='none' [--password-env]='none' [--password-file]='file' [-l]='none' [--user]='none' [-p]='none' [--port]='none' [-F]='file' [--config]='file' [--connect-timeout]='none' [--timeout]='none' [-j]='none' [--jobs]='none' [--joblog]='file' [--put]='file|remote' [--get]='remote|file')
+      vals=( [--hosts-file]='file' [-i]='file' [--identity]='file' [--ssh-identity]='file' [--known-hosts]='file' [--passphrase-env]='var' [--password-env]='var' [--password-file]='file' [-l]='none' [--user]='none' [-p]='none' [--port]='none' [-F]='file' [--config]='file' [--connect-timeout]='none' [--timeout]='none' [-j]='none' [--jobs]='none' [--joblog]='file' [--put]='file|remote' [--get]='remote|file')
       pos=('host')
       rest=0
       dashes=remote

@@ -62,7 +62,7 @@ function __netlab_spec --argument-names name
             echo val --tls-cert 'file'
             echo val --tls-key 'file'
             echo val --tls-handshake-timeout 'none'
-            echo pos 'file'
+            echo pos 'none'
             echo rest 0
             echo dashes none
         case echo-client
@@ -72,13 +72,13 @@ function __netlab_spec --argument-names name
             echo val --tls-ca 'file'
             echo val --sni 'none'
             echo val --alpn 'none'
-            echo pos 'file'
+            echo pos 'none'
             echo rest 0
             echo dashes none
         case exec-server
             echo val --token-file 'file'
             echo val --allow 'none'
-            echo val --allow-env 'file'
+            echo val --allow-env 'var'
             echo val --timeout 'none'
             echo val --kill-grace 'none'
             echo val --max-output 'none'
@@ -97,7 +97,7 @@ function __netlab_spec --argument-names name
             echo val --tls-client-ca 'file'
             echo val --tls-handshake-timeout 'none'
             echo val --port-file 'file'
-            echo pos 'file'
+            echo pos 'none'
             echo rest 0
             echo dashes none
         case exec-client
@@ -107,7 +107,7 @@ function __netlab_spec --argument-names name
             echo val --tls-cert 'file'
             echo val --tls-key 'file'
             echo val --sni 'none'
-            echo pos 'file'
+            echo pos 'none'
             echo pos 'remote'
             echo rest 1
             echo dashes remote
@@ -117,7 +117,7 @@ function __netlab_spec --argument-names name
             echo val --deny-from 'none'
             echo val --timeout 'none'
             echo val --retries 'none'
-            echo pos 'file'
+            echo pos 'none'
             echo rest 0
             echo dashes none
         case select-server
@@ -128,7 +128,7 @@ function __netlab_spec --argument-names name
             echo val --max-conns-per-ip 'none'
             echo val --idle-timeout 'none'
             echo val --port-file 'file'
-            echo pos 'file'
+            echo pos 'none'
             echo rest 0
             echo dashes none
         case bench
@@ -147,7 +147,7 @@ function __netlab_spec --argument-names name
             echo val --sni 'none'
             echo val --alpn 'none'
             echo pos 'w:tcp,udp'
-            echo pos 'file'
+            echo pos 'none'
             echo rest 0
             echo dashes none
         case probe
@@ -158,7 +158,7 @@ function __netlab_spec --argument-names name
             echo val --alpn 'none'
             echo val --min-days 'none'
             echo val --port-file 'file'
-            echo pos 'file'
+            echo pos 'none'
             echo rest 1
             echo dashes none
         case pool-run
@@ -174,8 +174,8 @@ function __netlab_spec --argument-names name
             echo val --identity 'file'
             echo val --ssh-identity 'file'
             echo val --known-hosts 'file'
-            echo val --passphrase-env 'none'
-            echo val --password-env 'none'
+            echo val --passphrase-env 'var'
+            echo val --password-env 'var'
             echo val --password-file 'file'
             echo val -l 'none'
             echo val --user 'none'
@@ -208,8 +208,8 @@ function __netlab_spec --argument-names name
             echo val --identity 'file'
             echo val --ssh-identity 'file'
             echo val --known-hosts 'file'
-            echo val --passphrase-env 'none'
-            echo val --password-env 'none'
+            echo val --passphrase-env 'var'
+            echo val --password-env 'var'
             echo val --password-file 'file'
             echo val -l 'none'
             echo val --user 'none'
@@ -243,6 +243,8 @@ function __netlab_complete_hint --argument-names hint index
             __fish_complete_directories $cur
         case host
             __netlab_hosts
+        case var
+            set -xn
         case command
             set -l tokens (commandline -opc)
             __fish_complete_subcommand --commandline $tokens[$index..-1] $cur
@@ -376,7 +378,7 @@ complete -c netlab -n '__netlab_using exec-server' -s h -l help -d 'Print this h
 complete -c netlab -n '__netlab_using exec-server' -l token-file -r -F -d 'require the HMAC challenge with the token in FILE (mode 600, at least 16 bytes). Without it, the environment variable NETLAB_TOKEN, if set, holds the token itself (not a file name)'
 complete -c netlab -n '__netlab_using exec-server' -l shell -d 'also accept shell command lines (run by /bin/sh -c), not just argv'
 complete -c netlab -n '__netlab_using exec-server' -l allow -r -f -d 'only run this program as argv[0] (exact match; repeatable); it is found in PATH once, at start-up, and that file is what runs'
-complete -c netlab -n '__netlab_using exec-server' -l allow-env -r -F -d 'let requests set environment variable KEY (repeatable). With --allow, only such keys may be set; without, any key but PATH, LD_*, BASH_ENV, ENV and the others docs/security.md lists (all with --shell)'
+complete -c netlab -n '__netlab_using exec-server' -l allow-env -r -f -a '(set -xn)' -d 'let requests set environment variable KEY (repeatable). With --allow, only such keys may be set; without, any key but PATH, LD_*, BASH_ENV, ENV and the others docs/security.md lists (all with --shell)'
 complete -c netlab -n '__netlab_using exec-server' -l timeout -r -f -d 'kill a command after SECONDS (TERM, then KILL after --kill-grace); the most a request may ask for (0: no limit)'
 complete -c netlab -n '__netlab_using exec-server' -l kill-grace -r -f -d 'time between SIGTERM and SIGKILL on timeout'
 complete -c netlab -n '__netlab_using exec-server' -l max-output -r -f -d 'kill a command once its stdout+stderr pass BYTES; the exit frame says truncated'
@@ -478,8 +480,8 @@ complete -c netlab -n '__netlab_using pool-run' -s i -l identity -l ssh-identity
 complete -c netlab -n '__netlab_using pool-run' -l known-hosts -r -F -d 'known_hosts file to check host keys against (default ~/.ssh/known_hosts)'
 complete -c netlab -n '__netlab_using pool-run' -l accept-new -d 'add unknown hosts\' keys to the known_hosts file (a changed key is still refused)'
 complete -c netlab -n '__netlab_using pool-run' -l no-agent -d 'do not ask ssh-agent (SSH_AUTH_SOCK) for keys'
-complete -c netlab -n '__netlab_using pool-run' -l passphrase-env -r -f -d 'decrypt encrypted keys with the passphrase in $VAR (then removed from our environment)'
-complete -c netlab -n '__netlab_using pool-run' -l password-env -r -f -d 'password authentication with the password in $VAR (then removed from our environment)'
+complete -c netlab -n '__netlab_using pool-run' -l passphrase-env -r -f -a '(set -xn)' -d 'decrypt encrypted keys with the passphrase in $VAR (then removed from our environment)'
+complete -c netlab -n '__netlab_using pool-run' -l password-env -r -f -a '(set -xn)' -d 'password authentication with the password in $VAR (then removed from our environment)'
 complete -c netlab -n '__netlab_using pool-run' -l password-file -r -F -d 'password authentication with the first line of FILE (refused unless only its owner may read it)'
 complete -c netlab -n '__netlab_using pool-run' -s l -l user -r -f -d 'log in as USER where the host does not say user@'
 complete -c netlab -n '__netlab_using pool-run' -s p -l port -r -f -d 'connect to PORT where the host does not say :port'
@@ -514,8 +516,8 @@ complete -c netlab -n '__netlab_using ssh-exec' -s i -l identity -l ssh-identity
 complete -c netlab -n '__netlab_using ssh-exec' -l known-hosts -r -F -d 'known_hosts file to check host keys against (default ~/.ssh/known_hosts)'
 complete -c netlab -n '__netlab_using ssh-exec' -l accept-new -d 'add unknown hosts\' keys to the known_hosts file (a changed key is still refused)'
 complete -c netlab -n '__netlab_using ssh-exec' -l no-agent -d 'do not ask ssh-agent (SSH_AUTH_SOCK) for keys'
-complete -c netlab -n '__netlab_using ssh-exec' -l passphrase-env -r -f -d 'decrypt encrypted keys with the passphrase in $VAR (then removed from our environment)'
-complete -c netlab -n '__netlab_using ssh-exec' -l password-env -r -f -d 'password authentication with the password in $VAR (then removed from our environment)'
+complete -c netlab -n '__netlab_using ssh-exec' -l passphrase-env -r -f -a '(set -xn)' -d 'decrypt encrypted keys with the passphrase in $VAR (then removed from our environment)'
+complete -c netlab -n '__netlab_using ssh-exec' -l password-env -r -f -a '(set -xn)' -d 'password authentication with the password in $VAR (then removed from our environment)'
 complete -c netlab -n '__netlab_using ssh-exec' -l password-file -r -F -d 'password authentication with the first line of FILE (refused unless only its owner may read it)'
 complete -c netlab -n '__netlab_using ssh-exec' -s l -l user -r -f -d 'log in as USER where the host does not say user@'
 complete -c netlab -n '__netlab_using ssh-exec' -s p -l port -r -f -d 'connect to PORT where the host does not say :port'

@@ -44,9 +44,8 @@ std::string command_arm(const CommandSpec& command) {
   std::string positionals;
   bool rest = false;
   for (const auto& positional : command.positionals) {
-    // A positional with nothing better to offer completes files, as bash does with no script.
-    Hint hint = positional.hint == Hint::none ? Hint::file : positional.hint;
-    positionals += (positionals.empty() ? "" : " ") + fmt::format("'{}'", hint_word(hint, positional.choices));
+    positionals +=
+        (positionals.empty() ? "" : " ") + fmt::format("'{}'", hint_word(positional.hint, positional.choices));
     rest = positional.repeatable;
   }
   return fmt::format("    {})\n      opts='{}'\n      vals=({})\n      pos=({})\n      rest={}\n"
@@ -139,6 +138,7 @@ _{0}_complete_hint() {{
     dir) _{0}_files -d ;;
     host) _{0}_hosts ;;
     command) _{0}_command_line "$2" ;;
+    var) COMPREPLY=($(compgen -e -- "$cur")) ;;
     w:*) local list=${{1#w:}}; COMPREPLY=($(compgen -W "${{list//,/ }}" -- "$cur")) ;;
     *) COMPREPLY=() ;;
   esac

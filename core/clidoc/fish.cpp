@@ -53,6 +53,9 @@ std::string option_line(const std::string& program, const std::string& condition
       case Hint::command:
         flags += " -f -a '(__fish_complete_command)'";
         break;
+      case Hint::variable:
+        flags += " -f -a '(set -xn)'";
+        break;
       case Hint::none:
       case Hint::remote:
         flags += " -f";
@@ -86,8 +89,7 @@ std::string spec_arm(const CommandSpec& command) {
   }
   bool rest = false;
   for (const auto& positional : command.positionals) {
-    Hint hint = positional.hint == Hint::none ? Hint::file : positional.hint;
-    lines += fmt::format("            echo pos {}\n", quote(hint_word(hint, positional.choices)));
+    lines += fmt::format("            echo pos {}\n", quote(hint_word(positional.hint, positional.choices)));
     rest = positional.repeatable;
   }
   lines += fmt::format("            echo rest {}\n            echo dashes {}\n", rest ? 1 : 0,
@@ -170,6 +172,8 @@ function __{0}_complete_hint --argument-names hint index
             __fish_complete_directories $cur
         case host
             __{0}_hosts
+        case var
+            set -xn
         case command
             set -l tokens (commandline -opc)
             __fish_complete_subcommand --commandline $tokens[$index..-1] $cur

@@ -18,13 +18,15 @@ enum class Hint {
   host,      // an SSH host: ~/.ssh/config, known_hosts and --hosts-file names
   command,   // a local command line: a program from PATH, then that program's arguments
   remote,    // text for another machine (a remote command or path): nothing local to offer
+  variable,  // the name of an environment variable: the exported names
 };
 
 struct OptionSpec {
   using Hint = clidoc::Hint;
   std::vector<std::string> names; // "-m", "--message"; empty for a positional
   std::string value_name;         // "FILE", "N", "LOCAL REMOTE"; empty for a flag
-  Hint hint = Hint::none;         // for the first (or only) value
+  // For the first (or only) value. A positional's is already decided: `none` offers nothing.
+  Hint hint = Hint::none;
   // For an option that takes several values at once (`--put LOCAL REMOTE`): one hint per value,
   // in order. Empty for the usual single value, where `hint` says it.
   std::vector<Hint> value_hints;
@@ -69,7 +71,7 @@ struct ProgramSpec {
 };
 
 // A hint as the bash and fish completion engines spell it in their tables: file, dir, host,
-// command, remote, none, or `w:a,b,c` for choices.
+// command, remote, var, none, or `w:a,b,c` for choices.
 inline std::string hint_word(Hint hint, const std::vector<std::string>& choices) {
   switch (hint) {
   case Hint::file:
@@ -82,6 +84,8 @@ inline std::string hint_word(Hint hint, const std::vector<std::string>& choices)
     return "command";
   case Hint::remote:
     return "remote";
+  case Hint::variable:
+    return "var";
   case Hint::choices: {
     std::string list;
     for (const auto& choice : choices) {

@@ -43,6 +43,8 @@ std::string action(Hint hint, const std::vector<std::string>& choices) {
     return "_ssh_hosts";
   case Hint::command:
     return "_normal";
+  case Hint::variable:
+    return "_parameters -g \"*export*\"";
   case Hint::choices: {
     std::string list;
     for (const auto& choice : choices) {
@@ -118,7 +120,7 @@ std::string zsh_completion(const ProgramSpec& program) {
     std::size_t index = 0;
     for (const auto& p : command.positionals) {
       ++index;
-      Hint hint = p.hint == Hint::none ? Hint::file : p.hint;
+      Hint hint = p.hint;
       auto what = describe(p.value_name.empty() ? std::string("arg") : p.value_name);
       std::string spec;
       if (hint == Hint::command) {

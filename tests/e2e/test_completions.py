@@ -60,7 +60,7 @@ class GeneratedFilesTest(unittest.TestCase):
 
 
 class ShellsTest(unittest.TestCase):
-    def bash_complete(self, *words):
+    def bash_complete(self, *words, cwd=None, env=None):
         line = " ".join(words)
         script = f"""
             source /usr/share/bash-completion/bash_completion 2>/dev/null || true
@@ -72,7 +72,8 @@ class ShellsTest(unittest.TestCase):
             _netlab
             printf '%s\\n' "${{COMPREPLY[@]}}"
         """
-        out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=ENV, timeout=30)
+        out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env or ENV, timeout=30,
+                             cwd=cwd)
         return sorted(filter(None, out.stdout.split("\n")))
 
     def test_bash(self):
@@ -82,6 +83,22 @@ class ShellsTest(unittest.TestCase):
             self.assertEqual(self.bash_complete("netlab", "select-server", "--model", ""),
                              sorted(["blocking", "threads", "nonblocking", "select", "poll", "epoll", "uv"]))
         self.assertEqual(self.bash_complete("netlab", "completions", ""), ["bash", "fish", "zsh"])
+
+    def test_bash_offers_nothing_the_command_rejects(self):
+        """An address is not a file (`echo-client README.md` is refused), and an environment
+        variable's name is not one either: those values complete as what they are."""
+        with tempfile.TemporaryDirectory() as work:
+            open(os.path.join(work, "notes.txt"), "w").close()
+            for words in [("netlab", "echo-client", ""), ("netlab", "echo-server", "--upper", ""),
+                          ("netlab", "bench", "tcp", ""), ("netlab", "exec-client", ""), ("netlab", "probe", "")]:
+                self.assertEqual(self.bash_complete(*words, cwd=work), [], words)
+            env = dict(ENV, NETLAB_TEST_SECRET_1="x")
+            for words in [("netlab", "exec-server", "--allow-env", "NETLAB_TEST_S"),
+                          ("netlab", "ssh-exec", "--passphrase-env", "NETLAB_TEST_S"),
+                          ("netlab", "pool-run", "--password-env", "NETLAB_TEST_S")]:
+                self.assertEqual(self.bash_complete(*words, cwd=work, env=env), ["NETLAB_TEST_SECRET_1"], words)
+            # Where a file is meant, files still come.
+            self.assertEqual(self.bash_complete("netlab", "unpack", "<I", "no", cwd=work), ["notes.txt"])
 
     def fish_complete(self, line):
         script = f"source {os.path.join(SOURCE_DIR, 'completions', 'netlab.fish')}; complete -C {line!r}"
@@ -95,7 +112,7 @@ class ShellsTest(unittest.TestCase):
                              sorted(["blocking", "threads", "nonblocking", "select", "poll", "epoll", "uv"]))
         self.assertIn("--port-file", self.fish_complete("netlab echo-server --po"))
 
-    def zsh_complete(self, line, cwd=None):
+    def zsh_complete(self, line, cwd=None, env=None):
         """Types `line` and two TABs into an interactive zsh on a pty and returns what it showed."""
         with tempfile.TemporaryDirectory() as fpath:
             shutil.copy(os.path.join(SOURCE_DIR, "completions", "_netlab"), fpath)
@@ -114,8 +131,8 @@ class ShellsTest(unittest.TestCase):
                 print -r -- "$out"
                 zpty -d z
             """
-            out = subprocess.run(["zsh", "-f", "-c", driver], capture_output=True, text=True, env=ENV, timeout=60,
-                                 cwd=cwd)
+            out = subprocess.run(["zsh", "-f", "-c", driver], capture_output=True, text=True, env=env or ENV,
+                                 timeout=60, cwd=cwd)
             return re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", out.stdout)
 
     def test_zsh(self):
@@ -126,6 +143,15 @@ class ShellsTest(unittest.TestCase):
             shown = self.zsh_complete("netlab select-server --model ")
             for model in ["blocking", "threads", "nonblocking", "select", "poll", "epoll", "uv"]:
                 self.assertIn(model, shown)
+
+    def test_zsh_offers_no_files_for_an_address(self):
+        with tempfile.TemporaryDirectory() as work:
+            open(os.path.join(work, "unique-local-file.bin"), "w").close()
+            self.assertNotIn("unique-local-file.bin", self.zsh_complete("netlab echo-client ", cwd=work))
+            self.assertIn("unique-local-file.bin", self.zsh_complete("netlab unpack I ", cwd=work))
+            shown = self.zsh_complete("netlab exec-server --allow-env NETLAB_TEST_S", cwd=work,
+                                      env=dict(ENV, NETLAB_TEST_SECRET_1="x"))
+            self.assertIn("--allow-env NETLAB_TEST_SECRET_1", re.sub(r"[\x00-\x08\x0b-\x1f]", "", shown))
 
     def test_zsh_transfer_paths(self):
         """--put LOCAL REMOTE: LOCAL completes as a file in zsh too."""
@@ -291,8 +317,8 @@ class FishFilesTest(unittest.TestCase):
 
     def complete(self, line):
         script = f"source {os.path.join(SOURCE_DIR, 'completions', 'netlab.fish')}; complete -C {line!r}"
-        out = subprocess.run(["fish", "--no-config", "-c", script], capture_output=True, text=True, env=ENV,
-                             cwd=self.work, timeout=30)
+        out = subprocess.run(["fish", "--no-config", "-c", script], capture_output=True, text=True,
+                             env=dict(ENV, NETLAB_TEST_SECRET_1="x"), cwd=self.work, timeout=30)
         return sorted(l.split("\t")[0] for l in out.stdout.splitlines() if l)
 
     def test_file_arguments(self):
@@ -305,6 +331,12 @@ class FishFilesTest(unittest.TestCase):
     def test_command_after_dashes(self):
         self.assertIn("gzip", self.complete("netlab pool-run -- gzi"))
         self.assertEqual(self.complete("netlab pool-run -- gzip -9 fi"), ["file one.bin"])
+
+    def test_no_files_for_addresses_and_variables(self):
+        for line in ["netlab echo-client ", "netlab bench tcp ", "netlab echo-server --upper ", "netlab probe "]:
+            self.assertEqual(self.complete(line), [], line)
+        self.assertEqual(self.complete("netlab exec-server --allow-env NETLAB_TEST_S"), ["NETLAB_TEST_SECRET_1"])
+        self.assertEqual(self.complete("netlab ssh-exec --passphrase-env NETLAB_TEST_S"), ["NETLAB_TEST_SECRET_1"])
 
     def test_filled_positional_is_not_offered_again(self):
         self.assertEqual(self.complete("netlab bench "), ["tcp", "udp"])
