@@ -5,7 +5,9 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
+#include <random>
 
 namespace netlab::udp {
 namespace {
@@ -97,39 +99,72 @@ std::vector<IpBytes> local_addresses() {
 
 namespace {
 
-std::string source_key(const sockaddr* from) {
+// A 64-bit digest of a sender (address and port) and a payload, never 0 (the empty slot).
+std::uint64_t answer_digest(const sockaddr* from, std::string_view data) {
   auto ip = ip_bytes(from);
-  std::string key(reinterpret_cast<const char*>(ip.data()), ip.size());
-  auto port = port_of(from);
-  key.push_back(static_cast<char>(port >> 8));
-  key.push_back(static_cast<char>(port & 0xff));
-  return key;
+  std::string_view address(reinterpret_cast<const char*>(ip.data()), ip.size());
+  auto source = std::hash<std::string_view>{}(address) ^ (std::uint64_t{port_of(from)} << 48);
+  auto digest = std::hash<std::string_view>{}(data) ^ (source * 0x9e3779b97f4a7c15ULL);
+  return digest == 0 ? 1 : digest;
+}
+
+std::uint64_t random_odd() {
+  std::random_device device;
+  return ((std::uint64_t{device()} << 32) ^ device()) | 1U;
 }
 
 } // namespace
 
+EchoLoopBreaker::EchoLoopBreaker() : m_multiplier(random_odd()), m_current(k_slots), m_previous(k_slots) {}
+
+std::size_t EchoLoopBreaker::slot_of(std::uint64_t digest) const {
+  // Multiply-shift with a secret odd multiplier: distinct digests share a home slot by chance only.
+  static_assert((k_slots & (k_slots - 1)) == 0, "k_slots must be a power of two");
+  constexpr int k_shift = 64 - std::countr_zero(k_slots);
+  return static_cast<std::size_t>((digest * m_multiplier) >> k_shift);
+}
+
+bool EchoLoopBreaker::holds(const std::vector<std::uint64_t>& table, std::uint64_t digest) const {
+  for (auto slot = slot_of(digest);; slot = (slot + 1) & (k_slots - 1)) {
+    if (table[slot] == digest) {
+      return true;
+    }
+    if (table[slot] == 0) {
+      return false;
+    }
+  }
+}
+
 bool EchoLoopBreaker::should_drop(const sockaddr* from, std::string_view data) {
-  auto found = m_sources.find(source_key(from));
-  if (found == m_sources.end()) {
+  auto digest = answer_digest(from, data);
+  if (!holds(m_current, digest) && !holds(m_previous, digest)) {
     return false;
   }
-  auto& source = found->second;
-  if (std::hash<std::string_view>{}(data) != source.last_reply) {
-    source.bounces = 0;
+  if (++m_repeats < k_bounces) {
     return false;
   }
-  if (++source.bounces < k_bounces) {
-    return false;
-  }
-  source.bounces = 0;
+  m_repeats = 0;
   return true;
 }
 
 void EchoLoopBreaker::answered(const sockaddr* from, std::string_view reply) {
-  if (m_sources.size() >= k_sources) {
-    m_sources.clear(); // a crude bound; a loop re-learns its source within one bounce
+  if (m_added == k_generation) {
+    // The older generation goes; what was answered since it began is still remembered.
+    m_previous.swap(m_current);
+    std::fill(m_current.begin(), m_current.end(), 0);
+    m_added = 0;
   }
-  m_sources[source_key(from)].last_reply = std::hash<std::string_view>{}(reply);
+  auto digest = answer_digest(from, reply);
+  for (auto slot = slot_of(digest);; slot = (slot + 1) & (k_slots - 1)) {
+    if (m_current[slot] == digest) {
+      return;
+    }
+    if (m_current[slot] == 0) {
+      m_current[slot] = digest;
+      ++m_added;
+      return;
+    }
+  }
 }
 
 } // namespace netlab::udp

@@ -8,7 +8,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/loop/endpoint.hpp"
@@ -33,17 +32,27 @@ std::uint16_t port_of(const sockaddr* sa);
 std::optional<std::string_view> loop_refusal(const sockaddr* from, const loop::Endpoint& bound,
                                              const std::vector<IpBytes>& local);
 
-// Breaks echo loops between two echo services (two netlab servers, or one and an inetd echo or
-// chargen port), which one forged datagram starts and loop_refusal cannot see: each datagram comes
-// from the other server, not from this one. Such a peer sends back exactly what it was sent, at
-// once and forever; after `k_bounces` datagrams in a row from one source that equal our last
-// answer to it, one is dropped, which ends the loop (a bounce needs both sides to answer). A
-// client that sends one payload over and over loses one datagram in `k_bounces`, which UDP
-// clients retry anyway. Memory is bounded: at most `k_sources` sources are remembered.
+// Breaks echo loops between two echo services (two netlab servers, or one and an inetd echo
+// port), which forged datagrams start and loop_refusal cannot see: each datagram comes from the
+// other server, not from this one. Such a peer sends back exactly what it was sent, at once and
+// forever, and any number of datagrams can bounce between the two at the same time.
+//
+// So a datagram that repeats one of our recent answers to its sender is a repeat, and every
+// `k_bounces`-th repeat, whoever sent it, is dropped. Our last `k_generation` to
+// 2 * `k_generation` answers are remembered, each as a 64-bit digest of sender and content, in
+// two fixed-size generations (memory is fixed; the table is indexed with a per-process random
+// multiplier, so no sender can pick colliding entries). Every bounce of every loop is a repeat,
+// so N loops end after about N * k_bounces bounces; other traffic in between does not reset the
+// count, and to push a loop's answers out of memory a sender must make us answer `k_generation`
+// datagrams between two of its bounces. A client that sends one payload over and over loses
+// about one datagram in `k_bounces` repeats, which UDP clients retry anyway; one whose payloads
+// differ is never dropped.
 class EchoLoopBreaker {
 public:
   static constexpr std::uint32_t k_bounces = 1000;
-  static constexpr std::size_t k_sources = 4096;
+  static constexpr std::size_t k_generation = 32768;
+
+  EchoLoopBreaker();
 
   // Whether to drop `data` arriving from `from` (call before answering).
   bool should_drop(const sockaddr* from, std::string_view data);
@@ -51,11 +60,16 @@ public:
   void answered(const sockaddr* from, std::string_view reply);
 
 private:
-  struct Source {
-    std::size_t last_reply = 0;
-    std::uint32_t bounces = 0;
-  };
-  std::unordered_map<std::string, Source> m_sources;
+  // Open addressing at most half full; 0 marks an empty slot.
+  static constexpr std::size_t k_slots = 2 * k_generation;
+  std::size_t slot_of(std::uint64_t digest) const;
+  bool holds(const std::vector<std::uint64_t>& table, std::uint64_t digest) const;
+
+  std::uint64_t m_multiplier;
+  std::vector<std::uint64_t> m_current;
+  std::vector<std::uint64_t> m_previous;
+  std::size_t m_added = 0;
+  std::uint32_t m_repeats = 0;
 };
 
 // The addresses of this host's interfaces (getifaddrs), empty if they cannot be read.

@@ -4,7 +4,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "core/udp/loop_guard.hpp"
 
@@ -107,5 +109,88 @@ TEST_CASE("udp::EchoLoopBreaker: a client with new payloads (bench's sequence nu
     auto payload = std::to_string(i);
     REQUIRE_FALSE(breaker.should_drop(from, payload));
     breaker.answered(from, payload);
+  }
+}
+
+namespace {
+
+// Plays loops between this breaker and another echo service: every payload in `live` comes back
+// as soon as it is answered. Returns the bounces (datagrams received) until none is left, or
+// `limit` if some still bounce then. `between` runs before each bounce (other traffic).
+std::uint64_t bounces_until_all_end(udp::EchoLoopBreaker& breaker, const sockaddr* from, std::vector<std::string> live,
+                                    std::uint64_t limit, const std::function<void()>& between = {}) {
+  for (const auto& payload : live) {
+    breaker.answered(from, payload);
+  }
+  std::uint64_t bounces = 0;
+  while (!live.empty() && bounces < limit) {
+    for (std::size_t i = 0; i < live.size() && bounces < limit;) {
+      if (between) {
+        between();
+      }
+      ++bounces;
+      if (breaker.should_drop(from, live[i])) {
+        live.erase(live.begin() + static_cast<std::ptrdiff_t>(i));
+        continue;
+      }
+      breaker.answered(from, live[i]);
+      ++i;
+    }
+  }
+  return live.empty() ? bounces : limit;
+}
+
+sockaddr_in loopback_peer(std::uint16_t port) {
+  sockaddr_in peer{};
+  peer.sin_family = AF_INET;
+  peer.sin_port = htons(port);
+  peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return peer;
+}
+
+} // namespace
+
+TEST_CASE("udp::EchoLoopBreaker: several datagrams bouncing at once all stop, one per k_bounces") {
+  // Two forged datagrams with different payloads used to bounce forever: each came back while
+  // the other was our last answer, so no run of identical answers ever reached k_bounces.
+  auto count = GENERATE(2, 3, 600);
+  udp::EchoLoopBreaker breaker;
+  auto peer = loopback_peer(4002);
+  std::vector<std::string> live;
+  for (int i = 0; i < count; ++i) {
+    live.push_back("loop-" + std::to_string(i));
+  }
+  auto limit = static_cast<std::uint64_t>(count + 1) * udp::EchoLoopBreaker::k_bounces;
+  auto bounces = bounces_until_all_end(breaker, reinterpret_cast<const sockaddr*>(&peer), live, limit);
+  CHECK(bounces < limit);
+  CHECK(bounces >= static_cast<std::uint64_t>(count) * udp::EchoLoopBreaker::k_bounces);
+}
+
+TEST_CASE("udp::EchoLoopBreaker: other traffic between the bounces does not keep a loop alive") {
+  udp::EchoLoopBreaker breaker;
+  auto peer = loopback_peer(4003);
+  auto other = loopback_peer(4004);
+  int n = 0;
+  // 100 fresh datagrams from another sender answered between two bounces: far fewer than a
+  // generation, so the loop's answer is still remembered at each bounce.
+  auto traffic = [&] {
+    for (int i = 0; i < 100; ++i) {
+      auto payload = "fresh-" + std::to_string(n++);
+      REQUIRE_FALSE(breaker.should_drop(reinterpret_cast<const sockaddr*>(&other), payload));
+      breaker.answered(reinterpret_cast<const sockaddr*>(&other), payload);
+    }
+  };
+  auto limit = 3 * std::uint64_t{udp::EchoLoopBreaker::k_bounces};
+  CHECK(bounces_until_all_end(breaker, reinterpret_cast<const sockaddr*>(&peer), {"loop-a", "loop-b"}, limit, traffic) <
+        limit);
+}
+
+TEST_CASE("udp::EchoLoopBreaker: the same payload from another sender is not a repeat") {
+  udp::EchoLoopBreaker breaker;
+  auto a = loopback_peer(4005);
+  auto b = loopback_peer(4006);
+  breaker.answered(reinterpret_cast<const sockaddr*>(&a), "ping");
+  for (std::uint32_t i = 0; i < 3 * udp::EchoLoopBreaker::k_bounces; ++i) {
+    REQUIRE_FALSE(breaker.should_drop(reinterpret_cast<const sockaddr*>(&b), "ping"));
   }
 }

@@ -149,7 +149,7 @@ class UdpEchoLoopTest(unittest.TestCase):
 
     def test_two_echo_servers_do_not_bounce_forever(self):
         """One datagram forged from server B to server A would bounce between them for ever; after
-        EchoLoopBreaker::k_bounces identical answers one side drops it and the loop ends."""
+        EchoLoopBreaker::k_bounces repeats of its answers one side drops it and the loop ends."""
         with Server("udp-echo", "0") as a, Server("udp-echo", "0") as b:
             spoof(socket.AF_INET, "127.0.0.1", b.port, "127.0.0.1", a.port, b"ping-pong")
             # Observed fact, not time: both servers log that they broke a loop... at least one must.
@@ -172,6 +172,45 @@ class UdpEchoLoopTest(unittest.TestCase):
                     self.assertEqual(bystander.recvfrom(100)[0], b"marker")
             time.sleep(0.5)
             self.assertLess(cpu(a.proc.pid) + cpu(b.proc.pid) - before, 25, "still bouncing")
+
+
+class UdpEchoServiceLoopTest(unittest.TestCase):
+    """udp-echo facing another echo service (played here by the test, which echoes every answer
+    back): each of several datagrams in flight at once must stop bouncing after a bounded number
+    of bounces. Forging is not needed to play the other side, so this runs without root."""
+
+    def test_interleaved_loops_all_end(self):
+        with Server("udp-echo", "0") as server, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
+            peer.settimeout(30)
+            target = ("127.0.0.1", server.port)
+            # Two different payloads bounce at once (what two forged datagrams start between two
+            # echo services); a reply matching neither of our last answers kept the old breaker
+            # from ever counting to its limit.
+            live = {b"loop-a", b"loop-b"}
+            for payload in sorted(live):
+                peer.sendto(payload, target)
+            # After echoing X we send a marker; the server answers in order, so when the marker
+            # comes back without X just before it, the server dropped X and that loop is over.
+            marker, last, echoed_before_marker = 0, None, {}
+            bounces = 0
+            limit = 20 * 1000 * len(live)  # EchoLoopBreaker::k_bounces is 1000: generous
+            while live:
+                data, _ = peer.recvfrom(100)
+                if data.startswith(b"marker-"):
+                    payload = echoed_before_marker.pop(data)
+                    if last != payload:
+                        live.discard(payload)
+                elif data in live:
+                    bounces += 1
+                    self.assertLess(bounces, limit, f"still bouncing: {sorted(live)}")
+                    peer.sendto(data, target)
+                    marker += 1
+                    name = b"marker-%d" % marker
+                    echoed_before_marker[name] = data
+                    peer.sendto(name, target)
+                last = data
+            self.assertEqual(server.stop(), 0)
+            self.assertIn("keeps sending back our answers", server.stderr())
 
 
 class UdpEchoOptionsTest(unittest.TestCase):
