@@ -58,7 +58,8 @@ void add_habit_hint(netlab::cmd::UsageMessage& message, const std::vector<std::s
       return;
     }
   }
-  if (active == "exec-client" && std::find(args.begin(), args.end(), "--") == args.end()) {
+  // Not after a "did you mean": the option meant is the better hint.
+  if (active == "exec-client" && message.point_to_help && std::find(args.begin(), args.end(), "--") == args.end()) {
     message.text += " (a command and its options go after --: netlab exec-client ADDR -- ls -l)";
     message.point_to_help = false;
   }
@@ -185,7 +186,13 @@ int run(int argc, char** argv) {
     }
     set_active_command(active);
     const CLI::App* failed = active.empty() ? &app : app.get_subcommand(active);
-    auto message = netlab::cmd::describe_parse_error(e, failed);
+    // A mistyped option of the command, left over there, explains a word the root did not
+    // expect after it (`exec-client 80 --tokenfile t -- ls`: CLI11 names only `ls`).
+    auto stray = dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr && failed != &app
+                     ? netlab::cmd::first_unknown_option(*failed)
+                     : std::string();
+    auto message =
+        stray.empty() ? netlab::cmd::describe_parse_error(e, failed) : netlab::cmd::unknown_option(*failed, stray);
     add_habit_hint(message, args, active);
     if (message.point_to_help) {
       message.text += fmt::format("; run 'netlab {}--help'", active.empty() ? "" : active + " ");

@@ -11,6 +11,7 @@
 #include "cmd/common.hpp"
 #include "cmd/values.hpp"
 #include "cmd/registry.hpp"
+#include "cmd/usage_errors.hpp"
 #include "core/pool/command_line.hpp"
 #include "core/pool/pool.hpp"
 #include "core/pool/template.hpp"
@@ -68,8 +69,17 @@ pool::SshPoolConfig ssh_pool_options(const Options& options, unsigned per_host, 
 int run_pool_run(const Options& options) {
   pool::PoolConfig config;
   char separator = options.null ? '\0' : '\n';
-  // Everything after the options: COMMAND [ARGS...] then ::: and :::: groups.
-  auto line = value_or_throw(pool::parse_command_line(options.app->remaining(), separator));
+  // Everything after the options: COMMAND [ARGS...] then ::: and :::: groups. prefix_command()
+  // stops at the first word it does not know, so a mistyped option arrives as the command: one
+  // close to an option, or followed by a `--`, is named as the unknown option it is.
+  auto words = options.app->remaining();
+  if (auto stray = first_unknown_option(*options.app); !stray.empty()) {
+    auto message = unknown_option(*options.app, stray);
+    if (!message.point_to_help || std::find(words.begin(), words.end(), "--") != words.end()) {
+      throw UsageError(message.text + (message.point_to_help ? "; run 'netlab pool-run --help'" : ""));
+    }
+  }
+  auto line = value_or_throw(pool::parse_command_line(std::move(words), separator));
   config.command = std::move(line.command);
   config.groups = std::move(line.groups);
   auto halt = value_or_usage(pool::HaltPolicy::parse(options.halt));

@@ -1,6 +1,8 @@
 // netlab ssh-exec: run a command on one or many hosts over SSH (libssh), with SFTP put/get.
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -8,6 +10,7 @@
 #include "cmd/common.hpp"
 #include "cmd/values.hpp"
 #include "cmd/registry.hpp"
+#include "cmd/usage_errors.hpp"
 #include "core/ssh/client_setup.hpp"
 #include "core/ssh_exec/ssh_exec_command.hpp"
 #include "core/util/error.hpp"
@@ -42,6 +45,10 @@ int run_ssh_exec(const Options& options) {
   std::vector<std::string> words = options.app->remaining();
   auto mark = std::find(words.begin(), words.end(), "--");
   for (auto it = words.begin(); it != mark; ++it) {
+    if (it->starts_with("-") && !names_option(*options.app, *it)) {
+      auto message = unknown_option(*options.app, *it);
+      throw UsageError(message.text + (message.point_to_help ? "; run 'netlab ssh-exec --help'" : ""));
+    }
     if (it->starts_with("-")) {
       throw UsageError(fmt::format("'{}': put options before the hosts (usage: netlab ssh-exec [OPTIONS] "
                                    "HOST... -- COMMAND...)",

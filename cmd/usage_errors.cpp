@@ -28,7 +28,46 @@ std::string quoted_list(const std::string& words, bool reverse) {
   return out;
 }
 
+bool looks_like_option(const std::string& word) { return word.size() > 1 && word[0] == '-' && word != "--"; }
+
 } // namespace
+
+UsageMessage unknown_option(const CLI::App& app, const std::string& word) {
+  auto typed = word.substr(0, word.find('='));
+  std::vector<std::string> names;
+  for (const auto* option : app.get_options()) {
+    for (const auto& name : option->get_lnames()) {
+      names.push_back("--" + name);
+    }
+  }
+  if (auto best = spelling::closest(typed, names); !best.empty()) {
+    return {"unknown option '" + typed + "' (did you mean " + best + "?)", false};
+  }
+  return {"unknown option '" + typed + "'"};
+}
+
+bool names_option(const CLI::App& app, const std::string& word) {
+  if (!looks_like_option(word)) {
+    return false;
+  }
+  auto name = word.starts_with("--") ? word.substr(0, word.find('=')) : word.substr(0, 2);
+  return app.get_option_no_throw(name) != nullptr;
+}
+
+std::string first_unknown_option(const CLI::App& app) {
+  for (const auto& word : app.remaining()) {
+    if (word == "--") {
+      break;
+    }
+    if (looks_like_option(word) && !names_option(app, word)) {
+      return word;
+    }
+    if (app.get_prefix_command()) {
+      break;
+    }
+  }
+  return {};
+}
 
 UsageMessage describe_parse_error(const CLI::ParseError& error, const CLI::App* app) {
   std::string message = error.what();
@@ -64,21 +103,9 @@ UsageMessage describe_parse_error(const CLI::ParseError& error, const CLI::App* 
       all.push_back(word);
     }
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
-      if (it->size() > 1 && (*it)[0] == '-' && *it != "--") {
-        auto typed = it->substr(0, it->find('='));
-        std::string hint;
-        if (app != nullptr) {
-          std::vector<std::string> names;
-          for (const auto* option : app->get_options()) {
-            for (const auto& name : option->get_lnames()) {
-              names.push_back("--" + name);
-            }
-          }
-          if (auto best = spelling::closest(typed, names); !best.empty()) {
-            hint = " (did you mean " + best + "?)";
-          }
-        }
-        return {"unknown option '" + typed + "'" + hint, hint.empty()};
+      if (looks_like_option(*it)) {
+        return app != nullptr ? unknown_option(*app, *it)
+                              : UsageMessage{"unknown option '" + it->substr(0, it->find('=')) + "'"};
       }
     }
     auto list = quoted_list(m[1].str(), true);

@@ -212,6 +212,33 @@ class ValuesAndMessagesTest(unittest.TestCase):
         # The man page too: the notes after the list, not run on after its last item.
         self.assertRegex(run("--man", check=True).stdout.decode(), r"\n  uv: [^\n]*\n\.br\n\(one of: blocking")
 
+    def test_mistyped_option_is_named_wherever_it_stands(self):
+        """A typo is reported as the unknown option it is, with the option meant, also before a
+        `--` and in the commands that take everything after their options verbatim."""
+        cases = [
+            (["exec-client", "80", "--tokenfile", "token", "--", "ls"], 2,
+             "netlab: exec-client: unknown option '--tokenfile' (did you mean --token-file?)"),
+            (["exec-client", "80", "--tokenfile", "token"], 2,
+             "netlab: exec-client: unknown option '--tokenfile' (did you mean --token-file?)"),
+            (["echo-client", "80", "--mesage", "hi", "--", "x"], 2,
+             "netlab: echo-client: unknown option '--mesage' (did you mean --message?)"),
+            (["pool-run", "--keep-ordr", "--", "echo"], 255,
+             "netlab: pool-run: unknown option '--keep-ordr' (did you mean --keep-order?)"),
+            (["pool-run", "--frobnicate", "--", "echo"], 255,
+             "netlab: pool-run: unknown option '--frobnicate'; run 'netlab pool-run --help'"),
+            (["ssh-exec", "--hostsfile", "hosts", "--", "uptime"], 255,
+             "netlab: ssh-exec: unknown option '--hostsfile' (did you mean --hosts-file?)"),
+            (["ssh-exec", "web1", "--tagg", "--", "uptime"], 255,
+             "netlab: ssh-exec: unknown option '--tagg' (did you mean --tag?)"),
+        ]
+        for args, status, line in cases:
+            out = run(*args)
+            self.assertEqual(out.returncode, status, args)
+            self.assertEqual(out.stderr.decode(), line + "\n", args)
+        # A real option in the wrong place keeps its own advice.
+        self.assertIn("put options before the hosts", run("ssh-exec", "web1", "--tag", "--", "uptime").stderr.decode())
+        self.assertIn("put the command after '--'", run("pool-run", "-x", "echo").stderr.decode())
+
     def test_hints_for_habits_from_other_tools(self):
         self.assertEqual(self.usage_error("echo-client", "localhost", "8080"),
                          "netlab: echo-client: unexpected argument '8080' (did you mean localhost:8080?)")
