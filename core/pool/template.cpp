@@ -53,9 +53,11 @@ std::string dir_name(std::string_view path) {
 }
 
 std::string shell_quote(std::string_view value) {
+  // No '=': a bare NAME=value in the command's place is an assignment, and zsh (a login shell
+  // --ssh may meet) expands a bare word starting with '=' to a program's path (=ls).
   auto plain = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           std::string_view("_./:=@%+,-").find(c) != std::string_view::npos;
+           std::string_view("_./:@%+,-").find(c) != std::string_view::npos;
   };
   bool needs = value.empty();
   for (char c : value) {

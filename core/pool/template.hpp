@@ -72,7 +72,8 @@ private:
 // values passed on through variables; the safe form for those is the same: pass "$1".
 Result<void> check_shell_template(const std::vector<std::string>& words);
 
-// Quotes `value` for a POSIX shell; plain words ([A-Za-z0-9_./:=@%+,-]) are left as they are.
+// Quotes `value` for a POSIX shell (sh, bash, zsh alike); plain words ([A-Za-z0-9_./:@%+,-]) are
+// left as they are.
 std::string shell_quote(std::string_view value);
 // A job's argv as one copy-pastable command line, every word quoted (what a remote login shell
 // is given). A --shell job with no positional parameters shows its script alone.

@@ -64,6 +64,10 @@ TEST_CASE("pool::shell_quote leaves plain words alone and quotes the rest; displ
   CHECK(shell_quote("") == "''");
   CHECK(shell_quote("a b") == "'a b'");
   CHECK(shell_quote("it's") == "'it'\\''s'");
+  // zsh expands a bare =ls to /usr/bin/ls; a bare A=1 first in a command is an assignment.
+  CHECK(shell_quote("=ls") == "'=ls'");
+  CHECK(shell_quote("A=1") == "'A=1'");
+  CHECK(display_command({"A=1", "printf", "x"}, false) == "'A=1' printf x");
   CHECK(display_command({"rm", "a b", "c"}, false) == "rm 'a b' c");
   CHECK(display_command({"/bin/sh", "-c", "echo hi | wc"}, true) == "echo hi | wc");
 }

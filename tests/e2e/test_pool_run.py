@@ -246,6 +246,25 @@ class PoolRunTest(unittest.TestCase):
             self.assertTrue(err.startswith("netlab: pool-run: "), err)
             self.assertEqual(len(err.splitlines()), 1, err)
 
+    def test_dry_run_lines_give_each_input_back_in_every_posix_shell(self):
+        # What --dry-run prints is what a remote login shell is sent (--ssh), so each word must
+        # come back exactly in sh, bash and zsh: zsh expands a bare "=ls" to /usr/bin/ls, and a
+        # bare "A=1" in the command's place is an assignment, not the program named A=1.
+        shells = [shell for shell in ("sh", "bash", "zsh") if shutil.which(shell)]
+        self.assertIn("zsh", shells)  # scripts/install-deps.sh installs it
+        values = ["=ls", "a=b", "A=1", "=", "x y", "$(echo no)", "it's", "-n", "~", "%1", "a,b", "@x:y+z"]
+        dry = pool("-k", "--dry-run", "--", "printf", "[%s]", "{}", ":::", *values, check=True)
+        printed = lines(dry.stdout)
+        self.assertEqual(len(printed), len(values))
+        for shell in shells:
+            for value, line in zip(values, printed):
+                out = subprocess.run([shell, "-c", line], capture_output=True, timeout=30)
+                self.assertEqual(out.stdout.decode(), f"[{value}]", (shell, line, out.stderr))
+        first = pool("--dry-run", "--", "{}", "printf", "[%s]", "x", ":::", "A=1", check=True)
+        for shell in shells:
+            out = subprocess.run([shell, "-c", lines(first.stdout)[0]], capture_output=True, timeout=30)
+            self.assertEqual((out.returncode, out.stdout), (127, b""), (shell, first.stdout, out.stderr))
+
     def test_interrupt_leaves_no_child_behind(self):
         script = "echo $$ > {}.pid; sleep 60 & echo $! > {}.child; wait"
         proc = subprocess.Popen([NETLAB, "pool-run", "-j", "3", "--shell", "--", script, ":::",
