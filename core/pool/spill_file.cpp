@@ -45,6 +45,12 @@ Result<void> SpillFile::append(std::string_view data, std::vector<SpillExtent>& 
   if (!m_fd) {
     NETLAB_TRY_VOID(open());
   }
+  bool follows = !extents.empty() && extents.back().offset + static_cast<off_t>(extents.back().length) == m_end;
+  if (!follows) {
+    // A new extent starts on a page of its own, so every page holds one extent's bytes and
+    // release() can punch out each page whole.
+    m_end = (m_end + m_align - 1) / m_align * m_align;
+  }
   while (stored < data.size()) {
     ssize_t n = ::pwrite(m_fd.get(), data.data() + stored, data.size() - stored, m_end);
     if (n < 0 && errno == EINTR) {
@@ -55,7 +61,7 @@ Result<void> SpillFile::append(std::string_view data, std::vector<SpillExtent>& 
       return sys_failure("write the spill file", "", error);
     }
     auto written = static_cast<std::size_t>(n);
-    if (!extents.empty() && extents.back().offset + static_cast<off_t>(extents.back().length) == m_end) {
+    if (follows) {
       extents.back().length += written;
     } else {
       extents.push_back({m_end, written});
@@ -63,6 +69,7 @@ Result<void> SpillFile::append(std::string_view data, std::vector<SpillExtent>& 
     m_end += static_cast<off_t>(written);
     m_held += written;
     stored += written;
+    follows = true;
   }
   return {};
 }
@@ -73,17 +80,14 @@ void SpillFile::release(std::vector<SpillExtent>& extents) {
     if (m_held == 0) {
       continue;
     }
-    // Only whole pages (and file system blocks) inside the extent. write_to() may have handed
-    // these bytes to a pipe with sendfile(2), which queues references to the file's own pages,
-    // not copies, for the reader to take later. Punching a whole page only takes it out of the
-    // file; the pipe keeps it as it was. A page cut in part would be zeroed where it is, under
-    // the reader. The edges stay allocated until the file is emptied below.
-    off_t start = (extent.offset + m_align - 1) / m_align * m_align;
-    off_t end = (extent.offset + static_cast<off_t>(extent.length)) / m_align * m_align;
-    if (end > start) {
-      // Where holes cannot be punched, the space comes back when the file is emptied.
-      ::fallocate(m_fd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, start, end - start);
-    }
+    // Whole pages (and file system blocks) only: the extent starts on a page of its own and no
+    // other extent shares its last page. write_to() may have handed these bytes to a pipe with
+    // sendfile(2), which queues references to the file's own pages, not copies, for the reader
+    // to take later. Punching a whole page only takes it out of the file, and the pipe keeps it
+    // as it was; a page cut in part would be zeroed where it is, under the reader.
+    off_t end = (extent.offset + static_cast<off_t>(extent.length) + m_align - 1) / m_align * m_align;
+    // Where holes cannot be punched, the space comes back when the file is emptied below.
+    ::fallocate(m_fd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, extent.offset, end - extent.offset);
   }
   extents.clear();
   if (m_held == 0 && m_fd && m_end > 0) {

@@ -30,15 +30,15 @@ public:
 
   // Appends `data` at the end of the file (made on first use: unnamed, O_TMPFILE, in $TMPDIR or
   // /tmp, mode 0600; a random name unlinked at once where the file system has no O_TMPFILE) and
-  // adds it to `extents`, growing the last extent when the bytes follow it. On failure (the file
+  // adds it to `extents`: the last extent grows when no other append came between, else a new
+  // one starts on the next page boundary (the gap is a hole, not disk space). On failure (the file
   // cannot be made, the disk is full) returns how many leading bytes of `data` were stored
   // (they are in `extents`; the caller keeps the rest) with the error.
   Result<void> append(std::string_view data, std::vector<SpillExtent>& extents, std::size_t& stored);
 
-  // Gives the space of `extents` back and clears them: the whole pages inside each extent are
-  // punched out where the file system can, never a part of a page (a pipe fed by sendfile may
-  // still refer to it); once nothing is held the file is emptied. The space held is what is held
-  // at once, plus up to two pages per released extent until the file is next emptied.
+  // Gives the space of `extents` back and clears them: their pages are punched out where the
+  // file system can (each extent has pages of its own, and a page is only ever punched whole: a
+  // pipe fed by sendfile may still refer to it); once nothing is held the file is emptied.
   void release(std::vector<SpillExtent>& extents);
 
   // The file, for sendfile/pread of an extent; -1 before the first append.

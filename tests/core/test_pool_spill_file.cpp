@@ -29,6 +29,13 @@ std::string read_extents(const SpillFile& file, const std::vector<SpillExtent>& 
   return out;
 }
 
+// Whether the file system under `fd` punches holes (ext4, xfs, tmpfs do): tried past the end.
+bool punches_holes(int fd) {
+  struct stat info {};
+  REQUIRE(::fstat(fd, &info) == 0);
+  return ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, info.st_size + (1 << 20), 4096) == 0;
+}
+
 long open_fds() {
   return std::distance(std::filesystem::directory_iterator("/proc/self/fd"), std::filesystem::directory_iterator());
 }
@@ -49,7 +56,12 @@ TEST_CASE("pool::SpillFile: appends land in their owner's extents, in order, mer
   REQUIRE(a.size() == 2);
   CHECK(a[0].offset == 0);
   CHECK(a[0].length == 6);
-  CHECK(a[1].offset == 9);
+  // Every other extent starts on a page of its own.
+  REQUIRE(b.size() == 1);
+  CHECK(b[0].offset >= 4096);
+  CHECK(b[0].offset % 4096 == 0);
+  CHECK(a[1].offset > b[0].offset);
+  CHECK(a[1].offset % 4096 == 0);
   CHECK(read_extents(file, a) == "abcdefg");
   CHECK(read_extents(file, b) == "xyz");
   CHECK(file.held() == 10);
@@ -72,7 +84,9 @@ TEST_CASE("pool::SpillFile: released space is punched out, and the file is empti
   file.release(a);
   struct stat punched {};
   REQUIRE(::fstat(file.fd(), &punched) == 0);
-  CHECK(punched.st_blocks <= before.st_blocks); // fewer where the file system punches holes
+  if (punches_holes(file.fd())) {
+    CHECK(punched.st_blocks <= before.st_blocks - (1 << 20) / 512);
+  }
   CHECK(read_extents(file, b) == mib);
   file.release(b);
   struct stat emptied {};
@@ -160,14 +174,14 @@ TEST_CASE("pool::Capture: output sent to a pipe stays intact after its space is 
   budget.per_capture = 10;
   SpillFile spill;
   Capture held(budget, spill);
-  held.append(std::string(5000, 'h')); // starts the file, and ends A's first byte mid-page
+  held.append(std::string(5000, 'h')); // the file's first pages
   Capture sent(budget, spill);
   std::string data;
   for (int i = 0; i < 30000; ++i) {
     data += static_cast<char>('a' + i % 26);
   }
   sent.append(data);
-  held.append(std::string(3000, 'h')); // later bytes of the file, after A's last page
+  held.append(std::string(3000, 'h')); // after A's last page, which A fills only in part
   int fds[2];
   REQUIRE(::pipe(fds) == 0);
   REQUIRE(::fcntl(fds[1], F_SETPIPE_SZ, 1 << 20) > 0);
