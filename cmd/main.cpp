@@ -8,10 +8,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <filesystem>
 #include <map>
+#include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -25,6 +29,7 @@
 #include "core/util/links.hpp"
 #include "core/util/spelling.hpp"
 #include "core/util/log.hpp"
+#include "core/util/sys_error.hpp"
 
 namespace {
 
@@ -176,7 +181,12 @@ int run(int argc, char** argv) {
   try {
     app.parse(static_cast<int>(cargv.size()), cargv.data());
   } catch (const CLI::Success& e) {
-    return app.exit(e);
+    // --help and --version through stdio's buffer, not std::endl's early flush, so that
+    // finish_output() learns why a write failed.
+    std::ostringstream text;
+    int code = app.exit(e, text, std::cerr);
+    std::fputs(text.str().c_str(), stdout);
+    return code;
   } catch (const CLI::ParseError& e) {
     for (const auto* sub : app.get_subcommands()) {
       active = sub->get_name();
@@ -253,6 +263,30 @@ int finish_failure(const std::string& message, int code) {
   return code;
 }
 
+// Standard output that could not be written (`err`, an errno value): quietly 141 when its
+// reader left, else one line and 1.
+int stdout_write_failed(int err) {
+  if (err == EPIPE || stdout_reader_left()) {
+    return netlab::k_exit_broken_pipe;
+  }
+  netlab::log::line(netlab::sys_message("write", "standard output", err != 0 ? err : EIO));
+  return netlab::k_exit_failure;
+}
+
+// As coreutils' close_stdout: what is still buffered (--help, --man, --version, short output) is
+// written before the status is decided, so a success whose output was lost is not reported as
+// one (`netlab --help > /dev/full` said nothing and exited 0).
+int finish_output(int code) {
+  errno = 0;
+  std::cout.flush(); // synced with stdio: this is the fflush(stdout) that fails, if one does
+  bool failed = std::fflush(stdout) != 0 || std::ferror(stdout) != 0;
+  int err = errno;
+  if (!failed || code != netlab::k_exit_ok) {
+    return code;
+  }
+  return stdout_write_failed(err);
+}
+
 // A standard descriptor netlab was started without (`<&-`, `2>&-`) would be handed to the next
 // open, pipe or socket: output meant for stderr could land in a connection, and libuv's internal
 // pipe there makes the child of every fork() abort (its at-fork handler refuses to close a
@@ -275,9 +309,20 @@ void hold_standard_descriptors() {
 int main(int argc, char** argv) {
   hold_standard_descriptors();
   try {
-    return run(argc, argv);
+    return finish_output(run(argc, argv));
   } catch (const netlab::Error& e) {
-    return finish_failure(e.what(), e.exit_code() == netlab::k_exit_usage ? g_usage_status : e.exit_code());
+    if (e.exit_code() == netlab::k_exit_usage) {
+      // Nothing was written yet: the mistake is reported whatever became of stdout.
+      netlab::log::line(e.what());
+      return g_usage_status;
+    }
+    return finish_failure(e.what(), e.exit_code());
+  } catch (const std::system_error& e) {
+    // fmt::print's "cannot write to file", from a command printing to stdout.
+    if (std::ferror(stdout) != 0) {
+      return stdout_write_failed(e.code().value());
+    }
+    return finish_failure(e.what(), netlab::k_exit_failure);
   } catch (const std::exception& e) {
     return finish_failure(e.what(), netlab::k_exit_failure);
   }

@@ -292,6 +292,35 @@ class ValuesAndMessagesTest(unittest.TestCase):
                                      timeout=120)
             self.assertEqual(out.stdout, "141\n", f"{script}\n{out.stdout}{out.stderr}")
 
+    def test_output_that_cannot_be_written_is_not_a_success(self):
+        """As coreutils' close_stdout: the text netlab writes itself (--help, --man, --version,
+        completions) ends in a quiet 141 when stdout's reader has gone, and in one line and 1 on a
+        full disk, never in 0. A usage error is reported whatever became of stdout."""
+        for args in (["--help"], ["--man"], ["--version"], ["probe", "--help"], ["completions", "bash"],
+                     ["--commands"]):
+            reader, writer = os.pipe()
+            os.close(reader)
+            try:
+                out = subprocess.run([NETLAB, *args], stdout=writer, stderr=subprocess.PIPE, timeout=60)
+            finally:
+                os.close(writer)
+            self.assertEqual((out.returncode, out.stderr), (141, b""), args)
+            with open("/dev/full", "wb") as full:
+                out = subprocess.run([NETLAB, *args], stdout=full, stderr=subprocess.PIPE, timeout=60)
+            self.assertEqual(out.returncode, 1, args)
+            self.assertRegex(out.stderr.decode(), r"^netlab: (completions: )?write standard output: "
+                                                  r"no space left on device\n$", args)
+        for args, status in ((["echo-sever"], 2), (["echo-server", "--uper"], 2), (["pool-run", "--keep-ordr", "--"], 255)):
+            reader, writer = os.pipe()
+            os.close(reader)
+            try:
+                out = subprocess.run([NETLAB, *args], stdout=writer, stderr=subprocess.PIPE, timeout=60)
+            finally:
+                os.close(writer)
+            self.assertEqual(out.returncode, status, args)
+            self.assertRegex(out.stderr.decode(), r"^netlab: .*did you mean", args)
+
+
 class PortFileTest(unittest.TestCase):
     """Scripts wait for servers: stale port files go, fresh ones appear atomically, probe waits."""
 
