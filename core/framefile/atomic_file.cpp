@@ -97,6 +97,10 @@ Result<void> AtomicFile::open_in(int dir_fd, const std::string& name, const std:
   if (!dup) {
     return sys_failure("create", shown, errno);
   }
+  m_existing.reset();
+  if (struct stat st{}; ::fstatat(dup.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+    m_existing = st;
+  }
   for (int attempt = 0; attempt < 100; ++attempt) {
     std::string temp = k_temp_prefix + random_suffix();
     Fd fd(::openat(dup.get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
@@ -151,6 +155,23 @@ Result<void> AtomicFile::commit(mode_t mode, bool replace) {
   // After linkat the temporary name is still there; after a rename this finds nothing.
   discard();
   return {};
+}
+
+mode_t AtomicFile::replacement_mode(mode_t fallback) {
+  if (!m_existing || !m_fd) {
+    return fallback;
+  }
+  mode_t mode = m_existing->st_mode & 0777;
+  // Only root may give a file away, but a user may set any group of their own; a failure here
+  // is expected and handled just below.
+  if (::fchown(m_fd.get(), m_existing->st_uid, m_existing->st_gid) != 0) {
+    (void)!::fchown(m_fd.get(), static_cast<uid_t>(-1), m_existing->st_gid);
+  }
+  struct stat now {};
+  if (::fstat(m_fd.get(), &now) != 0 || now.st_gid != m_existing->st_gid) {
+    mode &= ~static_cast<mode_t>(070);
+  }
+  return mode;
 }
 
 void AtomicFile::discard() {

@@ -2,8 +2,10 @@
 // same folder and renamed into place, so a failure mid-write never leaves a half file.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,6 +36,12 @@ public:
   // file of that name is left alone and the commit fails with EEXIST (checked by the kernel at
   // the rename, so no file can slip in between a check and the rename).
   Result<void> commit(mode_t mode, bool replace = true);
+  // The permission bits for a commit that replaces a file the user named (pack -o): those of
+  // the regular file that was there at open(), as a shell's `>` keeps them, so an output made
+  // private (chmod 600) stays private; `fallback` when there was none. The new file takes the
+  // old one's owner and group where the kernel allows (root); otherwise, if its group differs,
+  // the group bits are dropped rather than granted to this user's group.
+  mode_t replacement_mode(mode_t fallback);
   // Drops the temporary file; safe to call at any time.
   void discard();
 
@@ -44,6 +52,8 @@ public:
 private:
   Fd m_fd;
   Fd m_dir_fd;
+  // The regular file `name` held when the temporary file was made, if any.
+  std::optional<struct stat> m_existing;
   std::string m_name;
   std::string m_shown;
   std::string m_temp;

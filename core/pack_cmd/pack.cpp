@@ -62,7 +62,7 @@ public:
 
   void commit() {
     if (m_file.is_open()) {
-      auto done = m_file.commit(framefile::default_file_mode());
+      auto done = m_file.commit(m_file.replacement_mode(framefile::default_file_mode()));
       if (!done) {
         throw Error(done.error());
       }

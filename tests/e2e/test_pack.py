@@ -116,6 +116,55 @@ class Pack(unittest.TestCase):
             self.assertEqual(run("pack", "-o", bad, "<B", "256").returncode, 1)
             self.assertEqual(sorted(os.listdir(tmp)), ["out.bin"])
 
+    def test_output_file_replaced_keeps_its_permission_bits(self):
+        # A private output stays private, as with the shell's '>': the atomic rename gave the
+        # new file 0666 minus the umask, so a chmod 600 frame file of secrets became 0644.
+        with tempfile.TemporaryDirectory() as tmp:
+            os.mkdir(os.path.join(tmp, "src"))
+            with open(os.path.join(tmp, "src", "key"), "w") as f:
+                f.write("secret\n")
+            for name, args in (("values.bin", ["<Q", "7"]), ("tree.frames", ["--frame", os.path.join(tmp, "src")])):
+                with self.subTest(name=name):
+                    path = os.path.join(tmp, name)
+                    with open(path, "wb"):
+                        pass
+                    os.chmod(path, 0o600)
+                    run("pack", "-o", path, *args, check=True)
+                    self.assertEqual(oct(os.stat(path).st_mode & 0o7777), oct(0o600))
+                    self.assertGreater(os.path.getsize(path), 0)
+            fresh = os.path.join(tmp, "fresh.bin")
+            old = os.umask(0o027)
+            try:
+                run("pack", "-o", fresh, "<B", "1", check=True)
+            finally:
+                os.umask(old)
+            self.assertEqual(oct(os.stat(fresh).st_mode & 0o7777), oct(0o640))
+            if os.geteuid() != 0:
+                return
+            # A user who cannot give the new file the old one's group drops the group bits
+            # rather than grant them to a group of their own.
+            for folder in (os.path.dirname(tmp), tmp):
+                os.chmod(folder, 0o711)  # nobody passes through to the folder it owns
+            shared = os.path.join(tmp, "shared")
+            os.mkdir(shared)
+            os.chown(shared, 65534, 65534)
+            target = os.path.join(shared, "out.bin")
+            with open(target, "wb"):
+                pass
+            os.chown(target, 65534, 0)
+            os.chmod(target, 0o640)
+
+            def as_nobody():
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+
+            proc = subprocess.run([NETLAB, "pack", "-o", target, "<B", "1"], capture_output=True, timeout=30,
+                                  preexec_fn=as_nobody)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            st = os.stat(target)
+            self.assertEqual((st.st_uid, st.st_gid, oct(st.st_mode & 0o7777)), (65534, 65534, oct(0o600)))
+
     def test_iter_packs_unpack_iter_output(self):
         fmt = "!IHq8s"
         records = [(i, i % 65536, -i * 1000, b"r%d\t\n" % i) for i in range(2000)]
