@@ -330,6 +330,16 @@ function __netlab_arguments
 end
 
 complete -c netlab -a '(__netlab_arguments)'
+
+# Busybox-style links (`netlab --install-links`) complete as `netlab NAME`, but only where the name
+# really runs netlab: another program called `probe` or `pack` keeps its own completions.
+for __netlab_name in echo-server echo-client exec-server exec-client udp-echo select-server bench probe pool-run pack unpack ssh-exec completions
+    set -l __netlab_path (command -s -- $__netlab_name); or continue
+    if test (string replace -r '.*/' '' -- (builtin realpath -- $__netlab_path)) = netlab
+        complete -c $__netlab_name -w "netlab $__netlab_name"
+    end
+end
+set -e __netlab_name
 complete -c netlab -n '__netlab_needs_command' -s h -l help -d 'Print this help message and exit'
 complete -c netlab -n '__netlab_needs_command' -s V -l version -d 'Display program version information and exit'
 complete -c netlab -n '__netlab_needs_command' -l install-links -r -f -a '(__fish_complete_directories (commandline -ct))' -d 'create a symlink per subcommand in DIR (busybox style)'

@@ -259,6 +259,16 @@ function __{0}_arguments
 end
 
 complete -c {0} -a '(__{0}_arguments)'
+
+# Busybox-style links (`{0} --install-links`) complete as `{0} NAME`, but only where the name
+# really runs {0}: another program called `probe` or `pack` keeps its own completions.
+for __{0}_name in {1}
+    set -l __{0}_path (command -s -- $__{0}_name); or continue
+    if test (string replace -r '.*/' '' -- (builtin realpath -- $__{0}_path)) = {0}
+        complete -c $__{0}_name -w "{0} $__{0}_name"
+    end
+end
+set -e __{0}_name
 )FISH",
                   program.name, names, arms);
   for (const auto& option : program.options) {

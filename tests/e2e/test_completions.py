@@ -153,6 +153,14 @@ class ShellsTest(unittest.TestCase):
                                       env=dict(ENV, NETLAB_TEST_SECRET_1="x"))
             self.assertIn("--allow-env NETLAB_TEST_SECRET_1", re.sub(r"[\x00-\x08\x0b-\x1f]", "", shown))
 
+    def test_zsh_link_names(self):
+        """A busybox-style link completes as its command (compinit binds every name to _netlab)."""
+        with tempfile.TemporaryDirectory() as links:
+            run("--install-links", links, check=True)
+            env = dict(ENV, PATH=links + os.pathsep + ENV["PATH"])
+            shown = self.zsh_complete("select-server --mo", env=env)
+            self.assertIn("select-server --model", re.sub(r"[\x00-\x08\x0b-\x1f]", "", shown))
+
     def test_zsh_transfer_paths(self):
         """--put LOCAL REMOTE: LOCAL completes as a file in zsh too."""
         with tempfile.TemporaryDirectory() as work:
@@ -341,6 +349,54 @@ class FishFilesTest(unittest.TestCase):
     def test_filled_positional_is_not_offered_again(self):
         self.assertEqual(self.complete("netlab bench "), ["tcp", "udp"])
         self.assertNotIn("udp", self.complete("netlab bench tcp 80 "))
+
+
+class InstalledFishTest(unittest.TestCase):
+    """fish 3 finds the installed script by the command's name in PREFIX/share/fish/vendor_completions.d
+    (from XDG_DATA_DIRS, as for /usr/share), for netlab and for its busybox-style link names."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.prefix = tempfile.mkdtemp(prefix="netlab-prefix-")
+        build = os.environ.get("NETLAB_BUILD_DIR", os.path.dirname(os.path.abspath(NETLAB)))
+        subprocess.run(["cmake", "--install", build, "--prefix", cls.prefix], check=True, capture_output=True,
+                       timeout=120)
+        bindir = os.path.join(cls.prefix, "bin")
+        subprocess.run([os.path.join(bindir, "netlab"), "--install-links", bindir], check=True, capture_output=True)
+        # Another program called `probe`, found before netlab's link: its completion is not ours.
+        cls.other = tempfile.mkdtemp(prefix="netlab-other-")
+        with open(os.path.join(cls.other, "probe"), "w") as f:
+            f.write("#!/bin/sh\nexit 0\n")
+        os.chmod(os.path.join(cls.other, "probe"), 0o755)
+        cls.home = tempfile.mkdtemp(prefix="netlab-home-")
+        cls.env = dict(os.environ, PATH=os.pathsep.join([cls.other, bindir, "/usr/bin", "/bin"]), HOME=cls.home,
+                       XDG_CONFIG_HOME=cls.home, XDG_DATA_HOME=cls.home,
+                       XDG_DATA_DIRS=os.pathsep.join([os.path.join(cls.prefix, "share"), "/usr/share"]))
+
+    @classmethod
+    def tearDownClass(cls):
+        for d in (cls.prefix, cls.other, cls.home):
+            shutil.rmtree(d, ignore_errors=True)
+
+    def complete(self, *lines):
+        """What fish offers for the last line, after completing the others first."""
+        script = "; ".join(f"complete -C {l!r} >/dev/null" for l in lines[:-1]) + f"; complete -C {lines[-1]!r}"
+        out = subprocess.run(["fish", "-c", script.lstrip("; ")], capture_output=True, text=True, env=self.env,
+                             cwd=self.home, timeout=60)
+        self.assertEqual(out.stderr, "")
+        return sorted(l.split("\t")[0] for l in out.stdout.splitlines() if l)
+
+    def test_netlab(self):
+        self.assertEqual(self.complete("netlab select-server --mo"), ["--model"])
+
+    def test_link_names_work_on_first_use(self):
+        self.assertEqual(self.complete("select-server --mo"), ["--model"])
+        self.assertIn("epoll", self.complete("select-server --model "))
+        self.assertIn("--keep-order", self.complete("pool-run --keep"))
+
+    def test_generic_link_names_once_loaded_and_only_where_they_run_netlab(self):
+        self.assertEqual(self.complete("netlab ", "bench --mo"), ["--mode"])
+        self.assertEqual(self.complete("netlab ", "probe --po"), [])
 
 
 class ManPageTest(unittest.TestCase):

@@ -33,7 +33,7 @@ EXPECTED = [
     "usr/share/doc/netlab/ssh-exec.md.gz",
     "usr/share/doc/netlab/pool-run.md.gz",
 ]
-# bash-completion loads a script by the command's name: one link per hyphenated busybox name.
+# bash-completion and fish load a script by the command's name: one link per hyphenated busybox name.
 COMPLETION_LINKS = ["echo-server", "echo-client", "exec-server", "exec-client", "udp-echo", "select-server",
                     "pool-run", "ssh-exec"]
 COMMANDS = COMPLETION_LINKS + ["bench", "probe", "pack", "unpack", "completions"]
@@ -64,6 +64,8 @@ class PackagingTest(unittest.TestCase):
             for name in COMPLETION_LINKS:
                 link = os.path.join(root, "usr/share/bash-completion/completions", name)
                 self.assertEqual(os.readlink(link), "netlab", name)
+                link = os.path.join(root, "usr/share/fish/vendor_completions.d", name + ".fish")
+                self.assertEqual(os.readlink(link), "netlab.fish", name)
             with gzip.open(os.path.join(root, "usr/share/doc/netlab/changelog.gz"), "rt") as f:
                 changelog = f.read()
             for command in COMMANDS:
