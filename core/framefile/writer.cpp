@@ -103,21 +103,24 @@ Result<void> Writer::emit(nlohmann::json header, std::string_view body) {
 
 Result<void> Writer::add_path(const std::string& path) {
   NETLAB_TRY(auto name, stored_name(path));
+  // A path given here is the user's own choice and is followed; below it, nothing is.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) {
+    return sys_failure("", path, errno);
+  }
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
+  if (::fstat(fd.get(), &st) != 0) {
     return sys_failure("", path, errno);
   }
   if (S_ISDIR(st.st_mode)) {
-    return add_tree(path, name == "." ? std::string() : name);
+    return add_tree(fd.get(), path, name == "." ? std::string() : name);
   }
-  if (!S_ISREG(st.st_mode)) {
-    return fail(fmt::format("{}: not a regular file or folder", path));
-  }
-  return add_file(path, name);
+  return add_file(fd.get(), path, name);
 }
 
-Result<void> Writer::add_tree(const std::string& path, const std::string& name) {
-  DIR* dir = ::opendir(path.c_str());
+Result<void> Writer::add_tree(int dir_fd, const std::string& path, const std::string& name) {
+  // Listed through a descriptor of its own: closedir() closes it, and `dir_fd` stays ours.
+  DIR* dir = ::fdopendir(::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0));
   if (dir == nullptr) {
     return sys_failure("", path, errno);
   }
@@ -135,33 +138,45 @@ Result<void> Writer::add_tree(const std::string& path, const std::string& name) 
     std::string child = join(path, entry);
     std::string child_name = name.empty() ? entry : name + "/" + entry;
     struct stat st {};
-    if (::lstat(child.c_str(), &st) != 0) {
+    if (::fstatat(dir_fd, entry.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return sys_failure("", child, errno);
+    }
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+      m_warn(fmt::format("skipping {}: {}", child, S_ISLNK(st.st_mode) ? "symbolic link" : "not a regular file"));
+      continue;
+    }
+    // Opened relative to the folder's descriptor, never following a link, and without waiting
+    // on a FIFO: an entry swapped after the fstatat cannot lead outside the tree or stall pack.
+    Fd fd(::openat(dir_fd, entry.c_str(),
+                   O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0)));
+    if (!fd && errno == ELOOP) {
+      m_warn(fmt::format("skipping {}: symbolic link", child));
+      continue;
+    }
+    if (!fd) {
       return sys_failure("", child, errno);
     }
     if (S_ISDIR(st.st_mode)) {
-      NETLAB_TRY_VOID(add_tree(child, child_name));
-    } else if (S_ISREG(st.st_mode)) {
-      if (st.st_dev == m_out_dev && st.st_ino == m_out_ino) {
-        continue;
-      }
-      NETLAB_TRY_VOID(add_file(child, child_name));
-    } else {
-      m_warn(fmt::format("skipping {}: {}", child, S_ISLNK(st.st_mode) ? "symbolic link" : "not a regular file"));
+      NETLAB_TRY_VOID(add_tree(fd.get(), child, child_name));
+      continue;
     }
+    struct stat opened {};
+    if (::fstat(fd.get(), &opened) == 0 && opened.st_dev == m_out_dev && opened.st_ino == m_out_ino) {
+      continue;
+    }
+    NETLAB_TRY_VOID(add_file(fd.get(), child, child_name));
   }
   return {};
 }
 
-Result<void> Writer::add_file(const std::string& path, const std::string& name) {
+Result<void> Writer::add_file(int fd, const std::string& path, const std::string& name) {
   NETLAB_TRY_VOID(check_storable(name));
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return sys_failure("", path, errno);
-  }
-  Fd guard{fd}; // closes on every path out
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     return sys_failure("", path, errno);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return fail(fmt::format("{}: not a regular file or folder", path));
   }
   auto file_size = static_cast<std::uint64_t>(st.st_size);
   const std::size_t chunk = m_options.chunk_size;

@@ -34,6 +34,9 @@ public:
 
   // Adds a regular file, or a folder with everything below it (sorted by name). Symbolic links
   // and special files inside a folder are skipped with a warning; a path given here is followed.
+  // Below it, every entry is opened relative to its folder's descriptor with O_NOFOLLOW (and
+  // O_NONBLOCK), so another user who swaps a folder or file for a link or a FIFO while pack
+  // runs cannot make it read outside the tree, or stall it.
   Result<void> add_path(const std::string& path);
 
   // Adds everything read from `in_fd` as data frames of chunk_size bytes (at least one frame).
@@ -44,8 +47,9 @@ public:
   std::uint64_t bytes() const { return m_bytes; }
 
 private:
-  Result<void> add_tree(const std::string& path, const std::string& name);
-  Result<void> add_file(const std::string& path, const std::string& name);
+  // `dir_fd` and `fd` are open and borrowed; `path` names them in messages, `name` is stored.
+  Result<void> add_tree(int dir_fd, const std::string& path, const std::string& name);
+  Result<void> add_file(int fd, const std::string& path, const std::string& name);
   Result<void> emit(nlohmann::json header, std::string_view body);
 
   int m_out_fd;

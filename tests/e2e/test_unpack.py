@@ -300,6 +300,47 @@ class Unpack(unittest.TestCase):
                     self.assertRegex(proc.stderr, rb"symbolic link|exists and is not a folder|[Nn]o such file")
                 self.assertEqual(os.listdir(outside), [])
 
+    def test_frame_pack_of_a_folder_swapped_for_a_symlink_reads_nothing_outside(self):
+        # Another user keeps swapping the folder src/d for a symbolic link to a folder outside
+        # the tree, holding files of the same names, while pack walks it (say root backing up
+        # a home folder): not one byte from outside may be packed. pack re-resolved src/d for
+        # each file it opened, so it read the outside files whenever the link was in place.
+        src = self.path("src")
+        outside = self.path("outside")
+        for folder, body in ((os.path.join(src, "d"), b"inside"), (outside, b"SECRET")):
+            os.makedirs(folder)
+            for i in range(400):
+                with open(os.path.join(folder, "f%04d" % i), "wb") as f:
+                    f.write(body)
+        racer_code = (
+            "import os, sys\n"
+            "d, real, outside, stop = sys.argv[1:]\n"
+            "while not os.path.exists(stop):\n"
+            "    for step in (lambda: os.rename(d, real), lambda: os.symlink(outside, d),\n"
+            "                 lambda: os.unlink(d), lambda: os.rename(real, d)):\n"
+            "        try: step()\n"
+            "        except OSError: pass\n")
+        stop = self.path("stop")
+        racer = subprocess.Popen([sys.executable, "-c", racer_code, os.path.join(src, "d"), os.path.join(src, "d.real"),
+                                  outside, stop])
+        try:
+            for run_number in range(12):
+                proc = run("pack", "--frame", src, timeout=120)
+                self.assertIn(proc.returncode, (0, 1), proc.stderr)
+                self.assertFalse(b"SECRET" in proc.stdout, f"run {run_number} packed a file from outside")
+        finally:
+            with open(stop, "w"):
+                pass
+            racer.wait(timeout=60)
+            os.unlink(stop)
+        # Put the folder back wherever the racer stopped; without the racer the tree packs whole.
+        if os.path.islink(os.path.join(src, "d")):
+            os.unlink(os.path.join(src, "d"))
+        if os.path.exists(os.path.join(src, "d.real")):
+            os.rename(os.path.join(src, "d.real"), os.path.join(src, "d"))
+        proc = run("pack", "--frame", src, check=True)
+        self.assertEqual(proc.stdout.count(b"inside"), 400)
+
     def test_data_frames_from_stdin_with_chunk_size(self):
         data = os.urandom(100000)
         stream = run("pack", "--frame", "--chunk-size", "30000", input=data, check=True).stdout
