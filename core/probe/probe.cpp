@@ -1,9 +1,9 @@
 // Probing: connect_stream with a deadline per attempt, rounds until everything is open.
 #include "core/probe/probe.hpp"
 
-#include "core/util/units.hpp"
-
-#include "core/util/fs.hpp"
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -19,6 +19,7 @@
 #include "core/tls/blocking.hpp"
 #include "core/util/fd.hpp"
 #include "core/util/sys_error.hpp"
+#include "core/util/units.hpp"
 
 namespace netlab::probe {
 namespace {
@@ -245,10 +246,58 @@ std::string format_json(const ProbeResult& result) {
   return object.dump();
 }
 
+namespace {
+
+// A port file holds a port or a unix socket's path and a newline: anything longer is not one.
+constexpr std::size_t k_port_file_limit = 4096;
+
+// The port file's content; ENOENT while it is not there yet. Something other than a regular file
+// at the path (a FIFO would block the open past --wait, a device such as /dev/zero never end) or
+// a file longer than k_port_file_limit fails with EINVAL.
+Result<std::string> read_port_file(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!fd) {
+    return sys_failure("read", path, errno);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    return sys_failure("stat", path, errno);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return fail(fmt::format("--port-file {}: not a regular file", path), EINVAL);
+  }
+  std::string content(k_port_file_limit + 1, '\0');
+  std::size_t size = 0;
+  while (size < content.size()) {
+    ssize_t n = ::read(fd.get(), content.data() + size, content.size() - size);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return sys_failure("read", path, errno);
+    }
+    if (n == 0) {
+      break;
+    }
+    size += static_cast<std::size_t>(n);
+  }
+  if (size > k_port_file_limit) {
+    return fail(fmt::format("--port-file {}: longer than {} bytes, not a port file", path, k_port_file_limit), EINVAL);
+  }
+  content.resize(size);
+  return content;
+}
+
+} // namespace
+
 Result<net::Address> wait_for_port_file(const std::string& path, std::optional<Seconds> wait, Seconds interval) {
   auto deadline = net::time_after(wait.value_or(Seconds::zero()));
   while (true) {
-    if (auto content = fs::read_file(path); content && !content->empty() && content->back() == '\n') {
+    auto content = read_port_file(path);
+    if (!content && content.code() == EINVAL) {
+      return content.failure();
+    }
+    if (content && !content->empty() && content->back() == '\n') {
       auto text = content->substr(0, content->size() - 1);
       auto address = net::parse_address(text, {.allow_unix = true, .allow_port_zero = false});
       if (!address) {

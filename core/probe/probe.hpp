@@ -78,8 +78,9 @@ Result<ProbeReport> run_probe(const ProbeConfig& options);
 // for at most `wait` (none: look once, failing with ENOENT). The file holds a port ("8080", meaning
 // 127.0.0.1:8080) or "unix:/path", then a newline; netlab's servers write it atomically once
 // listening and remove a stale one before binding, so what is read is a live server's. Fails with
-// code ETIMEDOUT ("--port-file F: not written within 5s") or, for content that is not an address,
-// with parse_address's message.
+// code ETIMEDOUT ("--port-file F: not written within 5s"), at once with EINVAL for something that
+// cannot be a port file (not a regular file, such as a FIFO or /dev/zero, or over 4 KiB), or, for
+// content that is not an address, with parse_address's message.
 Result<net::Address> wait_for_port_file(const std::string& path, std::optional<Seconds> wait,
                                         Seconds interval = Seconds(0.05));
 

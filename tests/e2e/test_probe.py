@@ -1,7 +1,9 @@
 """probe end to end: open, closed and late-opening ports, exit codes, --json."""
 import json
+import os
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -92,6 +94,23 @@ class ProbeTest(unittest.TestCase):
                 proc.communicate()
         self.assertEqual(proc.returncode, 0, err)
         self.assertIn(" open ", out.decode())
+
+    def test_a_port_file_that_is_no_file_is_refused_at_once(self):
+        # A FIFO planted where a script waits for a port file blocked the open past --wait (for
+        # ever); a link to /dev/zero was read until memory ran out. Both are refused at once.
+        with tempfile.TemporaryDirectory() as tmp:
+            fifo = os.path.join(tmp, "port")
+            os.mkfifo(fifo)
+            zero = os.path.join(tmp, "zero")
+            os.symlink("/dev/zero", zero)
+            long = os.path.join(tmp, "long")
+            with open(long, "w") as f:
+                f.write("1" * 5000 + "\n")
+            for path, why in ((fifo, "not a regular file"), (zero, "not a regular file"),
+                              (long, "longer than 4096 bytes, not a port file")):
+                out = run("probe", "--wait", "1", "--port-file", path, timeout=30)
+                self.assertEqual(out.returncode, 1, (path, out.stderr))
+                self.assertEqual(out.stderr.decode(), f"netlab: probe: --port-file {path}: {why}\n")
 
     def test_usage_errors_exit_2(self):
         for args in (["probe"], ["probe", "nonsense"], ["probe", "0"], ["probe", "80", "--timeout", "-1"]):
