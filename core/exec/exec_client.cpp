@@ -39,7 +39,10 @@ constexpr Seconds k_timeout_margin{10};
 
 [[noreturn]] void protocol_error(const std::string& message) { throw Error("protocol: " + message, k_exit_connect); }
 
-// SIGINT as a readable descriptor, for as long as the object lives.
+// SIGINT as a readable descriptor, for as long as the object lives. Until arm(), a Ctrl-C ends
+// the client at once with InterruptedError's line and status: connecting and the TLS handshake
+// wait in calls that do not watch the pipe, and before the conversation starts there is nothing
+// remote to stop, so waiting out --connect-timeout would only make the user wait.
 class InterruptPipe {
 public:
   InterruptPipe() {
@@ -50,9 +53,14 @@ public:
     m_read.reset(fds[0]);
     m_write.reset(fds[1]);
     s_write_fd = fds[1];
+    s_armed = 0;
     struct sigaction action {};
     action.sa_handler = [](int) {
       int saved = errno;
+      if (s_armed == 0) {
+        [[maybe_unused]] auto n = ::write(STDERR_FILENO, k_interrupted_line, sizeof(k_interrupted_line) - 1);
+        ::_exit(k_exit_interrupted);
+      }
       char byte = 1;
       [[maybe_unused]] auto n = ::write(s_write_fd, &byte, 1);
       errno = saved;
@@ -67,6 +75,8 @@ public:
   InterruptPipe(const InterruptPipe&) = delete;
   InterruptPipe& operator=(const InterruptPipe&) = delete;
 
+  // From now on a Ctrl-C is a byte in the pipe, handled between frames.
+  void arm() { s_armed = 1; }
   int fd() const { return m_read.get(); }
   // How many Ctrl-Cs arrived since the last call.
   int take() {
@@ -80,7 +90,10 @@ public:
   }
 
 private:
+  // What main() prints for InterruptedError in this command.
+  static constexpr char k_interrupted_line[] = "netlab: exec-client: interrupted\n";
   static inline volatile int s_write_fd = -1;
+  static inline volatile sig_atomic_t s_armed = 0;
   Fd m_read;
   Fd m_write;
   struct sigaction m_previous {};
@@ -105,14 +118,45 @@ public:
     m_tls = std::move(session);
   }
 
-  void send(json header, std::string_view body, const net::Deadline& deadline) {
+  // Sends one frame before `deadline` (none: no limit). While the server takes none of it, a
+  // Ctrl-C runs `on_interrupt`, which throws to give up: a server that stops reading must not hold
+  // the client past --timeout or past the user's patience.
+  void send(json header, std::string_view body, const net::Deadline& deadline,
+            const std::function<void()>& on_interrupt) {
     auto bytes = frame::encode(std::move(header), body);
-    auto sent = m_tls ? tls::send(m_fd.get(), *m_tls, bytes, deadline) : net::send_all(m_fd.get(), bytes, deadline);
-    if (!sent) {
-      if (sent.code() == ETIMEDOUT) {
-        throw TimeoutError(fmt::format("send: {}", sent.error()));
+    if (m_tls) {
+      auto sealed = m_tls->write(bytes);
+      if (!sealed) {
+        throw Error(fmt::format("send: {}", sealed.error()), k_exit_connect);
       }
-      throw Error(fmt::format("send: {}", sent.error()), k_exit_connect);
+      bytes = m_tls->take_output();
+    }
+    std::string_view rest(bytes);
+    while (!rest.empty()) {
+      ssize_t n = ::send(m_fd.get(), rest.data(), rest.size(), MSG_NOSIGNAL);
+      if (n > 0) {
+        rest.remove_prefix(static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+        throw Error(sys_message("send", "", errno), k_exit_connect);
+      }
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      pollfd fds[2] = {{m_fd.get(), POLLOUT, 0}, {m_interrupts.fd(), POLLIN, 0}};
+      int rc = ::poll(fds, 2, net::poll_timeout(deadline));
+      if (rc < 0 && errno != EINTR) {
+        throw Error(sys_message("poll", "", errno), k_exit_connect);
+      }
+      if (rc == 0) {
+        throw TimeoutError("send: timed out (the server is not reading)");
+      }
+      if (rc > 0 && (fds[1].revents & POLLIN)) {
+        for (int count = m_interrupts.take(); count > 0; --count) {
+          on_interrupt();
+        }
+      }
     }
   }
 
@@ -278,7 +322,7 @@ void handshake(Channel& channel, const ExecClientConfig& options) {
     protocol_error("the hello's nonce is not 64 lowercase hex digits");
   }
   const auto& nonce = nonce_field->get_ref<const std::string&>();
-  channel.send(json{{"type", "auth"}, {"mac", auth_mac(options.token, nonce)}}, {}, deadline);
+  channel.send(json{{"type", "auth"}, {"mac", auth_mac(options.token, nonce)}}, {}, deadline, no_interrupt);
   auto reply = channel.next(deadline, no_interrupt);
   if (reply.type() == "error") {
     throw ConnectError("authentication: " + error_text(reply));
@@ -304,16 +348,20 @@ Outcome run_command(Channel& channel, const ExecClientConfig& options, std::int6
     request["timeout"] = options.timeout.count(); // protocol.md: seconds, a number
   }
   json command = request.contains("shell") ? request["shell"] : request["argv"];
-  channel.send(request, body, std::nullopt);
-
+  // Sending counts against the same deadline: a server that stops reading is no excuse to wait
+  // longer. The command starts only once its whole frame has arrived, so a Ctrl-C before then
+  // has nothing to forward and just leaves.
   auto deadline =
       options.timeout > Seconds::zero() ? net::deadline_after(options.timeout + k_timeout_margin) : std::nullopt;
+  auto leave = [] { throw InterruptedError(); };
+  channel.send(request, body, deadline, leave);
+
   int interrupts = 0;
   auto on_interrupt = [&] {
     if (++interrupts >= 2) {
       throw InterruptedError();
     }
-    channel.send(json{{"type", "signal"}, {"id", id}, {"signal", "INT"}}, {}, net::deadline_after(Seconds(5)));
+    channel.send(json{{"type", "signal"}, {"id", id}, {"signal", "INT"}}, {}, net::deadline_after(Seconds(5)), leave);
   };
   std::uint64_t got[3] = {0, 0, 0};
   std::string captured[3];
@@ -482,6 +530,7 @@ int run_client(const ExecClientConfig& options) {
     }
     channel.start_tls(std::move(*session), options.tls->uses_psk(), net::deadline_after(options.connect_timeout));
   }
+  interrupts.arm();
   handshake(channel, options);
   if (options.command.empty()) {
     return run_repl(channel, options);

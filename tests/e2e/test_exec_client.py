@@ -254,6 +254,131 @@ class TestExecClient(unittest.TestCase):
         # Leaving killed the remote command.
         self.assertTrue(nt.wait_until(lambda: not any(p in nt.children_of(self.server.proc.pid) for p in remote)))
 
+    def _socket_states(self, pid):
+        """The TCP states (hex, as /proc/net/tcp writes them) of pid's sockets."""
+        inodes = set()
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+        states = []
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table) as f:
+                for line in f.readlines()[1:]:
+                    fields = line.split()
+                    if fields[9] in inodes:
+                        states.append(fields[3])
+        return states
+
+    def _popen(self, *args, stdin=subprocess.DEVNULL, env=None):
+        proc = subprocess.Popen([nt.NETLAB, "exec-client", *args], stdin=stdin, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env=env)
+        self.addCleanup(proc.stderr.close)
+        self.addCleanup(lambda: proc.poll() is None and (proc.kill(), proc.wait()))
+        return proc
+
+    def _interrupted(self, proc):
+        """Ctrl-C (SIGINT) to proc: it must end at once with the one 'interrupted' line and 130."""
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            self.fail("exec-client ignored Ctrl-C")
+        stderr = proc.stderr.read().decode()
+        self.assertEqual((code, stderr), (130, "netlab: exec-client: interrupted\n"))
+
+    def test_ctrl_c_while_connecting_leaves_at_once(self):
+        """A connect that hangs (the listener's queue is full, so its SYNs are dropped) gives way to
+        Ctrl-C, not only to the 10 s connect timeout."""
+        listener = socket.socket()
+        self.addCleanup(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = []
+        for _ in range(2):
+            filler = socket.socket()
+            self.addCleanup(filler.close)
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        proc = self._popen(str(port), "--", "true")
+        # SYN_SENT is state 02: the client is inside connect.
+        self.assertTrue(nt.wait_until(lambda: "02" in self._socket_states(proc.pid)), "the connect did not hang")
+        self._interrupted(proc)
+
+    def test_ctrl_c_during_the_tls_handshake_leaves_at_once(self):
+        listener = socket.socket()
+        self.addCleanup(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        env = dict(os.environ, NETLAB_TOKEN=TOKEN)
+        proc = self._popen(str(port), "--tls", "--", "true", env=env)
+        conn, _ = listener.accept()
+        self.addCleanup(conn.close)
+        conn.settimeout(30)
+        # Its ClientHello (a TLS handshake record) has come: it now waits for ours, which never comes.
+        self.assertEqual(conn.recv(1)[:1], b"\x16")
+        self._interrupted(proc)
+
+    def _server_that_stops_reading(self):
+        """A server that says hello, reads the head of the exec frame and then nothing more."""
+        listener = socket.socket()
+        self.addCleanup(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        started = threading.Event()
+
+        def serve():
+            conn, _ = listener.accept()
+            self.addCleanup(conn.close)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            conn.sendall(HELLO)
+            conn.settimeout(30)
+            head = b""
+            while b'"exec"' not in head:
+                head += conn.recv(256)
+            started.set()
+
+        threading.Thread(target=serve, daemon=True).start()
+        return listener.getsockname()[1], started
+
+    def _client_sending_a_large_stdin(self, port, *args):
+        """exec-client with 8 MiB of stdin (more than every socket buffer on the way holds)."""
+        stdin = tempfile.TemporaryFile()
+        self.addCleanup(stdin.close)
+        stdin.write(b"x" * (8 << 20))
+        stdin.seek(0)
+        return self._popen(str(port), *args, "--", "cat", stdin=stdin)
+
+    def test_ctrl_c_while_the_server_takes_no_request_leaves_at_once(self):
+        """The request's frame is still being sent (the server stopped reading it), so no command
+        runs yet: Ctrl-C leaves at once instead of waiting for a send that never ends."""
+        port, started = self._server_that_stops_reading()
+        proc = self._client_sending_a_large_stdin(port)
+        self.assertTrue(started.wait(30))
+        self._interrupted(proc)
+
+    def test_timeout_bounds_a_request_the_server_does_not_read(self):
+        port, started = self._server_that_stops_reading()
+        proc = self._client_sending_a_large_stdin(port, "--timeout", "0.1")
+        self.assertTrue(started.wait(30))
+        try:
+            code = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            self.fail("--timeout did not bound sending the request")
+        self.assertEqual(code, 124)
+        self.assertEqual(proc.stderr.read().decode(),
+                         "netlab: exec-client: send: timed out (the server is not reading)\n")
+
     def test_token_holder_refuses_server_without_auth(self):
         # A server (or something in the middle) answering "auth": "none" must not get the
         # command: the client holding a token expected to prove it (issue 14 item 9).
