@@ -117,12 +117,13 @@ _netlab() {
   fi
 
   local opts="" rest=0 dashes=none
-  local -A vals=()
+  local -A vals=() once=()
   local -a pos=()
   case "$command" in
     echo-server)
       opts='-h --help --upper --max-conns --allow-from --deny-from --max-conns-per-ip --idle-timeout --port-file --workers --tls --tls-cert --tls-key --tls-self-signed --tls-handshake-timeout'
       vals=( [--max-conns]='none' [--allow-from]='none' [--deny-from]='none' [--max-conns-per-ip]='none' [--idle-timeout]='none' [--port-file]='file' [--workers]='none' [--tls-cert]='file' [--tls-key]='file' [--tls-handshake-timeout]='none')
+      once=( [-h]='-h --help' [--help]='-h --help' [--upper]='--upper' [--max-conns]='--max-conns' [--max-conns-per-ip]='--max-conns-per-ip' [--idle-timeout]='--idle-timeout' [--port-file]='--port-file' [--workers]='--workers' [--tls]='--tls' [--tls-cert]='--tls-cert' [--tls-key]='--tls-key' [--tls-self-signed]='--tls-self-signed' [--tls-handshake-timeout]='--tls-handshake-timeout')
       pos=('none')
       rest=0
       dashes=none
@@ -130,6 +131,7 @@ _netlab() {
     echo-client)
       opts='-h --help -m --message --timeout --raw --tls --tls-ca --sni --alpn --tls-insecure --tls-show'
       vals=( [-m]='none' [--message]='none' [--timeout]='none' [--tls-ca]='file' [--sni]='none' [--alpn]='none')
+      once=( [-h]='-h --help' [--help]='-h --help' [--timeout]='--timeout' [--raw]='--raw' [--tls]='--tls' [--tls-ca]='--tls-ca' [--sni]='--sni' [--tls-insecure]='--tls-insecure' [--tls-show]='--tls-show')
       pos=('none')
       rest=0
       dashes=none
@@ -137,6 +139,7 @@ _netlab() {
     exec-server)
       opts='-h --help --token-file --shell --allow --allow-env --timeout --kill-grace --max-output --max-body --max-running --max-conns --allow-from --deny-from --max-conns-per-ip --idle-timeout --auth-timeout --max-unauthenticated --protocol --tls --tls-cert --tls-key --tls-client-ca --tls-handshake-timeout --insecure --port-file'
       vals=( [--token-file]='file' [--allow]='none' [--allow-env]='var' [--timeout]='none' [--kill-grace]='none' [--max-output]='none' [--max-body]='none' [--max-running]='none' [--max-conns]='none' [--allow-from]='none' [--deny-from]='none' [--max-conns-per-ip]='none' [--idle-timeout]='none' [--auth-timeout]='none' [--max-unauthenticated]='none' [--protocol]='w:framed,legacy' [--tls-cert]='file' [--tls-key]='file' [--tls-client-ca]='file' [--tls-handshake-timeout]='none' [--port-file]='file')
+      once=( [-h]='-h --help' [--help]='-h --help' [--token-file]='--token-file' [--shell]='--shell' [--timeout]='--timeout' [--kill-grace]='--kill-grace' [--max-output]='--max-output' [--max-body]='--max-body' [--max-running]='--max-running' [--max-conns]='--max-conns' [--max-conns-per-ip]='--max-conns-per-ip' [--idle-timeout]='--idle-timeout' [--auth-timeout]='--auth-timeout' [--max-unauthenticated]='--max-unauthenticated' [--protocol]='--protocol' [--tls]='--tls' [--tls-cert]='--tls-cert' [--tls-key]='--tls-key' [--tls-client-ca]='--tls-client-ca' [--tls-handshake-timeout]='--tls-handshake-timeout' [--insecure]='--insecure' [--port-file]='--port-file')
       pos=('none')
       rest=0
       dashes=none
@@ -144,6 +147,7 @@ _netlab() {
     exec-client)
       opts='-h --help --token-file --shell --timeout --json --no-stdin --tls --tls-ca --tls-cert --tls-key --sni'
       vals=( [--token-file]='file' [--timeout]='none' [--tls-ca]='file' [--tls-cert]='file' [--tls-key]='file' [--sni]='none')
+      once=( [-h]='-h --help' [--help]='-h --help' [--token-file]='--token-file' [--shell]='--shell' [--timeout]='--timeout' [--json]='--json' [--no-stdin]='--no-stdin' [--tls]='--tls' [--tls-ca]='--tls-ca' [--tls-cert]='--tls-cert' [--tls-key]='--tls-key' [--sni]='--sni')
       pos=('none' 'remote')
       rest=1
       dashes=remote
@@ -151,6 +155,7 @@ _netlab() {
     udp-echo)
       opts='-h --help --client --upper --port-file --allow-from --deny-from --timeout --retries'
       vals=( [--port-file]='file' [--allow-from]='none' [--deny-from]='none' [--timeout]='none' [--retries]='none')
+      once=( [-h]='-h --help' [--help]='-h --help' [--client]='--client' [--upper]='--upper' [--port-file]='--port-file' [--timeout]='--timeout' [--retries]='--retries')
       pos=('none')
       rest=0
       dashes=none
@@ -158,6 +163,7 @@ _netlab() {
     select-server)
       opts='-h --help --model --upper --max-conns --allow-from --deny-from --max-conns-per-ip --idle-timeout --port-file --stats'
       vals=( [--model]='w:blocking,threads,nonblocking,select,poll,epoll,uv' [--max-conns]='none' [--allow-from]='none' [--deny-from]='none' [--max-conns-per-ip]='none' [--idle-timeout]='none' [--port-file]='file')
+      once=( [-h]='-h --help' [--help]='-h --help' [--model]='--model' [--upper]='--upper' [--max-conns]='--max-conns' [--max-conns-per-ip]='--max-conns-per-ip' [--idle-timeout]='--idle-timeout' [--port-file]='--port-file' [--stats]='--stats')
       pos=('none')
       rest=0
       dashes=none
@@ -165,6 +171,7 @@ _netlab() {
     bench)
       opts='-h --help --mode -c --conns -s --size -d --duration --rate --threads --messages --timeout --json --tls --tls-ca --sni --alpn --tls-insecure'
       vals=( [--mode]='w:rr,stream,connect,handshake' [-c]='none' [--conns]='none' [-s]='none' [--size]='none' [-d]='none' [--duration]='none' [--rate]='none' [--threads]='none' [--messages]='none' [--timeout]='none' [--tls-ca]='file' [--sni]='none' [--alpn]='none')
+      once=( [-h]='-h --help' [--help]='-h --help' [--mode]='--mode' [-c]='-c --conns' [--conns]='-c --conns' [-s]='-s --size' [--size]='-s --size' [-d]='-d --duration' [--duration]='-d --duration' [--rate]='--rate' [--threads]='--threads' [--messages]='--messages' [--timeout]='--timeout' [--json]='--json' [--tls]='--tls' [--tls-ca]='--tls-ca' [--sni]='--sni' [--tls-insecure]='--tls-insecure')
       pos=('w:tcp,udp' 'none')
       rest=0
       dashes=none
@@ -172,6 +179,7 @@ _netlab() {
     probe)
       opts='-h --help --timeout --wait --json --tls --tls-ca --sni --alpn --tls-insecure --min-days --port-file'
       vals=( [--timeout]='none' [--wait]='none' [--tls-ca]='file' [--sni]='none' [--alpn]='none' [--min-days]='none' [--port-file]='file')
+      once=( [-h]='-h --help' [--help]='-h --help' [--timeout]='--timeout' [--wait]='--wait' [--json]='--json' [--tls]='--tls' [--tls-ca]='--tls-ca' [--sni]='--sni' [--tls-insecure]='--tls-insecure' [--min-days]='--min-days' [--port-file]='--port-file')
       pos=('none')
       rest=1
       dashes=none
@@ -179,6 +187,7 @@ _netlab() {
     pool-run)
       opts='-h --help -j --jobs -k --keep-order --tag --timeout --retries --halt --joblog --json --progress --no-progress --shell --dry-run -0 --null --ssh --ssh-hosts-file -i --identity --ssh-identity --known-hosts --accept-new --no-agent --passphrase-env --password-env --password-file -l --user -p --port -F --config --connect-timeout'
       vals=( [-j]='none' [--jobs]='none' [--timeout]='none' [--retries]='none' [--halt]='none' [--joblog]='file' [--ssh]='host' [--ssh-hosts-file]='file' [-i]='file' [--identity]='file' [--ssh-identity]='file' [--known-hosts]='file' [--passphrase-env]='var' [--password-env]='var' [--password-file]='file' [-l]='none' [--user]='none' [-p]='none' [--port]='none' [-F]='file' [--config]='file' [--connect-timeout]='none')
+      once=( [-h]='-h --help' [--help]='-h --help' [-j]='-j --jobs' [--jobs]='-j --jobs' [-k]='-k --keep-order' [--keep-order]='-k --keep-order' [--tag]='--tag' [--timeout]='--timeout' [--retries]='--retries' [--halt]='--halt' [--joblog]='--joblog' [--json]='--json' [--progress]='--progress' [--no-progress]='--no-progress' [--shell]='--shell' [--dry-run]='--dry-run' [-0]='-0 --null' [--null]='-0 --null' [--known-hosts]='--known-hosts' [--accept-new]='--accept-new' [--no-agent]='--no-agent' [--passphrase-env]='--passphrase-env' [--password-env]='--password-env' [--password-file]='--password-file' [-l]='-l --user' [--user]='-l --user' [-p]='-p --port' [--port]='-p --port' [-F]='-F --config' [--config]='-F --config' [--connect-timeout]='--connect-timeout')
       pos=('command')
       rest=0
       dashes=command
@@ -186,6 +195,7 @@ _netlab() {
     pack)
       opts='-h --help --hex --base64 -o --output --calcsize --explain --iter --batch --frame --chunk-size'
       vals=( [-o]='file' [--output]='file' [--chunk-size]='none')
+      once=( [-h]='-h --help' [--help]='-h --help' [--hex]='--hex' [--base64]='--base64' [-o]='-o --output' [--output]='-o --output' [--calcsize]='--calcsize' [--explain]='--explain' [--iter]='--iter' [--batch]='--batch' [--frame]='--frame' [--chunk-size]='--chunk-size')
       pos=('file' 'file')
       rest=1
       dashes=none
@@ -193,6 +203,7 @@ _netlab() {
     unpack)
       opts='-h --help --hex --base64 --iter --json --batch --frame -C --directory --list --force'
       vals=( [-C]='dir' [--directory]='dir')
+      once=( [-h]='-h --help' [--help]='-h --help' [--hex]='--hex' [--base64]='--base64' [--iter]='--iter' [--json]='--json' [--batch]='--batch' [--frame]='--frame' [-C]='-C --directory' [--directory]='-C --directory' [--list]='--list' [--force]='--force')
       pos=('file' 'file')
       rest=0
       dashes=none
@@ -200,6 +211,7 @@ _netlab() {
     ssh-exec)
       opts='-h --help --hosts-file -i --identity --ssh-identity --known-hosts --accept-new --no-agent --passphrase-env --password-env --password-file -l --user -p --port -F --config --connect-timeout --timeout -j --jobs --tag --json --joblog -t --tty -n --no-stdin --put --get -r --recursive --preserve --follow-links --no-progress'
       vals=( [--hosts-file]='file' [-i]='file' [--identity]='file' [--ssh-identity]='file' [--known-hosts]='file' [--passphrase-env]='var' [--password-env]='var' [--password-file]='file' [-l]='none' [--user]='none' [-p]='none' [--port]='none' [-F]='file' [--config]='file' [--connect-timeout]='none' [--timeout]='none' [-j]='none' [--jobs]='none' [--joblog]='file' [--put]='file|remote' [--get]='remote|file')
+      once=( [-h]='-h --help' [--help]='-h --help' [--known-hosts]='--known-hosts' [--accept-new]='--accept-new' [--no-agent]='--no-agent' [--passphrase-env]='--passphrase-env' [--password-env]='--password-env' [--password-file]='--password-file' [-l]='-l --user' [--user]='-l --user' [-p]='-p --port' [--port]='-p --port' [-F]='-F --config' [--config]='-F --config' [--connect-timeout]='--connect-timeout' [--timeout]='--timeout' [-j]='-j --jobs' [--jobs]='-j --jobs' [--tag]='--tag' [--json]='--json' [--joblog]='--joblog' [-t]='-t --tty' [--tty]='-t --tty' [-n]='-n --no-stdin' [--no-stdin]='-n --no-stdin' [--put]='--put' [--get]='--get' [-r]='-r --recursive' [--recursive]='-r --recursive' [--preserve]='--preserve' [--follow-links]='--follow-links' [--no-progress]='--no-progress')
       pos=('host')
       rest=0
       dashes=remote
@@ -207,6 +219,7 @@ _netlab() {
     completions)
       opts='-h --help'
       vals=()
+      once=( [-h]='-h --help' [--help]='-h --help')
       pos=('w:bash,zsh,fish')
       rest=0
       dashes=none
@@ -221,7 +234,7 @@ _netlab() {
   fi
 
   # Walk the words before the cursor: option values, positionals, and `--`.
-  local word n index=0 hints
+  local word n index=0 hints used=" "
   for ((i = start + 1; i < cword; i++)); do
     word=${words[i]}
     if [[ $word == -- ]]; then
@@ -231,6 +244,7 @@ _netlab() {
       esac
       continue
     fi
+    [[ $word == -* && -n ${once[${word%%=*}]+x} ]] && used+="${once[${word%%=*}]} "
     if [[ -n ${vals[$word]+x} ]]; then
       hints=${vals[$word]}
       IFS='|' read -ra hints <<<"$hints"
@@ -254,7 +268,12 @@ _netlab() {
   done
 
   if [[ $cur == -* ]]; then
-    COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    # An option that takes one value cannot be given twice: given once, it is not offered again.
+    local option offered=()
+    for option in $opts; do
+      [[ $used == *" $option "* ]] || offered+=("$option")
+    done
+    COMPREPLY=($(compgen -W "${offered[*]}" -- "$cur"))
     return
   fi
   if ((index < ${#pos[@]})); then

@@ -40,6 +40,25 @@ std::string value_table(const std::vector<OptionSpec>& options) {
   return out;
 }
 
+// `[-d]='-d --duration' [--duration]='-d --duration' ...` for every option that may be given
+// once: after one of its names, none is offered again.
+std::string once_table(const std::vector<OptionSpec>& options) {
+  std::string out;
+  for (const auto& option : options) {
+    if (option.repeatable) {
+      continue;
+    }
+    std::string group;
+    for (const auto& name : option.names) {
+      group += (group.empty() ? "" : " ") + name;
+    }
+    for (const auto& name : option.names) {
+      out += fmt::format(" [{}]='{}'", name, group);
+    }
+  }
+  return out;
+}
+
 std::string command_arm(const CommandSpec& command) {
   std::string positionals;
   bool rest = false;
@@ -48,10 +67,10 @@ std::string command_arm(const CommandSpec& command) {
         (positionals.empty() ? "" : " ") + fmt::format("'{}'", hint_word(positional.hint, positional.choices));
     rest = positional.repeatable;
   }
-  return fmt::format("    {})\n      opts='{}'\n      vals=({})\n      pos=({})\n      rest={}\n"
+  return fmt::format("    {})\n      opts='{}'\n      vals=({})\n      once=({})\n      pos=({})\n      rest={}\n"
                      "      dashes={}\n      ;;\n",
-                     command.name, option_words(command.options), value_table(command.options), positionals,
-                     rest ? 1 : 0, hint_word(command.after_dashes, {}));
+                     command.name, option_words(command.options), value_table(command.options),
+                     once_table(command.options), positionals, rest ? 1 : 0, hint_word(command.after_dashes, {}));
 }
 
 } // namespace
@@ -186,7 +205,7 @@ _{0}() {{
   fi
 
   local opts="" rest=0 dashes=none
-  local -A vals=()
+  local -A vals=() once=()
   local -a pos=()
   case "$command" in
 {3}    *) return ;;
@@ -199,7 +218,7 @@ _{0}() {{
   fi
 
   # Walk the words before the cursor: option values, positionals, and `--`.
-  local word n index=0 hints
+  local word n index=0 hints used=" "
   for ((i = start + 1; i < cword; i++)); do
     word=${{words[i]}}
     if [[ $word == -- ]]; then
@@ -209,6 +228,7 @@ _{0}() {{
       esac
       continue
     fi
+    [[ $word == -* && -n ${{once[${{word%%=*}}]+x}} ]] && used+="${{once[${{word%%=*}}]}} "
     if [[ -n ${{vals[$word]+x}} ]]; then
       hints=${{vals[$word]}}
       IFS='|' read -ra hints <<<"$hints"
@@ -232,7 +252,12 @@ _{0}() {{
   done
 
   if [[ $cur == -* ]]; then
-    COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    # An option that takes one value cannot be given twice: given once, it is not offered again.
+    local option offered=()
+    for option in $opts; do
+      [[ $used == *" $option "* ]] || offered+=("$option")
+    done
+    COMPREPLY=($(compgen -W "${{offered[*]}}" -- "$cur"))
     return
   fi
   if ((index < ${{#pos[@]}})); then

@@ -67,8 +67,16 @@ std::string option_line(const std::string& program, const std::string& condition
       flags += fmt::format(" -f -a '(__{}_arguments)'", program);
     }
   }
-  return fmt::format("complete -c {} -n {}{} -d {}\n", program, quote(condition), flags,
-                     quote(first_line(option.help)));
+  // Given once, an option that may not repeat is not offered again (a second --port-file is
+  // refused; a second --upper does nothing).
+  std::string when = condition;
+  if (!option.repeatable) {
+    when += fmt::format("; and not __{}_given{}", program, option.takes_value() ? " --value" : "");
+    for (const auto& name : option.names) {
+      when += " " + name;
+    }
+  }
+  return fmt::format("complete -c {} -n {}{} -d {}\n", program, quote(when), flags, quote(first_line(option.help)));
 }
 
 // The lines `__netlab_spec COMMAND` prints: `val NAME HINT|HINT`, `pos HINT`, `rest 0|1`,
@@ -134,6 +142,22 @@ function __{0}_command
                 return
         end
     end
+end
+
+# Whether one of the option names given ($argv) is on the line before the cursor, as NAME or
+# NAME=VALUE, before any `--`. After `--value` (an option that takes one), a NAME just before the
+# cursor is not counted: its value is what is being completed.
+function __{0}_given
+    set -l tokens (commandline -opc)
+    if test "$argv[1]" = --value
+        set -e argv[1]
+        contains -- $tokens[-1] $argv; and set -e tokens[-1]
+    end
+    for token in $tokens[2..-1]
+        test "$token" = --; and return 1
+        contains -- (string replace -r '=.*' '' -- $token) $argv; and return 0
+    end
+    return 1
 end
 
 function __{0}_needs_command

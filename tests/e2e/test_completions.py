@@ -51,7 +51,7 @@ class GeneratedFilesTest(unittest.TestCase):
                               f"bash: {command} {option}")
                 name = option.lstrip("-")
                 flag = "-l" if option.startswith("--") else "-s"
-                self.assertRegex(scripts["fish"], rf"_using {re.escape(command)}'.* {flag} {re.escape(name)}\b",
+                self.assertRegex(scripts["fish"], rf"_using {re.escape(command)}[';].* {flag} {re.escape(name)}\b",
                                  f"fish: {command} {option}")
                 self.assertIn(option, scripts["zsh"], f"zsh: {command} {option}")
 
@@ -99,6 +99,17 @@ class ShellsTest(unittest.TestCase):
                 self.assertEqual(self.bash_complete(*words, cwd=work, env=env), ["NETLAB_TEST_SECRET_1"], words)
             # Where a file is meant, files still come.
             self.assertEqual(self.bash_complete("netlab", "unpack", "<I", "no", cwd=work), ["notes.txt"])
+
+    def test_bash_offers_an_option_once(self):
+        """A second --port-file is refused: once given (under any of its names), an option that may
+        not repeat is not offered again; a repeatable one is."""
+        self.assertEqual(self.bash_complete("netlab", "echo-server", "--port-file", "p", "--po"), [])
+        self.assertEqual(self.bash_complete("netlab", "echo-server", "--upper", "--u"), [])
+        self.assertEqual(self.bash_complete("netlab", "bench", "tcp", "1", "-d", "2", "--dur"), [])
+        self.assertEqual(self.bash_complete("netlab", "bench", "tcp", "1", "--duration=2", "-"),
+                         sorted(set(self.bash_complete("netlab", "bench", "tcp", "1", "-")) - {"-d", "--duration"}))
+        self.assertEqual(self.bash_complete("netlab", "echo-server", "--allow-from", "10.0.0.0/8", "--allow"),
+                         ["--allow-from"])
 
     def fish_complete(self, line):
         script = f"source {os.path.join(SOURCE_DIR, 'completions', 'netlab.fish')}; complete -C {line!r}"
@@ -345,6 +356,11 @@ class FishFilesTest(unittest.TestCase):
             self.assertEqual(self.complete(line), [], line)
         self.assertEqual(self.complete("netlab exec-server --allow-env NETLAB_TEST_S"), ["NETLAB_TEST_SECRET_1"])
         self.assertEqual(self.complete("netlab ssh-exec --passphrase-env NETLAB_TEST_S"), ["NETLAB_TEST_SECRET_1"])
+
+    def test_an_option_is_offered_once(self):
+        self.assertEqual(self.complete("netlab echo-server --port-file p --po"), [])
+        self.assertEqual(self.complete("netlab bench tcp 1 -d 2 --dur"), [])
+        self.assertEqual(self.complete("netlab echo-server --allow-from 10.0.0.0/8 --allow"), ["--allow-from"])
 
     def test_filled_positional_is_not_offered_again(self):
         self.assertEqual(self.complete("netlab bench "), ["tcp", "udp"])
