@@ -195,6 +195,9 @@ void Job::on_output(int fd, std::string_view data) {
   }
   (fd == 1 ? m_info.stdout_size : m_info.stderr_size) += data.size();
   auto keep = shared_from_this();
+  if (m_exited && !m_paused) {
+    start_drain();
+  }
   if (!data.empty() && m_events.on_output) {
     m_events.on_output(fd, data);
   }
@@ -243,15 +246,33 @@ void Job::on_exit(ExitStatus status) {
     m_timer->close();
     m_timer.reset();
   }
-  if (!m_finished && (m_stdout || m_stderr)) {
-    // A process that left the group (setsid) may still hold the pipes; wait for it only so long.
-    m_drain = loop::Timer::create(m_loop);
-    m_drain->start(timer_ms(m_spec.drain_after_exit), 0, [self = shared_from_this()] {
-      self->close_output(1);
-      self->close_output(2);
-    });
+  if (!m_paused) {
+    start_drain();
   }
   maybe_finish();
+}
+
+void Job::start_drain() {
+  if (m_finished || (!m_stdout && !m_stderr)) {
+    return;
+  }
+  // A process out of our reach (it was handed the pipe, or sleeps uninterruptibly) may hold the
+  // pipes open after the command exited: stop waiting once they have given nothing for
+  // drain_after_exit. Only while we read them: what the command wrote before it exited is still
+  // in the pipes while a slow client keeps us paused, and must reach it.
+  if (!m_drain) {
+    m_drain = loop::Timer::create(m_loop);
+  }
+  m_drain->start(timer_ms(m_spec.drain_after_exit), 0, [self = shared_from_this()] {
+    self->close_output(1);
+    self->close_output(2);
+  });
+}
+
+void Job::stop_drain() {
+  if (m_drain) {
+    m_drain->stop();
+  }
 }
 
 void Job::maybe_finish() {
@@ -284,6 +305,7 @@ void Job::pause_output() {
       (*pipe)->read_stop();
     }
   }
+  stop_drain();
 }
 
 void Job::resume_output() {
@@ -295,6 +317,9 @@ void Job::resume_output() {
     if (*pipe && !(*pipe)->reading()) {
       (*pipe)->read_start();
     }
+  }
+  if (m_exited) {
+    start_drain();
   }
 }
 

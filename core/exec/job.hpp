@@ -35,7 +35,8 @@ struct ExecJobSpec {
   // Bytes of stdout + stderr passed on; the command is killed once it writes more.
   std::uint64_t max_output = UINT64_MAX;
   // After the command exits, how long a process that escaped its group may keep the output
-  // pipes open before we stop waiting for them.
+  // pipes open before we stop waiting for them. Only time spent reading them counts: while output
+  // is paused (a slow client), what the command wrote before exiting waits in the pipes for it.
   Seconds drain_after_exit{2.0};
   // With a reaper, the command runs as a loop::ProcessTree: the timeout, the output cap, abort()
   // and the command's exit reach every process it started, also those that left its process
@@ -78,6 +79,9 @@ private:
   void close_output(int fd);
   void maybe_finish();
   void on_timer();
+  // (Re)starts and stops the wait for pipes still open after the command exited.
+  void start_drain();
+  void stop_drain();
   // Signals everything the command started: its tree, or its process group.
   void signal_all(int signum);
   // Once the command exited: kills what it left behind and gives back its running slot when

@@ -1,6 +1,8 @@
 // Unit tests for core/exec/job: real children on a real loop, counted callbacks, no leaks.
 #include <signal.h>
 
+#include <cerrno>
+
 #include <catch2/catch.hpp>
 
 #include "core/exec/job.hpp"
@@ -137,6 +139,43 @@ TEST_CASE("exec::Job: paused output blocks the command, resumed output is comple
   CHECK(seen_while_paused == 0);
   CHECK(run.done == 1);
   CHECK(run.out.size() == 1000000);
+  job.reset();
+  netlab::testing::require_clean_close(loop);
+}
+
+TEST_CASE("exec::Job: output a command left in its pipes waits for a paused reader, however long after the exit",
+          "[exec][job]") {
+  netlab::loop::Loop loop;
+  Run run;
+  ExecJobSpec spec;
+  // Fits in the pipe, so the command exits at once, all of its output unread.
+  spec.argv = {"sh", "-c", "head -c 30000 /dev/zero; echo tail >&2"};
+  // Far shorter than the pause below, which lasts at least one 10 ms tick after the exit.
+  spec.drain_after_exit = netlab::Seconds(0.001);
+  auto started = Job::start(loop, spec, events_for(run), nullptr);
+  REQUIRE(started.ok());
+  auto job = *started;
+  job->pause_output();
+  const int pid = job->pid();
+  // Resumes one tick after the tick that saw the command reaped: its exit callback ran before
+  // that, so the paused job sat through more than its drain_after_exit (timers fire in order).
+  auto watch = netlab::loop::Timer::create(loop);
+  bool reaped = false;
+  watch->start(10, 10, [&] {
+    if (reaped) {
+      job->resume_output();
+      watch->close();
+    } else if (::kill(pid, 0) != 0 && errno == ESRCH) {
+      reaped = true;
+    }
+  });
+  loop.run();
+  CHECK(reaped);
+  CHECK(run.done == 1);
+  CHECK(run.out.size() == 30000);
+  CHECK(run.err == "tail\n");
+  CHECK(run.info.stdout_size == 30000);
+  CHECK_FALSE(run.info.truncated);
   job.reset();
   netlab::testing::require_clean_close(loop);
 }
