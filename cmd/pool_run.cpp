@@ -82,6 +82,7 @@ int run_pool_run(const Options& options) {
   auto line = value_or_throw(pool::parse_command_line(std::move(words), separator));
   config.command = std::move(line.command);
   config.groups = std::move(line.groups);
+  config.linked = std::move(line.linked);
   auto halt = value_or_usage(pool::HaltPolicy::parse(options.halt));
   config.jobs = pool::effective_jobs(options.jobs, pool::job_cap());
   config.shell = options.shell;

@@ -24,10 +24,16 @@ Result<CommandLine> parse_command_line(std::vector<std::string> words, char sepa
   std::vector<std::string>* group = nullptr;
   bool from_file = false;
   for (auto& word : words) {
-    if (word == ":::" || word == "::::") {
+    if (word == ":::" || word == "::::" || word == ":::+" || word == "::::+") {
+      bool linked = word.back() == '+';
+      if (linked && line.groups.empty()) {
+        return fail_exit(k_exit_usage,
+                         fmt::format("'{}' links its inputs to the group before it, and none comes before it", word));
+      }
       line.groups.emplace_back();
+      line.linked.push_back(linked);
       group = &line.groups.back();
-      from_file = word == "::::";
+      from_file = word.starts_with("::::");
       continue;
     }
     if (group == nullptr) {

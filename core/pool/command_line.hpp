@@ -14,13 +14,16 @@ struct CommandLine {
   std::vector<std::string> command;
   // One entry per `:::` (the words after it) or `::::` (the records of the files after it).
   std::vector<std::vector<std::string>> groups;
+  // Per group: opened by `:::+` or `::::+`, so paired with the group before it (see CrossProduct).
+  std::vector<bool> linked;
 };
 
 // Splits the words after pool-run's options, a leading `--` included if one was typed: the
-// command and its arguments up to the first `:::` or `::::`, then the groups. The files of a
+// command and its arguments up to the first `:::` or `::::`, then the groups; `:::+` and
+// `::::+` open a group linked to the one before it, as in GNU parallel. The files of a
 // `::::` group are read here, records split at `separator` ("-" is stdin). Fails with exit code
-// 2 when there is no command, or when it starts with '-' and no `--` came before it (a mistyped
-// option); with 1 when a `::::` file cannot be read.
+// 2 when there is no command, when it starts with '-' and no `--` came before it (a mistyped
+// option), or when a linked group comes first; with 1 when a `::::` file cannot be read.
 Result<CommandLine> parse_command_line(std::vector<std::string> words, char separator);
 
 // Most children the pool runs at once: each costs two pipes and a process, and past a few

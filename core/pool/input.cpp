@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -16,28 +17,41 @@
 
 namespace netlab::pool {
 
-CrossProduct::CrossProduct(std::vector<std::vector<std::string>> groups) : m_groups(std::move(groups)) {
+CrossProduct::CrossProduct(std::vector<std::vector<std::string>> groups, std::vector<bool> linked)
+    : m_groups(std::move(groups)) {
+  for (std::size_t i = 0; i < m_groups.size(); ++i) {
+    bool joins = i > 0 && i < linked.size() && linked[i];
+    if (joins) {
+      m_dimensions.back().push_back(i);
+      m_lengths.back() = std::min(m_lengths.back(), m_groups[i].size());
+    } else {
+      m_dimensions.push_back({i});
+      m_lengths.push_back(m_groups[i].size());
+    }
+  }
   m_size = m_groups.empty() ? 0 : 1;
-  for (const auto& group : m_groups) {
-    if (group.empty()) {
+  for (std::size_t length : m_lengths) {
+    if (length == 0) {
       m_size = 0;
       break;
     }
-    if (m_size > std::numeric_limits<std::uint64_t>::max() / group.size()) {
+    if (m_size > std::numeric_limits<std::uint64_t>::max() / length) {
       m_size = std::numeric_limits<std::uint64_t>::max();
     } else if (m_size != std::numeric_limits<std::uint64_t>::max()) {
-      m_size *= group.size();
+      m_size *= length;
     }
   }
 }
 
 void CrossProduct::at(std::uint64_t index, std::vector<std::string>& out) const {
   out.resize(m_groups.size());
-  // Mixed-radix digits of `index`, the last group varying fastest.
-  for (std::size_t i = m_groups.size(); i-- > 0;) {
-    const auto& group = m_groups[i];
-    out[i].assign(group[index % group.size()]);
-    index /= group.size();
+  // Mixed-radix digits of `index`, the last dimension varying fastest.
+  for (std::size_t d = m_dimensions.size(); d-- > 0;) {
+    std::size_t digit = index % m_lengths[d];
+    for (std::size_t group : m_dimensions[d]) {
+      out[group].assign(m_groups[group][digit]);
+    }
+    index /= m_lengths[d];
   }
 }
 

@@ -57,9 +57,12 @@ private:
 
 // Every combination of the groups, first group slowest, as GNU parallel orders `::: a b ::: 1 2`
 // (a 1, a 2, b 1, b 2). Combinations are made on demand: 1000 x 1000 inputs cost no memory.
+// A group marked in `linked` (`:::+`) is paired with the group before it, item by item, up to
+// the shorter one's length, and the pair varies as one: `::: a b :::+ 1 2 ::: x` gives a 1 x,
+// b 2 x. `linked` is empty (none linked) or has one entry per group; the first entry is ignored.
 class CrossProduct {
 public:
-  explicit CrossProduct(std::vector<std::vector<std::string>> groups);
+  explicit CrossProduct(std::vector<std::vector<std::string>> groups, std::vector<bool> linked = {});
 
   // Total number of combinations (saturates at UINT64_MAX).
   std::uint64_t size() const { return m_size; }
@@ -68,6 +71,9 @@ public:
 
 private:
   std::vector<std::vector<std::string>> m_groups;
+  // Groups that vary together (a group and those linked to it), and how many items each pairs.
+  std::vector<std::vector<std::size_t>> m_dimensions;
+  std::vector<std::size_t> m_lengths;
   std::uint64_t m_size = 0;
 };
 
@@ -92,7 +98,8 @@ protected:
 
 class GroupSource : public InputSource {
 public:
-  explicit GroupSource(std::vector<std::vector<std::string>> groups) : m_product(std::move(groups)) {}
+  explicit GroupSource(std::vector<std::vector<std::string>> groups, std::vector<bool> linked = {})
+      : m_product(std::move(groups), std::move(linked)) {}
   bool next(std::vector<std::string>& out) override;
   bool exhausted() const override { return m_next >= m_product.size(); }
   std::uint64_t known_total() const override { return m_product.size(); }

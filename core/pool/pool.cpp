@@ -108,7 +108,7 @@ public:
     m_executor = m_config.executor ? m_config.executor(m_loop) : make_local_executor(m_loop);
     m_executor->on_capacity_change([this] { fill(); });
     if (!m_config.groups.empty()) {
-      m_source = std::make_unique<GroupSource>(m_config.groups);
+      m_source = std::make_unique<GroupSource>(m_config.groups, m_config.linked);
     } else {
       NETLAB_TRY(auto stream, StreamSource::open(m_loop, m_config.input_fd, m_config.separator));
       m_source = std::move(stream);

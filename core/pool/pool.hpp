@@ -25,6 +25,7 @@ struct PoolConfig {
   bool shell = false;
   // Inputs: the ::: / :::: groups, or records from `input_fd` when there are none.
   std::vector<std::vector<std::string>> groups;
+  std::vector<bool> linked; // per group: paired with the one before it (`:::+`); empty: none
   int input_fd = 0;
   char separator = '\n';
 

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "core/pool/command_line.hpp"
 
 using namespace netlab;
@@ -18,6 +20,20 @@ TEST_CASE("pool::parse_command_line: the command, then one group per :::", "[poo
   REQUIRE(line->groups.size() == 2);
   CHECK(line->groups[0] == std::vector<std::string>{"a", "b"});
   CHECK(line->groups[1] == std::vector<std::string>{"x"});
+}
+
+TEST_CASE("pool::parse_command_line: :::+ and ::::+ open a group linked to the one before", "[pool]") {
+  auto line = parse_command_line({"echo", ":::", "a", "b", ":::+", "1", "2", ":::", "x"}, '\n');
+  REQUIRE(line);
+  CHECK(line->groups == std::vector<std::vector<std::string>>{{"a", "b"}, {"1", "2"}, {"x"}});
+  CHECK(line->linked == std::vector<bool>{false, true, false});
+  for (const char* first : {":::+", "::::+"}) {
+    auto refused = parse_command_line({"echo", first, "a"}, '\n');
+    REQUIRE_FALSE(refused);
+    CHECK(refused.exit_code() == k_exit_usage);
+    CHECK(refused.error() ==
+          fmt::format("'{}' links its inputs to the group before it, and none comes before it", first));
+  }
 }
 
 TEST_CASE("pool::parse_command_line: :::: reads records from its files, split at the separator", "[pool]") {

@@ -34,8 +34,29 @@ TEST_CASE("pool::RecordSplitter: NUL separated, newlines kept", "[pool]") {
   CHECK(got == std::vector<std::string>{"a\nb", "c d"});
 }
 
+namespace {
+
+using Groups = std::vector<std::vector<std::string>>;
+
+// Every combination, each joined without a separator.
+std::vector<std::string> combinations(const CrossProduct& product) {
+  std::vector<std::string> seen;
+  std::vector<std::string> combo;
+  for (std::uint64_t i = 0; i < product.size(); ++i) {
+    product.at(i, combo);
+    std::string joined;
+    for (const auto& item : combo) {
+      joined += item;
+    }
+    seen.push_back(joined);
+  }
+  return seen;
+}
+
+} // namespace
+
 TEST_CASE("pool::CrossProduct: GNU parallel's order, made on demand", "[pool]") {
-  CrossProduct product({{"a", "b"}, {"1", "2", "3"}});
+  CrossProduct product(Groups{{"a", "b"}, {"1", "2", "3"}});
   REQUIRE(product.size() == 6);
   std::vector<std::string> combo;
   std::vector<std::string> seen;
@@ -45,9 +66,24 @@ TEST_CASE("pool::CrossProduct: GNU parallel's order, made on demand", "[pool]") 
     seen.push_back(combo[0] + combo[1]);
   }
   CHECK(seen == std::vector<std::string>{"a1", "a2", "a3", "b1", "b2", "b3"});
-  CHECK(CrossProduct({{"a"}, {}}).size() == 0);
+  CHECK(CrossProduct(Groups{{"a"}, {}}).size() == 0);
   std::vector<std::string> big(100000, "x");
-  CHECK(CrossProduct({big, big, big, big}).size() == UINT64_MAX);
+  CHECK(CrossProduct(Groups{big, big, big, big}).size() == UINT64_MAX);
+}
+
+TEST_CASE("pool::CrossProduct: a linked group pairs with the one before, up to the shorter", "[pool]") {
+  using Links = std::vector<bool>;
+  CHECK(combinations(CrossProduct(Groups{{"a", "b", "c"}, {"1", "2", "3"}}, Links{false, true})) ==
+        std::vector<std::string>{"a1", "b2", "c3"});
+  CHECK(combinations(CrossProduct(Groups{{"a", "b"}, {"x", "y"}, {"1", "2", "3"}}, Links{false, false, true})) ==
+        std::vector<std::string>{"ax1", "ay2", "bx1", "by2"});
+  CHECK(combinations(CrossProduct(Groups{{"a", "b", "c"}, {"1"}, {"p", "q"}}, Links{false, true, false})) ==
+        std::vector<std::string>{"a1p", "a1q"});
+  CHECK(combinations(CrossProduct(Groups{{"a", "b"}, {"1", "2"}, {"i", "j"}}, Links{false, true, true})) ==
+        std::vector<std::string>{"a1i", "b2j"});
+  CHECK(CrossProduct(Groups{{"a", "b"}, {}}, Links{false, true}).size() == 0);
+  // A first group marked linked has nothing to pair with: it stands alone.
+  CHECK(combinations(CrossProduct(Groups{{"a", "b"}}, Links{true})) == std::vector<std::string>{"a", "b"});
 }
 
 TEST_CASE("pool::StreamSource: reads records from a pipe on the loop", "[pool]") {

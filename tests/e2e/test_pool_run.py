@@ -94,6 +94,22 @@ class PoolRunTest(unittest.TestCase):
         from_file = pool("-k", "--", "echo", ":::", "1", "::::", self.path("list"))
         self.assertEqual(lines(from_file.stdout), ["1 x", "1 y"])
 
+    def test_linked_groups(self):
+        # GNU parallel's :::+ and ::::+ pair a group with the one before it, item by item, up to
+        # the shorter one's length; ":::+" was taken as one more input of the group before.
+        proc = pool("-k", "--", "echo", ":::", "a", "b", "c", ":::+", "1", "2", "3")
+        self.assertEqual(lines(proc.stdout), ["a 1", "b 2", "c 3"])
+        with open(self.path("list"), "w") as f:
+            f.write("x\ny\nz\n")
+        proc = pool("-k", "--", "echo", "{3}{2}{1}", ":::", "a", "b", ":::", "1", "2", "::::+", self.path("list"))
+        self.assertEqual(lines(proc.stdout), ["x1a", "y2a", "x1b", "y2b"])
+        proc = pool("-k", "--", "echo", ":::", "a", "b", "c", ":::+", "1", ":::", "p", "q")
+        self.assertEqual(lines(proc.stdout), ["a 1 p", "a 1 q"])
+        proc = pool("--", "echo", ":::+", "a")
+        self.assertEqual(proc.returncode, 255)
+        self.assertEqual(proc.stderr.decode(), "netlab: pool-run: ':::+' links its inputs to the group before it, "
+                                               "and none comes before it\n")
+
     def test_stdin_lines_and_nul(self):
         proc = pool("-k", "--", "echo", input=b"one\ntwo\nthree")
         self.assertEqual(lines(proc.stdout), ["one", "two", "three"])
