@@ -412,7 +412,8 @@ private:
   }
 
   // A placeholder bare in the word numbered `index` of `words` (the command so far): refused if
-  // that command re-reads its arguments as shell code: eval, or a shell whose -c script it is.
+  // that command re-reads its arguments as shell code: eval, trap, let, or a shell whose -c
+  // script it is.
   // A shell is looked for among all the words, not only the command's name, so wrappers with
   // arguments of their own (env -u NAME, nice -n 5, sudo -u USER, timeout 5, busybox) do not
   // hide it; "sh" as a mere argument before "-c {}" is refused too, which errs on the safe side.
@@ -424,8 +425,10 @@ private:
                          std::find(k_wrappers.begin(), k_wrappers.end(), base(words[k])) != k_wrappers.end())) {
       ++k;
     }
-    if (k < index && base(words[k]) == "eval") {
-      return "in the arguments of eval, which reads them as shell code again";
+    // eval reads its arguments as code again, trap its action, and bash's let its arithmetic,
+    // whose a[$(...)] runs a command.
+    if (k < index && (base(words[k]) == "eval" || base(words[k]) == "trap" || base(words[k]) == "let")) {
+      return "in the arguments of eval, trap or let, which read them as shell code again";
     }
     for (std::size_t shell = 0; shell < index; ++shell) {
       if (may_be_shell(words[shell], shell == k) && is_script_operand(words, shell, index)) {

@@ -64,7 +64,7 @@ private:
 // ('...') protects a value only where the shell reads it as quoting: bare in a command's words.
 // Refused, with a message naming the place and the safe forms: inside single or double quotes,
 // backquotes, ${...} or $((...)); after a backslash or a $; in a comment or a here-document; in
-// the arguments of `eval`; as the script of `sh -c` (also bash, dash, zsh, ksh, mksh, ash..., a
+// the arguments of `eval`, `trap` or `let`; as the script of `sh -c` (also bash, dash, zsh, ksh, mksh, ash..., a
 // shell named anywhere in the command, so after any wrapper, or named by an expansion in the
 // command's place; past its options, -o NAME and --); inside a $(...) that stands in one of the
 // last two places. Not seen: commands that hand their arguments to another shell in other ways

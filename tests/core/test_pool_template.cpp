@@ -140,7 +140,10 @@ TEST_CASE("pool::check_shell_template: a placeholder only where the shell unquot
                              "sh -c \"`printf %s {}`\"",
                              "sh -c $(echo {})",
                              "eval \"$(printf %s {})\"",
-                             "x=$(sh -c {})"}) {
+                             "x=$(sh -c {})",
+                             "trap {} EXIT",
+                             "let x={}",
+                             "command trap -- {} EXIT"}) {
     INFO(bypass);
     CHECK_FALSE(ok(bypass));
   }

@@ -481,6 +481,7 @@ SHELL_TEMPLATES = [
     ('sh -c "$(printf %s {})"', "refuse", None),
     ('eval "$(printf %s {})"', "refuse", None),
     ("sh -c 'echo \"$1\"' -- {}", None, lambda v: v + "\n"),
+    ("trap {} EXIT", "refuse", None),
 ]
 
 HOSTILE_INPUTS = ["'; touch PWNED; '", "$(touch PWNED)", "`touch PWNED`", '"; touch PWNED; "',
@@ -489,7 +490,7 @@ HOSTILE_INPUTS = ["'; touch PWNED; '", "$(touch PWNED)", "`touch PWNED`", '"; to
 
 class ShellTemplateTest(unittest.TestCase):
     def test_no_quoting_context_lets_an_input_run_code(self):
-        self.assertEqual(len(SHELL_TEMPLATES), 37)
+        self.assertEqual(len(SHELL_TEMPLATES), 38)
         for template, verdict, expect in SHELL_TEMPLATES:
             with self.subTest(template=template):
                 cwd = tempfile.mkdtemp(prefix="netlab-pool-shell-")

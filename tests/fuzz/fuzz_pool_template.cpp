@@ -56,14 +56,14 @@ bool plain_words(const std::vector<std::string>& words) {
   return true;
 }
 
-// Whether a word names eval or a shell (whose -c script is code read again).
+// Whether a word names eval, trap, let or a shell (whose -c script is code read again).
 bool rereads(const std::vector<std::string>& words) {
   for (const auto& word : words) {
     auto slash = word.rfind('/');
     std::string_view name =
         slash == std::string::npos ? std::string_view(word) : std::string_view(word).substr(slash + 1);
-    for (std::string_view shell :
-         {"eval", "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "posh", "lksh", "ksh93", "rbash"}) {
+    for (std::string_view shell : {"eval", "trap", "let", "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash",
+                                   "posh", "lksh", "ksh93", "rbash"}) {
       if (name == shell) {
         return true;
       }
