@@ -136,6 +136,16 @@ public:
     return notes.empty() ? text : text + (ends_in_item ? "\n" + notes.substr(1) : notes);
   }
 
+  // CLI11 ends each option group but the last with an empty line and starts the next group (and
+  // the command list) with one: two blank lines before "Remote hosts (SSH):" and "Commands:".
+  std::string make_help(const CLI::App* app, std::string name, CLI::AppFormatMode mode) const override {
+    auto text = CLI::Formatter::make_help(app, std::move(name), mode);
+    for (auto at = text.find("\n\n\n"); at != std::string::npos; at = text.find("\n\n\n", at)) {
+      text.erase(at, 1);
+    }
+    return text;
+  }
+
   std::string make_subcommand(const CLI::App* sub) const override {
     const auto* row = find_command(sub->get_name());
     std::string summary = row != nullptr ? std::string(row->summary) : sub->get_description();

@@ -141,7 +141,9 @@ int run(int argc, char** argv) {
   formatter->label("SUBCOMMAND", "COMMAND");
   formatter->label("Positionals", "Arguments");
   app.formatter(formatter);
-  app.set_version_flag("-V,--version", std::string("netlab ") + NETLAB_VERSION);
+  // Before any subcommand is added too: each takes the root's help flag and its words.
+  app.set_help_flag("-h,--help", "print this help and exit");
+  app.set_version_flag("-V,--version", std::string("netlab ") + NETLAB_VERSION, "print the version and exit");
   std::string links_dir;
   std::string unlinks_dir;
   bool man = false;

@@ -112,7 +112,13 @@ _netlab() {
     case "$prev" in
       --install-links | --uninstall-links) _netlab_files -d; return ;;
     esac
-    COMPREPLY=($(compgen -W "echo-server echo-client exec-server exec-client udp-echo select-server bench probe pool-run pack unpack ssh-exec completions -h --help -V --version --install-links --uninstall-links" -- "$cur"))
+    COMPREPLY=($(compgen -W "echo-server echo-client exec-server exec-client udp-echo select-server bench probe pool-run pack unpack ssh-exec completions help -h --help -V --version --install-links --uninstall-links" -- "$cur"))
+    return
+  fi
+  # `netlab help COMMAND`: one command name.
+  if [[ $command == help ]]; then
+    COMPREPLY=()
+    ((cword == start + 1)) && COMPREPLY=($(compgen -W "echo-server echo-client exec-server exec-client udp-echo select-server bench probe pool-run pack unpack ssh-exec completions" -- "$cur"))
     return
   fi
 

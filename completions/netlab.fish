@@ -356,8 +356,8 @@ for __netlab_name in echo-server echo-client exec-server exec-client udp-echo se
     end
 end
 set -e __netlab_name
-complete -c netlab -n '__netlab_needs_command; and not __netlab_given -h --help' -s h -l help -d 'Print this help message and exit'
-complete -c netlab -n '__netlab_needs_command; and not __netlab_given -V --version' -s V -l version -d 'Display program version information and exit'
+complete -c netlab -n '__netlab_needs_command; and not __netlab_given -h --help' -s h -l help -d 'print this help and exit'
+complete -c netlab -n '__netlab_needs_command; and not __netlab_given -V --version' -s V -l version -d 'print the version and exit'
 complete -c netlab -n '__netlab_needs_command; and not __netlab_given --value --install-links' -l install-links -r -f -a '(__fish_complete_directories (commandline -ct))' -d 'create a symlink per subcommand in DIR (busybox style)'
 complete -c netlab -n '__netlab_needs_command; and not __netlab_given --value --uninstall-links' -l uninstall-links -r -f -a '(__fish_complete_directories (commandline -ct))' -d 'remove the symlinks --install-links made in DIR (others stay)'
 complete -c netlab -n __netlab_needs_command -a echo-server -d 'TCP and unix-socket echo server on a libuv loop'
@@ -373,8 +373,10 @@ complete -c netlab -n __netlab_needs_command -a pack -d 'pack values into bytes 
 complete -c netlab -n __netlab_needs_command -a unpack -d 'unpack bytes into values like Python struct.unpack; frame files'
 complete -c netlab -n __netlab_needs_command -a ssh-exec -d 'run a command on one or many hosts over SSH, with SFTP put/get'
 complete -c netlab -n __netlab_needs_command -a completions -d 'print the bash, zsh or fish completion script'
+complete -c netlab -n __netlab_needs_command -a help -d 'print a command\'s options and an example'
+complete -c netlab -n '__netlab_using help; and test (count (commandline -opc)) -eq 2' -a 'echo-server echo-client exec-server exec-client udp-echo select-server bench probe pool-run pack unpack ssh-exec completions'
 
-complete -c netlab -n '__netlab_using echo-server; and not __netlab_given -h --help' -s h -l help -d 'Print this help message and exit'
+complete -c netlab -n '__netlab_using echo-server; and not __netlab_given -h --help' -s h -l help -d 'print this help and exit'
 complete -c netlab -n '__netlab_using echo-server; and not __netlab_given --upper' -l upper -d 'upper-case ASCII letters in the echo'
 complete -c netlab -n '__netlab_using echo-server; and not __netlab_given --value --max-conns' -l max-conns -r -f -d 'refuse connections beyond N open at once'
 complete -c netlab -n '__netlab_using echo-server' -l allow-from -r -f -d 'let in only peers in CIDR: 10.0.0.0/8, 2001:db8::/32 or one address (repeatable)'
@@ -389,7 +391,7 @@ complete -c netlab -n '__netlab_using echo-server; and not __netlab_given --valu
 complete -c netlab -n '__netlab_using echo-server; and not __netlab_given --tls-self-signed' -l tls-self-signed -d 'TLS with a throwaway key and certificate made in memory (its SHA-256 fingerprint goes to stderr)'
 complete -c netlab -n '__netlab_using echo-server; and not __netlab_given --value --tls-handshake-timeout' -l tls-handshake-timeout -r -f -d 'close a connection whose TLS handshake is not done within this time'
 
-complete -c netlab -n '__netlab_using echo-client; and not __netlab_given -h --help' -s h -l help -d 'Print this help message and exit'
+complete -c netlab -n '__netlab_using echo-client; and not __netlab_given -h --help' -s h -l help -d 'print this help and exit'
 complete -c netlab -n '__netlab_using echo-client' -s m -l message -r -f -d 'send TEXT as one line and print the reply (repeatable)'
 complete -c netlab -n '__netlab_using echo-client; and not __netlab_given --value --timeout' -l timeout -r -f -d 'limit for connecting and for each reply (default 10s; --raw: none, else idle limit)'
 complete -c netlab -n '__netlab_using echo-client; and not __netlab_given --raw' -l raw -d 'copy stdin to the server and its replies to stdout, binary-safe; half-close at end of input'
@@ -400,7 +402,7 @@ complete -c netlab -n '__netlab_using echo-client' -l alpn -r -f -d 'offer appli
 complete -c netlab -n '__netlab_using echo-client; and not __netlab_given --tls-insecure' -l tls-insecure -d 'do NOT verify the server\'s certificate: anyone on the path can read and change the traffic'
 complete -c netlab -n '__netlab_using echo-client; and not __netlab_given --tls-show' -l tls-show -d 'print the TLS version, cipher, ALPN and the server\'s certificate chain on stderr'
 
-complete -c netlab -n '__netlab_using exec-server; and not __netlab_given -h --help' -s h -l help -d 'Print this help message and exit'
+complete -c netlab -n '__netlab_using exec-server; and not __netlab_given -h --help' -s h -l help -d 'print this help and exit'
 complete -c netlab -n '__netlab_using exec-server; and not __netlab_given --value --token-file' -l token-file -r -F -d 'require the HMAC challenge with the token in FILE (mode 600, at least 16 bytes). Without it, the environment variable NETLAB_TOKEN, if set, holds the token itself (not a file name)'
 complete -c netlab -n '__netlab_using exec-server; and not __netlab_given --shell' -l shell -d 'also accept shell command lines (run by /bin/sh -c), not just argv'
 complete -c netlab -n '__netlab_using exec-server' -l allow -r -f -d 'only run this program as argv[0] (exact match; repeatable); it is found in PATH once, at start-up, and that file is what runs'
@@ -426,7 +428,7 @@ complete -c netlab -n '__netlab_using exec-server; and not __netlab_given --valu
 complete -c netlab -n '__netlab_using exec-server; and not __netlab_given --insecure' -l insecure -d 'allow a non-loopback address without --tls (commands and output in clear, changeable on the way), without a token, or with --protocol legacy'
 complete -c netlab -n '__netlab_using exec-server; and not __netlab_given --value --port-file' -l port-file -r -F -d 'write the bound port to FILE once listening (for scripts)'
 
-complete -c netlab -n '__netlab_using exec-client; and not __netlab_given -h --help' -s h -l help -d 'Print this help message and exit'
+complete -c netlab -n '__netlab_using exec-client; and not __netlab_given -h --help' -s h -l help -d 'print this help and exit'
 complete -c netlab -n '__netlab_using exec-client; and not __netlab_given --value --token-file' -l token-file -r -F -d 'answer the server\'s challenge with the token in FILE (mode 600). Without it, the environment variable NETLAB_TOKEN, if set, holds the token itself'
 complete -c netlab -n '__netlab_using exec-client; and not __netlab_given --shell' -l shell -d 'send the command (or each line) as one shell command line'
 complete -c netlab -n '__netlab_using exec-client; and not __netlab_given --value --timeout' -l timeout -r -f -d 'ask the server to kill the command after SECONDS (exit 124)'
@@ -438,7 +440,7 @@ complete -c netlab -n '__netlab_using exec-client; and not __netlab_given --valu
 complete -c netlab -n '__netlab_using exec-client; and not __netlab_given --value --tls-key' -l tls-key -r -F -d 'with --tls: private key FILE (PEM) of --tls-cert'
 complete -c netlab -n '__netlab_using exec-client; and not __netlab_given --value --sni' -l sni -r -f -d 'with --tls certificates: send NAME and verify the certificate for it'
 
-complete -c netlab -n '__netlab_using udp-echo; and not __netlab_given -h --help' -s h -l help -d 'Print this help message and exit'
+complete -c netlab -n '__netlab_using udp-echo; and not __netlab_given -h --help' -s h -l help -d 'print this help and exit'
 complete -c netlab -n '__netlab_using udp-echo; and not __netlab_given --client' -l client -d 'send each stdin line as a datagram to ADDR, print the replies, report lost ones (exit 1)'
 complete -c netlab -n '__netlab_using udp-echo; and not __netlab_given --upper' -l upper -d 'server: upper-case ASCII letters in the echo'
 complete -c netlab -n '__netlab_using udp-echo; and not __netlab_given --value --port-file' -l port-file -r -F -d 'write the bound port to FILE once listening (for scripts)'
@@ -447,7 +449,7 @@ complete -c netlab -n '__netlab_using udp-echo' -l deny-from -r -f -d 'refuse pe
 complete -c netlab -n '__netlab_using udp-echo; and not __netlab_given --value --timeout' -l timeout -r -f -d 'client: how long to wait for each reply before retrying'
 complete -c netlab -n '__netlab_using udp-echo; and not __netlab_given --value --retries' -l retries -r -f -d 'client: extra sends of an unanswered datagram before it is lost'
 
-complete -c netlab -n '__netlab_using select-server; and not __netlab_given -h --help' -s h -l help -d 'Print this help message and exit'
+complete -c netlab -n '__netlab_using select-server; and not __netlab_given -h --help' -s h -l help -d 'print this help and exit'
 complete -c netlab -n '__netlab_using select-server; and not __netlab_given --value --model' -l model -r -f -a 'blocking threads nonblocking select poll epoll uv' -d 'IO model'
 complete -c netlab -n '__netlab_using select-server; and not __netlab_given --upper' -l upper -d 'upper-case ASCII letters in the echo'
 complete -c netlab -n '__netlab_using select-server; and not __netlab_given --value --max-conns' -l max-conns -r -f -d 'refuse connections beyond N open at once'
@@ -458,7 +460,7 @@ complete -c netlab -n '__netlab_using select-server; and not __netlab_given --va
 complete -c netlab -n '__netlab_using select-server; and not __netlab_given --value --port-file' -l port-file -r -F -d 'write the bound port to FILE once listening (for scripts)'
 complete -c netlab -n '__netlab_using select-server; and not __netlab_given --stats' -l stats -d 'print connections, reads, bytes (per second too) and CPU time on exit (SIGUSR1 prints them at any time, with or without --stats)'
 
-complete -c netlab -n '__netlab_using bench; and not __netlab_given -h --help' -s h -l help -d 'Print this help message and exit'
+complete -c netlab -n '__netlab_using bench; and not __netlab_given -h --help' -s h -l help -d 'print this help and exit'
 complete -c netlab -n '__netlab_using bench; and not __netlab_given --value --mode' -l mode -r -f -a 'rr stream connect handshake' -d 'rr: send a message, wait for its echo, repeat; stream: send and read as fast as possible; connect: connect, one round trip, close, repeat; handshake: connect (over TLS: and handshake), close, repeat, nothing echoed, so any server will do'
 complete -c netlab -n '__netlab_using bench; and not __netlab_given --value -c --conns' -s c -l conns -r -f -d 'connections (udp: sockets) at once'
 complete -c netlab -n '__netlab_using bench; and not __netlab_given --value -s --size' -s s -l size -r -f -d 'bytes per message (default 64; stream: bytes per write, 64K)'
@@ -474,7 +476,7 @@ complete -c netlab -n '__netlab_using bench; and not __netlab_given --value --sn
 complete -c netlab -n '__netlab_using bench' -l alpn -r -f -d 'offer application protocol PROTO (repeatable, in order of preference)'
 complete -c netlab -n '__netlab_using bench; and not __netlab_given --tls-insecure' -l tls-insecure -d 'do NOT verify the server\'s certificate: anyone on the path can read and change the traffic'
 
-complete -c netlab -n '__netlab_using probe; and not __netlab_given -h --help' -s h -l help -d 'Print this help message and exit'
+complete -c netlab -n '__netlab_using probe; and not __netlab_given -h --help' -s h -l help -d 'print this help and exit'
 complete -c netlab -n '__netlab_using probe; and not __netlab_given --value --timeout' -l timeout -r -f -d 'how long one connection attempt may take'
 complete -c netlab -n '__netlab_using probe; and not __netlab_given --value --wait' -l wait -r -f -d 'retry closed addresses until all are open or SECONDS pass (exit 124 if they do)'
 complete -c netlab -n '__netlab_using probe; and not __netlab_given --json' -l json -d 'one JSON object per address'
@@ -486,7 +488,7 @@ complete -c netlab -n '__netlab_using probe; and not __netlab_given --tls-insecu
 complete -c netlab -n '__netlab_using probe; and not __netlab_given --value --min-days' -l min-days -r -f -d 'with --tls: fail (exit 1) when the certificate expires in fewer than N days'
 complete -c netlab -n '__netlab_using probe; and not __netlab_given --value --port-file' -l port-file -r -F -d 'check the address a netlab server writes to FILE once listening (with --wait: wait for the file too)'
 
-complete -c netlab -n '__netlab_using pool-run; and not __netlab_given -h --help' -s h -l help -d 'Print this help message and exit'
+complete -c netlab -n '__netlab_using pool-run; and not __netlab_given -h --help' -s h -l help -d 'print this help and exit'
 complete -c netlab -n '__netlab_using pool-run; and not __netlab_given --value -j --jobs' -s j -l jobs -r -f -d 'run N jobs at once (default: number of CPUs; 0: one per input, capped)'
 complete -c netlab -n '__netlab_using pool-run; and not __netlab_given -k --keep-order' -s k -l keep-order -d 'write output in input order (default: as jobs finish)'
 complete -c netlab -n '__netlab_using pool-run; and not __netlab_given --tag' -l tag -d 'prefix each output line with the job\'s input and a tab'
@@ -514,7 +516,7 @@ complete -c netlab -n '__netlab_using pool-run; and not __netlab_given --value -
 complete -c netlab -n '__netlab_using pool-run; and not __netlab_given --value -F --config' -s F -l config -r -F -d 'read Host, HostName, User, Port, IdentityFile from this ssh_config (default ~/.ssh/config)'
 complete -c netlab -n '__netlab_using pool-run; and not __netlab_given --value --connect-timeout' -l connect-timeout -r -f -d 'give up on a host that has not connected after SECONDS (exit 255; pool-run: its jobs go to the other hosts), and on SFTP that has not started SECONDS later (exit 124)'
 
-complete -c netlab -n '__netlab_using pack; and not __netlab_given -h --help' -s h -l help -d 'Print this help message and exit'
+complete -c netlab -n '__netlab_using pack; and not __netlab_given -h --help' -s h -l help -d 'print this help and exit'
 complete -c netlab -n '__netlab_using pack; and not __netlab_given --hex' -l hex -d 'write lowercase hex and a newline instead of raw bytes'
 complete -c netlab -n '__netlab_using pack; and not __netlab_given --base64' -l base64 -d 'write base64 and a newline instead of raw bytes'
 complete -c netlab -n '__netlab_using pack; and not __netlab_given --value -o --output' -s o -l output -r -F -d 'write to FILE (created atomically) instead of stdout'
@@ -525,7 +527,7 @@ complete -c netlab -n '__netlab_using pack; and not __netlab_given --batch' -l b
 complete -c netlab -n '__netlab_using pack; and not __netlab_given --frame' -l frame -d 'write netlab frames: file frames for FILEs and folders, data frames for stdin'
 complete -c netlab -n '__netlab_using pack; and not __netlab_given --value --chunk-size' -l chunk-size -r -f -d 'largest frame body (with --frame)'
 
-complete -c netlab -n '__netlab_using unpack; and not __netlab_given -h --help' -s h -l help -d 'Print this help message and exit'
+complete -c netlab -n '__netlab_using unpack; and not __netlab_given -h --help' -s h -l help -d 'print this help and exit'
 complete -c netlab -n '__netlab_using unpack; and not __netlab_given --hex' -l hex -d 'input is hex text (whitespace ignored)'
 complete -c netlab -n '__netlab_using unpack; and not __netlab_given --base64' -l base64 -d 'input is base64 text (whitespace ignored)'
 complete -c netlab -n '__netlab_using unpack; and not __netlab_given --iter' -l iter -d 'unpack a stream of records, like struct.iter_unpack'
@@ -536,7 +538,7 @@ complete -c netlab -n '__netlab_using unpack; and not __netlab_given --value -C 
 complete -c netlab -n '__netlab_using unpack; and not __netlab_given --list' -l list -d 'with --frame: verify and print names and sizes only'
 complete -c netlab -n '__netlab_using unpack; and not __netlab_given --force' -l force -d 'with --frame: replace existing files'
 
-complete -c netlab -n '__netlab_using ssh-exec; and not __netlab_given -h --help' -s h -l help -d 'Print this help message and exit'
+complete -c netlab -n '__netlab_using ssh-exec; and not __netlab_given -h --help' -s h -l help -d 'print this help and exit'
 complete -c netlab -n '__netlab_using ssh-exec' -l hosts-file -r -F -d 'read more hosts from FILE, one per line, # comments'
 complete -c netlab -n '__netlab_using ssh-exec' -s i -l identity -l ssh-identity -r -F -d 'private key to offer (repeatable; default ~/.ssh/id_ed25519, id_ecdsa, id_rsa; ssh-agent first)'
 complete -c netlab -n '__netlab_using ssh-exec; and not __netlab_given --value --known-hosts' -l known-hosts -r -F -d 'known_hosts file to check host keys against (default ~/.ssh/known_hosts)'
@@ -563,4 +565,4 @@ complete -c netlab -n '__netlab_using ssh-exec; and not __netlab_given --preserv
 complete -c netlab -n '__netlab_using ssh-exec; and not __netlab_given --follow-links' -l follow-links -d '-r --get copies what remote symbolic links point at (default: skips them with a note)'
 complete -c netlab -n '__netlab_using ssh-exec; and not __netlab_given --no-progress' -l no-progress -d 'no SFTP progress line (default: shown on stderr when it is a terminal)'
 
-complete -c netlab -n '__netlab_using completions; and not __netlab_given -h --help' -s h -l help -d 'Print this help message and exit'
+complete -c netlab -n '__netlab_using completions; and not __netlab_given -h --help' -s h -l help -d 'print this help and exit'

@@ -200,7 +200,13 @@ _{0}() {{
     case "$prev" in
       --install-links | --uninstall-links) _{0}_files -d; return ;;
     esac
-    COMPREPLY=($(compgen -W "{1} {2}" -- "$cur"))
+    COMPREPLY=($(compgen -W "{1} help {2}" -- "$cur"))
+    return
+  fi
+  # `{0} help COMMAND`: one command name.
+  if [[ $command == help ]]; then
+    COMPREPLY=()
+    ((cword == start + 1)) && COMPREPLY=($(compgen -W "{1}" -- "$cur"))
     return
   fi
 

@@ -68,15 +68,20 @@ std::string man_page(const ProgramSpec& program) {
   std::string out;
   out += fmt::format(".TH NETLAB 1 \"{}\" \"netlab {}\" \"User Commands\"\n", program.date, roff(program.version));
   out += ".SH NAME\nnetlab \\- " + roff(program.summary) + "\n";
-  out += ".SH SYNOPSIS\n.B netlab\n.I COMMAND\n.RI [ OPTIONS ]\n.br\n.B netlab\n.RB [ \\-\\-help | \\-\\-version ]\n";
-  out += ".br\n.B netlab \\-\\-install\\-links\n.I DIR\n";
+  out += ".SH SYNOPSIS\n.B netlab\n.I COMMAND\n.RI [ OPTIONS ]\n.RI [ ARGUMENTS ]\n"
+         ".br\n.B netlab\n.I COMMAND\n.B \\-\\-help\n"
+         ".br\n.B netlab help\n.RI [ COMMAND ]\n"
+         ".br\n.B netlab\n.RB [ \\-\\-help | \\-\\-version ]\n"
+         ".br\n.B netlab\n.RB ( \\-\\-install\\-links | \\-\\-uninstall\\-links )\n.I DIR\n";
   out += ".SH DESCRIPTION\n"
          "netlab is one binary with many network and concurrency tools. Addresses are written "
          "\\fIHOST\\fR:\\fIPORT\\fR, [\\fIIPv6\\fR]:\\fIPORT\\fR, a bare \\fIPORT\\fR (meaning 127.0.0.1) or "
          "unix:\\fI/path\\fR. Servers bind 127.0.0.1 unless told otherwise, accept port 0 and print "
          "\\(lqlistening on ADDR\\(rq on standard error.\n"
          ".PP\nStarted under the name of a command (a symbolic link made by \\fB\\-\\-install\\-links\\fR), "
-         "netlab runs that command.\n";
+         "netlab runs that command.\n"
+         ".PP\nEvery command takes \\fB\\-h\\fR, \\fB\\-\\-help\\fR, which prints its options and an example "
+         "(\\fBnetlab help\\fR \\fICOMMAND\\fR does the same).\n";
   out += ".SH OPTIONS\n";
   for (const auto& option : program.options) {
     out += option_entry(option);
@@ -91,7 +96,10 @@ std::string man_page(const ProgramSpec& program) {
       out += option_entry(positional);
     }
     for (const auto& option : command.options) {
-      out += option_entry(option);
+      // Said once in DESCRIPTION rather than in every command.
+      if (option.names != std::vector<std::string>{"-h", "--help"}) {
+        out += option_entry(option);
+      }
     }
     if (!command.example.empty()) {
       // man indents a subsection's text by 7 columns and this block by 4 more: 80 - 11.

@@ -62,6 +62,9 @@ struct EnvironmentSpec {
 
 struct ProgramSpec {
   std::string name = "netlab";
+  // `NAME help [COMMAND]` is `NAME [COMMAND] --help` (main.cpp): completed as a command whose one
+  // argument is a command name.
+  std::string help_summary = "print a command's options and an example";
   std::string version;
   std::string date; // release date, YYYY-MM-DD, for the man page's .TH line
   std::string summary;

@@ -108,6 +108,7 @@ std::string zsh_completion(const ProgramSpec& program) {
   for (const auto& command : program.commands) {
     commands += fmt::format("    '{}:{}'\n", command.name, describe(command.summary));
   }
+  commands += fmt::format("    'help:{}'\n", describe(program.help_summary));
   std::string names;
   for (const auto& command : program.commands) {
     names += (names.empty() ? "" : " ") + command.name;
@@ -169,7 +170,10 @@ _{0}() {{
     args)
       curcontext="${{curcontext%:*:*}}:{0}-$words[1]:"
       case $words[1] in
-{2}      esac
+{2}        help)
+          _arguments '1: :_{0}_commands'
+          ;;
+      esac
       ;;
   esac
   return ret

@@ -269,6 +269,21 @@ class ValuesAndMessagesTest(unittest.TestCase):
             self.assertIn(b"a file that is not a socket is in the way", out.stderr)
             self.assertTrue(os.path.isfile(path), "the file in the way is left alone")
 
+    def test_help_reads_as_one_voice(self):
+        """One blank line between sections (CLI11 put two before 'Commands:' and option groups), the
+        help and version flags in the same lower-case words as every other option, and the man
+        page saying -h once, with `netlab help COMMAND` and --uninstall-links in its synopsis."""
+        for args in [[], *[[command] for command in listed_commands()]]:
+            text = run(*args, "--help", check=True).stdout.decode()
+            self.assertNotIn("\n\n\n", text, args)
+            self.assertRegex(text, r"(?m)^  -h, --help +print this help and exit$", args)
+        self.assertRegex(run("--help", check=True).stdout.decode(), r"(?m)^  -V, --version +print the version and exit$")
+        page = run("--man", check=True).stdout.decode()
+        self.assertEqual(page.count("\\fB\\-h\\fR, \\fB\\-\\-help\\fR"), 2)  # OPTIONS and DESCRIPTION
+        synopsis = page.split(".SH SYNOPSIS", 1)[1].split(".SH ", 1)[0]
+        self.assertIn(".B netlab help\n.RI [ COMMAND ]", synopsis)
+        self.assertIn("\\-\\-uninstall\\-links", synopsis)
+
     def test_help_and_version_spellings(self):
         self.assertEqual(run("help").stdout, run("--help").stdout)
         self.assertEqual(run("help", "probe").stdout, run("probe", "--help").stdout)

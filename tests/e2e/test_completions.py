@@ -100,6 +100,18 @@ class ShellsTest(unittest.TestCase):
             # Where a file is meant, files still come.
             self.assertEqual(self.bash_complete("netlab", "unpack", "<I", "no", cwd=work), ["notes.txt"])
 
+    def test_help_command(self):
+        """`netlab help COMMAND` is completed like a command taking one command name, in each shell."""
+        self.assertEqual(self.bash_complete("netlab", "he"), ["help"])
+        self.assertEqual(self.bash_complete("netlab", "help", "ec"), ["echo-client", "echo-server"])
+        self.assertEqual(self.bash_complete("netlab", "help", "probe", ""), [])
+        self.assertEqual(self.fish_complete("netlab he"), ["help"])
+        self.assertEqual(self.fish_complete("netlab help ec"), ["echo-client", "echo-server"])
+        self.assertEqual(self.fish_complete("netlab help probe "), [])
+        shown = self.zsh_complete("netlab help ec")
+        self.assertIn("echo-client", shown)
+        self.assertIn("echo-server", shown)
+
     def test_bash_offers_an_option_once(self):
         """A second --port-file is refused: once given (under any of its names), an option that may
         not repeat is not offered again; a repeatable one is."""
