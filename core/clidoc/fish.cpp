@@ -302,8 +302,8 @@ set -e __{0}_name
     out += fmt::format("complete -c {} -n __{}_needs_command -a {} -d {}\n", program.name, program.name, command.name,
                        quote(command.summary));
   }
-  out += fmt::format("complete -c {0} -n __{0}_needs_command -a help -d {1}\n", program.name,
-                     quote(program.help_summary));
+  out +=
+      fmt::format("complete -c {0} -n __{0}_needs_command -a help -d {1}\n", program.name, quote(program.help_summary));
   out += fmt::format("complete -c {0} -n '__{0}_using help; and test (count (commandline -opc)) -eq 2' -a {1}\n",
                      program.name, quote(names));
   for (const auto& command : program.commands) {
