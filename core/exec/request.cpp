@@ -336,13 +336,10 @@ Result<std::string> load_token(const std::string& file, const char* env_value) {
   std::string source;
   if (!file.empty()) {
     // Like ssh with private keys: a secret others can read is no secret, and one others can
-    // write is theirs to choose.
-    struct stat st {};
-    if (::stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0066) != 0) {
-      return fail(fmt::format("token file {} is {} by group or others (mode {:04o}); chmod 600 {}", file,
-                              (st.st_mode & 0022) != 0 ? "writable" : "readable", st.st_mode & 07777, file));
-    }
-    NETLAB_TRY(token, fs::read_file(file));
+    // write is theirs to choose. Checked on the descriptor that is read, and only for a regular
+    // file: a FIFO (or a file swapped in after a check by name) would let another user write
+    // the token.
+    NETLAB_TRY(token, fs::read_private_file(file));
     source = "token file " + file;
   } else if (env_value != nullptr) {
     token = env_value;

@@ -123,8 +123,9 @@ inline constexpr std::size_t k_min_token_size = 16;
 
 // Reads a token from `file` (trailing whitespace dropped) or, when `file` is empty, from
 // `env_value` (the token itself, not a file name). Returns an empty string when neither is
-// given; fails on an unreadable token file, one that group or others may read or write, and a
-// token shorter than k_min_token_size.
+// given; fails on an unreadable token file, one that is not a regular file or that group or
+// others have any permission on (fs::read_private_file), and a token shorter than
+// k_min_token_size.
 Result<std::string> load_token(const std::string& file, const char* env_value);
 
 } // namespace netlab::exec

@@ -4,6 +4,7 @@ import hashlib
 import os
 import socket
 import struct
+import subprocess
 import sys
 import tempfile
 import threading
@@ -805,6 +806,41 @@ class TestTokenHygiene(Base):
                 self.assertEqual(proc.returncode, 2)
         with nt.Server("exec-server", "0", "--token-file", self.write_token(TOKEN, 0o400)) as server:
             self.assertTrue(server.address)
+
+    def test_token_file_that_others_can_write_through_a_fifo_is_refused(self):
+        """A FIFO open to others is a token file another local user writes: the server must not
+        wait on it and take their token (the mode check used to skip what is not a regular file)."""
+        path = os.path.join(self.tmp, "token-fifo")
+        os.mkfifo(path)
+        self.addCleanup(os.unlink, path)
+        os.chmod(path, 0o666)
+        server = subprocess.Popen([nt.NETLAB, "exec-server", "0", "--token-file", path], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.addCleanup(server.stderr.close)
+        self.addCleanup(lambda: server.poll() is None and (server.kill(), server.wait()))
+
+        def other_user_writes():
+            # As soon as the server opens the FIFO to read (ENXIO until then), or it has gone.
+            def opened():
+                try:
+                    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+                except OSError:
+                    return server.poll() is not None
+                os.write(fd, b"chosen-by-another-local-user\n")
+                os.close(fd)
+                return True
+            nt.wait_until(opened, timeout=60)
+
+        writer = threading.Thread(target=other_user_writes, daemon=True)
+        writer.start()
+        first_line = server.stderr.readline().decode()
+        self.assertNotIn("listening on", first_line)
+        self.assertIn("not a regular file", first_line)
+        self.assertEqual(server.wait(30), 2)
+        writer.join(60)
+        proc = nt.run("exec-client", "1", "--token-file", path, "--", "true")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("not a regular file", proc.stderr.decode())
 
     def test_short_tokens_are_refused(self):
         short = "x" * 15
