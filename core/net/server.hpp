@@ -25,7 +25,9 @@ namespace netlab::net {
 
 struct ServerLimits {
   std::size_t max_conns = 10000;
-  // Time without a byte in either direction before a connection is closed; 0 disables.
+  // Time without activity before a connection is closed; 0 disables. Activity is what the
+  // service marks with Connection::touch() (the echo service: bytes read from the peer, its
+  // queued echo written out completely, a TLS handshake finished).
   Seconds idle_timeout{300};
 };
 
