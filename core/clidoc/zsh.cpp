@@ -84,15 +84,19 @@ std::string argument_specs(const std::vector<OptionSpec>& options, const std::st
       value = value_specs(option);
     }
     std::string spec = fmt::format("[{}]{}'", describe(first_line(option.help)), value);
+    // `--model=` takes its value in the next word or after `=` in the same one, as CLI11 does.
+    auto spelled = [&option](const std::string& name) {
+      return option.arity() == 1 && name.starts_with("--") ? name + "=" : name;
+    };
     if (option.names.size() == 1) {
-      out += fmt::format("{}'{}{}{} \\\n", indent, option.repeatable ? "*" : "", option.names[0], spec);
+      out += fmt::format("{}'{}{}{} \\\n", indent, option.repeatable ? "*" : "", spelled(option.names[0]), spec);
       continue;
     }
     std::string group;
     std::string alternatives;
     for (const auto& name : option.names) {
       group += (group.empty() ? "" : " ") + name;
-      alternatives += (alternatives.empty() ? "" : ",") + name;
+      alternatives += (alternatives.empty() ? "" : ",") + spelled(name);
     }
     // '(-m --message)'{-m,--message}'[help]': the brace expansion sits outside the quotes.
     std::string exclusion = option.repeatable ? "'*'" : "'(" + group + ")'";

@@ -184,6 +184,13 @@ class ShellsTest(unittest.TestCase):
             shown = self.zsh_complete("select-server --mo", env=env)
             self.assertIn("select-server --model", re.sub(r"[\x00-\x08\x0b-\x1f]", "", shown))
 
+    def test_zsh_value_after_equals(self):
+        """--model=VALUE, which CLI11 takes, completes its value in zsh as bash and fish do."""
+        shown = self.zsh_complete("netlab select-server --model=ep")
+        self.assertIn("--model=epoll", re.sub(r"[\x00-\x08\x0b-\x1f]", "", shown))
+        shown = self.zsh_complete("netlab select-server --model ep")
+        self.assertIn("--model epoll", re.sub(r"[\x00-\x08\x0b-\x1f]", "", shown))
+
     def test_zsh_transfer_paths(self):
         """--put LOCAL REMOTE: LOCAL completes as a file in zsh too."""
         with tempfile.TemporaryDirectory() as work:
