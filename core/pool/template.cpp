@@ -174,16 +174,27 @@ CommandTemplate::Word CommandTemplate::parse_word(std::string_view word, bool& h
 }
 
 // Whether a script reads its positional parameters ($1, ${2}, "$@", $*): then, as with a
-// replacement string, the inputs are not also appended to it.
+// replacement string, the inputs are not also appended to it. Text in single quotes is not
+// read by this shell: the $1 of awk '{print $1}' is awk's, and that script still gets them.
 static bool uses_positional(std::string_view script) {
-  for (auto at = script.find('$'); at != std::string_view::npos; at = script.find('$', at + 1)) {
-    std::size_t next = at + 1;
-    if (next < script.size() && script[next] == '{') {
-      ++next;
-    }
-    if (next < script.size() &&
-        ((script[next] >= '1' && script[next] <= '9') || script[next] == '@' || script[next] == '*')) {
-      return true;
+  bool in_double = false;
+  for (std::size_t at = 0; at < script.size(); ++at) {
+    char c = script[at];
+    if (c == '\\') {
+      ++at;
+    } else if (c == '\'' && !in_double) {
+      at = std::min(script.find('\'', at + 1), script.size());
+    } else if (c == '"') {
+      in_double = !in_double;
+    } else if (c == '$') {
+      std::size_t next = at + 1;
+      if (next < script.size() && script[next] == '{') {
+        ++next;
+      }
+      if (next < script.size() &&
+          ((script[next] >= '1' && script[next] <= '9') || script[next] == '@' || script[next] == '*')) {
+        return true;
+      }
     }
   }
   return false;

@@ -81,6 +81,16 @@ TEST_CASE("pool::CommandTemplate: a brace before a replacement string does not h
   CHECK(CommandTemplate::parse({"{", "{}"}, true).has_placeholder());
 }
 
+TEST_CASE("pool::CommandTemplate: a $1 in single quotes is not the script's, so the inputs are appended") {
+  // awk's $1 made the inputs go unappended: awk then read /dev/null and printed nothing.
+  CHECK(expand({"awk '{print $1}'"}, {"f"}, true) == Argv{"/bin/sh", "-c", "awk '{print $1}' f", "/bin/sh", "f"});
+  CHECK(expand({"awk", "'{print $NF, \"$1\"}'"}, {"f"}, true) ==
+        Argv{"/bin/sh", "-c", "awk '{print $NF, \"$1\"}' f", "/bin/sh", "f"});
+  CHECK(expand({"printf '%s\\n' \"it's $1\""}, {"x"}, true) ==
+        Argv{"/bin/sh", "-c", "printf '%s\\n' \"it's $1\"", "/bin/sh", "x"});
+  CHECK(expand({"echo \\'$1"}, {"x"}, true) == Argv{"/bin/sh", "-c", "echo \\'$1", "/bin/sh", "x"});
+}
+
 TEST_CASE("pool::CommandTemplate: a --shell script that reads $1 gets the inputs only as parameters") {
   CHECK(expand({"echo \"$1\""}, {"a b"}, true) == Argv{"/bin/sh", "-c", "echo \"$1\"", "/bin/sh", "a b"});
   CHECK(expand({"printf %s \"$2\""}, {"a", "b"}, true) ==

@@ -94,6 +94,16 @@ class PoolRunTest(unittest.TestCase):
         from_file = pool("-k", "--", "echo", ":::", "1", "::::", self.path("list"))
         self.assertEqual(lines(from_file.stdout), ["1 x", "1 y"])
 
+    def test_shell_script_with_a_quoted_dollar_one_still_gets_its_inputs(self):
+        # awk's $1, in single quotes, was taken for the script's own: the file was not appended
+        # and awk read /dev/null, printing nothing.
+        with open(self.path("table"), "w") as f:
+            f.write("a b\nc d\n")
+        proc = pool("--shell", "--", "awk '{print $1}'", ":::", self.path("table"), check=True)
+        self.assertEqual(lines(proc.stdout), ["a", "c"])
+        proc = pool("--shell", "--", 'printf "[%s]" "$1"', ":::", "x y", check=True)
+        self.assertEqual(proc.stdout, b"[x y]")
+
     def test_linked_groups(self):
         # GNU parallel's :::+ and ::::+ pair a group with the one before it, item by item, up to
         # the shorter one's length; ":::+" was taken as one more input of the group before.
