@@ -120,7 +120,8 @@ Runner setup_exec_client(CLI::App& app) {
                    "  echo hello | netlab exec-client 8080 --token-file token -- tr a-z A-Z\n"
                    "  netlab exec-client 8080 --token-file token --shell -- 'ls | wc -l'\n"
                    "Exit status: the remote command's; 128+N if it died of signal N; 124 timeout; 127 the program\n"
-                   "could not be started; 255 connect, authentication or protocol failure; 130 after a second Ctrl-C\n"
+                   "was not found, 126 it could not be executed; 255 connect, authentication or protocol failure;\n"
+                   "130 after a second Ctrl-C\n"
                    "(the first is sent to the command), or after one before the command started.");
   return [options] { return run_exec_client(*options); };
 }

@@ -338,7 +338,19 @@ struct Outcome {
   std::string refused;
 };
 
-int status_for_refusal(const std::string& code) { return code == "spawn-failed" ? k_exit_not_found : k_exit_failure; }
+// A command the server could not start ends as a shell says: 126 found but not executable, 127
+// not found (the server's "status"; a server that gives none meant 127).
+int status_for_refusal(const frame::Frame& frame) {
+  if (frame.header.value("code", std::string()) != "spawn-failed") {
+    return k_exit_failure;
+  }
+  auto status = frame.header.find("status");
+  if (status != frame.header.end() && status->is_number_integer() &&
+      status->get<std::int64_t>() == k_exit_cannot_execute) {
+    return k_exit_cannot_execute;
+  }
+  return k_exit_not_found;
+}
 
 Outcome run_command(Channel& channel, const ExecClientConfig& options, std::int64_t id, json request,
                     std::string_view body) {
@@ -415,11 +427,11 @@ Outcome run_command(Channel& channel, const ExecClientConfig& options, std::int6
                                                 {"command", command},
                                                 {"error", code},
                                                 {"message", frame.header.value("message", std::string())},
-                                                {"status", status_for_refusal(code)}}
+                                                {"status", status_for_refusal(frame)}}
                                                    .dump(-1, ' ', false, json::error_handler_t::replace) +
                                                "\n");
       }
-      return Outcome{status_for_refusal(code), error_text(frame)};
+      return Outcome{status_for_refusal(frame), error_text(frame)};
     }
     // Other frame types are for newer clients (protocol.md §1: unknown keys and types are ignored).
   }

@@ -195,7 +195,11 @@ private:
       };
       auto job = Job::start(m_shared.loop, std::move(spec), std::move(events), m_shared.running);
       if (!job) {
-        send_error(id, "spawn-failed", job.error());
+        auto header = error_header(id, "spawn-failed", job.error());
+        header["status"] = spawn_failure_status(job.code());
+        if (m_framed->send(std::move(header)) != 0) {
+          close();
+        }
         continue;
       }
       m_job = std::move(*job);

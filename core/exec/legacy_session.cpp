@@ -136,7 +136,7 @@ private:
     auto job = Job::start(m_shared.loop, std::move(spec), std::move(events), m_shared.running);
     if (!job) {
       ExitInfo info;
-      info.ending = ExitStatus::exited(k_exit_not_found);
+      info.ending = ExitStatus::exited(spawn_failure_status(job.code()));
       m_err = job.error() + "\n";
       info.stderr_size = m_err.size();
       respond(info, "spawn-failed");

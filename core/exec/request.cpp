@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include <fmt/format.h>
+#include <uv.h>
 
 #include "core/crypto/digest.hpp"
 #include "core/loop/process.hpp"
@@ -224,6 +225,8 @@ bool check_auth(const frame::Frame& frame, std::string_view token, std::string_v
   }
   return crypto::constant_time_equal(mac->get_ref<const std::string&>(), auth_mac(token, nonce_hex));
 }
+
+int spawn_failure_status(int uv_code) { return uv_code == UV_ENOENT ? k_exit_not_found : k_exit_cannot_execute; }
 
 json hello_header(bool requires_auth, const std::string& nonce_hex) {
   return json{{"type", "hello"},

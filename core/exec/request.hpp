@@ -93,6 +93,12 @@ std::string auth_mac(std::string_view token, std::string_view nonce_hex);
 // Checks an `auth` frame in constant time.
 bool check_auth(const frame::Frame& frame, std::string_view token, std::string_view nonce_hex);
 
+// The status a shell gives a command it could not start, from Process::spawn's libuv code: 127
+// when the program (or the working directory) was not found, 126 for any other failure to
+// execute (no permission, no descriptors left). A `spawn-failed` error carries it as "status",
+// and exec-client exits with it.
+int spawn_failure_status(int uv_code);
+
 nlohmann::json hello_header(bool requires_auth, const std::string& nonce_hex);
 nlohmann::json error_header(const nlohmann::json& id, std::string_view code, std::string_view message);
 

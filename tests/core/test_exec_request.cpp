@@ -2,6 +2,7 @@
 #include <csignal>
 
 #include <catch2/catch.hpp>
+#include <uv.h>
 
 #include "core/crypto/digest.hpp"
 #include "core/exec/exec_service.hpp"
@@ -236,4 +237,10 @@ TEST_CASE("exec::parse_exec: --allow runs the resolved path, env keys are checke
   auto refused = netlab::exec::parse_exec(netlab::frame::Frame(frame), policy);
   REQUIRE(std::holds_alternative<netlab::exec::RequestError>(refused));
   CHECK(std::get<netlab::exec::RequestError>(refused).code == "not-allowed");
+}
+
+TEST_CASE("exec::spawn_failure_status: a shell's 127 for not found, 126 for found but not executable", "[exec]") {
+  CHECK(netlab::exec::spawn_failure_status(UV_ENOENT) == 127);
+  CHECK(netlab::exec::spawn_failure_status(UV_EACCES) == 126);
+  CHECK(netlab::exec::spawn_failure_status(UV_EMFILE) == 126);
 }

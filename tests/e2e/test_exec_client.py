@@ -124,6 +124,19 @@ class TestExecClient(unittest.TestCase):
         self.assertTrue(lines[0].startswith("netlab: exec-client: "), lines)
         self.assertIn("spawn-failed", lines[0])
 
+    def test_found_but_not_executable_is_126(self):
+        """As a shell: 127 is 'not found', 126 'found but cannot be executed' (it was 127 too)."""
+        with tempfile.NamedTemporaryFile(dir=self.tmp) as script:
+            script.write(b"#!/bin/sh\necho should-not-run\n")
+            script.flush()
+            os.chmod(script.name, 0o644)
+            proc = self.client("--", script.name)
+            self.assertEqual((proc.returncode, proc.stdout), (126, b""))
+            self.assertIn("spawn-failed", proc.stderr.decode())
+            self.assertIn("permission denied", proc.stderr.decode())
+            self.assertEqual(json.loads(self.client("--json", "--", script.name).stdout)["status"], 126)
+        self.assertEqual(self.client("--", os.path.join(self.tmp, "no-such-program")).returncode, 127)
+
     def test_not_allowed(self):
         proc = self.client("--", "ls", server=self.allow_server)
         self.assertEqual(proc.returncode, 1)
