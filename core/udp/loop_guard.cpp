@@ -34,6 +34,11 @@ bool is_loopback(const IpBytes& ip) {
 
 } // namespace
 
+bool is_reflector_port(std::uint16_t port) {
+  // inetd refuses its internal services' datagrams from these ports for the same reason.
+  return port == 7 || port == 13 || port == 17 || port == 19 || port == 37;
+}
+
 IpBytes ip_bytes(const sockaddr* sa) {
   IpBytes ip{};
   if (sa->sa_family == AF_INET) {
@@ -61,6 +66,10 @@ std::optional<std::string_view> loop_refusal(const sockaddr* from, const loop::E
                                              const std::vector<IpBytes>& local) {
   if (port_of(from) == 0) {
     return "its source port is 0, which no answer can reach";
+  }
+  if (is_reflector_port(port_of(from))) {
+    return "its source port is a classic UDP service's (echo, daytime, qotd, chargen, time), which answers every "
+           "datagram, so the echo would start a loop";
   }
   auto source = ip_bytes(from);
   if (is_unspecified(source)) {

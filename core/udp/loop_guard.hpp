@@ -22,8 +22,14 @@ using IpBytes = std::array<std::uint8_t, 16>;
 IpBytes ip_bytes(const sockaddr* sa);
 std::uint16_t port_of(const sockaddr* sa);
 
+// The ports of the classic UDP services that answer every datagram: echo (7), daytime (13), qotd
+// (17), chargen (19) and time (37). chargen and the clocks answer with new text each time, so a
+// loop with them is never a run of repeats EchoLoopBreaker could count.
+bool is_reflector_port(std::uint16_t port);
+
 // The reason a datagram from `from` must not be echoed, or nothing when it may be:
 // - port 0: no answer can be addressed to it (the kernel refuses to send there);
+// - a reflector port (is_reflector_port): the echo would start a loop with that service;
 // - an unspecified source address (0.0.0.0, ::): sending to it reaches this host itself;
 // - the server's own address and port, spoofed: the echo would arrive at the server again and
 //   be echoed again, forever, from a single datagram. A server bound to a wildcard address

@@ -27,8 +27,9 @@ struct ServerCounters {
   std::uint64_t send_errors = 0;
   // Datagrams from peers the access rules refuse: dropped unanswered.
   std::uint64_t refused = 0;
-  // Datagrams from port 0, an unspecified address or this server's own address:port, whose
-  // echo would loop back to the server (loop_guard.hpp): dropped unanswered.
+  // Datagrams whose echo would loop (loop_guard.hpp): from port 0, a classic service's port
+  // that answers everything, an unspecified address or this server's own address:port, and the
+  // repeats EchoLoopBreaker drops. Dropped unanswered.
   std::uint64_t looping = 0;
 };
 

@@ -72,6 +72,16 @@ TEST_CASE("udp::loop_refusal: port 0 and unspecified sources are refused whateve
   CHECK_FALSE(refused("127.0.0.1", 5000, "127.0.0.1", 7000));
 }
 
+TEST_CASE("udp::loop_refusal: the classic services that answer every datagram are refused") {
+  for (std::uint16_t port : {7, 13, 17, 19, 37}) {
+    CHECK(refused("192.0.2.1", port, "0.0.0.0", 7000));
+    CHECK(refused("::1", port, "::1", 7000));
+  }
+  for (std::uint16_t port : {9, 18, 53, 123, 1019, 5000}) {
+    CHECK_FALSE(refused("192.0.2.1", port, "0.0.0.0", 7000));
+  }
+}
+
 TEST_CASE("udp::local_addresses: includes loopback") {
   auto local = udp::local_addresses();
   auto lo = endpoint("127.0.0.1", 0);

@@ -179,6 +179,31 @@ class UdpEchoServiceLoopTest(unittest.TestCase):
     back): each of several datagrams in flight at once must stop bouncing after a bounded number
     of bounces. Forging is not needed to play the other side, so this runs without root."""
 
+    @unittest.skipUnless(hasattr(os, "geteuid") and os.geteuid() == 0, "binding port 19 needs root")
+    def test_classic_services_that_answer_everything_get_no_answer(self):
+        # chargen (19) answers every datagram with new text, so the echo breaker never sees a
+        # repeat: a datagram forged from chargen's port started a loop that never ended. Like
+        # inetd, udp-echo leaves the ports of echo, daytime, qotd, chargen and time unanswered.
+        with Server("udp-echo", "0") as server:
+            target = ("127.0.0.1", server.port)
+            for port in (7, 13, 17, 19, 37):
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as service, \
+                        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as bystander:
+                    try:
+                        service.bind(("127.0.0.1", port))
+                    except OSError:
+                        continue  # a real service holds it: nothing to play
+                    service.sendto(b"from a classic service", target)
+                    # Answered in order: once the bystander's echo is back, the first was handled.
+                    bystander.settimeout(10)
+                    bystander.sendto(b"marker", target)
+                    self.assertEqual(bystander.recvfrom(100)[0], b"marker")
+                    service.setblocking(False)
+                    with self.assertRaises(BlockingIOError, msg=f"port {port} was answered"):
+                        service.recvfrom(100)
+            self.assertEqual(server.stop(), 0)
+            self.assertIn("classic UDP service", server.stderr())
+
     def test_interleaved_loops_all_end(self):
         with Server("udp-echo", "0") as server, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
             peer.settimeout(30)

@@ -1,7 +1,8 @@
 // libFuzzer target: udp-echo's datagram path, the decisions it takes for any sender. Input: the
 // sender (1 family byte, 16 address bytes, 2 port bytes), the server's bound address in the same
 // form, one local address (16 bytes), then the payload. Checked: a datagram that is answered
-// never has port 0, an unspecified address, or the server's own address and port as its answer's
+// never has port 0, a port of echo, daytime, qotd, chargen or time, an unspecified address, or
+// the server's own address and port as its answer's
 // destination (nor, on a wildcard bind, any local or loopback address with the server's port);
 // an IPv4 sender gets the same verdict in its IPv4-mapped IPv6 spelling; the --upper echo keeps
 // the length and changes only a-z.
@@ -95,6 +96,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto own = netlab::udp::ip_bytes(bound.sa());
   if (!verdict) {
     require(from.port() != 0);
+    // echo, daytime, qotd, chargen, time: they answer every datagram, so an echo would loop.
+    for (std::uint16_t port : {7, 13, 17, 19, 37}) {
+      require(from.port() != port);
+    }
     require(!unspecified(source));
     if (from.port() == bound.port()) {
       require(source != own);
