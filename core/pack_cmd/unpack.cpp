@@ -214,21 +214,15 @@ int run_iter(const UnpackConfig& options) {
 }
 
 // One independent case per line: "FORMAT<TAB>HEX" in, tab-separated values (or a JSON array
-// with --json) or "error: MESSAGE" out.
+// with --json) or "error: MESSAGE" out. Lines are answered as they arrive, so memory stays at one
+// read (1 MiB) plus the longest line, whatever the size of the input.
 int run_batch(const UnpackConfig& options) {
   Input input(options.input);
   ByteSource source(input, Encoding::raw);
-  std::string text;
-  while (source.next(text)) {
-  }
   std::string out;
   std::vector<Value> values;
   bool failed = false;
-  std::string_view rest = text;
-  while (!rest.empty()) {
-    auto newline = rest.find('\n');
-    auto line = rest.substr(0, newline);
-    rest = newline == std::string_view::npos ? std::string_view() : rest.substr(newline + 1);
+  auto answer = [&](std::string_view line) {
     auto tab = line.find('\t');
     auto format = parse_format(line.substr(0, tab));
     std::string bytes;
@@ -253,6 +247,19 @@ int run_batch(const UnpackConfig& options) {
     if (out.size() >= k_flush_at) {
       flush(out);
     }
+  };
+  std::string pending;
+  for (bool more = true; more;) {
+    more = source.next(pending);
+    std::size_t start = 0;
+    for (auto newline = pending.find('\n'); newline != std::string::npos; newline = pending.find('\n', start)) {
+      answer(std::string_view(pending).substr(start, newline - start));
+      start = newline + 1;
+    }
+    pending.erase(0, start);
+  }
+  if (!pending.empty()) {
+    answer(pending);
   }
   flush(out);
   return failed ? k_exit_failure : k_exit_ok;

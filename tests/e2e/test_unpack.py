@@ -3,11 +3,13 @@ files (round trip of a tree with an empty and a 100 MB file, damage, path escape
 import hashlib
 import json
 import os
+import select
 import shutil
 import signal
 import struct
 import subprocess
 import sys
+import threading
 import tempfile
 import time
 import unittest
@@ -94,6 +96,45 @@ class Unpack(unittest.TestCase):
         proc = run("unpack", "--batch", input=b"2000000000x\t00\n<h\t0100\n")
         self.assertEqual(proc.returncode, 1)
         self.assertEqual(proc.stdout.decode(), f"error: {limit}\n1\n")
+
+    def test_batch_answers_lines_as_they_come(self):
+        # --batch read its whole input before answering the first line, holding all of it in
+        # memory; now the answers to 1.5 MiB of lines come while its input is still open.
+        line = b"<B\t01\n"
+        count = (3 << 19) // len(line)
+        proc = subprocess.Popen([NETLAB, "unpack", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        answered = threading.Event()
+
+        def feed():
+            # From a thread: the answers fill their pipe while the lines are still being written.
+            proc.stdin.write(line * count)
+            proc.stdin.flush()
+            answered.wait(120)
+            proc.stdin.write(b"<h\tff\n")
+            proc.stdin.close()
+
+        feeder = threading.Thread(target=feed)
+        feeder.start()
+        try:
+            ready, _, _ = select.select([proc.stdout], [], [], 60)
+            self.assertTrue(ready, "no answer while the input is open")
+            first = os.read(proc.stdout.fileno(), 1 << 16)
+            self.assertTrue(first.startswith(b"1\n1\n"), first[:20])
+            answered.set()
+            rest = proc.stdout.read()
+            self.assertEqual(proc.wait(timeout=60), 1)
+        finally:
+            answered.set()
+            if proc.poll() is None:
+                proc.kill()
+            feeder.join(timeout=60)
+            proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+        lines = (first + rest).decode().split("\n")
+        self.assertEqual(lines[:-2], ["1"] * count)
+        self.assertEqual(lines[-2:], ["error: unpack requires a buffer of 2 bytes", ""])
 
     def test_iter_records_and_partial_record(self):
         fmt = "!IHq8s"
