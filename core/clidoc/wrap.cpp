@@ -41,13 +41,37 @@ std::string wrap_command_lines(const std::string& example, std::size_t width) {
   while (start <= example.size()) {
     auto end = example.find('\n', start);
     std::string line = example.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    auto words = shell_words(line);
     std::string current;
-    for (const auto& word : shell_words(line)) {
-      if (!current.empty() && current.size() + 1 + word.size() + 2 > width) {
+    std::size_t i = 0;
+    for (; i < words.size() && !words[i].starts_with('#'); ++i) {
+      if (!current.empty() && current.size() + 1 + words[i].size() + 2 > width) {
         out += current + " \\\n";
-        current = "  " + word;
+        current = "  " + words[i];
       } else {
-        current += (current.empty() ? "" : " ") + word;
+        current += (current.empty() ? "" : " ") + words[i];
+      }
+    }
+    // A word starting with # starts a comment, to the end of the line, and a trailing backslash
+    // there is text, not a continuation: a comment that does not fit beside the command goes
+    // below it, on lines that are each a comment.
+    if (i < words.size()) {
+      std::size_t comment_size = 0;
+      for (std::size_t j = i; j < words.size(); ++j) {
+        comment_size += (j == i ? 0 : 1) + words[j].size();
+      }
+      if (!current.empty() && current.size() + 1 + comment_size > width) {
+        out += current + "\n";
+        current = "  ";
+      }
+      for (std::size_t j = i; j < words.size(); ++j) {
+        bool fresh = current.empty() || current == "  ";
+        if (!fresh && current.size() + 1 + words[j].size() > width) {
+          out += current + "\n";
+          current = "  # " + words[j];
+        } else {
+          current += (fresh ? "" : " ") + words[j];
+        }
       }
     }
     out += current + "\n";
