@@ -224,14 +224,22 @@ _{0}() {{
   fi
 
   # Walk the words before the cursor: option values, positionals, and `--`.
-  local word n index=0 hints used=" "
+  local word n index=0 hints used=" " ended=0
   for ((i = start + 1; i < cword; i++)); do
     word=${{words[i]}}
-    if [[ $word == -- ]]; then
+    if [[ $word == -- && $ended == 0 ]]; then
       case "$dashes" in
         command) _{0}_command_line $((i + 1)); return ;;
         remote) COMPREPLY=(); return ;;
       esac
+      ended=1
+      continue
+    fi
+    # After `--` every word is an argument, even one that starts with a dash (pack -- -inf).
+    if ((ended)); then
+      if ((index < ${{#pos[@]}} - 1 || rest == 0)); then
+        ((index++))
+      fi
       continue
     fi
     [[ $word == -* && -n ${{once[${{word%%=*}}]+x}} ]] && used+="${{once[${{word%%=*}}]}} "
@@ -257,7 +265,7 @@ _{0}() {{
     fi
   done
 
-  if [[ $cur == -* ]]; then
+  if [[ $cur == -* && $ended == 0 ]]; then
     # An option that takes one value cannot be given twice: given once, it is not offered again.
     local option offered=()
     for option in $opts; do

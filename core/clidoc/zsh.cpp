@@ -140,7 +140,7 @@ std::string zsh_completion(const ProgramSpec& program) {
     if (positional.empty()) {
       positional = "'*:file:_files'";
     }
-    arms += fmt::format("        {})\n          _arguments -s \\\n{}            {}\n          ;;\n", command.name,
+    arms += fmt::format("        {})\n          _arguments -s -S \\\n{}            {}\n          ;;\n", command.name,
                         argument_specs(command.options, "            "), positional);
   }
   return fmt::format(R"(#compdef {0} {3}

@@ -112,6 +112,14 @@ class ShellsTest(unittest.TestCase):
         self.assertIn("echo-client", shown)
         self.assertIn("echo-server", shown)
 
+    def test_no_options_after_dashes(self):
+        """After `--` a word is an argument even if it starts with a dash (pack '<d' -- -inf)."""
+        self.assertEqual(self.bash_complete("netlab", "pack", "<d", "--", "--h"), [])
+        self.assertEqual(self.bash_complete("netlab", "pack", "--h"), ["--help", "--hex"])
+        self.assertEqual(self.fish_complete("netlab pack x -- --h"), [])
+        shown = self.zsh_complete("netlab pack x -- --h")
+        self.assertNotIn("--hex", shown)
+
     def test_bash_offers_an_option_once(self):
         """A second --port-file is refused: once given (under any of its names), an option that may
         not repeat is not offered again; a repeatable one is."""
