@@ -15,8 +15,11 @@ Runner setup_completions(CLI::App& app) {
   app.add_option("SHELL", *shell, "the shell to print a completion script for")
       ->required()
       ->check(CLI::IsMember({"bash", "zsh", "fish"}));
-  set_example(app, "  netlab completions bash > ~/.local/share/bash-completion/completions/netlab\n"
+  set_example(app, "  mkdir -p ~/.local/share/bash-completion/completions\n"
+                   "  netlab completions bash > ~/.local/share/bash-completion/completions/netlab\n"
+                   "  mkdir -p ~/.zfunc   # and fpath=(~/.zfunc $fpath) before compinit in ~/.zshrc\n"
                    "  netlab completions zsh > ~/.zfunc/_netlab\n"
+                   "  mkdir -p ~/.config/fish/completions\n"
                    "  netlab completions fish > ~/.config/fish/completions/netlab.fish");
   auto* self = &app;
   return [shell, self] {

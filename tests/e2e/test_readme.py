@@ -39,6 +39,7 @@ RUNNABLE_EXAMPLES = {
     "probe": (2, " open"),
     "pack": (2, "01000000020068656c6c6f000000\n"),
     "unpack": (1, "hi\\x00"),
+    "completions": (6, ""),  # into a scratch HOME, where none of the folders exists yet
 }
 # Client examples run against the server their first (comment) line names, started on an
 # ephemeral port that replaces 8080 in them.
@@ -118,7 +119,7 @@ class ReadmeTest(unittest.TestCase):
 
     def run_example(self, command, lines, expect, work, server=None):
         script = "set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true; wait' EXIT\n" + "\n".join(lines) + "\n"
-        env = dict(os.environ, PATH=BIN_DIR + os.pathsep + os.environ.get("PATH", ""))
+        env = dict(os.environ, PATH=BIN_DIR + os.pathsep + os.environ.get("PATH", ""), HOME=work)
         out = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True,
                              stdin=subprocess.DEVNULL, timeout=300)
         check_sanitizers(out.stderr, f"{command} --help example")
