@@ -3,6 +3,7 @@
 #include "core/exec/job.hpp"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/loop/process.hpp"
+#include "core/util/sys_error.hpp"
 
 extern char** environ;
 
@@ -39,6 +41,21 @@ std::vector<std::string> merged_environment(const std::vector<std::string>& over
   }
   out.insert(out.end(), overrides.begin(), overrides.end());
   return out;
+}
+
+// 0 when `cwd` is unset or a folder we may enter, else why not (an errno).
+int unusable_directory(const std::optional<std::string>& cwd) {
+  if (!cwd) {
+    return 0;
+  }
+  struct stat st {};
+  if (::stat(cwd->c_str(), &st) != 0) {
+    return errno;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return ENOTDIR;
+  }
+  return ::access(cwd->c_str(), X_OK) != 0 ? errno : 0;
 }
 
 } // namespace
@@ -92,6 +109,11 @@ Result<void> Job::spawn() {
         (*pipe)->close();
         pipe->reset();
       }
+    }
+    // posix_spawn reports a working directory it cannot enter as if the program failed ("spawn
+    // ls: no such file or directory"): name the directory instead.
+    if (int err = unusable_directory(m_spec.cwd); err != 0) {
+      return uv_failure("cwd", *m_spec.cwd, uv_translate_sys_error(err));
     }
     return spawned.failure();
   }

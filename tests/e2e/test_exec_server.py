@@ -207,6 +207,10 @@ class TestExec(Base):
         self.assertEqual((final["type"], final["code"]), ("error", "spawn-failed"))
         final, _, _, _ = c.run(id=2, argv=["true"], cwd="/nonexistent-dir")
         self.assertEqual(final["code"], "spawn-failed")
+        # The message names what failed: the folder, not the program (it said 'spawn true: ...').
+        self.assertEqual(final["message"], "cwd /nonexistent-dir: no such file or directory")
+        final, _, _, _ = c.run(id=4, argv=["true"], cwd="/etc/passwd")
+        self.assertEqual(final["message"], "cwd /etc/passwd: not a directory")
         final, out, _, _ = c.run(id=3, argv=["echo", "still here"])
         self.assertEqual(out, b"still here\n")
 
