@@ -17,7 +17,6 @@
 #include <fmt/format.h>
 
 #include "core/util/fd_io.hpp"
-#include "core/util/log.hpp"
 #include "core/util/sys_error.hpp"
 
 namespace netlab::pool {
@@ -186,7 +185,7 @@ void Capture::store(std::string_view data) {
       return;
     }
     // The disk is full: keep the bytes in memory rather than lose them, after those stored.
-    log::info("{}; keeping the output in memory", appended.error());
+    m_spill_file->say_refused(appended.error());
     m_spilling = false;
     m_spill_failed = true;
     data.remove_prefix(stored);
@@ -200,7 +199,7 @@ void Capture::spill() {
   auto appended = m_spill_file->append(m_memory, m_extents, stored);
   m_budget->used -= stored;
   if (!appended) {
-    log::info("{}; keeping the output in memory", appended.error());
+    m_spill_file->say_refused(appended.error());
     m_spill_failed = true;
     m_memory.erase(0, stored);
     return;

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "core/util/log.hpp"
 #include "core/util/sys_error.hpp"
 
 namespace netlab::pool {
@@ -72,6 +73,13 @@ Result<void> SpillFile::append(std::string_view data, std::vector<SpillExtent>& 
     follows = true;
   }
   return {};
+}
+
+void SpillFile::say_refused(const std::string& error) {
+  if (!m_refusal_said) {
+    m_refusal_said = true;
+    log::info("{}; keeping the output in memory", error);
+  }
 }
 
 void SpillFile::release(std::vector<SpillExtent>& extents) {

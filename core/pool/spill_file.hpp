@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -41,6 +42,11 @@ public:
   // pipe fed by sendfile may still refer to it); once nothing is held the file is emptied.
   void release(std::vector<SpillExtent>& extents);
 
+  // Says on stderr that output is kept in memory because `error` refused it (an append's
+  // error), the first time only: every later job meets the same full disk or missing folder,
+  // and a line each would bury the run's own diagnostics.
+  void say_refused(const std::string& error);
+
   // The file, for sendfile/pread of an extent; -1 before the first append.
   int fd() const { return m_fd.get(); }
   // Bytes held by extents not yet released.
@@ -53,6 +59,7 @@ private:
   off_t m_align = 4096; // what a punched hole is aligned to: pages and file system blocks
   off_t m_end = 0;
   std::uint64_t m_held = 0;
+  bool m_refusal_said = false;
 };
 
 } // namespace netlab::pool

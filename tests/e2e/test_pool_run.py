@@ -664,6 +664,42 @@ class PoolRunGroupedOutputTest(unittest.TestCase):
         self.assertEqual(len(got), len(expected))
         self.assertTrue(got == expected, "output differs from what the jobs wrote, or is out of order")
 
+    def spill_refused(self, wrap, tmpdir, jobs):
+        # Every job writes 6 MB, past its holding pipe and its memory, into a spill file that
+        # cannot be had: the output is kept in memory, whole and in order, and the run still ends 0.
+        script = 'head -c 6000000 /dev/zero | tr "\\0" x; echo " $1"'
+        env = dict(os.environ, TMPDIR=tmpdir)
+        proc = subprocess.run([*wrap, NETLAB, "pool-run", "-k", "-j", "3", "--", "sh", "-c", script, "sh", "{}",
+                               ":::", *map(str, range(1, jobs + 1))],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                              env=env, timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
+        expected = b"".join(b"x" * 6000000 + b" %d\n" % i for i in range(1, jobs + 1))
+        self.assertEqual(len(proc.stdout), len(expected))
+        self.assertTrue(proc.stdout == expected, "output differs from what the jobs wrote, or is out of order")
+        return proc.stderr.decode(errors="replace").splitlines()
+
+    def test_a_spill_folder_that_is_missing_is_said_once_and_loses_nothing(self):
+        # It was said once per job (every job tried again), thousands of lines for a long run.
+        missing = os.path.join(self.tmp, "missing")
+        said = self.spill_refused([], missing, 8)
+        self.assertEqual(len(said), 1, said)
+        self.assertIn(missing, said[0])
+        self.assertIn("keeping the output in memory", said[0])
+
+    def test_a_full_disk_mid_spill_is_said_once_and_loses_nothing(self):
+        # TMPDIR on a 2 MiB tmpfs of our own (a private mount namespace): any one job fills it
+        # mid-spill.
+        if os.geteuid() != 0 or shutil.which("unshare") is None or subprocess.run(
+                ["unshare", "-m", "true"], stderr=subprocess.DEVNULL).returncode != 0:
+            self.skipTest("needs root and unshare -m for a private tmpfs")
+        folder = os.path.join(self.tmp, "small")
+        os.mkdir(folder)
+        wrap = ["unshare", "-m", "sh", "-c", 'mount -t tmpfs -o size=2m tmpfs "$0" && exec "$@"', folder]
+        said = self.spill_refused(wrap, folder, 8)
+        self.assertEqual(len(said), 1, said)
+        self.assertIn("no space left on device; keeping the output in memory", said[0])
+
     def test_many_small_writes_keep_their_order(self):
         expected = "".join(f"{path} {i}\n" for path in self.inputs for i in range(3000)).encode()
         proc = self.run_to(subprocess.PIPE, "--shell", "--", SMALL_WRITES_JOB, ":::", *self.inputs)
