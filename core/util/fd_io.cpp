@@ -117,7 +117,12 @@ bool LineReader::next(std::string& line) {
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
       continue;
     }
-    if (n <= 0) {
+    if (n < 0) {
+      // Not the end of the input: what followed is unknown, and taking it for the end would
+      // make a command succeed on input it never saw (`pack --batch < /`).
+      throw Error(sys_message("read", "input", errno));
+    }
+    if (n == 0) {
       m_eof = true;
       continue;
     }

@@ -40,6 +40,8 @@ public:
       : m_fd(fd), m_wait(std::move(wait_readable)) {}
 
   // The next line without its newline; a last line without one counts. False at end of input.
+  // Throws netlab::Error ("read input: is a directory", exit 1) when a read fails: lines before
+  // the failure have been returned, a part line before it is dropped.
   bool next(std::string& line);
 
 private:

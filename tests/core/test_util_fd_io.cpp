@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/util/error.hpp"
 #include "core/util/fd_io.hpp"
 
 using netlab::LineReader;
@@ -91,4 +92,20 @@ TEST_CASE("read_available: takes what a non-blocking pipe holds, says EAGAIN whe
   ::close(fds[1]);
   CHECK(netlab::read_available(fds[0], buffer, sizeof(buffer), sink) == 0);
   ::close(fds[0]);
+}
+
+TEST_CASE("LineReader: a read that fails is an error, not the end of the input", "[util]") {
+  // A directory as input (`pack --batch < /`) made the command succeed on input it never read.
+  int fd = ::open("/", O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  LineReader reader(fd);
+  std::string line;
+  try {
+    reader.next(line);
+    FAIL("read of a directory was taken for the end of the input");
+  } catch (const netlab::Error& e) {
+    CHECK(std::string(e.what()) == "read input: is a directory");
+    CHECK(e.exit_code() == 1);
+  }
+  ::close(fd);
 }

@@ -177,6 +177,20 @@ class Pack(unittest.TestCase):
         self.assertIn(b"line 3", proc.stderr)
         self.assertEqual(run("pack", "--iter", "--hex", "<h", input=b"1\n2\n", check=True).stdout, b"0100\n0200\n")
 
+    def test_input_that_cannot_be_read_is_an_error(self):
+        # A directory as stdin: every read fails (EISDIR). It was taken for the end of the input,
+        # so these succeeded having read nothing.
+        for args in (["--batch"], ["--iter", "<h"]):
+            with self.subTest(args=args):
+                folder = os.open("/", os.O_RDONLY)
+                try:
+                    proc = subprocess.run([NETLAB, "pack", *args], stdin=folder, capture_output=True, timeout=60)
+                finally:
+                    os.close(folder)
+                self.assertEqual(proc.returncode, 1)
+                self.assertEqual(proc.stdout, b"")
+                self.assertEqual(proc.stderr, b"netlab: pack: read input: is a directory\n")
+
     def test_runs_under_its_own_name(self):
         with tempfile.TemporaryDirectory() as tmp:
             link = os.path.join(tmp, "pack")
