@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "core/pool/capture.hpp"
 
@@ -301,42 +302,46 @@ TEST_CASE("pool::Capture: without room for a holding pipe in the budget, output 
   CHECK(*capture.read_all() == data);
 }
 
+namespace {
+
+// Two jobs' stdout taken one after the other by captures that may hold it in pipes; returns
+// `measure()` of the budget after each. Neither job's bytes may be lost either way.
+template <typename Measure>
+std::pair<std::size_t, std::size_t> hold_two(MemoryBudget& budget, Measure measure) {
+  SpillFile spill;
+  Capture first(budget, spill);
+  first.use_holding_pipe(true);
+  Capture second(budget, spill);
+  second.use_holding_pipe(true);
+  JobPipe a;
+  a.feed(first, "first\n", 100);
+  std::size_t after_first = measure();
+  JobPipe b;
+  b.feed(second, "second\n", 100);
+  std::size_t after_second = measure();
+  CHECK(*first.read_all() == "first\n");
+  CHECK(*second.read_all() == "second\n");
+  return {after_first, after_second};
+}
+
+} // namespace
+
 TEST_CASE(
     "pool::Capture: a holding pipe the kernel keeps smaller still counts what was asked for, so no more pipes come in",
     "[pool]") {
   // A size past 2 GiB is one the kernel refuses (EINVAL) for anyone: the pipe keeps 64 KiB.
   MemoryBudget budget;
-  SpillFile spill;
   budget.pipe_per_capture = (std::size_t{1} << 31) + 4096;
   budget.pipe_total = budget.pipe_per_capture + (32 << 10);
-  Capture first(budget, spill);
-  first.use_holding_pipe(true);
-  Capture second(budget, spill);
-  second.use_holding_pipe(true);
-  JobPipe a;
-  a.feed(first, "first\n", 100);
-  CHECK(budget.pipe_used == budget.pipe_per_capture);
-  JobPipe b;
-  b.feed(second, "second\n", 100);
-  CHECK(budget.pipe_used == budget.pipe_per_capture); // the second took no pipe: 32 KiB were left
-  CHECK(*first.read_all() == "first\n");
-  CHECK(*second.read_all() == "second\n");
+  auto [after_first, after_second] = hold_two(budget, [&] { return budget.pipe_used; });
+  CHECK(after_first == budget.pipe_per_capture);
+  CHECK(after_second == budget.pipe_per_capture); // the second took no pipe: 32 KiB were left
 }
 
 TEST_CASE("pool::Capture: no more holding pipes at once than pipe_count_max", "[pool]") {
   MemoryBudget budget;
-  SpillFile spill;
   budget.pipe_count_max = 1;
-  Capture first(budget, spill);
-  first.use_holding_pipe(true);
-  Capture second(budget, spill);
-  second.use_holding_pipe(true);
-  JobPipe a;
-  a.feed(first, "first\n", 100);
-  CHECK(budget.pipe_count == 1);
-  JobPipe b;
-  b.feed(second, "second\n", 100);
-  CHECK(budget.pipe_count == 1); // the second job's bytes went to memory
-  CHECK(*first.read_all() == "first\n");
-  CHECK(*second.read_all() == "second\n");
+  auto [after_first, after_second] = hold_two(budget, [&] { return budget.pipe_count; });
+  CHECK(after_first == 1);
+  CHECK(after_second == 1); // the second job's bytes went to memory
 }

@@ -141,6 +141,16 @@ class CliTest(unittest.TestCase):
             self.assertEqual(run("--uninstall-links", tmp).returncode, 0)
 
 
+def run_into_a_closed_pipe(args):
+    """netlab ARGS with stdout a pipe whose reader has already gone."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        return subprocess.run([NETLAB, *args], stdout=writer, stderr=subprocess.PIPE, timeout=60)
+    finally:
+        os.close(writer)
+
+
 class ValuesAndMessagesTest(unittest.TestCase):
     """Values in units, one-line errors in netlab's words, help without CLI11's internals."""
 
@@ -313,12 +323,7 @@ class ValuesAndMessagesTest(unittest.TestCase):
         full disk, never in 0. A usage error is reported whatever became of stdout."""
         for args in (["--help"], ["--man"], ["--version"], ["probe", "--help"], ["completions", "bash"],
                      ["--commands"]):
-            reader, writer = os.pipe()
-            os.close(reader)
-            try:
-                out = subprocess.run([NETLAB, *args], stdout=writer, stderr=subprocess.PIPE, timeout=60)
-            finally:
-                os.close(writer)
+            out = run_into_a_closed_pipe(args)
             self.assertEqual((out.returncode, out.stderr), (141, b""), args)
             with open("/dev/full", "wb") as full:
                 out = subprocess.run([NETLAB, *args], stdout=full, stderr=subprocess.PIPE, timeout=60)
@@ -326,12 +331,7 @@ class ValuesAndMessagesTest(unittest.TestCase):
             self.assertRegex(out.stderr.decode(), r"^netlab: (completions: )?write standard output: "
                                                   r"no space left on device\n$", args)
         for args, status in ((["echo-sever"], 2), (["echo-server", "--uper"], 2), (["pool-run", "--keep-ordr", "--"], 255)):
-            reader, writer = os.pipe()
-            os.close(reader)
-            try:
-                out = subprocess.run([NETLAB, *args], stdout=writer, stderr=subprocess.PIPE, timeout=60)
-            finally:
-                os.close(writer)
+            out = run_into_a_closed_pipe(args)
             self.assertEqual(out.returncode, status, args)
             self.assertRegex(out.stderr.decode(), r"^netlab: .*did you mean", args)
 

@@ -245,6 +245,22 @@ def last_line(screen):
     return lines[-1] if lines else ""
 
 
+def install_prefix():
+    """netlab installed as a package would be (cmake --install, then its links) into a new
+    PREFIX, and a folder holding another program called `probe`, to be put on PATH before
+    netlab's link (its completion is not ours). Returns (PREFIX, PREFIX/bin, that folder)."""
+    prefix = tempfile.mkdtemp(prefix="netlab-prefix-")
+    build = os.environ.get("NETLAB_BUILD_DIR", os.path.dirname(os.path.abspath(NETLAB)))
+    subprocess.run(["cmake", "--install", build, "--prefix", prefix], check=True, capture_output=True, timeout=120)
+    bindir = os.path.join(prefix, "bin")
+    subprocess.run([os.path.join(bindir, "netlab"), "--install-links", bindir], check=True, capture_output=True)
+    other = tempfile.mkdtemp(prefix="netlab-other-")
+    with open(os.path.join(other, "probe"), "w") as f:
+        f.write("#!/bin/sh\nexit 0\n")
+    os.chmod(os.path.join(other, "probe"), 0o755)
+    return prefix, bindir, other
+
+
 class InstalledBashTest(unittest.TestCase):
     """bash 5 with bash-completion, the script found the way an installed package's is: lazily, by
     the command's name, from PREFIX/share/bash-completion/completions beside PREFIX/bin on PATH."""
@@ -253,17 +269,7 @@ class InstalledBashTest(unittest.TestCase):
     def setUpClass(cls):
         if not os.path.exists(BASH_COMPLETION):
             raise unittest.SkipTest("bash-completion is not installed")
-        cls.prefix = tempfile.mkdtemp(prefix="netlab-prefix-")
-        build = os.environ.get("NETLAB_BUILD_DIR", os.path.dirname(os.path.abspath(NETLAB)))
-        subprocess.run(["cmake", "--install", build, "--prefix", cls.prefix], check=True, capture_output=True,
-                       timeout=120)
-        bindir = os.path.join(cls.prefix, "bin")
-        subprocess.run([os.path.join(bindir, "netlab"), "--install-links", bindir], check=True, capture_output=True)
-        # Another program called `probe`, found before netlab's link: its completion is not ours.
-        cls.other = tempfile.mkdtemp(prefix="netlab-other-")
-        with open(os.path.join(cls.other, "probe"), "w") as f:
-            f.write("#!/bin/sh\nexit 0\n")
-        os.chmod(os.path.join(cls.other, "probe"), 0o755)
+        cls.prefix, bindir, cls.other = install_prefix()
         cls.work = tempfile.mkdtemp(prefix="netlab-files-")
         os.mkdir(os.path.join(cls.work, "my dir"))
         os.mkdir(os.path.join(cls.work, "sub"))
@@ -400,17 +406,7 @@ class InstalledFishTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.prefix = tempfile.mkdtemp(prefix="netlab-prefix-")
-        build = os.environ.get("NETLAB_BUILD_DIR", os.path.dirname(os.path.abspath(NETLAB)))
-        subprocess.run(["cmake", "--install", build, "--prefix", cls.prefix], check=True, capture_output=True,
-                       timeout=120)
-        bindir = os.path.join(cls.prefix, "bin")
-        subprocess.run([os.path.join(bindir, "netlab"), "--install-links", bindir], check=True, capture_output=True)
-        # Another program called `probe`, found before netlab's link: its completion is not ours.
-        cls.other = tempfile.mkdtemp(prefix="netlab-other-")
-        with open(os.path.join(cls.other, "probe"), "w") as f:
-            f.write("#!/bin/sh\nexit 0\n")
-        os.chmod(os.path.join(cls.other, "probe"), 0o755)
+        cls.prefix, bindir, cls.other = install_prefix()
         cls.home = tempfile.mkdtemp(prefix="netlab-home-")
         cls.env = dict(os.environ, PATH=os.pathsep.join([cls.other, bindir, "/usr/bin", "/bin"]), HOME=cls.home,
                        XDG_CONFIG_HOME=cls.home, XDG_DATA_HOME=cls.home,
