@@ -69,7 +69,9 @@ unsigned job_cap(unsigned long open_files, bool unlimited) {
   if (unlimited) {
     return k_max_jobs;
   }
-  auto by_fds = static_cast<unsigned>((std::max<unsigned long>(open_files, 64) - k_reserved_fds) / k_fds_per_job);
+  // A limit below what is kept leaves one job: job_cap() raised the soft limit to the hard one
+  // already, so a lower limit is what the user insists on, and jobs beyond it fail to get pipes.
+  auto by_fds = static_cast<unsigned>(open_files > k_reserved_fds ? (open_files - k_reserved_fds) / k_fds_per_job : 0);
   return std::min(k_max_jobs, std::max(1U, by_fds));
 }
 

@@ -700,6 +700,22 @@ class PoolRunGroupedOutputTest(unittest.TestCase):
         self.assertEqual(len(said), 1, said)
         self.assertIn("no space left on device; keeping the output in memory", said[0])
 
+    def test_a_tiny_open_file_limit_runs_fewer_jobs_and_loses_none(self):
+        # A hard limit of 16 fits one job's pipes beside what pool-run keeps; it was counted as 64,
+        # so -j 2 ran two and jobs failed with "pipe: too many open files" (exit 3).
+        def tiny_limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (16, 16))
+
+        script = 'head -c 3000000 /dev/zero | tr "\\0" x; echo " $1"'
+        proc = subprocess.run([NETLAB, "pool-run", "-k", "-j", "2", "--", "sh", "-c", script, "sh", "{}",
+                               ":::", "1", "2", "3", "4"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=120,
+                              preexec_fn=tiny_limit)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
+        self.assertEqual(proc.stderr.decode().splitlines(),
+                         ["netlab: pool-run: -j 2: only 1 jobs fit in the open-file limit; running 1 at once"])
+        self.assertTrue(proc.stdout == b"".join(b"x" * 3000000 + b" %d\n" % i for i in range(1, 5)), "output differs")
+
     def test_many_small_writes_keep_their_order(self):
         expected = "".join(f"{path} {i}\n" for path in self.inputs for i in range(3000)).encode()
         proc = self.run_to(subprocess.PIPE, "--shell", "--", SMALL_WRITES_JOB, ":::", *self.inputs)
