@@ -26,6 +26,7 @@ void HandleBase::close() {
   if (uv_is_closing(m_uv) == 0) {
     uv_close(m_uv, &HandleBase::close_callback);
   }
+  on_closing();
 }
 
 void HandleBase::close_callback(uv_handle_t* handle) {

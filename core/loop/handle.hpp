@@ -51,6 +51,8 @@ protected:
 
   // Drops every user callback; called when the handle has closed.
   virtual void clear_callbacks() {}
+  // Called once close() has handed the handle to uv_close: libuv no longer waits on it from here.
+  virtual void on_closing() {}
 
 private:
   static void close_callback(uv_handle_t* handle);

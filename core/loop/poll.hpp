@@ -17,9 +17,11 @@ public:
   // UV_READABLE, UV_WRITABLE, UV_DISCONNECT.
   using Callback = std::function<void(int status, int events)>;
 
-  // Watches `fd`, which the Poll owns from here: it is closed once libuv has closed the handle,
-  // never while the loop may still wait on it. Throws netlab::Error "create poll watcher: …" if
-  // libuv refuses the descriptor (the descriptor is closed then too).
+  // Watches `fd`, which the Poll owns from here: it is closed as soon as close() is called
+  // (uv_close stops the watcher and takes the descriptor out of the loop's epoll set at once),
+  // not when libuv's close callback runs an iteration later, so a pool that starts the next job
+  // in the same iteration does not hold both jobs' pipes. fd() is -1 from then on. Throws
+  // netlab::Error "create poll watcher: …" if libuv refuses the descriptor (closed then too).
   static std::shared_ptr<Poll> create(Loop& loop, Fd fd);
 
   // Level-triggered, as epoll is by default: the callback runs on every loop iteration while the
@@ -33,6 +35,7 @@ public:
 
 private:
   void clear_callbacks() override { m_callback = nullptr; }
+  void on_closing() override { m_fd.reset(); }
   Fd m_fd;
   Callback m_callback;
 };

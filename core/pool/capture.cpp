@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
-#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -44,6 +43,12 @@ void wait_writable(int fd) {
 
 // Read in large pieces: a job writing a lot wakes us less often.
 constexpr std::size_t k_read_chunk = 256 * 1024;
+
+// A buffer of k_read_chunk bytes, one per thread, for reading jobs' pipes and the spill file.
+char* chunk_buffer() {
+  thread_local std::unique_ptr<char[]> buffer(new char[k_read_chunk]);
+  return buffer.get();
+}
 
 } // namespace
 
@@ -140,8 +145,7 @@ std::ptrdiff_t Capture::splice_in(int fd) {
 }
 
 std::ptrdiff_t Capture::read_in(int fd) {
-  thread_local std::unique_ptr<char[]> buffer(new char[k_read_chunk]);
-  return read_available(fd, buffer.get(), k_read_chunk, [this](std::string_view data) { append(data); });
+  return read_available(fd, chunk_buffer(), k_read_chunk, [this](std::string_view data) { append(data); });
 }
 
 void Capture::append(std::string_view data) {
@@ -209,7 +213,7 @@ void Capture::spill() {
   m_spilling = true;
 }
 
-// Moves `left` bytes to `fd`: in the kernel (`in_kernel`: splice or sendfile, returning as they
+// Moves `left` bytes to `fd`: in the kernel (`in_kernel`: splice, returning as it
 // do), or where `fd` takes neither (a terminal, a file opened O_APPEND) through a buffer filled by
 // `read_piece` (returning as read does). `left` counts down as bytes go, also on failure.
 Result<void> Capture::transfer(int fd, std::size_t& left, const std::function<ssize_t(std::size_t)>& in_kernel,
@@ -256,18 +260,27 @@ Result<void> Capture::write_to(int fd) {
   NETLAB_TRY_VOID(transfer(
       fd, m_held, [&](std::size_t n) { return ::splice(hold, nullptr, fd, nullptr, n, SPLICE_F_MOVE); },
       [&](char* buffer, std::size_t n) { return ::read(hold, buffer, n); }, "read held output"));
-  int spill = m_spill_file->fd();
+  // Spilled bytes are copied out, never handed over with sendfile(2): into a pipe or a socket
+  // that leaves references to the spill file's page-cache folios, and giving the extent's space
+  // back (a punched hole, the file emptied) zeroes in place any folio it covers only in part,
+  // under the reader. With large folios (ext4's since Linux 6.16) even whole pages can be such a
+  // part, so no alignment of ours makes the references safe.
+  char* buffer = chunk_buffer();
   for (const auto& extent : m_extents) {
     off_t offset = extent.offset;
     std::size_t left = extent.length;
-    NETLAB_TRY_VOID(transfer(
-        fd, left, [&](std::size_t n) { return ::sendfile(fd, spill, &offset, n); },
-        [&](char* buffer, std::size_t n) {
-          ssize_t got = ::pread(spill, buffer, n, offset);
-          offset += got > 0 ? got : 0;
-          return got;
-        },
-        "read spilled output"));
+    while (left > 0) {
+      ssize_t got = ::pread(m_spill_file->fd(), buffer, std::min(left, k_read_chunk), offset);
+      if (got < 0 && errno == EINTR) {
+        continue;
+      }
+      if (got <= 0) {
+        return fail(sys_message("read spilled output", "", got < 0 ? errno : EIO));
+      }
+      NETLAB_TRY_VOID(write_all(fd, std::string_view(buffer, static_cast<std::size_t>(got))));
+      offset += got;
+      left -= static_cast<std::size_t>(got);
+    }
   }
   return write_all(fd, m_memory);
 }

@@ -70,9 +70,10 @@ public:
   bool empty() const { return m_size == 0; }
   bool spilled() const { return !m_extents.empty(); }
 
-  // Writes everything captured to `fd` (blocking or not: a full `fd` is waited for), spliced
-  // where the kernel can, copied where it cannot (a terminal, an O_APPEND file). Once. Fails
-  // only when `fd` does (EPIPE: the reader left).
+  // Writes everything captured to `fd` (blocking or not: a full `fd` is waited for): the
+  // holding pipe's bytes spliced where the kernel can, copied where it cannot (a terminal, an
+  // O_APPEND file); spilled bytes and memory copied. Once. Fails only when `fd` does (EPIPE: the
+  // reader left) or the spill file cannot be read.
   Result<void> write_to(int fd);
   // Everything captured as one string (for --json). Once: it empties the holding pipe.
   Result<std::string> read_all();

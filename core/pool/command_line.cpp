@@ -105,7 +105,8 @@ unsigned effective_jobs(int requested, unsigned cap) {
     return cap;
   }
   if (requested < 0) {
-    return std::max(1U, uv_available_parallelism());
+    // One per CPU, but never past what the open-file limit holds: not asked for, so not said.
+    return std::min(cap, std::max(1U, uv_available_parallelism()));
   }
   auto jobs = static_cast<unsigned>(requested);
   if (jobs > cap) {

@@ -47,8 +47,8 @@ std::size_t holding_pipe_cap(unsigned jobs, unsigned long open_files, bool unlim
 // The same for this process's current soft limit.
 std::size_t holding_pipe_cap(unsigned jobs);
 
-// What -j N means: N < 0 (not given) one per CPU, 0 as many as fit (`cap`), else N; more than
-// `cap` runs `cap` and says so on stderr.
+// What -j N means: N < 0 (not given) one per CPU, at most `cap`; 0 as many as fit (`cap`);
+// else N, where more than `cap` runs `cap` and says so on stderr.
 unsigned effective_jobs(int requested, unsigned cap);
 
 } // namespace netlab::pool

@@ -88,11 +88,9 @@ void SpillFile::release(std::vector<SpillExtent>& extents) {
     if (m_held == 0) {
       continue;
     }
-    // Whole pages (and file system blocks) only: the extent starts on a page of its own and no
-    // other extent shares its last page. write_to() may have handed these bytes to a pipe with
-    // sendfile(2), which queues references to the file's own pages, not copies, for the reader
-    // to take later. Punching a whole page only takes it out of the file, and the pipe keeps it
-    // as it was; a page cut in part would be zeroed where it is, under the reader.
+    // Whole pages (and file system blocks): the extent starts on a page of its own and no
+    // other extent shares its last page, so the hole covers all of its space. (Capture copies
+    // spilled bytes out rather than sendfile them, so no reader still refers to these pages.)
     off_t end = (extent.offset + static_cast<off_t>(extent.length) + m_align - 1) / m_align * m_align;
     // Where holes cannot be punched, the space comes back when the file is emptied below.
     ::fallocate(m_fd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, extent.offset, end - extent.offset);

@@ -38,8 +38,9 @@ public:
   Result<void> append(std::string_view data, std::vector<SpillExtent>& extents, std::size_t& stored);
 
   // Gives the space of `extents` back and clears them: their pages are punched out where the
-  // file system can (each extent has pages of its own, and a page is only ever punched whole: a
-  // pipe fed by sendfile may still refer to it); once nothing is held the file is emptied.
+  // file system can (each extent has pages of its own); once nothing is held the file is
+  // emptied. Bytes of `extents` must not be referred to by anyone after this (no sendfile of
+  // them into a pipe or socket still unread: the kernel would zero them under its reader).
   void release(std::vector<SpillExtent>& extents);
 
   // Says on stderr that output is kept in memory because `error` refused it (an append's
@@ -47,7 +48,7 @@ public:
   // and a line each would bury the run's own diagnostics.
   void say_refused(const std::string& error);
 
-  // The file, for sendfile/pread of an extent; -1 before the first append.
+  // The file, to pread an extent from; -1 before the first append.
   int fd() const { return m_fd.get(); }
   // Bytes held by extents not yet released.
   std::uint64_t held() const { return m_held; }

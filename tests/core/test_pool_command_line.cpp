@@ -101,4 +101,5 @@ TEST_CASE("pool::effective_jobs: -j 0 means the cap, -j N above it is lowered to
   CHECK(effective_jobs(4, 300) == 4);
   CHECK(effective_jobs(5000, 300) == 300);
   CHECK(effective_jobs(-1, 300) >= 1); // one per CPU
+  CHECK(effective_jobs(-1, 1) == 1);   // not past the cap, whatever the CPUs
 }
