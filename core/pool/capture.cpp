@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <memory>
 
 #include <fmt/format.h>
@@ -43,12 +42,6 @@ void wait_writable(int fd) {
 
 // Read in large pieces: a job writing a lot wakes us less often.
 constexpr std::size_t k_read_chunk = 256 * 1024;
-
-// A buffer of k_read_chunk bytes, one per thread, for reading jobs' pipes and the spill file.
-char* chunk_buffer() {
-  thread_local std::unique_ptr<char[]> buffer(new char[k_read_chunk]);
-  return buffer.get();
-}
 
 } // namespace
 
@@ -145,7 +138,8 @@ std::ptrdiff_t Capture::splice_in(int fd) {
 }
 
 std::ptrdiff_t Capture::read_in(int fd) {
-  return read_available(fd, chunk_buffer(), k_read_chunk, [this](std::string_view data) { append(data); });
+  thread_local std::unique_ptr<char[]> buffer(new char[k_read_chunk]);
+  return read_available(fd, buffer.get(), k_read_chunk, [this](std::string_view data) { append(data); });
 }
 
 void Capture::append(std::string_view data) {
@@ -213,20 +207,19 @@ void Capture::spill() {
   m_spilling = true;
 }
 
-// Moves `left` bytes to `fd`: in the kernel (`in_kernel`: splice, returning as it
-// do), or where `fd` takes neither (a terminal, a file opened O_APPEND) through a buffer filled by
-// `read_piece` (returning as read does). `left` counts down as bytes go, also on failure.
-Result<void> Capture::transfer(int fd, std::size_t& left, const std::function<ssize_t(std::size_t)>& in_kernel,
-                               const std::function<ssize_t(char*, std::size_t)>& read_piece, const char* what) {
-  while (left > 0) {
-    ssize_t n = in_kernel(left);
+// Moves the holding pipe's bytes to `fd`, spliced (the kernel hands its pages over), or where
+// `fd` takes no splice (a terminal, a file opened O_APPEND) read and written.
+Result<void> Capture::write_held(int fd) {
+  int hold = m_hold_read.get();
+  while (m_held > 0) {
+    ssize_t n = ::splice(hold, nullptr, fd, nullptr, m_held, SPLICE_F_MOVE);
     if (n > 0) {
-      left -= static_cast<std::size_t>(n);
+      m_held -= static_cast<std::size_t>(n);
       continue;
     }
     if (n == 0) {
-      // The source ended early, which only a miscount of ours could make happen.
-      left = 0;
+      // The pipe ended early, which only a miscount of ours could make happen.
+      m_held = 0;
       break;
     }
     if (errno == EINTR) {
@@ -240,15 +233,15 @@ Result<void> Capture::transfer(int fd, std::size_t& left, const std::function<ss
       return sys_failure("", "", errno);
     }
     char buffer[64 * 1024];
-    while (left > 0) {
-      ssize_t got = read_piece(buffer, std::min(sizeof(buffer), left));
+    while (m_held > 0) {
+      ssize_t got = ::read(hold, buffer, std::min(sizeof(buffer), m_held));
       if (got < 0 && errno == EINTR) {
         continue;
       }
       if (got <= 0) {
-        return fail(sys_message(what, "", got < 0 ? errno : EIO));
+        return fail(sys_message("read held output", "", got < 0 ? errno : EIO));
       }
-      left -= static_cast<std::size_t>(got);
+      m_held -= static_cast<std::size_t>(got);
       NETLAB_TRY_VOID(write_all(fd, std::string_view(buffer, static_cast<std::size_t>(got))));
     }
   }
@@ -256,32 +249,13 @@ Result<void> Capture::transfer(int fd, std::size_t& left, const std::function<ss
 }
 
 Result<void> Capture::write_to(int fd) {
-  int hold = m_hold_read.get();
-  NETLAB_TRY_VOID(transfer(
-      fd, m_held, [&](std::size_t n) { return ::splice(hold, nullptr, fd, nullptr, n, SPLICE_F_MOVE); },
-      [&](char* buffer, std::size_t n) { return ::read(hold, buffer, n); }, "read held output"));
+  NETLAB_TRY_VOID(write_held(fd));
   // Spilled bytes are copied out, never handed over with sendfile(2): into a pipe or a socket
   // that leaves references to the spill file's page-cache folios, and giving the extent's space
   // back (a punched hole, the file emptied) zeroes in place any folio it covers only in part,
   // under the reader. With large folios (ext4's since Linux 6.16) even whole pages can be such a
   // part, so no alignment of ours makes the references safe.
-  char* buffer = chunk_buffer();
-  for (const auto& extent : m_extents) {
-    off_t offset = extent.offset;
-    std::size_t left = extent.length;
-    while (left > 0) {
-      ssize_t got = ::pread(m_spill_file->fd(), buffer, std::min(left, k_read_chunk), offset);
-      if (got < 0 && errno == EINTR) {
-        continue;
-      }
-      if (got <= 0) {
-        return fail(sys_message("read spilled output", "", got < 0 ? errno : EIO));
-      }
-      NETLAB_TRY_VOID(write_all(fd, std::string_view(buffer, static_cast<std::size_t>(got))));
-      offset += got;
-      left -= static_cast<std::size_t>(got);
-    }
-  }
+  NETLAB_TRY_VOID(m_spill_file->read(m_extents, [fd](std::string_view piece) { return write_all(fd, piece); }));
   return write_all(fd, m_memory);
 }
 
@@ -301,22 +275,10 @@ Result<std::string> Capture::read_all() {
     out.resize(at + static_cast<std::size_t>(got));
     m_held -= static_cast<std::size_t>(got);
   }
-  for (const auto& extent : m_extents) {
-    std::size_t base = out.size();
-    out.resize(base + extent.length);
-    std::size_t done = 0;
-    while (done < extent.length) {
-      ssize_t n = ::pread(m_spill_file->fd(), out.data() + base + done, extent.length - done,
-                          extent.offset + static_cast<off_t>(done));
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n <= 0) {
-        return fail(sys_message("read spilled output", "", n < 0 ? errno : EIO));
-      }
-      done += static_cast<std::size_t>(n);
-    }
-  }
+  NETLAB_TRY_VOID(m_spill_file->read(m_extents, [&out](std::string_view piece) -> Result<void> {
+    out.append(piece);
+    return {};
+  }));
   out.append(m_memory);
   return out;
 }

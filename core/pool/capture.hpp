@@ -14,7 +14,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -89,8 +88,7 @@ private:
   std::ptrdiff_t read_in(int fd);
   bool open_holding();
   void close_holding();
-  static Result<void> transfer(int fd, std::size_t& left, const std::function<ssize_t(std::size_t)>& in_kernel,
-                               const std::function<ssize_t(char*, std::size_t)>& read_piece, const char* what);
+  Result<void> write_held(int fd);
 
   MemoryBudget* m_budget;
   SpillFile* m_spill_file;

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include <fmt/format.h>
@@ -101,6 +102,29 @@ void SpillFile::release(std::vector<SpillExtent>& extents) {
       m_end = 0;
     }
   }
+}
+
+Result<void> SpillFile::read(const std::vector<SpillExtent>& extents,
+                             const std::function<Result<void>(std::string_view)>& sink) const {
+  constexpr std::size_t k_piece = 256 * 1024;
+  thread_local std::unique_ptr<char[]> buffer(new char[k_piece]);
+  for (const auto& extent : extents) {
+    off_t offset = extent.offset;
+    std::size_t left = extent.length;
+    while (left > 0) {
+      ssize_t got = ::pread(m_fd.get(), buffer.get(), std::min(left, k_piece), offset);
+      if (got < 0 && errno == EINTR) {
+        continue;
+      }
+      if (got <= 0) {
+        return fail(sys_message("read spilled output", "", got < 0 ? errno : EIO));
+      }
+      NETLAB_TRY_VOID(sink(std::string_view(buffer.get(), static_cast<std::size_t>(got))));
+      offset += got;
+      left -= static_cast<std::size_t>(got);
+    }
+  }
+  return {};
 }
 
 } // namespace netlab::pool

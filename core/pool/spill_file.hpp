@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,7 +49,13 @@ public:
   // and a line each would bury the run's own diagnostics.
   void say_refused(const std::string& error);
 
-  // The file, to pread an extent from; -1 before the first append.
+  // Reads the bytes of `extents`, in order, handing them to `sink` a piece (up to 256 KiB, valid
+  // during the call) at a time; stops at the first failure of `sink`, or of a read ("read
+  // spilled output: ...").
+  Result<void> read(const std::vector<SpillExtent>& extents,
+                    const std::function<Result<void>(std::string_view)>& sink) const;
+
+  // The file; -1 before the first append.
   int fd() const { return m_fd.get(); }
   // Bytes held by extents not yet released.
   std::uint64_t held() const { return m_held; }
