@@ -183,6 +183,8 @@ Runner setup_pool_run(CLI::App& app) {
               "  netlab pool-run --joblog jobs.tsv --shell -- 'convert {} {.}.png' ::: *.jpg\n"
               "  netlab pool-run --ssh web1 --ssh deploy@web2:2222 -j 4 --tag -- sha256sum {} ::: /etc/*.conf\n"
               "  netlab pool-run --ssh-hosts-file hosts -l deploy -i ~/.ssh/deploy_key -- make -C /srv {} ::: a b\n"
+              "Inputs: ::: WORD... and :::: FILE... (its lines) groups combine as a cross product; :::+ and\n"
+              "::::+ pair a group with the one before it item by item (::: a b :::+ 1 2: 'a 1', 'b 2').\n"
               "Placeholders: {} input, {.} without extension, {/} basename, {//} dirname, {/.}, {#} job\n"
               "number, {%} slot, {N} the Nth ::: group. Without any, the input is appended.\n"
               "Exit status: 0 if every job succeeded, else the number failed (101: more than 100; 255 with\n"

@@ -261,6 +261,12 @@ class PoolRunTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual([int(row[0]) for row in joblog_rows(self.path("log"))], list(range(1, count + 1)))
 
+    def test_help_says_how_input_groups_combine_and_link(self):
+        shown = " ".join(run("pool-run", "--help", check=True).stdout.decode().split())
+        self.assertIn(":::+ and ::::+ pair a group with the one before it item by item", shown)
+        example = pool("-k", "--", "echo", ":::", "a", "b", ":::+", "1", "2")
+        self.assertEqual(lines(example.stdout), ["a 1", "b 2"])
+
     def test_dry_run_and_usage_errors(self):
         dry = pool("-k", "--dry-run", "--", "rm", "{}", ":::", "a b", "c")
         self.assertEqual(lines(dry.stdout), ["rm 'a b'", "rm c"])
